@@ -1,0 +1,14 @@
+"""tapegrad's engine: a tape of recorded ops on scalars (`Value`) and arrays (`Tensor`).
+
+    from autograd import Value
+    x = Value(2.0, label="x")
+    y = x * x + 3 * x
+    y.backward()          # x.grad == 2 * 2 + 3 == 7
+"""
+from .engine import detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .ops import OPS
+from .tensor import Tensor, get_default_dtype, set_default_dtype, where
+from .value import Value
+
+__all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
+           "detect_anomaly", "set_default_dtype", "get_default_dtype", "where"]

@@ -1,0 +1,385 @@
+"""The op table: every differentiable primitive, defined once.
+
+A row holds the op's forward on Python floats (`scalar`, used by `Value`) and on numpy arrays
+(`array`, used by `Tensor`), one vector-Jacobian product per input, and the domain its tests
+sample from. Methods on `Value` and `Tensor`, graph labels and the generated gradcheck tests all
+come from this table.
+
+A VJP is `vjp(xp, g, out, ctx, *inputs) -> gradient for that input`. `g` is the gradient of the
+output, `out` the output, `ctx` the op's parameters. The same VJP runs in three worlds, chosen by
+`xp`: SCALAR (floats), ARRAY (numpy arrays) and GRAPH (nodes, so the backward pass is recorded and
+can be differentiated again). So a VJP uses arithmetic and `xp.*` only; it never divides with `/`
+(floats raise on 1/0 where PyTorch gives inf: use `xp.reciprocal`) and never branches on data
+except through `xp.where` with a condition built from `xp.data(...)`.
+Broadcasting is undone by the engine after each VJP, never inside one.
+"""
+import math
+import operator
+
+import numpy as np
+
+
+class Domain:
+    """Where tests sample an op's inputs: uniform in [low, high], kept `margin` away from kinks
+    (points where the op is not differentiable, so finite differences mean nothing)."""
+    __slots__ = ("low", "high", "kinks", "margin")
+
+    def __init__(self, low=-3.0, high=3.0, kinks=(), margin=0.1):
+        self.low, self.high, self.kinks, self.margin = low, high, tuple(kinks), margin
+
+    def sample(self, rng, shape):
+        x = rng.uniform(self.low, self.high, size=shape)
+        for k in self.kinks:
+            near = np.abs(x - k) < self.margin
+            x = np.where(near, k + np.where(x >= k, self.margin, -self.margin) * 2, x)
+        return x
+
+    def __repr__(self):
+        return f"Domain({self.low}, {self.high}, kinks={self.kinks})"
+
+
+REAL = Domain()
+POSITIVE = Domain(0.2, 3.0)
+
+
+class Op:
+    """One row of the op table."""
+    __slots__ = ("name", "scalar", "array", "vjps", "domains", "doc", "symbol")
+
+    def __init__(self, name, scalar, array, vjps, domains, doc, symbol=None):
+        self.name = name
+        self.scalar = scalar
+        self.array = array
+        self.vjps = vjps
+        self.domains = domains
+        self.doc = doc
+        self.symbol = symbol or name
+
+    @property
+    def nin(self):
+        return len(self.vjps)
+
+    def __repr__(self):
+        return f"<op {self.name}: {self.doc}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# Float functions with PyTorch's edge values: inf and nan instead of Python's exceptions.
+_inf = math.inf
+_nan = math.nan
+
+
+def _exp(x):
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return _inf
+
+
+def _log(x):
+    if x > 0.0:
+        return math.log(x)
+    if x == 0.0:
+        return -_inf
+    return _nan
+
+
+def _sqrt(x):
+    return math.sqrt(x) if x >= 0.0 else _nan
+
+
+def _pow(a, b):
+    try:
+        return math.pow(a, b)
+    except ValueError:
+        if a == 0.0:                                  # 0 ** negative
+            odd = b == math.floor(b) and int(b) % 2 == 1
+            return math.copysign(_inf, a) if odd else _inf
+        return _nan                                   # negative base, fractional exponent
+    except OverflowError:
+        return _nan if a < 0 and b != math.floor(b) else (
+            -_inf if a < 0 and int(b) % 2 == 1 else _inf)
+
+
+def _reciprocal(x):
+    try:
+        return 1.0 / x
+    except ZeroDivisionError:
+        return math.copysign(_inf, x)
+
+
+def _sigmoid(x):
+    # Two branches so exp never overflows: for x < 0, e^x / (1 + e^x) is exact and finite.
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _sign(x):
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+def _np_sigmoid(x):
+    # Same two-branch formulation, vectorized: exp only ever sees non-positive arguments.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+class _Scalar:
+    """VJP backend on Python floats (Value)."""
+    exp = staticmethod(_exp)
+    log = staticmethod(_log)
+    sqrt = staticmethod(_sqrt)
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    tanh = staticmethod(math.tanh)
+    pow = staticmethod(_pow)
+    reciprocal = staticmethod(_reciprocal)
+    sign = staticmethod(_sign)
+
+    @staticmethod
+    def data(x):
+        return x
+
+    @staticmethod
+    def where(cond, a, b):
+        return a if cond else b
+
+
+class _Array:
+    """VJP backend on numpy arrays (Tensor)."""
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    tanh = staticmethod(np.tanh)
+    pow = staticmethod(np.power)
+    reciprocal = staticmethod(np.reciprocal)
+    sign = staticmethod(np.sign)
+    where = staticmethod(np.where)
+
+    @staticmethod
+    def data(x):
+        return x
+
+    matmul = staticmethod(np.matmul)
+    reshape = staticmethod(np.reshape)
+    broadcast_to = staticmethod(np.broadcast_to)
+    transpose = staticmethod(np.transpose)
+    unsqueeze = staticmethod(np.expand_dims)
+    squeeze = staticmethod(np.squeeze)
+
+    @staticmethod
+    def mT(x):
+        return x.swapaxes(-1, -2)
+
+    @staticmethod
+    def getitem(x, index):
+        return x[index]
+
+    @staticmethod
+    def scatter(g, index, shape):
+        return OPS["scatter"].array((index, shape), g)
+
+    @staticmethod
+    def unbroadcast(g, like):
+        """Sum `g` down to the shape of node `like` (undo numpy broadcasting) and its dtype."""
+        shape = like.data.shape
+        if g.shape != shape:
+            g = _sum_to(g, shape)
+        dtype = like.data.dtype
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        return g
+
+
+def _sum_to(g, shape):
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+class _Graph:
+    """VJP backend on nodes: every step of the backward pass is itself recorded."""
+
+    @staticmethod
+    def data(x):
+        return x.data
+
+    @staticmethod
+    def exp(x):
+        return x.exp()
+
+    @staticmethod
+    def log(x):
+        return x.log()
+
+    @staticmethod
+    def sqrt(x):
+        return x.sqrt()
+
+    @staticmethod
+    def sin(x):
+        return x.sin()
+
+    @staticmethod
+    def cos(x):
+        return x.cos()
+
+    @staticmethod
+    def tanh(x):
+        return x.tanh()
+
+    @staticmethod
+    def pow(a, b):
+        return a ** b
+
+    @staticmethod
+    def reciprocal(x):
+        return x ** -1.0
+
+    @staticmethod
+    def sign(x):
+        return x._const_like(np.sign(x.data) if isinstance(x.data, np.ndarray) else _sign(x.data))
+
+    @staticmethod
+    def where(cond, a, b):
+        """cond is raw data (a constant mask); a and b are nodes or numbers."""
+        if isinstance(cond, (bool, np.bool_)):
+            return a if cond else b
+        from .tensor import where
+        return where(cond, a, b)
+
+    @staticmethod
+    def matmul(a, b):
+        return a @ b
+
+    @staticmethod
+    def mT(x):
+        return x.mT
+
+    @staticmethod
+    def reshape(x, shape):
+        return x.reshape(shape)
+
+    @staticmethod
+    def broadcast_to(x, shape):
+        return x.expand(shape)
+
+    @staticmethod
+    def transpose(x, axes):
+        return x.permute(axes)
+
+    @staticmethod
+    def unsqueeze(x, axis):
+        return x.unsqueeze(axis)
+
+    @staticmethod
+    def squeeze(x, axis):
+        return x.squeeze(axis)
+
+    @staticmethod
+    def getitem(x, index):
+        return x[index]
+
+    @staticmethod
+    def scatter(g, index, shape):
+        from .tensor import _apply
+        return _apply(OPS["scatter"], (index, shape), g)
+
+    @staticmethod
+    def unbroadcast(g, like):
+        shape = like.data.shape
+        if g.data.shape != shape:
+            lead = g.ndim - len(shape)
+            axes = tuple(range(lead)) + tuple(
+                i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+            g = g.sum(axis=axes, keepdims=True).reshape(shape)
+        return g
+
+
+SCALAR, ARRAY, GRAPH = _Scalar, _Array, _Graph
+
+
+# ---------------------------------------------------------------------------------------------
+# VJPs of the elementwise primitives. Each states d out / d input.
+def _g(xp, g, out, ctx, *ins):
+    return g
+
+
+def _pow_dbase(xp, g, out, ctx, a, b):
+    # d/da a^b = b a^(b-1); PyTorch defines it as 0 where b == 0 (even at a == 0)
+    return g * xp.where(xp.data(b) == 0, 0.0, b * xp.pow(a, b - 1.0))
+
+
+def _pow_dexp(xp, g, out, ctx, a, b):
+    # d/db a^b = a^b log a; PyTorch defines it as 0 where a == 0 and b >= 0
+    ad, bd = xp.data(a), xp.data(b)
+    return g * xp.where((ad == 0) & (bd >= 0), 0.0, out * xp.log(a))
+
+
+def _leaky_vjp(xp, g, out, ctx, a):
+    # slope applies at a == 0 too, as in PyTorch (a > 0 ? g : g * slope)
+    return xp.where(xp.data(a) > 0, g, g * ctx)
+
+
+def _relu_vjp(xp, g, out, ctx, a):
+    # gradient 0 at a == 0, as in PyTorch
+    return xp.where(xp.data(a) > 0, g, 0.0 * g)
+
+
+OPS = {}
+
+
+def _row(name, scalar, array, vjps, domains, doc, symbol=None):
+    OPS[name] = Op(name, scalar, array, vjps, domains, doc, symbol)
+
+
+# name, float forward, array forward, VJP per input, test domain per input, math
+_row("add", lambda c, a, b: a + b, lambda c, a, b: a + b,
+     (_g, _g), (REAL, REAL), "a + b", "+")
+_row("mul", lambda c, a, b: a * b, lambda c, a, b: a * b,
+     (lambda xp, g, out, c, a, b: g * b, lambda xp, g, out, c, a, b: g * a),
+     (REAL, REAL), "a * b", "*")
+_row("pow", lambda c, a, b: _pow(a, b), lambda c, a, b: np.power(a, b),
+     (_pow_dbase, _pow_dexp), (POSITIVE, Domain(-2.0, 2.0)), "a ** b", "**")
+_row("exp", lambda c, a: _exp(a), lambda c, a: np.exp(a),
+     (lambda xp, g, out, c, a: g * out,), (REAL,), "e^a")
+_row("log", lambda c, a: _log(a), lambda c, a: np.log(a),
+     (lambda xp, g, out, c, a: g * xp.reciprocal(a),), (POSITIVE,), "ln a; -inf at 0")
+_row("tanh", lambda c, a: math.tanh(a), lambda c, a: np.tanh(a),
+     (lambda xp, g, out, c, a: g * (1.0 - out * out),), (REAL,), "tanh a")
+_row("sigmoid", lambda c, a: _sigmoid(a), lambda c, a: _np_sigmoid(a),
+     (lambda xp, g, out, c, a: g * (out * (1.0 - out)),), (REAL,),
+     "1 / (1 + e^-a), fused: stable at |a| = 1000 and 1 node instead of 4")
+_row("relu", lambda c, a: a if a > 0.0 else 0.0, lambda c, a: np.maximum(a, 0),
+     (_relu_vjp,), (Domain(kinks=(0.0,)),), "max(a, 0); gradient 0 at 0")
+_row("leaky_relu", lambda c, a: a if a > 0.0 else a * c,
+     lambda c, a: np.where(a > 0, a, a * c).astype(a.dtype, copy=False),
+     (_leaky_vjp,), (Domain(kinks=(0.0,)),), "a if a > 0 else slope * a; slope at 0")
+_row("sqrt", lambda c, a: _sqrt(a), lambda c, a: np.sqrt(a),
+     (lambda xp, g, out, c, a: g * (0.5 * xp.reciprocal(out)),), (POSITIVE,),
+     "a ** 0.5; gradient inf at 0")
+_row("abs", lambda c, a: abs(a), lambda c, a: np.abs(a),
+     (lambda xp, g, out, c, a: g * xp.sign(a),), (Domain(kinks=(0.0,)),),
+     "|a|; gradient 0 at 0")
+_row("sin", lambda c, a: math.sin(a), lambda c, a: np.sin(a),
+     (lambda xp, g, out, c, a: g * xp.cos(a),), (REAL,), "sin a")
+_row("cos", lambda c, a: math.cos(a), lambda c, a: np.cos(a),
+     (lambda xp, g, out, c, a: -(g * xp.sin(a)),), (REAL,), "cos a")
+
+# The ops above are those of Value and Tensor alike. Tensor-only rows follow (scalar=None).
+from .ops_tensor import TENSOR_ROWS  # noqa: E402  (rows need _row's helpers defined above)
+
+for _r in TENSOR_ROWS:
+    _row(*_r)
+
+ELEMENTWISE = ("add", "mul", "pow", "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu",
+               "sqrt", "abs", "sin", "cos")

@@ -1,0 +1,457 @@
+"""`Tensor`: a numpy array that records the ops applied to it, on the same tape as `Value`."""
+import numbers
+
+import numpy as np
+
+from .engine import STATE, Node, _next_index, _record
+from .ops import ARRAY, OPS
+
+_new = object.__new__
+_DEFAULT = [np.dtype(np.float32)]
+
+
+def set_default_dtype(dtype):
+    """The float dtype of Tensors made from Python numbers and lists (float32 unless changed)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: only float dtypes are allowed, got {dtype}")
+    _DEFAULT[0] = dtype
+
+
+def get_default_dtype():
+    return _DEFAULT[0]
+
+
+def _make(data, op, parents, ctx):
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = True
+    t._op = op
+    t._parents = parents
+    t._ctx = ctx
+    t._index = _next_index()
+    t._g = None
+    t.label = ""
+    t._retain_grad = False
+    if STATE.hooks:
+        _record(t)
+    return t
+
+
+def _constant(data):
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = False
+    t._op = None
+    t._parents = ()
+    t._ctx = None
+    t._index = _next_index()
+    t._g = None
+    t.label = ""
+    t._retain_grad = False
+    return t
+
+
+def _shapes(ins):
+    return " and ".join(str(t.shape) for t in ins)
+
+
+def _apply(op, ctx, *ins):
+    """Run op's forward on the inputs' arrays and record the result if any input needs grad."""
+    try:
+        data = op.array(ctx, *[t.data for t in ins])
+    except ValueError as e:
+        raise ValueError(f"{op.name}: invalid input shapes {_shapes(ins)}: {e}") from None
+    if STATE.grad_enabled:
+        for t in ins:
+            if t.requires_grad:
+                return _make(data, op, ins, ctx)
+    return _constant(data)
+
+
+def _lift(x, like, opname):
+    """The other operand of a binary op as a constant Tensor.
+
+    A Python number takes the dtype of the Tensor it meets (as in PyTorch, `x * 2.0` keeps x's
+    float32); a numpy array keeps its own dtype.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"'{opname}' between a Tensor and a {type(x).__name__}: a Value is a scalar graph "
+            f"node and cannot mix with Tensor. Use Tensor(value.data) (a constant) or build "
+            f"both sides as Tensors.")
+    if isinstance(x, numbers.Number) and not isinstance(x, np.ndarray):
+        dt = like.data.dtype if like.data.dtype.kind == "f" else _DEFAULT[0]
+        return _constant(np.asarray(x, dtype=dt))
+    if isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"'{opname}': cannot use an array of dtype {arr.dtype} as an operand")
+        if arr.dtype.kind != "f":
+            arr = arr.astype(like.data.dtype if like.data.dtype.kind == "f" else _DEFAULT[0])
+        return _constant(arr)
+    return None
+
+
+def _binary(name):
+    op = OPS[name]
+
+    def forward(self, other):
+        if other.__class__ is not Tensor:
+            other = _lift(other, self, name)
+            if other is None:
+                return NotImplemented
+        return _apply(op, None, self, other)
+
+    def reflected(self, other):
+        other = _lift(other, self, name)
+        if other is None:
+            return NotImplemented
+        return _apply(op, None, other, self)
+
+    forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.doc}"
+    return forward, reflected
+
+
+def _unary(name):
+    op = OPS[name]
+
+    def forward(self):
+        return _apply(op, None, self)
+
+    forward.__name__ = name
+    forward.__doc__ = f"{name}: {op.doc}"
+    return forward
+
+
+def _norm_axis(axis, ndim, opname):
+    """axis as a sorted tuple of non-negative ints (None stays None); bad axes named."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"{opname}: axis {a} is out of range for a tensor of {ndim} dims")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _to_array(data, dtype):
+    if isinstance(data, Node):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=dtype)
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    arr = np.array(data)
+    if arr.dtype.kind in "iufb" or arr.dtype == object and arr.size == 0:
+        arr = arr.astype(_DEFAULT[0])
+    return arr
+
+
+class Tensor(Node):
+    """An n-dimensional array node: `.data` is a numpy array, `.grad` an array or None.
+
+    Ops are numpy ops with broadcasting; each records itself so that `backward()` can run the
+    chain rule. As in PyTorch, only leaves (tensors you create with requires_grad=True) keep
+    `.grad`; call `retain_grad()` on an intermediate to keep its gradient too. Python numbers and
+    lists become float32 unless `dtype` is given (`set_default_dtype(np.float64)` switches);
+    numpy arrays keep their dtype.
+    """
+    __slots__ = ("_retain_grad",)
+    _raw = ARRAY
+    _keep_all_grads = False
+    __array_ufunc__ = None      # numpy defers to our reflected ops: ndarray * tensor is a Tensor
+
+    def __init__(self, data, requires_grad=False, dtype=None, label=""):
+        arr = _to_array(data, dtype)
+        if arr.dtype == object:
+            raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} "
+                            f"(numpy gives it dtype object)")
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor: only floating point tensors can require gradients, got dtype "
+                f"{arr.dtype}; pass dtype=np.float32 or np.float64")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._op = None
+        self._parents = ()
+        self._ctx = None
+        self._index = _next_index()
+        self._g = None
+        self.label = label
+        self._retain_grad = False
+
+    # ------------------------------------------------------------------ array facts
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def numel(self):
+        return self.data.size
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only one-element tensors can be converted to a Python "
+                             f"number, this one has shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def detach(self):
+        """The same data as a constant: gradients stop here."""
+        return _constant(self.data)
+
+    def retain_grad(self):
+        """Keep `.grad` on this intermediate tensor after backward."""
+        self._retain_grad = True
+        return self
+
+    def requires_grad_(self, flag=True):
+        if flag and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad_: only floating point tensors can require "
+                            f"gradients, got dtype {self.data.dtype}")
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad")
+        self.requires_grad = bool(flag)
+        return self
+
+    def zero_grad(self):
+        self.grad = None
+
+    def _seed(self, grad):
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (this output has "
+                    f"shape {self.shape}); pass backward(grad=...) of the same shape, or reduce "
+                    f"it first, e.g. out.sum().backward()")
+            return np.ones_like(self.data)
+        g = grad.data if isinstance(grad, Node) else np.asarray(grad, dtype=self.data.dtype)
+        if g.shape != self.shape:
+            raise RuntimeError(f"backward: grad has shape {g.shape} but the output has shape "
+                               f"{self.shape}")
+        return g
+
+    def _const_like(self, x):
+        return x if isinstance(x, Tensor) else _constant(np.asarray(x, dtype=self.data.dtype))
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
+        extra = ""
+        if self._op is not None:
+            extra = f", op={self._op.name}"
+        elif self.requires_grad:
+            extra = ", requires_grad=True"
+        if self.data.dtype != _DEFAULT[0]:
+            extra += f", dtype={self.data.dtype}"
+        return f"Tensor({body}{extra})"
+
+    # ------------------------------------------------------------------ elementwise
+    __add__, __radd__ = _binary("add")
+    __mul__, __rmul__ = _binary("mul")
+    __pow__, __rpow__ = _binary("pow")
+    __matmul__, __rmatmul__ = _binary("matmul")
+
+    def __neg__(self):
+        """-a = a * -1"""
+        return self * -1.0
+
+    def __sub__(self, other):
+        """a - b = a + (-b)"""
+        return self + (-other if isinstance(other, Tensor) else -np.asarray(other))
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+    def __truediv__(self, other):
+        """a / b = a * b ** -1"""
+        if isinstance(other, Tensor):
+            return self * other ** -1.0
+        return self * (1.0 / np.asarray(other, dtype=self.data.dtype))
+
+    def __rtruediv__(self, other):
+        return self ** -1.0 * other
+
+    def matmul(self, other):
+        return self @ other
+
+    exp = _unary("exp")
+    log = _unary("log")
+    tanh = _unary("tanh")
+    sigmoid = _unary("sigmoid")
+    relu = _unary("relu")
+    sqrt = _unary("sqrt")
+    abs = _unary("abs")
+    __abs__ = abs
+    sin = _unary("sin")
+    cos = _unary("cos")
+
+    def leaky_relu(self, negative_slope=0.01):
+        """a if a > 0 else negative_slope * a; gradient negative_slope at 0 (as PyTorch)."""
+        return _apply(OPS["leaky_relu"], negative_slope, self)
+
+    # comparisons: constant boolean tensors, not differentiable
+    def _compare(self, other, fn):
+        o = other.data if isinstance(other, Node) else other
+        return _constant(fn(self.data, o))
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    def eq(self, other):
+        return self._compare(other, np.equal)
+
+    def ne(self, other):
+        return self._compare(other, np.not_equal)
+
+    __hash__ = Node.__hash__
+
+    # ------------------------------------------------------------------ reductions
+    def sum(self, axis=None, keepdims=False):
+        """sum over axis (int, tuple, or None for all)"""
+        return _apply(OPS["sum"], (_norm_axis(axis, self.ndim, "sum"), keepdims), self)
+
+    def mean(self, axis=None, keepdims=False):
+        """sum / count over axis"""
+        axes = _norm_axis(axis, self.ndim, "mean")
+        n = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        return self.sum(axes, keepdims) * (1.0 / max(n, 1))
+
+    # ------------------------------------------------------------------ shape
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _apply(OPS["reshape"], shape, self)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        shape = self.shape
+        if not shape:
+            return self.reshape(1)
+        s, e = start_dim % len(shape), end_dim % len(shape)
+        return self.reshape(shape[:s] + (-1,) + shape[e + 1:])
+
+    def permute(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
+                             f"of a tensor of shape {self.shape}")
+        return _apply(OPS["transpose"], tuple(a % self.ndim for a in axes), self)
+
+    def transpose(self, dim0=None, dim1=None):
+        """transpose() reverses all axes (numpy); transpose(d0, d1) swaps two (PyTorch)."""
+        if dim0 is None:
+            return self.permute(tuple(range(self.ndim))[::-1])
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(axes)
+
+    @property
+    def T(self):
+        return self.permute(tuple(range(self.ndim))[::-1])
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def expand(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        lead = len(shape) - self.ndim
+        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+        try:
+            np.broadcast_shapes(self.shape, shape)
+        except ValueError:
+            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+        return _apply(OPS["broadcast_to"], shape, self)
+
+    broadcast_to = expand
+
+    def unsqueeze(self, axis):
+        axis = axis % (self.ndim + 1)
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+
+    def squeeze(self, axis=None):
+        if axis is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        axes = _norm_axis(axis, self.ndim, "squeeze")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape)
+                                  if not (i in axes and n == 1)))
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        if isinstance(index, list):
+            index = np.asarray(index)
+        try:
+            return _apply(OPS["getitem"], index, self)
+        except IndexError as e:
+            raise IndexError(f"index into a tensor of shape {self.shape}: {e}") from None
+
+    def where(self, cond, other):
+        """self where cond else other (cond is a constant mask)"""
+        return where(cond, self, other)
+
+
+def where(cond, a, b):
+    """a where cond else b, elementwise; cond is a constant (a bool array or Tensor)."""
+    cond = np.asarray(cond.data if isinstance(cond, Node) else cond, dtype=bool)
+    like = a if isinstance(a, Tensor) else b
+    if not isinstance(like, Tensor):
+        like = Tensor(np.asarray(a))
+    a = _lift(a, like, "where")
+    b = _lift(b, like, "where")
+    return _apply(OPS["where"], cond, a, b)
+
+
+def _sum_outputs(outputs, grad_outputs):
+    """Several outputs as one scalar: sum_i sum(o_i * go_i), for autograd.grad."""
+    total = None
+    for i, o in enumerate(outputs):
+        go = None if grad_outputs is None else grad_outputs[i]
+        term = o.sum() if go is None else (o * o._const_like(o._seed(go))).sum()
+        total = term if total is None else total + term
+    return total, None
