@@ -44,10 +44,13 @@ POSITIVE = Domain(0.2, 3.0)
 
 class Op:
     """One row of the op table."""
-    __slots__ = ("name", "scalar", "array", "vjps", "domains", "doc", "symbol")
+    __slots__ = ("name", "scalar", "array", "vjps", "domains", "doc", "symbol", "examples")
 
-    def __init__(self, name, scalar, array, vjps, domains, doc, symbol=None):
+    def __init__(self, name, scalar, array, vjps, domains, doc, symbol=None, examples=None):
         self.name = name
+        # test cases: a list of (ctx, input shapes); None means "elementwise": the generated
+        # tests use scalar, vector, matrix and broadcast shapes with ctx None
+        self.examples = examples
         self.scalar = scalar
         self.array = array
         self.vjps = vjps
@@ -338,8 +341,8 @@ def _relu_vjp(xp, g, out, ctx, a):
 OPS = {}
 
 
-def _row(name, scalar, array, vjps, domains, doc, symbol=None):
-    OPS[name] = Op(name, scalar, array, vjps, domains, doc, symbol)
+def _row(name, scalar, array, vjps, domains, doc, symbol=None, examples=None):
+    OPS[name] = Op(name, scalar, array, vjps, domains, doc, symbol, examples)
 
 
 # name, float forward, array forward, VJP per input, test domain per input, math
@@ -363,7 +366,8 @@ _row("relu", lambda c, a: a if a > 0.0 else 0.0, lambda c, a: np.maximum(a, 0),
      (_relu_vjp,), (Domain(kinks=(0.0,)),), "max(a, 0); gradient 0 at 0")
 _row("leaky_relu", lambda c, a: a if a > 0.0 else a * c,
      lambda c, a: np.where(a > 0, a, a * c).astype(a.dtype, copy=False),
-     (_leaky_vjp,), (Domain(kinks=(0.0,)),), "a if a > 0 else slope * a; slope at 0")
+     (_leaky_vjp,), (Domain(kinks=(0.0,)),), "a if a > 0 else slope * a; slope at 0",
+     examples=[(0.01, ((),)), (0.2, ((3,),)), (0.1, ((2, 3),))])
 _row("sqrt", lambda c, a: _sqrt(a), lambda c, a: np.sqrt(a),
      (lambda xp, g, out, c, a: g * (0.5 * xp.reciprocal(out)),), (POSITIVE,),
      "a ** 0.5; gradient inf at 0")

@@ -10,8 +10,9 @@ from .ops import REAL, Domain, _g
 TENSOR_ROWS = []
 
 
-def row(name, array, vjps, domains, doc, symbol=None):
-    TENSOR_ROWS.append((name, None, array, vjps, domains, doc, symbol))
+def row(name, array, vjps, domains, doc, symbol=None, examples=None):
+    """examples: list of (ctx, input shapes) the generated tests run; see ops.Op."""
+    TENSOR_ROWS.append((name, None, array, vjps, domains, doc, symbol, examples))
 
 
 # matmul -------------------------------------------------------------------------------------
@@ -36,7 +37,9 @@ def _matmul_db(xp, g, out, ctx, a, b):
 
 
 row("matmul", lambda c, a, b: np.matmul(a, b), (_matmul_da, _matmul_db), (REAL, REAL),
-    "a @ b (numpy matmul rules: 1-D operands, batched stacks)", "@")
+    "a @ b (numpy matmul rules: 1-D operands, batched stacks)", "@",
+    examples=[(None, ((3,), (3,))), (None, ((2, 3), (3, 4))), (None, ((3,), (3, 2))),
+              (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))), (None, ((2, 1, 2, 3), (3, 3, 2)))])
 
 
 # reductions and shape -----------------------------------------------------------------------
@@ -49,23 +52,28 @@ def _sum_vjp(xp, g, out, ctx, a):
 
 
 row("sum", lambda c, a: a.sum(axis=c[0], keepdims=c[1]), (_sum_vjp,), (REAL,),
-    "sum of a over axis (all axes when None)")
+    "sum of a over axis (all axes when None)",
+    examples=[((None, False), ((2, 3),)), (((1,), False), ((2, 3),)), (((0,), True), ((2, 3),)),
+              (((0, 2), False), ((2, 3, 4),))])
 
 row("reshape", lambda c, a: a.reshape(c),
     (lambda xp, g, out, c, a: xp.reshape(g, xp.data(a).shape),), (REAL,),
-    "a viewed with another shape of the same size")
+    "a viewed with another shape of the same size", examples=[((3, 2), ((2, 3),)), ((-1,), ((2, 3),))])
 
 row("transpose", lambda c, a: a.transpose(c),
     (lambda xp, g, out, c, a: xp.transpose(g, tuple(np.argsort(c))),), (REAL,),
-    "a with its axes permuted")
+    "a with its axes permuted", examples=[((1, 0), ((2, 3),)), ((2, 0, 1), ((2, 3, 4),))])
 
 row("broadcast_to", lambda c, a: np.broadcast_to(a, c),
-    (_g,), (REAL,), "a repeated along new or size-1 axes; the engine sums the gradient back")
+    (_g,), (REAL,), "a repeated along new or size-1 axes; the engine sums the gradient back",
+    examples=[((2, 3), ((1, 3),)), ((4, 2, 3), ((2, 1),))])
 
 row("where", lambda c, a, b: np.where(c, a, b),
     (lambda xp, g, out, c, a, b: xp.where(c, g, 0.0 * g),
      lambda xp, g, out, c, a, b: xp.where(c, 0.0 * g, g)),
-    (REAL, REAL), "a where mask else b (mask is a constant)")
+    (REAL, REAL), "a where mask else b (mask is a constant)",
+    examples=[(np.array([[True, False, True], [False, True, True]]), ((2, 3), (2, 3))),
+              (np.array([True, False, True]), ((2, 3), (1,)))])
 
 
 # indexing: getitem and its adjoint, scatter-add ------------------------------------------------
@@ -87,8 +95,11 @@ def _scatter_fwd(ctx, g):
 
 row("getitem", lambda c, a: a[c],
     (lambda xp, g, out, c, a: xp.scatter(g, c, xp.data(a).shape),), (REAL,),
-    "a[index]; repeated integer indices accumulate their gradient", "[]")
+    "a[index]; repeated integer indices accumulate their gradient", "[]",
+    examples=[((1,), ((3, 2),)), ((slice(0, 2), None), ((3, 2),)), (np.array([0, 2, 0]), ((3, 2),)),
+              (np.array([[True, False], [False, True], [True, True]]), ((3, 2),))])
 
 row("scatter", _scatter_fwd,
     (lambda xp, g, out, c, a: xp.getitem(g, c[0]),), (REAL,),
-    "zeros(shape) with g added at index (adjoint of getitem)")
+    "zeros(shape) with g added at index (adjoint of getitem)",
+    examples=[((np.array([0, 2, 0]), (3, 2)), ((3, 2),)), ((1, (3, 2)), ((2,),))])
