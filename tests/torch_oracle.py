@@ -1,0 +1,78 @@
+"""torch as the oracle of the op table: one entry per row of `autograd.OPS`.
+
+TORCH[name](ctx, *torch_tensors) computes the same thing as `OPS[name].array(ctx, *arrays)`,
+with torch's autograd, so tests/test_op_table.py can compare values and gradients (to 1e-6).
+A row of OPS without an entry here makes the generated test fail, naming the op.
+
+This module imports torch: import it only after `pytest.importorskip("torch")`.
+"""
+import numpy as np
+import torch
+
+
+def _index(index):
+    """A numpy index (arrays, tuples of them) as a torch index."""
+    if isinstance(index, np.ndarray):
+        return torch.from_numpy(index)
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    return index
+
+
+def _is_basic(index):
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
+               for i in items)
+
+
+def _sum(ctx, a):
+    axis, keepdims = ctx
+    if axis is None:
+        return a.sum(dim=tuple(range(a.ndim)), keepdim=keepdims) if keepdims else a.sum()
+    return a.sum(dim=axis, keepdim=keepdims)
+
+
+def _scatter(ctx, g):
+    index, shape = ctx
+    z = torch.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        z[index] = g
+        return z
+    idx = _index(index)
+    return z.index_put(idx if isinstance(idx, tuple) else (idx,), g, accumulate=True)
+
+
+def _where(ctx, a, b):
+    return torch.where(torch.from_numpy(np.asarray(ctx, dtype=bool)), a, b)
+
+
+TORCH = {
+    # elementwise rows (autograd/ops.py)
+    "add": lambda c, a, b: a + b,
+    "mul": lambda c, a, b: a * b,
+    "pow": lambda c, a, b: a ** b,
+    "exp": lambda c, a: torch.exp(a),
+    "log": lambda c, a: torch.log(a),
+    "tanh": lambda c, a: torch.tanh(a),
+    "sigmoid": lambda c, a: torch.sigmoid(a),
+    "relu": lambda c, a: torch.relu(a),
+    "leaky_relu": lambda c, a: torch.nn.functional.leaky_relu(a, c),
+    "sqrt": lambda c, a: torch.sqrt(a),
+    "abs": lambda c, a: torch.abs(a),
+    "sin": lambda c, a: torch.sin(a),
+    "cos": lambda c, a: torch.cos(a),
+    # Tensor rows (autograd/ops_tensor.py)
+    "matmul": lambda c, a, b: torch.matmul(a, b),
+    "sum": _sum,
+    "reshape": lambda c, a: a.reshape(c),
+    "transpose": lambda c, a: a.permute(c),
+    "broadcast_to": lambda c, a: a.expand(c),
+    "where": _where,
+    "getitem": lambda c, a: a[_index(c)],
+    "scatter": _scatter,
+}
+
+# ---------------------------------------------------------------------------------------------
+# ADD NEW ROWS HERE: one line per new op of autograd.OPS, e.g.
+#     TORCH["max"] = lambda c, a: torch.amax(a, dim=c[0], keepdim=c[1])
+# (append below this marker; keep one op per statement so parallel edits merge cleanly)
