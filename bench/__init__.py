@@ -1,0 +1,1 @@
+"""Benchmarks, run by `make bench`: timings against micrograd, numpy and PyTorch in one run."""
