@@ -29,5 +29,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+# Execute every notebook and render it to HTML with its pictures (notebooks/html/).
+notebooks: $(STAMP)
+	$(PY) notebooks/run.py --html notebooks/html
+
 clean:
 	rm -rf $(VENV) build *.egg-info demo_output
