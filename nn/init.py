@@ -1,0 +1,150 @@
+"""Weight initializers with PyTorch's conventions (`torch.nn.init`).
+
+Each takes a Tensor (or numpy array), overwrites its values in place and returns it. Each random
+one takes `rng`: a `numpy.random.Generator`, or a seed, so that results reproduce exactly.
+
+fan_in and fan_out of a weight of shape (out, in, *kernel) are in * prod(kernel) and
+out * prod(kernel) (a Linear weight is (out_features, in_features); a Conv2d weight is
+(out_channels, in_channels / groups, kh, kw)).
+"""
+import math
+
+import numpy as np
+
+from autograd.engine import Node
+
+
+def as_rng(rng):
+    """A numpy Generator from a Generator (returned as is), a seed, or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
+                    f"{type(rng).__name__}")
+
+
+def _array(tensor, fn):
+    if isinstance(tensor, Node):
+        arr = tensor.data
+    elif isinstance(tensor, np.ndarray):
+        arr = tensor
+    else:
+        raise TypeError(f"{fn}: expected a Tensor or numpy array, got {type(tensor).__name__}")
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"{fn}: expected a Tensor or numpy array, got a scalar "
+                        f"{type(tensor).__name__}")
+    return arr
+
+
+def _fill(tensor, values, fn):
+    arr = _array(tensor, fn)
+    values = np.asarray(values, dtype=arr.dtype)
+    if arr.flags.writeable:
+        arr[...] = values
+    else:                               # e.g. a broadcast view: give the tensor its own array
+        tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
+    return tensor
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    shape = _array(tensor, "fan computation").shape
+    if len(shape) < 2:
+        raise ValueError(f"Fan in and fan out can not be computed for a tensor with fewer than 2 "
+                         f"dimensions (shape {shape})")
+    receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def calculate_gain(nonlinearity, param=None):
+    """The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain:
+    linear, conv*, sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu(slope): sqrt(2 / (1 +
+    slope^2)), slope 0.01 by default; selu: 3/4."""
+    linear = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d")
+    if nonlinearity in linear or nonlinearity == "sigmoid":
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif isinstance(param, (int, float)) and not isinstance(param, bool):
+            slope = param
+        else:
+            raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
+
+
+def uniform_(tensor, a=0.0, b=1.0, rng=None):
+    """Fill with samples of U(a, b)."""
+    arr = _array(tensor, "uniform_")
+    return _fill(tensor, as_rng(rng).uniform(a, b, size=arr.shape), "uniform_")
+
+
+def normal_(tensor, mean=0.0, std=1.0, rng=None):
+    """Fill with samples of N(mean, std^2)."""
+    arr = _array(tensor, "normal_")
+    return _fill(tensor, as_rng(rng).normal(mean, std, size=arr.shape), "normal_")
+
+
+def constant_(tensor, val):
+    """Fill with the value val."""
+    return _fill(tensor, val, "constant_")
+
+
+def zeros_(tensor):
+    return _fill(tensor, 0.0, "zeros_")
+
+
+def ones_(tensor):
+    return _fill(tensor, 1.0, "ones_")
+
+
+def xavier_uniform_(tensor, gain=1.0, rng=None):
+    """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    a = math.sqrt(3.0) * std
+    return uniform_(tensor, -a, a, rng)
+
+
+def xavier_normal_(tensor, gain=1.0, rng=None):
+    """Glorot: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
+    return normal_(tensor, 0.0, std, rng)
+
+
+def _kaiming_std(tensor, a, mode, nonlinearity, fn):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{fn}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    if fan == 0:
+        raise ValueError(f"{fn}: cannot initialize a tensor with a zero-size fan ({mode}) "
+                         f"(shape {_array(tensor, fn).shape})")
+    return calculate_gain(nonlinearity, a) / math.sqrt(fan)
+
+
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+    """He: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
+    PyTorch's Linear and Conv default is a = sqrt(5), giving b = 1 / sqrt(fan_in)."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, rng)
+
+
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+    """He: N(0, std^2) with std = gain / sqrt(fan)."""
+    std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
+    return normal_(tensor, 0.0, std, rng)
+
+
+__all__ = ["as_rng", "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
+           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]

@@ -1,0 +1,503 @@
+"""`Module`, `Parameter` and `ModuleList`: the bookkeeping every layer shares.
+
+A Module registers what is assigned to it: a `Parameter` goes to `_parameters`, a Module to
+`_modules`, and `register_buffer` names non-trainable state (running statistics) in `_buffers`.
+Everything else follows from those three dicts: `parameters()`, dotted `named_parameters()`,
+`state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree.
+"""
+import html
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from autograd import Tensor
+from autograd.engine import Node
+from autograd.tensor import get_default_dtype
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module registers as trainable: requires_grad=True by default.
+
+    Python numbers and integer arrays become the default float dtype; float arrays keep theirs.
+    """
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, dtype=None):
+        if isinstance(data, Node):
+            data = data.data
+        arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
+        if arr.dtype.kind != "f":
+            if arr.dtype.kind not in "iub":
+                raise TypeError(f"Parameter: cannot make a parameter from dtype {arr.dtype}")
+            arr = arr.astype(get_default_dtype())
+        super().__init__(arr, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _as_array(value, key):
+    """A state_dict entry as a numpy array: numpy arrays, our Tensors, torch tensors (duck
+    typed through .detach().cpu().numpy(), so torch is never imported) and Python numbers."""
+    if isinstance(value, Node):
+        return np.asarray(value.data)
+    if not isinstance(value, np.ndarray) and hasattr(value, "detach") and hasattr(value, "numpy"):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except Exception as e:          # noqa: BLE001 (any conversion failure is reported by key)
+        raise TypeError(f"load_state_dict: entry '{key}' cannot be read as an array: {e}") \
+            from None
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"load_state_dict: entry '{key}' has dtype {arr.dtype}, expected a "
+                        f"numeric array")
+    return arr
+
+
+def _count(shape):
+    return int(np.prod(shape)) if len(shape) else 1
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign parameters and submodules in
+    `__init__`, write `forward`. Calling the module calls `forward`.
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+            def forward(self, x):
+                return self.fc(x).relu()
+    """
+
+    def __init__(self):
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_modules"] = OrderedDict()
+        d["training"] = True
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError(f"cannot assign parameter '{name}' before "
+                                     f"Module.__init__() call (call super().__init__() first)")
+            self._forget(name)
+            params[name] = value
+        elif isinstance(value, Module):
+            if params is None:
+                raise AttributeError(f"cannot assign module '{name}' before "
+                                     f"Module.__init__() call (call super().__init__() first)")
+            self._forget(name)
+            d["_modules"][name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} as parameter '{name}' "
+                                f"of {type(self).__name__}: wrap it in nn.Parameter (or None)")
+            params[name] = None
+        elif params is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} as child module "
+                                f"'{name}' of {type(self).__name__} (expected a Module or None)")
+            d["_modules"][name] = None
+        elif params is not None and name in d["_buffers"]:
+            d["_buffers"][name] = self._as_buffer(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        d = self.__dict__
+        d.pop(name, None)
+        for k in ("_parameters", "_buffers", "_modules"):
+            d[k].pop(name, None)
+
+    @staticmethod
+    def _as_buffer(name, value):
+        if value is None:
+            return None
+        if isinstance(value, Tensor):
+            return value if not value.requires_grad else value.detach()
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"buffer '{name}' must be numeric, got dtype {arr.dtype}")
+        return Tensor(arr)
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: look in the registries
+        d = self.__dict__
+        for k in ("_parameters", "_buffers", "_modules"):
+            reg = d.get(k)
+            if reg is not None and name in reg:
+                return reg[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for k in ("_parameters", "_buffers", "_modules"):
+            if name in d[k]:
+                del d[k][name]
+                return
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, value):
+        """Name non-trainable state (running statistics): saved in state_dict, not a parameter.
+        `value` is a Tensor, numpy array, number or None."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot register a buffer before Module.__init__() call")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_buffer: invalid buffer name {name!r}")
+        if name in self.__dict__ and name not in self._buffers:
+            raise KeyError(f"register_buffer: attribute '{name}' already exists")
+        self._forget(name)
+        self._buffers[name] = self._as_buffer(name, value)
+
+    def register_parameter(self, name, param):
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: '{name}' must be an nn.Parameter or None, "
+                            f"got {type(param).__name__}")
+        self._forget(name)
+        self._parameters[name] = param
+
+    def add_module(self, name, module):
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
+        self._forget(name)
+        self._modules[name] = module
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward() method")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ traversal
+    def named_modules(self, prefix="", memo=None):
+        """(dotted name, module) for this module and every descendant, each once, pre-order."""
+        if memo is None:
+            memo = set()
+        if id(self) in memo:
+            return
+        memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry, prefix, recurse):
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mprefix, m in mods:
+            for name, v in getattr(m, registry).items():
+                if v is None or id(v) in seen:
+                    continue
+                seen.add(id(v))     # a shared (tied) parameter is listed once, as in PyTorch
+                yield (f"{mprefix}.{name}" if mprefix else name), v
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, Parameter) pairs, e.g. ('0.weight', ...), ('encoder.fc.bias', ...)."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True):
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn):
+        """Call fn on every submodule (children first) and on self; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def num_parameters(self, trainable_only=False):
+        """Total number of scalar parameters."""
+        return sum(p.size for p in self.parameters()
+                   if p.requires_grad or not trainable_only)
+
+    # ------------------------------------------------------------------ modes and grads
+    def zero_grad(self, set_to_none=True):
+        """Clear the gradient of every parameter (None by default, as PyTorch does)."""
+        for p in self.parameters():
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad = np.zeros_like(p.data)
+
+    def train(self, mode=True):
+        """Training mode (Dropout samples, BatchNorm uses batch statistics); returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self):
+        """Evaluation mode: train(False)."""
+        return self.train(False)
+
+    def requires_grad_(self, flag=True):
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    # ------------------------------------------------------------------ dtype
+    def to_dtype(self, dtype):
+        """Convert every floating parameter and buffer to `dtype` in place (the Parameter objects
+        stay the same, so optimizers built before still hold them); gradients are cast too."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"to_dtype: only float dtypes are allowed, got {dtype}")
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            if p.grad is not None:
+                p.grad = np.asarray(p.grad).astype(dtype)
+        for m in self.modules():
+            for name, b in m._buffers.items():
+                if b is not None and b.data.dtype.kind == "f":
+                    m._buffers[name] = Tensor(b.data.astype(dtype))
+        return self
+
+    def double(self):
+        return self.to_dtype(np.float64)
+
+    def float(self):
+        return self.to_dtype(np.float32)
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self, prefix=""):
+        """OrderedDict of dotted name -> numpy array (a copy), parameters and buffers, in
+        PyTorch's order and with its key names: a module's own parameters, then its buffers,
+        then each child's entries."""
+        out = OrderedDict()
+        self._save_to(out, prefix)
+        return out
+
+    def _save_to(self, out, prefix):
+        for name, p in self._parameters.items():
+            if p is not None:
+                out[prefix + name] = p.data.copy()
+        for name, b in self._buffers.items():
+            if b is not None:
+                out[prefix + name] = b.data.copy()
+        for name, m in self._modules.items():
+            if m is not None:
+                m._save_to(out, f"{prefix}{name}.")
+
+    def _state_slots(self):
+        """dotted name -> (owning module, registry name, attribute name, current Tensor)."""
+        slots = OrderedDict()
+        stack = [("", self)]
+        seen = set()
+        while stack:
+            prefix, m = stack.pop(0)
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            for reg in ("_parameters", "_buffers"):
+                for name, t in getattr(m, reg).items():
+                    if t is not None:
+                        slots[prefix + name] = (m, reg, name, t)
+            for name, c in m._modules.items():
+                if c is not None:
+                    stack.append((f"{prefix}{name}.", c))
+        return slots
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays into parameters and buffers by key (numpy arrays, Tensors or torch
+        tensors). Every entry is validated before anything is assigned, so a failed load leaves
+        the module untouched. Wrong shapes always raise; with strict=True missing and unexpected
+        keys raise too (each error names the key). Returns (missing_keys, unexpected_keys)."""
+        if not hasattr(state_dict, "items"):
+            raise TypeError(f"load_state_dict: expected a mapping of name -> array, got "
+                            f"{type(state_dict).__name__}")
+        slots = self._state_slots()
+        missing = [k for k in slots if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in slots]
+        problems = []
+        arrays = {}
+        for key, (m, reg, name, t) in slots.items():
+            if key not in state_dict:
+                continue
+            arr = _as_array(state_dict[key], key)
+            if arr.shape != t.data.shape:
+                problems.append(f"size mismatch for '{key}': the checkpoint has shape "
+                                f"{arr.shape}, the model ({type(m).__name__}) expects shape "
+                                f"{t.data.shape}")
+                continue
+            arrays[key] = arr
+        if strict:
+            if missing:
+                problems.append("missing key(s) in state_dict: " +
+                                ", ".join(f"'{k}'" for k in missing))
+            if unexpected:
+                problems.append("unexpected key(s) in state_dict: " +
+                                ", ".join(f"'{k}'" for k in unexpected))
+        if problems:
+            raise StateDictError(
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n  " +
+                "\n  ".join(problems))
+        for key, arr in arrays.items():
+            m, reg, name, t = slots[key]
+            t.data = np.array(arr, dtype=t.data.dtype, copy=True)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ printing
+    def extra_repr(self):
+        """The text inside the parentheses of this module's line, e.g. 'in_features=4, ...'."""
+        return ""
+
+    def _own_params_text(self):
+        parts = [f"{n} {tuple(p.shape)}" for n, p in self._parameters.items() if p is not None]
+        return ", ".join(parts)
+
+    def __repr__(self):
+        """A tree: one line per module with its settings, its own parameter shapes and the
+        number of parameters below it."""
+        lines = []
+        stack = [(0, None, self, False)]
+        while stack:
+            depth, name, m, closing = stack.pop()
+            pad = "  " * depth
+            if closing:
+                lines.append(pad + ")")
+                continue
+            head = pad + (f"({name}): " if name is not None else "") + type(m).__name__
+            n = m.num_parameters()
+            note = []
+            own = m._own_params_text()
+            if own:
+                note.append(own)
+            if n:
+                note.append(f"{n:,} params")
+            comment = ("  # " + "; ".join(note)) if note else ""
+            kids = [(k, c) for k, c in m._modules.items() if c is not None]
+            if kids:
+                lines.append(f"{head}({m.extra_repr()}{comment}" if not m.extra_repr()
+                             else f"{head}({m.extra_repr()},{comment}")
+                stack.append((depth, None, None, True))
+                for k, c in reversed(kids):
+                    stack.append((depth + 1, k, c, False))
+            else:
+                lines.append(f"{head}({m.extra_repr()}){comment}")
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        """Jupyter: a table of the modules with their parameter shapes and counts."""
+        rows = []
+        for name, m in self.named_modules():
+            depth = name.count(".") + (1 if name else 0)
+            shapes = ", ".join(f"{k}: {tuple(p.shape)}" for k, p in m._parameters.items()
+                               if p is not None)
+            own = sum(p.size for p in m._parameters.values() if p is not None)
+            label = html.escape(name.rsplit(".", 1)[-1] or type(self).__name__)
+            desc = html.escape(f"{type(m).__name__}({m.extra_repr()})")
+            rows.append(
+                f"<tr><td style='text-align:left;padding-left:{depth * 1.2:.1f}em'>{label}</td>"
+                f"<td style='text-align:left'><code>{desc}</code></td>"
+                f"<td style='text-align:left'>{html.escape(shapes)}</td>"
+                f"<td>{own:,}</td></tr>")
+        total = self.num_parameters()
+        return ("<table><thead><tr><th>name</th><th>module</th><th>parameters</th>"
+                "<th>count</th></tr></thead><tbody>" + "".join(rows) +
+                f"</tbody><tfoot><tr><td colspan='3'><b>total</b></td><td><b>{total:,}</b>"
+                "</td></tr></tfoot></table>")
+
+
+class StateDictError(RuntimeError):
+    """load_state_dict failure (RuntimeError, as in PyTorch): missing, unexpected or wrongly
+    shaped keys, each named in the message."""
+
+
+class ModuleList(Module):
+    """A list of modules, registered as children '0', '1', ... (so their parameters are found
+    and their state_dict keys read 'layers.0.weight' as in PyTorch)."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _check(self, m):
+        if not isinstance(m, Module):
+            raise TypeError(f"{type(self).__name__} holds Modules only, got {type(m).__name__}")
+        return m
+
+    def _list(self):
+        return list(self._modules.values())
+
+    def _renumber(self, items):
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+
+    def append(self, module):
+        self._modules[str(len(self._modules))] = self._check(module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = self._list()
+        items.insert(index, self._check(module))
+        self._renumber(items)
+
+    def __getitem__(self, index):
+        items = self._list()
+        if isinstance(index, slice):
+            return type(self)(items[index])
+        try:
+            return items[index]
+        except IndexError:
+            raise IndexError(f"index {index} is out of range for a {type(self).__name__} of "
+                             f"length {len(items)}") from None
+
+    def __setitem__(self, index, module):
+        items = self._list()
+        items[index] = self._check(module)
+        self._renumber(items)
+
+    def __delitem__(self, index):
+        items = self._list()
+        del items[index]
+        self._renumber(items)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._list())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList is a container and has no forward(); iterate "
+                                  "over it in your module's forward")
