@@ -6,6 +6,7 @@
     y.backward()          # x.grad == 2 * 2 + 3 == 7
 """
 from .engine import detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .gradcheck import gradcheck
 from .ops import OPS
 from .tensor import Tensor, get_default_dtype, set_default_dtype, where
 from .value import Value
