@@ -1,0 +1,150 @@
+"""Execute the primer notebooks top to bottom, and optionally render them to HTML.
+
+    python notebooks/run.py                      # every notebooks/NN_*.ipynb
+    python notebooks/run.py 01 03_perceptron     # a selection (prefix or file name)
+    python notebooks/run.py --html notebooks/html
+
+Each notebook runs in a fresh python3 kernel of this interpreter with the working directory
+`notebooks/`, matplotlib's Agg backend and plain-text tqdm bars. The first failing cell stops
+the run with the notebook's name, the cell's number, the start of its source and its error.
+The notebooks on disk are never modified: they are committed without outputs.
+"""
+import argparse
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CELL_TIMEOUT = 600          # seconds per cell: generous, a slow CI machine must not flake
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+class NotebookError(RuntimeError):
+    """A notebook cell raised: the message names the notebook, the cell and the error."""
+
+    def __init__(self, name, cell_index, source, ename, evalue, traceback):
+        self.name, self.cell_index, self.ename, self.evalue = name, cell_index, ename, evalue
+        head = "\n".join("    " + line for line in source.splitlines()[:12])
+        super().__init__(
+            f"notebook {name}: cell {cell_index} raised {ename}: {evalue}\n"
+            f"  cell source (start):\n{head}\n  traceback:\n{traceback}")
+
+
+def notebook_paths(names=()):
+    """The numbered notebooks (`NN_*.ipynb`) in order, or those matching `names` (a file name,
+    a path, or a prefix such as `03` or `03_perceptron`)."""
+    every = sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
+    if not names:
+        return every
+    chosen = []
+    for name in names:
+        stem = Path(name).name.removesuffix(".ipynb")
+        hits = [p for p in every if p.stem == stem or p.stem.startswith(stem)]
+        if not hits:
+            raise FileNotFoundError(f"no notebook matches {name!r}; there are: "
+                                    + ", ".join(p.name for p in every))
+        chosen += [p for p in hits if p not in chosen]
+    return chosen
+
+
+def kernel_env():
+    """The environment of the notebook kernel: headless matplotlib, plain tqdm bars, and the
+    project importable even without `pip install -e .`."""
+    env = dict(os.environ)
+    env["MPLBACKEND"] = "Agg"
+    env["TQDM_MININTERVAL"] = "1"     # fewer redraws: a readable bar in the saved output
+    env["TQDM_NCOLS"] = "90"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    return env
+
+
+def _strip(text):
+    return _ANSI.sub("", text)
+
+
+def execute_notebook(path, timeout=CELL_TIMEOUT):
+    """Run the notebook at `path` in a fresh kernel and return the executed notebook (a
+    NotebookNode); the file is left as it is. Raises NotebookError at the first failing cell."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    # "python3" resolves to this interpreter: jupyter_client swaps a kernel argv of `python`
+    # for sys.executable, so the kernel sees the same venv as the caller.
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
+                            resources={"metadata": {"path": str(HERE)}})
+    try:
+        client.execute(env=kernel_env(), cwd=str(HERE))
+    except (CellExecutionError, CellTimeoutError) as e:
+        index, cell = _failed_cell(nb)
+        if isinstance(e, CellTimeoutError):
+            ename, evalue, tb = "CellTimeoutError", f"cell ran longer than {timeout} s", ""
+        else:
+            ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", str(e))
+            tb = _strip(getattr(e, "traceback", "") or str(e))
+        raise NotebookError(path.name, index, cell.source if cell else "", ename, evalue,
+                            tb) from None
+    return nb
+
+
+def _failed_cell(nb):
+    """(index among code cells counting from 1, cell) of the cell holding an error output,
+    else of the last cell that started executing."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, c in enumerate(code, 1):
+        if any(o.get("output_type") == "error" for o in c.get("outputs", [])):
+            return i, c
+    started = [(i, c) for i, c in enumerate(code, 1) if c.get("execution_count")]
+    return started[-1] if started else (0, None)
+
+
+def render_html(nb, out_path):
+    """Write an executed notebook as a standalone HTML page (pictures embedded)."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(body, encoding="utf-8")
+    return out_path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="notebooks to run (default: all NN_*.ipynb)")
+    parser.add_argument("--html", metavar="DIR", help="render each executed notebook here")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
+                        help=f"seconds per cell (default {CELL_TIMEOUT})")
+    args = parser.parse_args(argv)
+    paths = notebook_paths(args.names)
+    if not paths:
+        print("no notebooks found in", HERE)
+        return 1
+    failed = []
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            nb = execute_notebook(path, args.timeout)
+        except NotebookError as e:
+            print(f"FAIL {path.name} ({time.perf_counter() - start:.1f} s)\n{e}", flush=True)
+            failed.append(path.name)
+            continue
+        line = f"ok   {path.name} ({time.perf_counter() - start:.1f} s)"
+        if args.html:
+            out = render_html(nb, Path(args.html) / (path.stem + ".html"))
+            line += f" -> {out}"
+        print(line, flush=True)
+    if failed:
+        print(f"{len(failed)} of {len(paths)} notebooks failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
