@@ -73,7 +73,7 @@ def _record(node):
 
 
 def _caller_site():
-    """The first stack frame outside the autograd, nn and optim packages: where the user wrote it."""
+    """The first stack frame outside the autograd, nn and optim packages: the user's line."""
     frame = sys._getframe(2)
     while frame is not None:
         mod = frame.f_globals.get("__name__", "")
@@ -180,9 +180,24 @@ def _backward(root, seed, retain_graph, capture, trace):
     else:
         xp = root._raw
     keep_all = root._keep_all_grads
+    try:
+        plain = capture is None and trace is None and not STATE.anomaly
+        if keep_all and not graph_mode and plain:
+            _replay_scalar(order, none, retain_graph)
+        else:
+            _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
+    except BaseException:
+        # An interrupted pass (freed graph, anomaly) must not leave pending gradients on the
+        # nodes: with create_graph they are nodes that point back into the graph, a cycle that
+        # would keep it alive after the caller drops it.
+        for node in order:
+            node._g = None
+        raise
+
+
+def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all):
+    """The general loop of _backward: Tensors, capture, trace, anomaly mode, create_graph."""
     anomaly = STATE.anomaly
-    if keep_all and not graph_mode and capture is None and trace is None and not anomaly:
-        return _replay_scalar(order, none, retain_graph)
     broadcasting = not keep_all       # Tensor gradients may need broadcasting undone
     for node in reversed(order):
         g = node._g
@@ -212,12 +227,12 @@ def _backward(root, seed, retain_graph, capture, trace):
         i = 0
         for p in parents:
             if p.requires_grad:
-                pg = vjps[i](xp, g, out, ctx, *ins)
+                if anomaly:
+                    pg = _checked_vjp(vjps[i], xp, g, out, ctx, ins, node, graph_mode)
+                else:
+                    pg = vjps[i](xp, g, out, ctx, *ins)
                 if broadcasting:
                     pg = xp.unbroadcast(pg, p)
-                if anomaly:
-                    _check_finite(pg.data if graph_mode else pg, op.name,
-                                  getattr(node, "_where", "<unknown>"), "backward")
                 if trace is not None:
                     trace.append((node, i, pg, p))
                 prev = p._g
@@ -225,6 +240,25 @@ def _backward(root, seed, retain_graph, capture, trace):
             i += 1
         if not retain_graph:
             node._ctx = _FREED
+
+
+def _checked_vjp(vjp, xp, g, out, ctx, ins, node, graph_mode):
+    """vjp(...) in anomaly mode: a nan/inf names the op whose backward made it and its site.
+
+    With create_graph the VJP's own steps are recorded nodes, checked as they are made; their
+    error would name an inner op (a 'pow' inside the VJP of 'sqrt') and the line of the grad()
+    call, so it is re-raised naming the op being differentiated.
+    """
+    where = getattr(node, "_where", None) or "an unknown line (made outside detect_anomaly())"
+    try:
+        pg = vjp(xp, g, out, ctx, *ins)
+    except FloatingPointError:
+        raise FloatingPointError(
+            f"detect_anomaly: op '{node._op.name}' produced a non-finite value (nan or inf) in "
+            f"its backward pass (inside its recorded VJP, create_graph=True); the node was "
+            f"created at {where}") from None
+    _check_finite(pg.data if graph_mode else pg, node._op.name, where, "backward")
+    return pg
 
 
 def _replay_scalar(order, none, retain_graph):

@@ -1,4 +1,4 @@
-"""`Value`: a scalar that records the ops applied to it, for seeing backpropagation weight by weight."""
+"""`Value`: a scalar that records the ops applied to it, to see backpropagation weight by weight."""
 import numbers
 
 from .engine import STATE, Node, _next_index, _record
@@ -132,13 +132,22 @@ class Value(Node):
 
     def __sub__(self, other):
         """a - b = a + (-b)"""
+        if other.__class__ is not Value:
+            other = _lift(other, "sub")
+            if other is None:
+                return NotImplemented
         return self + (-other)
 
     def __rsub__(self, other):
         return other + (-self)
 
     def __truediv__(self, other):
-        """a / b = a * b ** -1"""
+        """a / b = a * b ** -1; a / 0 is +-inf (or nan for 0 / 0), as in PyTorch."""
+        # The number is lifted first: Python's own `0.0 ** -1.0` raises ZeroDivisionError.
+        if other.__class__ is not Value:
+            other = _lift(other, "div")
+            if other is None:
+                return NotImplemented
         return self * other ** -1.0
 
     def __rtruediv__(self, other):
