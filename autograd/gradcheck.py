@@ -96,7 +96,7 @@ class GradcheckResult:
         bad = self.failures
         n_inputs = len({id(r.input) for r in self.rows})
         head = (f"{title} failed: {len(bad)} of {len(self.rows)} gradient elements of "
-                f"{n_inputs} input(s) differ from central differences "
+                f"{n_inputs} input(s) differ from central differences\n"
                 f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g}); worst first:")
         lines = [head, self.table(bad)]
         if self.projected:
