@@ -1,0 +1,73 @@
+"""Adam and AdamW: moment estimates with bias correction; L2 or decoupled weight decay."""
+from .optimizer import Optimizer, _check_nonneg
+
+
+class Adam(Optimizer):
+    """PyTorch's Adam (Kingma & Ba, 2015). With gradient g of parameter p at step t = 1, 2, ...:
+
+        g = g + weight_decay * p                       (Adam: L2 penalty in the gradient)
+        p = p * (1 - lr * weight_decay)                (AdamW: decoupled decay, instead)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        v_max = max(v_max, v)                          (amsgrad only; then v_max replaces v)
+        p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    State: "step", "exp_avg" (m), "exp_avg_sq" (v), "max_exp_avg_sq" (amsgrad).
+    """
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
+        _check_nonneg("lr", lr, "learning rate")
+        _check_nonneg("eps", eps, "epsilon value")
+        for i in (0, 1):
+            if not 0.0 <= betas[i] < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+        _check_nonneg("weight_decay", weight_decay, "weight_decay value")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, p, g, group, xp):
+        lr = group["lr"]
+        beta1, beta2 = group["betas"]
+        weight_decay = group["weight_decay"]
+        state = self.state[p]
+        if not state:
+            state["step"] = 0.0
+            state["exp_avg"] = xp.zeros_like(p.data)
+            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        step = state["step"] + 1.0
+        state["step"] = step
+        if weight_decay != 0:
+            if self._decoupled:
+                p.data *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * p.data
+        m = state["exp_avg"]
+        m += (1 - beta1) * (g - m)          # torch's lerp
+        state["exp_avg"] = m
+        v = state["exp_avg_sq"]
+        v *= beta2
+        v += (1 - beta2) * g * g
+        state["exp_avg_sq"] = v
+        if group["amsgrad"]:
+            v = xp.maximum(state["max_exp_avg_sq"], v)
+            state["max_exp_avg_sq"] = v
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        denom = xp.sqrt(v) / bias_correction2 ** 0.5 + group["eps"]
+        p.data -= (lr / bias_correction1) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): p *= 1 - lr * weight_decay
+    before the Adam step, instead of adding weight_decay * p to the gradient. Default
+    weight_decay is 1e-2, as in PyTorch."""
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,47 @@
+"""Gradient clipping, in place, for Value and Tensor parameters alike."""
+import math
+
+import numpy as np
+
+from .optimizer import _xp
+
+
+def _with_grads(parameters):
+    if hasattr(parameters, "data") and hasattr(parameters, "grad"):
+        parameters = [parameters]
+    return [p for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so that their joint norm is at most max_norm.
+
+    total = || (||g_1||, ..., ||g_n||) ||  with the same norm_type (2, 1, inf, any p > 0), i.e.
+    the norm of all gradients concatenated; each g_i is multiplied by
+    min(1, max_norm / (total + 1e-6)) (as PyTorch, also when that factor is 1).
+    parameters: one parameter or an iterable; those whose grad is None are ignored.
+    Returns the total norm before clipping, as a float (0.0 when there are no gradients).
+    """
+    params = _with_grads(parameters)
+    if not params:
+        return 0.0
+    norm_type = float(norm_type)
+    norms = [_xp(p).norm(p.grad, norm_type) for p in params]
+    total = float(np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type))
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(
+            f"The total norm of order {norm_type} for gradients from `parameters` is "
+            "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
+            "by the non-finite norm anyway, set `error_if_nonfinite=False`")
+    coef = min(max_norm / (total + 1e-6), 1.0)
+    for p in params:
+        p.grad *= coef          # in place for arrays; a new float for a Value
+    return total
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient entry to [-clip_value, clip_value], in place.
+
+    parameters: one parameter or an iterable; those whose grad is None are ignored."""
+    clip_value = float(clip_value)
+    for p in _with_grads(parameters):
+        p.grad = _xp(p).clip(p.grad, -clip_value, clip_value)

@@ -1,0 +1,45 @@
+"""Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay."""
+from .optimizer import Optimizer, _check_nonneg
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD. With gradient g of parameter p at step t:
+
+        g = g + weight_decay * p                       (L2 penalty folded into the gradient)
+        b = g                        at the first step (momentum != 0)
+        b = momentum * b + (1 - dampening) * g         afterwards
+        g = g + momentum * b  if nesterov  else  b
+        p = p - lr * g
+
+    `maximize=True` ascends (g is negated first). Batch, mini-batch and stochastic gradient
+    descent are the same update: they differ only in how many samples the loss averages.
+    State: "momentum_buffer" (only when momentum != 0).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
+        _check_nonneg("lr", lr, "learning rate")
+        _check_nonneg("momentum", momentum, "momentum value")
+        _check_nonneg("weight_decay", weight_decay, "weight_decay value")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _update(self, p, g, group, xp):
+        weight_decay = group["weight_decay"]
+        momentum = group["momentum"]
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        if momentum != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = xp.copy(g)        # a copy: buf is updated in place later, g may be p.grad
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            state["momentum_buffer"] = buf
+            g = g + momentum * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g
