@@ -5,3 +5,4 @@ Names and behaviour follow PyTorch (`nn.Linear`, `nn.Sequential`, `state_dict()`
 from . import init
 from .module import Module, ModuleList, Parameter, StateDictError
 from .layers import Flatten, Identity, Linear, Sequential
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell

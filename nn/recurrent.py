@@ -1,0 +1,385 @@
+"""Recurrent layers with PyTorch's gate equations and parameter layout.
+
+Every cell holds `weight_ih` (G*H, I), `weight_hh` (G*H, H), `bias_ih` and `bias_hh` (G*H,), the
+G gates stacked along the first axis in PyTorch's order, so weights copied from torch give the
+same outputs. With x the input, h the hidden state and W_*, b_* the blocks of those arrays:
+
+    RNN   h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh),  act = tanh or relu
+    LSTM  i, f, g, o = split(x W_ih^T + b_ih + h W_hh^T + b_hh)      (G = 4)
+          c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
+          h' = sigmoid(o) * tanh(c')
+    GRU   r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)             (G = 3)
+          z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)
+          n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn))
+          h' = (1 - z) * n + z * h
+
+All gates of a step come from one matmul with W_hh (and one with W_ih): torch's stacked layout
+is exactly what makes that possible, and it is most of the speed of a step. `RNN`, `LSTM` and
+`GRU` run the cell over a sequence with a Python loop over time only (vectorized over the
+batch); backpropagation through time needs no recursion because the engine replays a flat tape.
+"""
+import math
+
+import numpy as np
+
+from autograd import Tensor
+from autograd.tensor import get_default_dtype
+
+from . import init
+from .module import Module, Parameter
+
+_GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _dtype(dtype):
+    dt = np.dtype(get_default_dtype() if dtype is None else dtype)
+    if dt.kind != "f":
+        raise TypeError(f"recurrent layer dtype must be a float dtype, got {dt}")
+    return dt
+
+
+def _stack(tensors, axis):
+    from autograd.functional import stack      # lazily: functional imports nothing from nn
+    return stack(tensors, axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# one time step: gx is the input's contribution x W_ih^T + bias (bias_ih + bias_hh where they
+# simply add), w_hh_t is W_hh^T (transposed once per sequence, not once per step)
+def _rnn_step(gx, h, w_hh_t, nonlinearity):
+    pre = gx if h is None else gx + h @ w_hh_t
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def _lstm_step(gx, h, c, w_hh_t, hidden):
+    """(h', c') from gates = gx + h W_hh^T. h and c None mean zeros (skips two ops at t = 0)."""
+    H = hidden
+    gates = gx if h is None else gx + h @ w_hh_t
+    # one sigmoid over all four blocks (the g block's is unused): one op instead of three
+    s = gates.sigmoid()
+    i = s[:, :H]
+    g = gates[:, 2 * H:3 * H].tanh()
+    o = s[:, 3 * H:]
+    c_new = i * g if c is None else s[:, H:2 * H] * c + i * g
+    return o * c_new.tanh(), c_new
+
+
+def _gru_step(gx, h, w_hh_t, b_hh, hidden):
+    """h' with gx = x W_ih^T + b_ih; b_hh stays inside r * (h W_hn^T + b_hn) as in PyTorch."""
+    H = hidden
+    if h is None:                     # h = 0: h W_hh^T + b_hh = b_hh
+        gh = b_hh
+        if gh is None:
+            rz = gx[:, :2 * H].sigmoid()
+            n = gx[:, 2 * H:].tanh()
+            return n - rz[:, H:] * n
+    else:
+        gh = h @ w_hh_t
+        if b_hh is not None:
+            gh = gh + b_hh
+    rz = (gx[:, :2 * H] + gh[..., :2 * H]).sigmoid()
+    n = (gx[:, 2 * H:] + rz[:, :H] * gh[..., 2 * H:]).tanh()
+    z = rz[:, H:]
+    if h is None:
+        return n - z * n
+    return n + z * (h - n)
+
+
+# ---------------------------------------------------------------------------------------------
+class _RecurrentBase(Module):
+    """Shared construction: parameters named `weight_ih{suffix}` etc., all initialized from
+    U(-1/sqrt(H), 1/sqrt(H)) in registration order, as torch's reset_parameters does."""
+
+    _mode = None
+
+    def _make_params(self, input_size, hidden_size, bias, dt, suffix):
+        G = _GATES[self._mode]
+        setattr(self, "weight_ih" + suffix,
+                Parameter(np.empty((G * hidden_size, input_size), dtype=dt)))
+        setattr(self, "weight_hh" + suffix,
+                Parameter(np.empty((G * hidden_size, hidden_size), dtype=dt)))
+        if bias:
+            setattr(self, "bias_ih" + suffix, Parameter(np.empty(G * hidden_size, dtype=dt)))
+            setattr(self, "bias_hh" + suffix, Parameter(np.empty(G * hidden_size, dtype=dt)))
+        else:
+            self.register_parameter("bias_ih" + suffix, None)
+            self.register_parameter("bias_hh" + suffix, None)
+
+    def reset_parameters(self, rng=None):
+        rng = init.as_rng(rng)
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound, rng)
+
+    def _check_sizes(self, input_size, hidden_size):
+        if int(input_size) <= 0 or int(hidden_size) <= 0:
+            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be "
+                             f"positive, got input_size={input_size}, hidden_size={hidden_size}")
+        if self._mode == "RNN" and self.nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{type(self).__name__}: nonlinearity must be 'tanh' or 'relu', "
+                             f"got {self.nonlinearity!r}")
+
+    def _projection(self, x, w_ih, b_ih, b_hh):
+        """x W_ih^T plus the biases that simply add (all of them but GRU's b_hn)."""
+        gx = x @ w_ih.T
+        if b_ih is None:
+            return gx
+        if self._mode == "GRU":
+            return gx + b_ih
+        return gx + (b_ih + b_hh)
+
+    def _step(self, gx, h, c, w_hh_t, b_hh):
+        """One step of this module's recurrence: (h', c') (c' None unless LSTM)."""
+        if self._mode == "LSTM":
+            return _lstm_step(gx, h, c, w_hh_t, self.hidden_size)
+        if self._mode == "GRU":
+            return _gru_step(gx, h, w_hh_t, b_hh, self.hidden_size), None
+        return _rnn_step(gx, h, w_hh_t, self.nonlinearity), None
+
+
+class _CellBase(_RecurrentBase):
+
+    def __init__(self, input_size, hidden_size, bias=True, rng=None, dtype=None):
+        super().__init__()
+        self._check_sizes(input_size, hidden_size)
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.bias = bool(bias)
+        self._make_params(self.input_size, self.hidden_size, self.bias, _dtype(dtype), "")
+        self.reset_parameters(rng)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if self._mode == "RNN" and self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        return s
+
+    def _state(self, t, batch, batched, what):
+        """An initial state as a (batch, H) Tensor; None stays None (zeros)."""
+        if t is None:
+            return None
+        t = _as_tensor(t)
+        want = (batch, self.hidden_size) if batched else (self.hidden_size,)
+        if t.shape != want:
+            raise ValueError(f"{type(self).__name__}({self.extra_repr()}): expected {what} of "
+                             f"shape {want}, got {t.shape}")
+        return t if batched else t.reshape(1, self.hidden_size)
+
+    def _cell(self, x, hx):
+        """Run one step. Returns (h', c', batched)."""
+        x = _as_tensor(x)
+        name = f"{type(self).__name__}({self.extra_repr()})"
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
+                             f"({self.input_size},), got {x.shape}")
+        batched = x.ndim == 2
+        if not batched:
+            x = x.reshape(1, self.input_size)
+        B = x.shape[0]
+        if self._mode == "LSTM":
+            if hx is None:
+                h = c = None
+            else:
+                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                    raise TypeError(f"{name}: hx must be a tuple (h, c), got "
+                                    f"{type(hx).__name__}")
+                h = self._state(hx[0], B, batched, "h")
+                c = self._state(hx[1], B, batched, "c")
+        else:
+            h = self._state(hx, B, batched, "hx")
+            c = None
+        gx = self._projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
+        h_new, c_new = self._step(gx, h, c, self.weight_hh.T, self.bias_hh)
+        if not batched:
+            h_new = h_new.reshape(self.hidden_size)
+            if c_new is not None:
+                c_new = c_new.reshape(self.hidden_size)
+        return h_new, c_new
+
+
+class RNNCell(_CellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu). forward(x, hx=None) -> h'.
+
+    x: (batch, input_size) or (input_size,); hx: (batch, hidden_size), zeros when None."""
+    _mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", rng=None,
+                 dtype=None):
+        self.__dict__["nonlinearity"] = nonlinearity
+        super().__init__(input_size, hidden_size, bias, rng, dtype)
+
+    def forward(self, x, hx=None):
+        return self._cell(x, hx)[0]
+
+
+class LSTMCell(_CellBase):
+    """Gates i, f, g, o = blocks of x W_ih^T + b_ih + h W_hh^T + b_hh;
+    c' = sigmoid(f) c + sigmoid(i) tanh(g), h' = sigmoid(o) tanh(c').
+    forward(x, hx=None) -> (h', c'); hx = (h, c), zeros when None."""
+    _mode = "LSTM"
+
+    def forward(self, x, hx=None):
+        return self._cell(x, hx)
+
+
+class GRUCell(_CellBase):
+    """r, z = sigmoid(blocks of x W_ih^T + b_ih + h W_hh^T + b_hh);
+    n = tanh(x W_in^T + b_in + r (h W_hn^T + b_hn)); h' = (1 - z) n + z h.
+    forward(x, hx=None) -> h'."""
+    _mode = "GRU"
+
+    def forward(self, x, hx=None):
+        return self._cell(x, hx)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+class _SequenceBase(_RecurrentBase):
+    """A cell run over a sequence, torch's RNN/LSTM/GRU interface (one direction, no dropout).
+
+    forward(input, hx=None) -> (output, h_n) [LSTM: (output, (h_n, c_n))]
+      input   (T, B, I), or (B, T, I) with batch_first=True, or unbatched (T, I)
+      hx      h_0 of shape (num_layers, B, H) (LSTM: the tuple (h_0, c_0)); zeros when None
+      output  h_t of the last layer for every t: (T, B, H) or (B, T, H) with batch_first
+      h_n     the last h of every layer: (num_layers, B, H) (unbatched: drop B)
+    Parameters per layer k: weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}.
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, rng=None, dtype=None):
+        super().__init__()
+        self._check_sizes(input_size, hidden_size)
+        name = type(self).__name__
+        if int(num_layers) < 1:
+            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
+        if dropout:
+            raise ValueError(f"{name}: dropout between layers is not supported (got "
+                             f"dropout={dropout}); stack single-layer modules with nn.Dropout")
+        if bidirectional:
+            raise ValueError(f"{name}: bidirectional=True is not supported; run a second "
+                             f"module over the reversed sequence")
+        self.input_size = int(input_size)
+        self.hidden_size = int(hidden_size)
+        self.num_layers = int(num_layers)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        dt = _dtype(dtype)
+        for k in range(self.num_layers):
+            nin = self.input_size if k == 0 else self.hidden_size
+            self._make_params(nin, self.hidden_size, self.bias, dt, f"_l{k}")
+        self.reset_parameters(rng)
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self._mode == "RNN" and self.nonlinearity != "tanh":
+            s += f", nonlinearity={self.nonlinearity!r}"
+        return s
+
+    def _initial(self, t, batch, batched, what):
+        """h_0 or c_0 as a list of per-layer (B, H) Tensors, or [None] * layers for zeros."""
+        L, H = self.num_layers, self.hidden_size
+        if t is None:
+            return [None] * L
+        t = _as_tensor(t)
+        want = (L, batch, H) if batched else (L, H)
+        if t.shape != want:
+            raise ValueError(f"{type(self).__name__}({self.extra_repr()}): expected {what} of "
+                             f"shape {want} (num_layers, batch, hidden_size), got {t.shape}")
+        if not batched:
+            t = t.reshape(L, 1, H)
+        return [t[k] for k in range(L)]
+
+    def forward(self, input, hx=None):
+        x = _as_tensor(input)
+        name = f"{type(self).__name__}({self.extra_repr()})"
+        if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
+            layout = "(batch, seq, " if self.batch_first else "(seq, batch, "
+            raise ValueError(f"{name}: expected input of shape {layout}{self.input_size}) or "
+                             f"(seq, {self.input_size}), got {x.shape}")
+        batched = x.ndim == 3
+        if not batched:
+            x = x.unsqueeze(1)
+            time_axis = 0
+        else:
+            time_axis = 1 if self.batch_first else 0
+        T = x.shape[time_axis]
+        B = x.shape[1 - time_axis]
+        if T == 0:
+            raise ValueError(f"{name}: the input sequence is empty (shape {tuple(input.shape)})")
+        lstm = self._mode == "LSTM"
+        if lstm:
+            if hx is None:
+                h0, c0 = [None] * self.num_layers, [None] * self.num_layers
+            else:
+                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                    raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got "
+                                    f"{type(hx).__name__}")
+                h0 = self._initial(hx[0], B, batched, "h_0")
+                c0 = self._initial(hx[1], B, batched, "c_0")
+        else:
+            h0 = self._initial(hx, B, batched, "h_0")
+            c0 = [None] * self.num_layers
+        # the sequence as a list of (B, I) steps: later layers take the previous layer's list
+        # directly, so no layer slices a stacked output (whose gradient would be a full-size
+        # scatter per step)
+        steps = [x[t] if time_axis == 0 else x[:, t] for t in range(T)]
+        h_last, c_last = [], []
+        for k in range(self.num_layers):
+            w_ih = getattr(self, f"weight_ih_l{k}")
+            w_hh_t = getattr(self, f"weight_hh_l{k}").T
+            b_ih = getattr(self, f"bias_ih_l{k}")
+            b_hh = getattr(self, f"bias_hh_l{k}")
+            h, c = h0[k], c0[k]
+            outs = []
+            for xt in steps:
+                h, c = self._step(self._projection(xt, w_ih, b_ih, b_hh), h, c, w_hh_t, b_hh)
+                outs.append(h)
+            steps = outs
+            h_last.append(h)
+            c_last.append(c)
+        if batched:
+            output = _stack(steps, time_axis)
+            h_n = _stack(h_last, 0)
+            c_n = _stack(c_last, 0) if lstm else None
+        else:
+            H = self.hidden_size
+            output = _stack(steps, 0).reshape(T, H)
+            h_n = _stack(h_last, 0).reshape(self.num_layers, H)
+            c_n = _stack(c_last, 0).reshape(self.num_layers, H) if lstm else None
+        return (output, (h_n, c_n)) if lstm else (output, h_n)
+
+
+class RNN(_SequenceBase):
+    """Elman RNN over a sequence: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)
+    (nonlinearity='relu' for relu). See _SequenceBase for shapes."""
+    _mode = "RNN"
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, rng=None, dtype=None):
+        self.__dict__["nonlinearity"] = nonlinearity
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, rng, dtype)
+
+
+class LSTM(_SequenceBase):
+    """LSTMCell's equations over a sequence; forward returns (output, (h_n, c_n))."""
+    _mode = "LSTM"
+
+
+class GRU(_SequenceBase):
+    """GRUCell's equations over a sequence; forward returns (output, h_n)."""
+    _mode = "GRU"
+
+
+__all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU"]
