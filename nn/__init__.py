@@ -2,7 +2,12 @@
 
 Names and behaviour follow PyTorch (`nn.Linear`, `nn.Sequential`, `state_dict()` keys...).
 """
-from . import init
+from . import functional, init
 from .module import Module, ModuleList, Parameter, StateDictError
-from .layers import Flatten, Identity, Linear, Sequential
+from .layers import (BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity, LayerNorm,
+                     Linear, Residual, Sequential)
+from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Step, Tanh
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeEmbeddingLoss, HingeLoss,
+                     L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .conv import AvgPool2d, Conv2d, MaxPool2d

@@ -136,3 +136,219 @@ class Flatten(Module):
 
     def forward(self, x):
         return _as_tensor(x).flatten(self.start_dim, self.end_dim)
+
+
+class Dropout(Module):
+    """Inverted dropout: in training each element is zeroed with probability p and the rest
+    scaled by 1/(1-p); in eval it is the identity. `rng` (Generator or seed) drives the masks."""
+
+    def __init__(self, p=0.5, rng=None):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.rng = init.as_rng(rng)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+    def forward(self, x):
+        from .functional import dropout
+        return dropout(x, self.p, self.training, self.rng)
+
+
+class _BatchNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, per channel (dim 1).
+
+    Training: mean and biased var of the batch (over every dim but 1); the running estimates
+    move by `momentum` toward the batch mean and the *unbiased* batch var, as in PyTorch
+    (momentum=None: cumulative average over num_batches_tracked). Eval: the running estimates.
+    """
+    _ndims = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, dtype=None):
+        super().__init__()
+        self.num_features = int(num_features)
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        dt = _dtype(dtype)
+        if affine:
+            self.weight = Parameter(np.ones(self.num_features, dtype=dt))
+            self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dt))
+            self.register_buffer("running_var", np.ones(self.num_features, dtype=dt))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+    def _check(self, x):
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            dims = " or ".join(f"{n}-D" for n in self._ndims)
+            raise ValueError(f"{type(self).__name__}({self.num_features}): expected {dims} input "
+                             f"with {self.num_features} channels in dim 1, got shape {x.shape}")
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        self._check(x)
+        axes = (0,) + tuple(range(2, x.ndim))
+        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        use_batch = self.training or not self.track_running_stats
+        if use_batch:
+            n = x.size // self.num_features
+            if self.training and n <= 1:
+                raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel "
+                                 f"when training, got input of shape {x.shape}")
+            mean = x.mean(axes, keepdims=True)
+            xc = x - mean
+            var = (xc * xc).mean(axes, keepdims=True)
+            if self.training and self.track_running_stats:
+                self._update_running(mean.data.reshape(-1), var.data.reshape(-1), n)
+        else:
+            xc = x - self.running_mean.data.reshape(shape)
+            var = Tensor(self.running_var.data.reshape(shape))
+        out = xc * (var + self.eps) ** -0.5
+        if self.affine:
+            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+        return out
+
+    def _update_running(self, mean, var, n):
+        self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.data + 1)
+        m = (1.0 / float(self.num_batches_tracked.data) if self.momentum is None
+             else self.momentum)
+        unbiased = var * (n / (n - 1))
+        rm, rv = self.running_mean, self.running_var
+        rm.data = ((1 - m) * rm.data + m * mean).astype(rm.data.dtype)
+        rv.data = ((1 - m) * rv.data + m * unbiased).astype(rv.data.dtype)
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization over (N, C) or (N, C, L) inputs; statistics per channel C."""
+    _ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization over (N, C, H, W) inputs; statistics per channel C."""
+    _ndims = (4,)
+
+
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over the last
+    len(normalized_shape) dims of each sample (same in train and eval)."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, (int, np.integer)):
+            normalized_shape = (int(normalized_shape),)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dt = _dtype(dtype)
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        k = len(self.normalized_shape)
+        if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
+            raise ValueError(f"LayerNorm({self.normalized_shape}): expected input whose last "
+                             f"dims are {self.normalized_shape}, got shape {x.shape}")
+        axes = tuple(range(x.ndim - k, x.ndim))
+        xc = x - x.mean(axes, keepdims=True)
+        var = (xc * xc).mean(axes, keepdims=True)
+        out = xc * (var + self.eps) ** -0.5
+        if self.weight is not None:
+            out = out * self.weight
+        if self.bias is not None:
+            out = out + self.bias
+        return out
+
+
+class Embedding(Module):
+    """A lookup table: forward(indices) = weight[indices], weight (num_embeddings,
+    embedding_dim) ~ N(0, 1) as in PyTorch. The row padding_idx starts at zero and gets no
+    gradient."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, rng=None, dtype=None):
+        super().__init__()
+        self.num_embeddings = int(num_embeddings)
+        self.embedding_dim = int(embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
+                                 f"[-{self.num_embeddings}, {self.num_embeddings})")
+            padding_idx = padding_idx % self.num_embeddings
+        self.padding_idx = padding_idx
+        dt = _dtype(dtype)
+        w = init.as_rng(rng).normal(size=(self.num_embeddings, self.embedding_dim)).astype(dt)
+        if padding_idx is not None:
+            w[padding_idx] = 0
+        self.weight = Parameter(w)
+
+    def extra_repr(self):
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+    def forward(self, indices):
+        idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        if idx.dtype.kind not in "iu":
+            raise TypeError(f"Embedding({self.extra_repr()}): indices must be integers, got "
+                            f"dtype {idx.dtype}")
+        if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
+            bad = idx[(idx < 0) | (idx >= self.num_embeddings)].flat[0]
+            raise IndexError(f"Embedding({self.extra_repr()}): index {bad} is out of range "
+                             f"[0, {self.num_embeddings})")
+        out = self.weight[idx]
+        if self.padding_idx is not None:
+            # the padding row passes forward but its gradient is cut
+            keep = (idx != self.padding_idx)[..., None].astype(out.dtype)
+            out = out * keep + out.data * (1.0 - keep)
+        return out
+
+
+class Residual(Module):
+    """A skip connection: forward(x) = x + module(x) (the shapes must agree)."""
+
+    def __init__(self, module):
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"Residual: expected a Module, got {type(module).__name__}")
+        self.module = module
+
+    def forward(self, x):
+        x = _as_tensor(x)
+        fx = self.module(x)
+        if fx.shape != x.shape:
+            raise ValueError(f"Residual({type(self.module).__name__}): the module maps shape "
+                             f"{x.shape} to {fx.shape}; a skip connection needs them equal")
+        return x + fx
