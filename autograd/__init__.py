@@ -6,7 +6,11 @@
     y.backward()          # x.grad == 2 * 2 + 3 == 7
 """
 from .engine import detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .functional import (avg_pool2d, cat, concatenate, conv2d, log_softmax, logsumexp,  # noqa
+                         max_pool2d, maximum, minimum, pad, softmax, stack)
 from .gradcheck import gradcheck
+from .draw import draw_graph, render_svg
+from .tape import Tape
 from .ops import OPS
 from .tensor import Tensor, get_default_dtype, set_default_dtype, where
 from .value import Value
