@@ -187,6 +187,15 @@ class _Array:
         return OPS["scatter"].array((index, shape), g)
 
     @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def apply(name, ctx, *xs):
+        """Another row's forward (e.g. col2im inside im2col's VJP)."""
+        return OPS[name].array(ctx, *xs)
+
+    @staticmethod
     def unbroadcast(g, like):
         """Sum `g` down to the shape of node `like` (undo numpy broadcasting) and its dtype."""
         shape = like.data.shape
@@ -298,6 +307,16 @@ class _Graph:
         return _apply(OPS["scatter"], (index, shape), g)
 
     @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return x.sum(axis, keepdims)
+
+    @staticmethod
+    def apply(name, ctx, *xs):
+        """Another row, recorded (e.g. col2im inside im2col's VJP)."""
+        from .tensor import _apply
+        return _apply(OPS[name], ctx, *xs)
+
+    @staticmethod
     def unbroadcast(g, like):
         shape = like.data.shape
         if g.data.shape != shape:
@@ -305,6 +324,9 @@ class _Graph:
             axes = tuple(range(lead)) + tuple(
                 i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
             g = g.sum(axis=axes, keepdims=True).reshape(shape)
+        dtype = getattr(like.data, "dtype", None)
+        if dtype is not None and g.data.dtype != dtype:
+            g = g.astype(dtype)       # a Tensor gradient keeps its input's dtype, as on arrays
         return g
 
 

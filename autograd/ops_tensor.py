@@ -39,7 +39,8 @@ def _matmul_db(xp, g, out, ctx, a, b):
 row("matmul", lambda c, a, b: np.matmul(a, b), (_matmul_da, _matmul_db), (REAL, REAL),
     "a @ b (numpy matmul rules: 1-D operands, batched stacks)", "@",
     examples=[(None, ((3,), (3,))), (None, ((2, 3), (3, 4))), (None, ((3,), (3, 2))),
-              (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))), (None, ((2, 1, 2, 3), (3, 3, 2)))])
+              (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))),
+              (None, ((2, 1, 2, 3), (3, 3, 2)))])
 
 
 # reductions and shape -----------------------------------------------------------------------
@@ -58,7 +59,8 @@ row("sum", lambda c, a: a.sum(axis=c[0], keepdims=c[1]), (_sum_vjp,), (REAL,),
 
 row("reshape", lambda c, a: a.reshape(c),
     (lambda xp, g, out, c, a: xp.reshape(g, xp.data(a).shape),), (REAL,),
-    "a viewed with another shape of the same size", examples=[((3, 2), ((2, 3),)), ((-1,), ((2, 3),))])
+    "a viewed with another shape of the same size",
+    examples=[((3, 2), ((2, 3),)), ((-1,), ((2, 3),))])
 
 row("transpose", lambda c, a: a.transpose(c),
     (lambda xp, g, out, c, a: xp.transpose(g, tuple(np.argsort(c))),), (REAL,),
@@ -103,3 +105,220 @@ row("scatter", _scatter_fwd,
     (lambda xp, g, out, c, a: xp.getitem(g, c[0]),), (REAL,),
     "zeros(shape) with g added at index (adjoint of getitem)",
     examples=[((np.array([0, 2, 0]), (3, 2)), ((3, 2),)), ((1, (3, 2)), ((2,),))])
+
+
+# casts, clipping, pairwise extremes ----------------------------------------------------------
+row("astype", lambda c, a: a.astype(c), (_g,), (REAL,),
+    "a converted to float dtype ctx; the engine casts the gradient back to a's dtype",
+    examples=[(np.dtype(np.float32), ((2, 3),)), (np.dtype(np.float64), ((3,),))])
+
+
+def _clip_vjp(xp, g, out, ctx, a):
+    # gradient passes where lo <= a <= hi (bounds included), as torch.clamp
+    lo, hi = ctx
+    ad = xp.data(a)
+    inside = np.ones(ad.shape, dtype=bool)
+    if lo is not None:
+        inside &= ad >= lo
+    if hi is not None:
+        inside &= ad <= hi
+    return xp.where(inside, g, 0.0 * g)
+
+
+row("clip", lambda c, a: np.clip(a, c[0], c[1]), (_clip_vjp,),
+    (Domain(kinks=(-1.0, -0.5, 0.5, 1.0)),),
+    "min(max(a, lo), hi), either bound None; gradient 1 inside [lo, hi] (bounds included)",
+    examples=[((-1.0, 1.0), ((2, 3),)), ((None, 0.5), ((4,),)), ((-0.5, None), ((),))])
+
+
+def _pick_weight(xp, a, b, first):
+    """1 where `first` wins strictly, 0.5 on ties, 0 elsewhere (torch.maximum's tie rule)."""
+    ad, bd = xp.data(a), xp.data(b)
+    dtype = np.result_type(ad, bd)
+    return (first(ad, bd).astype(dtype) + 0.5 * (ad == bd)).astype(dtype, copy=False)
+
+
+row("maximum", lambda c, a, b: np.maximum(a, b),
+    (lambda xp, g, out, c, a, b: g * _pick_weight(xp, a, b, np.greater),
+     lambda xp, g, out, c, a, b: g * _pick_weight(xp, b, a, np.greater)),
+    (REAL, REAL), "max(a, b) elementwise; ties send half the gradient to each (as torch)",
+    examples=[(None, ((2, 3), (2, 3))), (None, ((1,), (2, 3))), (None, ((), (3,)))])
+row("minimum", lambda c, a, b: np.minimum(a, b),
+    (lambda xp, g, out, c, a, b: g * _pick_weight(xp, a, b, np.less),
+     lambda xp, g, out, c, a, b: g * _pick_weight(xp, b, a, np.less)),
+    (REAL, REAL), "min(a, b) elementwise; ties send half the gradient to each (as torch)",
+    examples=[(None, ((2, 3), (2, 3))), (None, ((2, 1), (1, 3))), (None, ((3,), ()))])
+
+
+# reductions: max/min, logsumexp, log_softmax ----------------------------------------------------
+def _kept(shape, axis):
+    """The shape of a reduction over `axis` (sorted tuple or None) with keepdims=True."""
+    return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
+
+
+def _extreme_vjp(xp, g, out, ctx, a):
+    # every element equal to the extreme gets g / (number of such elements), as torch.amax
+    axis, keepdims = ctx
+    ad, od = xp.data(a), xp.data(out)
+    if not keepdims:
+        kept = _kept(ad.shape, axis)
+        od = od.reshape(kept)
+        g = xp.reshape(g, kept)
+    mask = ad == od
+    return g * (mask / mask.sum(axis=axis, keepdims=True)).astype(ad.dtype, copy=False)
+
+
+_REDUCE_EXAMPLES = [((None, False), ((2, 3),)), (((1,), False), ((2, 3),)),
+                    (((0,), True), ((2, 3),)), (((0, 2), False), ((2, 3, 4),)),
+                    ((None, False), ((),))]
+row("amax", lambda c, a: a.max(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL,),
+    "max of a over axis; tied maxima share the gradient evenly (torch.amax rule)",
+    examples=_REDUCE_EXAMPLES)
+row("amin", lambda c, a: a.min(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL,),
+    "min of a over axis; tied minima share the gradient evenly (torch.amin rule)",
+    examples=_REDUCE_EXAMPLES)
+
+
+def _logsumexp(axis, a):
+    """log sum exp a over axis, keepdims: shifted by the max so exp never overflows."""
+    m = a.max(axis=axis, keepdims=True)
+    m[~np.isfinite(m)] = 0            # rows of -inf give log 0 = -inf, +inf gives inf, not nan
+    return np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
+
+
+def _lse_fwd(ctx, a):
+    axis, keepdims = ctx
+    out = _logsumexp(axis, a)
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _lse_vjp(xp, g, out, ctx, a):
+    # d lse / d a = exp(a - lse) = softmax(a)
+    axis, keepdims = ctx
+    if not keepdims:
+        kept = _kept(xp.data(a).shape, axis)
+        g = xp.reshape(g, kept)
+        out = xp.reshape(out, kept)
+    return g * xp.exp(a - out)
+
+
+row("logsumexp", _lse_fwd, (_lse_vjp,), (REAL,),
+    "log sum_i e^a_i over axis, computed as m + log sum e^(a - m) with m = max a (stable)",
+    examples=_REDUCE_EXAMPLES)
+
+
+def _log_softmax_vjp(xp, g, out, ctx, a):
+    # out = a - lse(a): d/da = g - softmax(a) * sum(g) over the axis; softmax = e^out
+    return g - xp.exp(out) * xp.sum(g, (ctx,), True)
+
+
+# A primitive, not the composite a - logsumexp(a, keepdims): one node instead of three on the
+# loss path of every classifier, and its VJP needs no broadcast undone.
+row("log_softmax", lambda c, a: a - _logsumexp((c,), a), (_log_softmax_vjp,), (REAL,),
+    "a - logsumexp(a) along axis ctx (stable at |a| = 1e4)",
+    examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),)), (0, ((2, 3),))])
+
+
+def _max_first_vjp(xp, g, out, ctx, a):
+    # one-hot of the first maximum along the axis (torch.max(dim) and max_pool2d rule)
+    ad = xp.data(a)
+    first = np.expand_dims(ad.argmax(axis=ctx), ctx)
+    mask = np.zeros(ad.shape, dtype=ad.dtype)
+    np.put_along_axis(mask, first, 1, axis=ctx)
+    return xp.unsqueeze(g, ctx) * mask
+
+
+row("max_first", lambda c, a: a.max(axis=c), (_max_first_vjp,), (REAL,),
+    "max of a along one axis; the gradient goes to the first maximum only (max_pool2d rule)",
+    examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),))])
+
+
+# joining and padding -------------------------------------------------------------------------
+class _PerInput:
+    """vjps/domains of a variadic row: entry i is made on demand for input i."""
+    __slots__ = ("make", "cache")
+
+    def __init__(self, make):
+        self.make = make
+        self.cache = {}
+
+    def __getitem__(self, i):
+        if i not in self.cache:
+            self.cache[i] = self.make(i)
+        return self.cache[i]
+
+    def __len__(self):
+        raise TypeError("a variadic op takes any number of inputs: see its examples")
+
+    def __iter__(self):
+        raise TypeError("a variadic op takes any number of inputs: index it instead")
+
+
+def _concat_piece(i):
+    def vjp(xp, g, out, ctx, *ins):
+        start = sum(xp.data(t).shape[ctx] for t in ins[:i])
+        stop = start + xp.data(ins[i]).shape[ctx]
+        return xp.getitem(g, (slice(None),) * ctx + (slice(start, stop),))
+    return vjp
+
+
+row("concatenate", lambda c, *ins: np.concatenate(ins, axis=c),
+    _PerInput(_concat_piece), _PerInput(lambda i: REAL),
+    "inputs joined along axis ctx; each gets back its slice of the gradient", "cat",
+    examples=[(0, ((2, 3), (1, 3))), (1, ((2, 3), (2, 1), (2, 2))), (0, ((3,),)),
+              (2, ((2, 1, 2), (2, 1, 3)))])
+
+
+def _pad_fwd(ctx, a):
+    widths, value = ctx
+    out = np.full(tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, widths)), value,
+                  dtype=a.dtype)
+    out[_pad_inner(widths, a.shape)] = a
+    return out
+
+
+def _pad_inner(widths, shape):
+    return tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, widths))
+
+
+row("pad", _pad_fwd,
+    (lambda xp, g, out, c, a: xp.getitem(g, _pad_inner(c[0], xp.data(a).shape)),), (REAL,),
+    "a surrounded by value: widths ((before, after) per axis, >= 0), constant mode",
+    examples=[((((1, 2), (0, 1)), 0.0), ((2, 3),)), ((((2, 0),), -1.5), ((3,),)),
+              ((((0, 0), (0, 0), (1, 1), (2, 1)), 0.0), ((1, 2, 3, 2),))])
+
+
+# convolution windows: im2col and its adjoint col2im --------------------------------------------
+def _im2col(ctx, x):
+    """cols[n, c, i, j, p, q] = x[n, c, p * sh + i, q * sw + j] (a strided view, then a copy)."""
+    kh, kw, sh, sw = ctx
+    n, c, h, w = x.shape
+    if h < kh or w < kw:
+        raise ValueError(f"kernel {kh}x{kw} is larger than the (padded) input {h}x{w}")
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    return np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3))
+
+
+def _col2im(ctx, cols):
+    """x[n, c, p * sh + i, q * sw + j] += cols[n, c, i, j, p, q]: the adjoint of im2col.
+    Loops over the kh * kw kernel offsets only; each step is one strided add over all pixels."""
+    kh, kw, sh, sw, h, w = ctx
+    n, c, _, _, oh, ow = cols.shape
+    x = np.zeros((n, c, h, w), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols[:, :, i, j]
+    return x
+
+
+row("im2col", _im2col,
+    (lambda xp, g, out, c, x: xp.apply("col2im", c + xp.data(x).shape[2:], g),), (REAL,),
+    "windows of x (N, C, H, W) as (N, C, kH, kW, OH, OW); ctx = (kH, kW, strideH, strideW)",
+    examples=[((2, 2, 1, 1), ((2, 3, 4, 5),)), ((3, 2, 2, 1), ((1, 2, 5, 4),)),
+              ((2, 2, 2, 2), ((1, 1, 4, 4),))])
+row("col2im", _col2im,
+    (lambda xp, g, out, c, cols: xp.apply("im2col", c[:4], g),), (REAL,),
+    "adjoint of im2col: window entries summed back onto an (N, C, H, W) image",
+    examples=[((2, 2, 1, 1, 4, 5), ((2, 3, 2, 2, 3, 4),)),
+              ((3, 2, 2, 1, 5, 4), ((1, 2, 3, 2, 2, 3),)),
+              ((2, 2, 2, 2, 5, 5), ((1, 1, 2, 2, 2, 2),))])

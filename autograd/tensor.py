@@ -141,6 +141,20 @@ def _norm_axis(axis, ndim, opname):
     return tuple(sorted(set(out)))
 
 
+def _one_axis(axis, ndim, opname):
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{opname}: axis must be one int, got {axis!r}")
+    return _norm_axis(axis, ndim, opname)[0] if ndim else 0
+
+
+def _operand(x, like, opname):
+    """The other operand of a named binary method (maximum, minimum) as a Tensor."""
+    t = _lift(x, like, opname)
+    if t is None:
+        raise TypeError(f"{opname}: cannot combine a Tensor with a {type(x).__name__}")
+    return t
+
+
 def _to_array(data, dtype):
     if isinstance(data, Node):
         data = data.data
@@ -320,6 +334,40 @@ class Tensor(Node):
         """a if a > 0 else negative_slope * a; gradient negative_slope at 0 (as PyTorch)."""
         return _apply(OPS["leaky_relu"], negative_slope, self)
 
+    def clip(self, min=None, max=None):
+        """min(max(a, min), max), either bound None; gradient 1 inside [min, max] inclusive,
+        0 outside (torch.clamp)."""
+        if min is None and max is None:
+            raise ValueError("clip: at least one of min and max must be given")
+        return _apply(OPS["clip"], (min, max), self)
+
+    clamp = clip
+
+    def maximum(self, other):
+        """max(a, b) elementwise with broadcasting; a tie gives each side half the gradient."""
+        return _apply(OPS["maximum"], None, self, _operand(other, self, "maximum"))
+
+    def minimum(self, other):
+        """min(a, b) elementwise with broadcasting; a tie gives each side half the gradient."""
+        return _apply(OPS["minimum"], None, self, _operand(other, self, "minimum"))
+
+    # ------------------------------------------------------------------ dtype
+    def astype(self, dtype):
+        """The data as `dtype`. To a float dtype it is differentiable (the gradient comes back
+        in this tensor's dtype); to an integer or bool dtype the result is a constant."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if dtype.kind != "f":
+            return _constant(self.data.astype(dtype))
+        return _apply(OPS["astype"], dtype, self)
+
+    def double(self):
+        return self.astype(np.float64)
+
+    def float(self):
+        return self.astype(np.float32)
+
     # comparisons: constant boolean tensors, not differentiable
     def _compare(self, other, fn):
         o = other.data if isinstance(other, Node) else other
@@ -355,6 +403,45 @@ class Tensor(Node):
         axes = _norm_axis(axis, self.ndim, "mean")
         n = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axes, keepdims) * (1.0 / max(n, 1))
+
+    def max(self, axis=None, keepdims=False):
+        """max over axis (int, tuple or None). Values only, like numpy and torch.amax: tied
+        maxima share the gradient evenly (torch.max(dim) would pick one; max_pool2d does)."""
+        return _apply(OPS["amax"], (_norm_axis(axis, self.ndim, "max"), keepdims), self)
+
+    def min(self, axis=None, keepdims=False):
+        """min over axis; tied minima share the gradient evenly (torch.amin)."""
+        return _apply(OPS["amin"], (_norm_axis(axis, self.ndim, "min"), keepdims), self)
+
+    def var(self, axis=None, keepdims=False, correction=1, ddof=None):
+        """sum (a - mean a)^2 / (n - correction) over axis. The default correction=1 is
+        torch.var's unbiased estimate (numpy's default is ddof=0); `ddof` is numpy's name for
+        `correction`. n - correction <= 0 gives inf or nan, as in torch."""
+        if ddof is not None:
+            correction = ddof
+        axes = _norm_axis(axis, self.ndim, "var")
+        n = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        d = self - self.mean(axes, keepdims=True)
+        scale = 1.0 / (n - correction) if n > correction else np.inf
+        return (d * d).sum(axes, keepdims) * scale
+
+    def std(self, axis=None, keepdims=False, correction=1, ddof=None):
+        """sqrt(var); same `correction` default (1) as torch.std."""
+        return self.var(axis, keepdims, correction, ddof).sqrt()
+
+    def logsumexp(self, axis=None, keepdims=False):
+        """log sum exp over axis, stable: m + log sum e^(a - m) with m = max a; its gradient
+        is softmax(a)."""
+        return _apply(OPS["logsumexp"], (_norm_axis(axis, self.ndim, "logsumexp"), keepdims),
+                      self)
+
+    def log_softmax(self, axis=-1):
+        """a - logsumexp(a, axis, keepdims=True), one stable primitive."""
+        return _apply(OPS["log_softmax"], _one_axis(axis, self.ndim, "log_softmax"), self)
+
+    def softmax(self, axis=-1):
+        """e^a / sum e^a along axis, as exp(log_softmax(a)): stable for any logits."""
+        return self.log_softmax(axis).exp()
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):

@@ -1,0 +1,220 @@
+"""Tensor functions that are not methods: joining, padding, convolution and pooling.
+
+All are vectorized over batch, channels and pixels. conv2d and the pools are composites of the
+`pad`, `im2col` (its VJP is `col2im`, its adjoint), `matmul`, `reshape`, `max_first` and `sum`
+rows, so they need no backward of their own and support create_graph.
+Layouts follow PyTorch: images are NCHW, conv weights (out_channels, in_channels, kH, kW).
+"""
+import numpy as np
+
+from .engine import Node
+from .ops import OPS
+from .tensor import Tensor, _apply, _lift, _one_axis
+
+
+def _as_tensor(x, like, opname):
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(f"{opname}: got a {type(x).__name__}; only Tensors, numbers and arrays "
+                        f"can be combined with Tensors")
+    t = _lift(x, like, opname) if like is not None else None
+    return t if t is not None else Tensor(x)
+
+
+def _tensors(tensors, opname):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{opname}: expected a non-empty sequence of tensors")
+    like = next((t for t in tensors if isinstance(t, Tensor)), None)
+    return [_as_tensor(t, like, opname) for t in tensors]
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis: shapes must agree except along `axis`.
+    Each input's gradient is its slice of the output's gradient."""
+    tensors = _tensors(tensors, "concatenate")
+    first = tensors[0]
+    if first.ndim == 0:
+        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated "
+                         "(use stack)")
+    axis = _one_axis(axis, first.ndim, "concatenate")
+    for t in tensors[1:]:
+        if t.ndim != first.ndim or any(
+                n != m for i, (n, m) in enumerate(zip(t.shape, first.shape)) if i != axis):
+            shapes = ", ".join(str(x.shape) for x in tensors)
+            raise ValueError(f"concatenate: shapes {shapes} must agree except along axis "
+                             f"{axis}")
+    return _apply(OPS["concatenate"], axis, *tensors)
+
+
+cat = concatenate
+
+
+def stack(tensors, axis=0):
+    """Join same-shape tensors along a new axis (each is unsqueezed, then concatenated)."""
+    tensors = _tensors(tensors, "stack")
+    shape = tensors[0].shape
+    for t in tensors[1:]:
+        if t.shape != shape:
+            shapes = ", ".join(str(x.shape) for x in tensors)
+            raise ValueError(f"stack: all tensors must have the same shape, got {shapes}")
+    ndim = len(shape) + 1
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"stack: axis {axis} is out of range for a result of {ndim} dims")
+    axis %= ndim
+    new = shape[:axis] + (1,) + shape[axis:]
+    return _apply(OPS["concatenate"], axis, *[t.reshape(new) for t in tensors])
+
+
+def _pad_widths(pad, ndim):
+    """numpy-style (int, or (before, after) per axis) or torch-style (a flat sequence of ints,
+    last axis first: (left, right, top, bottom, ...)) widths as ((before, after),) * ndim."""
+    if isinstance(pad, (int, np.integer)):
+        widths = [(int(pad), int(pad))] * ndim
+    else:
+        pad = list(pad)
+        if pad and all(isinstance(p, (int, np.integer)) for p in pad):
+            if len(pad) % 2 or len(pad) // 2 > ndim:
+                raise ValueError(f"pad: torch-style widths {tuple(pad)} need an even length "
+                                 f"of at most {2 * ndim} for a {ndim}-d tensor")
+            last = [(int(pad[i]), int(pad[i + 1])) for i in range(0, len(pad), 2)]
+            widths = [(0, 0)] * (ndim - len(last)) + last[::-1]
+        else:
+            widths = [tuple(int(x) for x in p) for p in pad]
+            if len(widths) == 1 and ndim > 1:
+                widths = widths * ndim
+            if len(widths) != ndim or any(len(w) != 2 for w in widths):
+                raise ValueError(f"pad: numpy-style widths {pad} need one (before, after) "
+                                 f"pair per axis of a {ndim}-d tensor")
+    if any(x < 0 for w in widths for x in w):
+        raise ValueError(f"pad: negative widths are not supported, got {widths}")
+    return tuple(widths)
+
+
+def pad(x, pad, value=0.0):
+    """x surrounded by `value` (constant mode). `pad` is an int (all sides of every axis),
+    numpy-style ((before, after) per axis) or torch-style (flat, last axis first:
+    (left, right, top, bottom, ...)). The gradient is the inner slice of the output's."""
+    x = _as_tensor(x, None, "pad")
+    return _apply(OPS["pad"], (_pad_widths(pad, x.ndim), value), x)
+
+
+def _pair(v, name, opname):
+    if isinstance(v, (int, np.integer)):
+        v = (int(v), int(v))
+    v = tuple(int(i) for i in v)
+    if len(v) != 2:
+        raise ValueError(f"{opname}: {name} must be an int or a pair, got {v}")
+    return v
+
+
+def _check_nchw(x, opname):
+    if x.ndim != 4:
+        raise ValueError(f"{opname}: expected an NCHW input of 4 dims, got shape {x.shape}")
+
+
+def _windows(x, kernel, stride, padding, value, opname):
+    """im2col of x padded with `value`: (N, C, kH, kW, OH, OW)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    if min(kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
+        raise ValueError(f"{opname}: kernel {kernel} and stride {stride} must be positive, "
+                         f"padding {padding} non-negative")
+    if ph or pw:
+        x = _apply(OPS["pad"], (((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
+    h, w = x.shape[2:]
+    if h < kh or w < kw:
+        raise ValueError(f"{opname}: kernel {kh}x{kw} is larger than the padded input "
+                         f"{h}x{w} (input shape {x.shape})")
+    return _apply(OPS["im2col"], (kh, kw, sh, sw), x)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """out[n, o, p, q] = bias[o] + sum_{c,i,j} weight[o, c, i, j] x[n, c, p*sh + i, q*sw + j]
+    (cross-correlation, as torch), x zero-padded by `padding`. x: (N, C, H, W); weight:
+    (out_channels, C, kH, kW); bias: (out_channels,). One im2col and ONE batched matmul."""
+    x = _as_tensor(x, None, "conv2d")
+    weight = _as_tensor(weight, x, "conv2d")
+    _check_nchw(x, "conv2d")
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must be (out_channels, in_channels, kH, kW), got "
+                         f"shape {weight.shape}")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                         f"weight expects {weight.shape[1]} (shape {weight.shape})")
+    out_ch, in_ch, kh, kw = weight.shape
+    cols = _windows(x, (kh, kw), _pair(stride, "stride", "conv2d"),
+                    _pair(padding, "padding", "conv2d"), 0.0, "conv2d")
+    n, _, _, _, oh, ow = cols.shape
+    out = weight.reshape(out_ch, in_ch * kh * kw) @ cols.reshape(n, in_ch * kh * kw, oh * ow)
+    out = out.reshape(n, out_ch, oh, ow)
+    if bias is not None:
+        bias = _as_tensor(bias, x, "conv2d")
+        if bias.shape != (out_ch,):
+            raise ValueError(f"conv2d: bias must have shape ({out_ch},) for a weight of shape "
+                             f"{weight.shape}, got {bias.shape}")
+        out = out + bias.reshape(out_ch, 1, 1)
+    return out
+
+
+def _pool_args(x, kernel_size, stride, padding, opname):
+    _check_nchw(x, opname)
+    kernel = _pair(kernel_size, "kernel_size", opname)
+    stride = kernel if stride is None else _pair(stride, "stride", opname)
+    padding = _pair(padding, "padding", opname)
+    if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
+        raise ValueError(f"{opname}: padding {padding} must be at most half the kernel "
+                         f"{kernel} (as in torch)")
+    return kernel, stride, padding
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """out[n, c, p, q] = max over the kernel window at (p*sh, q*sw) of x padded with -inf;
+    stride defaults to kernel_size. A tie sends the gradient to ONE element, the first maximum
+    of the window in row-major order (as torch)."""
+    x = _as_tensor(x, None, "max_pool2d")
+    kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
+    cols = _windows(x, kernel, stride, padding, -np.inf, "max_pool2d")
+    n, c, kh, kw, oh, ow = cols.shape
+    return _apply(OPS["max_first"], 2, cols.reshape(n, c, kh * kw, oh, ow))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """out[n, c, p, q] = mean over the kernel window of x zero-padded (padded zeros count, as
+    torch's default count_include_pad=True); stride defaults to kernel_size."""
+    x = _as_tensor(x, None, "avg_pool2d")
+    kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
+    return _windows(x, kernel, stride, padding, 0.0, "avg_pool2d").mean(axis=(2, 3))
+
+
+def softmax(x, axis=-1):
+    """e^x / sum e^x along axis (stable)."""
+    return _as_tensor(x, None, "softmax").softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along axis (stable)."""
+    return _as_tensor(x, None, "log_softmax").log_softmax(axis)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log sum e^x over axis (stable)."""
+    return _as_tensor(x, None, "logsumexp").logsumexp(axis, keepdims)
+
+
+def maximum(a, b):
+    """max(a, b) elementwise; ties split the gradient 0.5 / 0.5."""
+    if not isinstance(a, Tensor):
+        return _as_tensor(b, None, "maximum").maximum(a)
+    return a.maximum(b)
+
+
+def minimum(a, b):
+    """min(a, b) elementwise; ties split the gradient 0.5 / 0.5."""
+    if not isinstance(a, Tensor):
+        return _as_tensor(b, None, "minimum").minimum(a)
+    return a.minimum(b)
+
+
+__all__ = ["concatenate", "cat", "stack", "pad", "conv2d", "max_pool2d", "avg_pool2d",
+           "softmax", "log_softmax", "logsumexp", "maximum", "minimum"]
