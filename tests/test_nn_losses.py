@@ -1,0 +1,237 @@
+"""Every loss against torch.nn.functional in float64 to 1e-6: value and input gradient, for
+each reduction; modules against functions; the error messages."""
+import numpy as np
+import pytest
+
+import nn
+from autograd import Tensor
+
+F = nn.functional
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+TOL = dict(rtol=1e-6, atol=1e-9)
+REDUCTIONS = ["mean", "sum", "none"]
+
+
+def _check(ours_fn, torch_fn, x, *rest, grad_rest=()):
+    """Compare value and gradient wrt x (and wrt the rest positions in grad_rest)."""
+    xo = Tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    ro = [Tensor(r, requires_grad=True) if i in grad_rest else r for i, r in enumerate(rest)]
+    rt = [torch.tensor(r, requires_grad=i in grad_rest) if isinstance(r, np.ndarray) else r
+          for i, r in enumerate(rest)]
+    yo, yt = ours_fn(xo, *ro), torch_fn(xt, *rt)
+    np.testing.assert_allclose(yo.data, yt.detach().numpy(), **TOL)
+    g = np.random.default_rng(1).normal(size=yo.shape)
+    yo.backward(g)
+    yt.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(xo.grad, xt.grad.numpy(), **TOL)
+    for i in grad_rest:
+        np.testing.assert_allclose(ro[i].grad, rt[i].grad.numpy(), **TOL)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_regression_losses(reduction, rng):
+    x, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    _check(lambda a, b: F.mse_loss(a, b, reduction), lambda a, b: TF.mse_loss(a, b,
+           reduction=reduction), x, t, grad_rest=(0,))
+    _check(lambda a, b: F.l1_loss(a, b, reduction), lambda a, b: TF.l1_loss(a, b,
+           reduction=reduction), x, t, grad_rest=(0,))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy(reduction, rng):
+    p = rng.uniform(0.02, 0.98, size=(5, 2))
+    t = rng.integers(0, 2, size=(5, 2)).astype(np.float64)
+    w = rng.uniform(0.5, 2, size=(5, 2))
+    _check(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+           lambda a, b: TF.binary_cross_entropy(a, b, reduction=reduction), p, t)
+    _check(lambda a, b, c: F.binary_cross_entropy(a, b, c, reduction),
+           lambda a, b, c: TF.binary_cross_entropy(a, b, c, reduction=reduction), p, t, w)
+    soft = rng.uniform(size=(5, 2))         # soft labels differentiate in torch too
+    _check(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction),
+           lambda a, b: TF.binary_cross_entropy(a, b, reduction=reduction), p, soft,
+           grad_rest=(0,))
+
+
+def test_binary_cross_entropy_log_clamp():
+    p = np.array([0.0, 1.0, 0.0, 1.0])
+    t = np.array([1.0, 0.0, 0.0, 1.0])
+    ours = F.binary_cross_entropy(Tensor(p, requires_grad=True), t, reduction="none")
+    theirs = TF.binary_cross_entropy(torch.tensor(p), torch.tensor(t), reduction="none")
+    np.testing.assert_allclose(ours.data, theirs.numpy())
+    np.testing.assert_allclose(ours.data, [100, 100, 0, 0])
+    x = Tensor(p, requires_grad=True)
+    F.binary_cross_entropy(x, t).backward()
+    assert np.all(np.isfinite(x.grad))
+
+
+def test_binary_cross_entropy_errors():
+    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*with_logits"):
+        F.binary_cross_entropy(Tensor(np.array([1.5, 0.2])), np.array([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"input has shape \(4, 1\) but target has shape "
+                                         r"\(4,\)"):
+        F.binary_cross_entropy(Tensor(np.full((4, 1), 0.5)), np.ones(4))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits(reduction, rng):
+    x = rng.normal(size=(6, 3)) * 4
+    x[0, 0] = 0.0                              # the kink of the max(x, 0) formulation
+    t = rng.uniform(size=(6, 3))
+    w = rng.uniform(0.5, 2, size=(3,))
+    pw = rng.uniform(0.5, 3, size=(3,))
+    _check(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction),
+           lambda a, b: TF.binary_cross_entropy_with_logits(a, b, reduction=reduction), x, t,
+           grad_rest=(0,))
+    _check(lambda a, b, c, d: F.binary_cross_entropy_with_logits(a, b, c, reduction, d),
+           lambda a, b, c, d: TF.binary_cross_entropy_with_logits(
+               a, b, c, reduction=reduction, pos_weight=d), x, t, w, pw)
+
+
+def test_bce_with_logits_is_stable_at_extreme_logits():
+    x = Tensor(np.array([1000.0, -1000.0, 1000.0, -1000.0]), requires_grad=True)
+    t = np.array([1.0, 0.0, 0.0, 1.0])
+    loss = F.binary_cross_entropy_with_logits(x, t, reduction="none")
+    np.testing.assert_allclose(loss.data, [0, 0, 1000, 1000])
+    loss.sum().backward()
+    np.testing.assert_allclose(x.grad, [0, 0, 1, -1])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_and_nll_class_targets(reduction, rng):
+    x = rng.normal(size=(7, 4)) * 2
+    y = rng.integers(0, 4, size=7)
+    y[2] = -100                                   # ignored
+    w = rng.uniform(0.5, 2, size=4)
+    _check(lambda a: F.cross_entropy(a, y, reduction=reduction),
+           lambda a: TF.cross_entropy(a, torch.from_numpy(y), reduction=reduction), x)
+    _check(lambda a: F.cross_entropy(a, y, w, reduction=reduction),
+           lambda a: TF.cross_entropy(a, torch.from_numpy(y), torch.from_numpy(w),
+                                      reduction=reduction), x)
+    _check(lambda a: F.nll_loss(a, y, w, reduction=reduction),
+           lambda a: TF.nll_loss(a, torch.from_numpy(y), torch.from_numpy(w),
+                                 reduction=reduction), x)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_spatial_and_1d(reduction, rng):
+    x = rng.normal(size=(2, 3, 4, 5))
+    y = rng.integers(0, 3, size=(2, 4, 5))
+    _check(lambda a: F.cross_entropy(a, y, reduction=reduction),
+           lambda a: TF.cross_entropy(a, torch.from_numpy(y), reduction=reduction), x)
+    x1 = rng.normal(size=5)
+    _check(lambda a: F.cross_entropy(a, np.array(3), reduction=reduction),
+           lambda a: TF.cross_entropy(a, torch.tensor(3), reduction=reduction), x1)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_probability_targets(reduction, rng):
+    x = rng.normal(size=(5, 4))
+    onehot = np.eye(4)[rng.integers(0, 4, size=5)]
+    soft = rng.dirichlet(np.ones(4), size=5)
+    w = rng.uniform(0.5, 2, size=4)
+    for t in (onehot, soft):
+        _check(lambda a: F.cross_entropy(a, t, reduction=reduction),
+               lambda a: TF.cross_entropy(a, torch.from_numpy(t), reduction=reduction), x)
+        _check(lambda a: F.cross_entropy(a, t, w, reduction=reduction),
+               lambda a: TF.cross_entropy(a, torch.from_numpy(t), torch.from_numpy(w),
+                                          reduction=reduction), x)
+    y = rng.integers(0, 4, size=5)
+    # one-hot targets give the same loss as class indices
+    np.testing.assert_allclose(F.cross_entropy(Tensor(x), np.eye(4)[y]).data,
+                               F.cross_entropy(Tensor(x), y).data)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_label_smoothing(reduction, rng):
+    x = rng.normal(size=(6, 4))
+    y = rng.integers(0, 4, size=6)
+    y[1] = -100
+    w = rng.uniform(0.5, 2, size=4)
+    _check(lambda a: F.cross_entropy(a, y, w, reduction=reduction, label_smoothing=0.2),
+           lambda a: TF.cross_entropy(a, torch.from_numpy(y), torch.from_numpy(w),
+                                      reduction=reduction, label_smoothing=0.2), x)
+    soft = rng.dirichlet(np.ones(4), size=6)
+    _check(lambda a: F.cross_entropy(a, soft, reduction=reduction, label_smoothing=0.1),
+           lambda a: TF.cross_entropy(a, torch.from_numpy(soft), reduction=reduction,
+                                      label_smoothing=0.1), x)
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    x = Tensor(np.array([[1e4, 0.0, -1e4]]), requires_grad=True)
+    loss = F.cross_entropy(x, np.array([1]))
+    np.testing.assert_allclose(loss.data, 1e4)
+    loss.backward()
+    np.testing.assert_allclose(x.grad, [[1, -1, 0]])
+
+
+def test_class_target_errors():
+    x = Tensor(np.zeros((3, 4)))
+    with pytest.raises(IndexError, match="target 4 is out of bounds for 4 classes"):
+        F.cross_entropy(x, np.array([0, 4, 1]))
+    with pytest.raises(ValueError, match=r"input of shape \(3, 4\) needs class targets of "
+                                         r"shape \(3,\), got shape \(2,\)"):
+        F.nll_loss(x, np.array([0, 1]))
+    with pytest.raises(TypeError, match="class targets must be integers"):
+        F.cross_entropy(x, np.array([0.5, 1.0, 2.0]))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        F.mse_loss(x, np.zeros((3, 4)), reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_hinge_losses(reduction, rng):
+    x = rng.normal(size=(6, 4))
+    y = rng.integers(0, 4, size=6)
+    w = rng.uniform(0.5, 2, size=4)
+    _check(lambda a: F.hinge_loss(a, y, reduction=reduction),
+           lambda a: TF.multi_margin_loss(a, torch.from_numpy(y), reduction=reduction), x)
+    _check(lambda a: F.hinge_loss(a, y, margin=0.5, weight=w, reduction=reduction),
+           lambda a: TF.multi_margin_loss(a, torch.from_numpy(y), margin=0.5,
+                                          weight=torch.from_numpy(w), reduction=reduction), x)
+    t = np.where(rng.uniform(size=(6, 4)) > 0.5, 1.0, -1.0)
+    _check(lambda a: F.hinge_embedding_loss(a, t, reduction=reduction),
+           lambda a: TF.hinge_embedding_loss(a, torch.from_numpy(t), reduction=reduction), x)
+    with pytest.raises(ValueError, match="1 or -1"):
+        F.hinge_embedding_loss(Tensor(x), np.zeros((6, 4)))
+
+
+def test_penalties(rng):
+    ws = [Tensor(rng.normal(size=(3, 2)), requires_grad=True),
+          Tensor(rng.normal(size=4), requires_grad=True)]
+    l1, l2 = F.l1_penalty(ws), F.l2_penalty(ws)
+    np.testing.assert_allclose(l1.data, sum(np.abs(w.data).sum() for w in ws))
+    np.testing.assert_allclose(l2.data, sum((w.data ** 2).sum() for w in ws))
+    (l1 + l2).backward()
+    for w in ws:
+        np.testing.assert_allclose(w.grad, np.sign(w.data) + 2 * w.data)
+    lin = nn.Linear(3, 2)
+    assert F.l2_penalty(lin).data == pytest.approx(
+        (lin.weight.data.astype(np.float64) ** 2).sum() + (lin.bias.data ** 2).sum(), rel=1e-5)
+    with pytest.raises(ValueError, match="no parameters"):
+        F.l1_penalty([])
+
+
+@pytest.mark.parametrize("ours,theirs,kind", [
+    (nn.MSELoss, torch.nn.MSELoss, "real"), (nn.L1Loss, torch.nn.L1Loss, "real"),
+    (nn.BCELoss, torch.nn.BCELoss, "prob"), (nn.BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss,
+                                              "real"),
+    (nn.CrossEntropyLoss, torch.nn.CrossEntropyLoss, "class"),
+    (nn.NLLLoss, torch.nn.NLLLoss, "class"), (nn.HingeLoss, torch.nn.MultiMarginLoss, "class")])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_loss_modules_match_torch(ours, theirs, kind, reduction, rng):
+    if kind == "class":
+        x, t = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
+        tt = torch.from_numpy(t)
+    else:
+        x = rng.uniform(0.05, 0.95, size=(5, 3)) if kind == "prob" else rng.normal(size=(5, 3))
+        t = rng.uniform(size=(5, 3))
+        tt = torch.from_numpy(t)
+    _check(lambda a: ours(reduction=reduction)(a, t), lambda a: theirs(reduction=reduction)(
+        a, tt), x)
+    assert f"reduction='{reduction}'" in repr(ours(reduction=reduction))
