@@ -11,3 +11,5 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeEmbeddin
                      L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .som import SOM
+from .models import GAN, Autoencoder
