@@ -5,8 +5,8 @@
     python notebooks/run.py --html notebooks/html
 
 Each notebook runs in a fresh python3 kernel of this interpreter with the working directory
-`notebooks/`, matplotlib's Agg backend and plain-text tqdm bars. The first failing cell stops
-the run with the notebook's name, the cell's number, the start of its source and its error.
+`notebooks/`, matplotlib's headless inline backend and plain-text tqdm bars. The first failing
+cell stops the run with the notebook's name, the cell's number, its source and its error.
 The notebooks on disk are never modified: they are committed without outputs.
 """
 import argparse
@@ -27,10 +27,12 @@ class NotebookError(RuntimeError):
 
     def __init__(self, name, cell_index, source, ename, evalue, traceback):
         self.name, self.cell_index, self.ename, self.evalue = name, cell_index, ename, evalue
-        head = "\n".join("    " + line for line in source.splitlines()[:12])
-        super().__init__(
-            f"notebook {name}: cell {cell_index} raised {ename}: {evalue}\n"
-            f"  cell source (start):\n{head}\n  traceback:\n{traceback}")
+        # nbclient's traceback text already holds the cell's source; a timeout has none
+        if source and source not in traceback:
+            traceback = "\n".join("    " + line for line in source.splitlines()[:12]) + \
+                "\n" + traceback
+        super().__init__(f"notebook {name}: code cell {cell_index} raised {ename}: {evalue}\n"
+                         f"{traceback}")
 
 
 def notebook_paths(names=()):
@@ -54,7 +56,9 @@ def kernel_env():
     """The environment of the notebook kernel: headless matplotlib, plain tqdm bars, and the
     project importable even without `pip install -e .`."""
     env = dict(os.environ)
-    env["MPLBACKEND"] = "Agg"
+    # Headless either way; the inline backend (not Agg) also sends each figure to the notebook
+    # as a PNG, so the HTML pages have their pictures. Agg would show nothing.
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["TQDM_MININTERVAL"] = "1"     # fewer redraws: a readable bar in the saved output
     env["TQDM_NCOLS"] = "90"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)

@@ -63,7 +63,7 @@ def test_a_failing_cell_names_notebook_cell_and_error(tmp_path):
     with pytest.raises(run.NotebookError) as info:
         run.execute_notebook(path, timeout=120)
     msg = str(info.value)
-    assert "99_broken.ipynb" in msg and "cell 2" in msg
+    assert "99_broken.ipynb" in msg and "code cell 2" in msg
     assert "AssertionError" in msg and "x should be two" in msg
     assert "\x1b[" not in msg          # no terminal colour codes in the report
 
