@@ -256,7 +256,7 @@ def tensors(shape=(), elements=None, dtype=np.float64, requires_grad=True):
 
 
 def broadcastable_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
-    """A hypothesis strategy of pairs of shapes that broadcast together, e.g. ((2, 1, 3), (4, 1))."""
+    """A hypothesis strategy of pairs of shapes that broadcast together: ((2, 1, 3), (4, 1))."""
     from hypothesis.extra import numpy as hnp
     return hnp.mutually_broadcastable_shapes(
         num_shapes=2, min_dims=min_dims, max_dims=max_dims, min_side=min_side,
