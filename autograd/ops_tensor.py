@@ -182,7 +182,7 @@ row("amin", lambda c, a: a.min(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL
 def _logsumexp(axis, a):
     """log sum exp a over axis, keepdims: shifted by the max so exp never overflows."""
     m = a.max(axis=axis, keepdims=True)
-    m[~np.isfinite(m)] = 0            # rows of -inf give log 0 = -inf, +inf gives inf, not nan
+    m = np.where(np.isfinite(m), m, 0)    # a row of -infs gives log 0 = -inf, not nan
     return np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
 
 

@@ -76,3 +76,43 @@ TORCH = {
 # ADD NEW ROWS HERE: one line per new op of autograd.OPS, e.g.
 #     TORCH["max"] = lambda c, a: torch.amax(a, dim=c[0], keepdim=c[1])
 # (append below this marker; keep one op per statement so parallel edits merge cleanly)
+
+
+# rows of issue #3 (autograd/ops_tensor.py: casts, extremes, reductions, joins, windows)
+def _dims(axis, a):
+    return tuple(range(a.ndim)) if axis is None else axis
+
+
+def _torch_pad(ctx, a):
+    widths, value = ctx
+    flat = [w for lo_hi in reversed(widths) for w in lo_hi]
+    return torch.nn.functional.pad(a, flat, value=value)
+
+
+def _im2col(ctx, x):
+    kh, kw, sh, sw = ctx
+    n, c, h, w = x.shape
+    cols = torch.nn.functional.unfold(x, (kh, kw), stride=(sh, sw))
+    return cols.reshape(n, c, kh, kw, (h - kh) // sh + 1, (w - kw) // sw + 1)
+
+
+def _col2im(ctx, cols):
+    kh, kw, sh, sw, h, w = ctx
+    n, c, _, _, oh, ow = cols.shape
+    return torch.nn.functional.fold(cols.reshape(n, c * kh * kw, oh * ow), (h, w), (kh, kw),
+                                    stride=(sh, sw))
+
+
+TORCH["astype"] = lambda c, a: a.to(getattr(torch, c.name))
+TORCH["clip"] = lambda c, a: torch.clamp(a, c[0], c[1])
+TORCH["maximum"] = lambda c, a, b: torch.maximum(a, b)
+TORCH["minimum"] = lambda c, a, b: torch.minimum(a, b)
+TORCH["amax"] = lambda c, a: torch.amax(a, dim=_dims(c[0], a), keepdim=c[1])
+TORCH["amin"] = lambda c, a: torch.amin(a, dim=_dims(c[0], a), keepdim=c[1])
+TORCH["logsumexp"] = lambda c, a: torch.logsumexp(a, dim=_dims(c[0], a), keepdim=c[1])
+TORCH["log_softmax"] = lambda c, a: torch.log_softmax(a, c)
+TORCH["max_first"] = lambda c, a: torch.max(a, dim=c).values
+TORCH["concatenate"] = lambda c, *ins: torch.cat(ins, dim=c)
+TORCH["pad"] = _torch_pad
+TORCH["im2col"] = _im2col
+TORCH["col2im"] = _col2im
