@@ -9,6 +9,7 @@ from .layers import (BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Iden
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Step, Tanh
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeEmbeddingLoss, HingeLoss,
                      L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
+from .scalar import MLP, Layer, Neuron, Perceptron
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .som import SOM
