@@ -92,32 +92,36 @@ class Autoencoder(Module):
     description of the data (with linear layers and MSE it learns the PCA subspace; with
     nonlinearities, a curved one).
 
-    Autoencoder(encoder, decoder): any two Modules.
+    Autoencoder(encoder, decoder): any two Modules (sizes read from their first and last
+        Linear layers when there are some, for the repr).
     Autoencoder(in_features, hidden, latent, activation="relu", out_activation="sigmoid",
                 rng=None, dtype=None): MLPs in_features -> hidden... -> latent (no activation on
         the code) and latent -> ...reversed(hidden) -> in_features, with `out_activation` on the
         reconstruction ("sigmoid" suits data scaled to [0, 1]; None for unbounded data).
         `hidden` is an int or a list of ints (may be empty: then each side is one Linear).
+        The positional names are those of the first form.
     """
 
-    def __init__(self, encoder, decoder=None, latent=None, activation="relu",
+    def __init__(self, encoder, decoder, latent=None, *, activation="relu",
                  out_activation="sigmoid", rng=None, dtype=None):
         super().__init__()
         if isinstance(encoder, Module):
             if not isinstance(decoder, Module):
                 raise TypeError(f"Autoencoder(encoder, decoder): decoder must be a Module, got "
                                 f"{type(decoder).__name__}")
+            if latent is not None:
+                raise TypeError("Autoencoder(encoder, decoder): latent is for the sizes form "
+                                "Autoencoder(in_features, hidden, latent)")
             self.encoder = encoder
             self.decoder = decoder
-            lin = _first_linear(encoder)
-            self.in_features = lin.in_features if lin is not None else None
-            self.latent_features = latent
+            lins = [m for m in encoder.modules() if isinstance(m, Linear)]
+            self.in_features = lins[0].in_features if lins else None
+            self.latent_features = lins[-1].out_features if lins else None
             return
         in_features = _sizes("in_features", encoder, "Autoencoder")
         if len(in_features) != 1:
             raise ValueError(f"Autoencoder: in_features must be one int, got {encoder!r}")
-        hidden = _sizes("hidden", [] if decoder is None else decoder, "Autoencoder",
-                        allow_empty=True)
+        hidden = _sizes("hidden", decoder, "Autoencoder", allow_empty=True)
         if latent is None:
             raise ValueError("Autoencoder(in_features, hidden, latent): latent is required")
         latent = _sizes("latent", latent, "Autoencoder")
@@ -161,19 +165,23 @@ class GAN(Module):
         defaults to the in_features of the generator's first Linear.
     GAN(data_features, latent_features, hidden=32, activation="leaky_relu", rng=None,
         dtype=None): MLP generator latent -> hidden... -> data (linear output) and
-        discriminator data -> hidden... -> 1 (a logit).
+        discriminator data -> hidden... -> 1 (a logit). `hidden`: an int or a list of ints.
+        The positional names are those of the first form.
 
     `train_step` plays one round of the game (Goodfellow et al. 2014, with the non-saturating
     generator loss): see there.
     """
 
-    def __init__(self, generator, discriminator, latent_features=None, activation="leaky_relu",
-                 rng=None, dtype=None):
+    def __init__(self, generator, discriminator, hidden=None, *, latent_features=None,
+                 activation="leaky_relu", rng=None, dtype=None):
         super().__init__()
         if isinstance(generator, Module):
             if not isinstance(discriminator, Module):
                 raise TypeError(f"GAN(generator, discriminator): discriminator must be a Module,"
                                 f" got {type(discriminator).__name__}")
+            if hidden is not None:
+                raise TypeError("GAN(generator, discriminator): hidden is for the sizes form "
+                                "GAN(data_features, latent_features, hidden)")
             if latent_features is None:
                 lin = _first_linear(generator)
                 if lin is None:
@@ -186,10 +194,12 @@ class GAN(Module):
             lin = _first_linear(discriminator)
             self.data_features = lin.in_features if lin is not None else None
             return
+        if latent_features is not None:
+            raise TypeError("GAN(data_features, latent_features, hidden): latent_features is "
+                            "the second positional argument here")
         data = _sizes("data_features", generator, "GAN")
         latent = _sizes("latent_features", discriminator, "GAN")
-        hidden = _sizes("hidden", 32 if latent_features is None else latent_features, "GAN",
-                        allow_empty=True)
+        hidden = _sizes("hidden", 32 if hidden is None else hidden, "GAN", allow_empty=True)
         if len(data) != 1 or len(latent) != 1:
             raise ValueError(f"GAN(data_features, latent_features, hidden): the first two must "
                              f"be ints, got {generator!r} and {discriminator!r}")

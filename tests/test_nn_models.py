@@ -3,7 +3,6 @@ give torch's gradients for the same weights."""
 import numpy as np
 import pytest
 
-from autograd import Tensor
 from nn.activations import LeakyReLU, ReLU, Sigmoid, Tanh
 from nn.layers import Linear, Sequential
 from nn.models import GAN, Autoencoder, mlp
@@ -82,6 +81,7 @@ def test_autoencoder_from_modules_and_no_hidden_layers():
     dec = Sequential(Linear(2, 6, rng=1))
     ae = Autoencoder(enc, dec)
     assert ae.encoder is enc and ae.decoder is dec
+    assert (ae.in_features, ae.latent_features) == (6, 2)
     assert [k for k, _ in ae.named_parameters()] == [
         "encoder.0.weight", "encoder.0.bias", "decoder.0.weight", "decoder.0.bias"]
     assert ae(np.ones((3, 6), np.float32)).shape == (3, 6)
@@ -134,6 +134,8 @@ def test_autoencoder_gradients_match_torch():
 def test_autoencoder_errors():
     with pytest.raises(ValueError, match="Autoencoder.*latent is required"):
         Autoencoder(64, 32)
+    with pytest.raises(TypeError, match="latent is for the sizes form"):
+        Autoencoder(Linear(3, 2), Linear(2, 3), 2)
     with pytest.raises(TypeError, match="decoder must be a Module, got int"):
         Autoencoder(Linear(3, 2), 5)
     with pytest.raises(ValueError, match="hidden must be a positive int or a list.*got \\[0\\]"):
@@ -240,3 +242,7 @@ def test_gan_errors():
         GAN(Sequential(Tanh()), Linear(2, 1))
     with pytest.raises(ValueError, match="latent_features must be a positive int"):
         GAN(2, 0)
+    with pytest.raises(TypeError, match="hidden is for the sizes form"):
+        GAN(Linear(2, 2), Linear(2, 1), 8)
+    with pytest.raises(TypeError, match="latent_features is the second positional argument"):
+        GAN(2, 4, latent_features=3)
