@@ -33,8 +33,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
             "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
             "by the non-finite norm anyway, set `error_if_nonfinite=False`")
     coef = min(max_norm / (total + 1e-6), 1.0)
-    for p in params:
-        p.grad *= coef          # in place for arrays; a new float for a Value
+    with np.errstate(invalid="ignore"):         # an inf norm gives nan gradients, as in torch
+        for p in params:
+            p.grad *= coef          # in place for arrays; a new float for a Value
     return total
 
 

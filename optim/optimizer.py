@@ -91,7 +91,8 @@ class _Arrays:
 
     @staticmethod
     def clip(x, low, high):
-        return np.clip(x, low, high, out=x)
+        # in place when the grad is an array (a 0-d grad may arrive as a numpy scalar)
+        return np.clip(x, low, high, out=x if isinstance(x, np.ndarray) else None)
 
     @staticmethod
     def norm(x, ord):
