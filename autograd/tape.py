@@ -234,7 +234,9 @@ def _op_text(op):
 
 def _fmt_const(x):
     """A constant operand: its value when it is one number, else its shape and dtype."""
-    if isinstance(x, (np.ndarray, np.generic)) and x.size == 1:
+    if not isinstance(x, (np.ndarray, np.generic)):
+        return _fmt_data(x)
+    if x.size == 1:
         return f"{x.item():.6g}"
     return "const " + _fmt_data(x)
 
