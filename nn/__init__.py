@@ -2,7 +2,7 @@
 
 Names and behaviour follow PyTorch (`nn.Linear`, `nn.Sequential`, `state_dict()` keys...).
 """
-from . import functional, init
+from . import functional, init, utils
 from .module import Module, ModuleList, Parameter, StateDictError
 from .layers import (BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity, LayerNorm,
                      Linear, Residual, Sequential)
@@ -10,6 +10,7 @@ from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Step, Ta
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeEmbeddingLoss, HingeLoss,
                      L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
 from .scalar import MLP, Layer, Neuron, Perceptron
+from .serialization import CheckpointError, load, save
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .som import SOM

@@ -160,3 +160,50 @@ def test_module_list_ops():
         ml.append(3)
     with pytest.raises(IndexError, match="out of range"):
         ml[5]
+
+
+def test_grad_norms_per_parameter_and_per_layer():
+    net = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1)).double()
+    net(Tensor(np.random.default_rng(0).normal(size=(5, 3)))).sum().backward()
+    per_param = nn.utils.grad_norms(net)
+    assert list(per_param) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    np.testing.assert_allclose(per_param["0.weight"], np.linalg.norm(net[0].weight.grad))
+    per_layer = nn.utils.grad_norms(net, per_layer=True)
+    assert list(per_layer) == ["0", "2"]
+    np.testing.assert_allclose(per_layer["2"], np.hypot(per_param["2.weight"],
+                                                        per_param["2.bias"]))
+    net.zero_grad()
+    assert all(v == 0.0 for v in nn.utils.grad_norms(net).values())
+
+
+def test_grad_norms_show_vanishing_gradients_with_sigmoid():
+    layers = []
+    for i in range(8):
+        layers += [nn.Linear(16, 16, rng=i), nn.Sigmoid()]
+    net = nn.Sequential(*layers).double()
+    net(Tensor(np.random.default_rng(0).normal(size=(32, 16)))).sum().backward()
+    norms = list(nn.utils.grad_norms(net, per_layer=True).values())
+    assert norms[0] < norms[-1] * 1e-2          # the first layer learns far more slowly
+
+
+def test_grad_norms_scalar_mlp():
+    mlp = nn.MLP(2, [3, 1], rng=0)
+    mlp([0.5, -1.0]).backward()
+    per_layer = nn.utils.grad_norms(mlp, per_layer=True)
+    assert list(per_layer) == ["layers.0", "layers.1"]
+    np.testing.assert_allclose(per_layer["layers.1"],
+                               np.linalg.norm([p.grad for p in mlp.layers[1].parameters()]))
+    assert len(nn.utils.grad_norms(mlp)) == mlp.num_parameters()
+    with pytest.raises(TypeError, match="grad_norms: expected an nn.Module"):
+        nn.utils.grad_norms([1, 2])
+
+
+def test_clip_reexports():
+    lin = nn.Linear(3, 3, rng=0).double()
+    lin(Tensor(np.full((2, 3), 10.0))).sum().backward()
+    total = nn.utils.clip_grad_norm_(lin.parameters(), 1.0)
+    assert total > 1.0
+    after = np.sqrt(sum(v ** 2 for v in nn.utils.grad_norms(lin).values()))
+    assert after == pytest.approx(1.0, rel=1e-5)
+    nn.utils.clip_grad_value_(lin.parameters(), 0.01)
+    assert max(np.abs(p.grad).max() for p in lin.parameters()) <= 0.01
