@@ -240,3 +240,38 @@ def test_functional_softmax_family_is_stable():
     assert np.all(np.isfinite(x.grad))
     np.testing.assert_allclose(F.softplus(Tensor(np.array([800.0, -800.0, 0.0]))).data,
                                [800.0, 0.0, np.log(2)])
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.Linear(3, 2), (4, 3)),
+    (lambda: nn.BatchNorm1d(3), (5, 3)),
+    (lambda: nn.BatchNorm2d(2), (3, 2, 2, 2)),
+    (lambda: nn.LayerNorm(4), (2, 4)),
+    (lambda: nn.Residual(nn.Sequential(nn.Linear(3, 3), nn.Tanh())), (2, 3)),
+    (lambda: nn.Sequential(nn.Linear(3, 4), nn.LeakyReLU(0.1), nn.Linear(4, 3),
+                           nn.Softmax(1)), (2, 3))])
+def test_layers_gradcheck(make, shape, rng):
+    from autograd.testing import check_module
+    x = Tensor(rng.normal(size=shape) + 0.5, requires_grad=True)
+    check_module(make(), x)
+
+
+def test_embedding_and_losses_gradcheck(rng):
+    from autograd.testing import assert_gradients_close, check_module
+    check_module(nn.Embedding(5, 3, rng=0), np.array([[0, 4, 4], [1, 0, 2]]))
+    F = nn.functional
+    x = Tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    y = np.array([0, 2, 1, 2])
+    assert_gradients_close(lambda a: F.cross_entropy(a, y), x)
+    assert_gradients_close(lambda a: F.binary_cross_entropy_with_logits(a, np.ones((4, 3))), x)
+    assert_gradients_close(lambda a: F.binary_cross_entropy(a.sigmoid(), np.ones((4, 3))), x)
+    assert_gradients_close(lambda a: F.hinge_loss(a, y, margin=0.3), x)
+
+
+def test_functional_reexports_conv_and_pool(rng):
+    from autograd import functional as AF
+    F = nn.functional
+    assert F.conv2d is AF.conv2d and F.max_pool2d is AF.max_pool2d
+    assert F.avg_pool2d is AF.avg_pool2d
+    with pytest.raises(AttributeError, match="no attribute 'conv9d'"):
+        F.conv9d
