@@ -7,12 +7,14 @@
         opt.zero_grad(); loss = ...; loss.backward(); opt.step()
         sched.step()
 
-Regularization can live in the optimizer or in the loss:
-    weight_decay=lam in SGD/Adam/Adagrad/RMSprop adds lam * p to each gradient: the gradient of
-        the L2 penalty (lam / 2) * sum(p^2) added to the loss (AdamW decays p directly instead,
-        which is not the same thing under Adam's per-coordinate scaling);
-    nn.functional.l2_penalty / l1_penalty add the penalty to the loss itself, so it shows in
-        the loss curve and L1 (lam * sum|p|, gradient lam * sign(p)) is available too.
+Regularization can live in the optimizer or in the loss, with the same effect for SGD:
+    weight_decay=lam (SGD, Adam, Adagrad, RMSprop) adds lam * p to each gradient, which is the
+        gradient of the L2 penalty (lam / 2) * sum(p^2), i.e. of
+        (lam / 2) * nn.functional.l2_penalty(params) added to the loss;
+    putting the penalty in the loss instead makes it show in the loss curve, and gives L1 too:
+        lam * nn.functional.l1_penalty(params) = lam * sum|p|, gradient lam * sign(p).
+    AdamW decays p directly (p *= 1 - lr * lam): not the same as L2 under Adam's per-coordinate
+    scaling, which is the point of it.
 """
 from . import lr_scheduler
 from .adagrad import Adagrad

@@ -1,4 +1,5 @@
-"""`Optimizer`: parameter groups, per-parameter state, state dicts; one code path for Value and Tensor.
+"""`Optimizer`: parameter groups, per-parameter state, state dicts; one code path for Value and
+Tensor.
 
 An optimizer reads only `p.data` and `p.grad` of each parameter and keeps its own `state[p]`.
 A `Value` holds Python floats there, a `Tensor` numpy arrays. The update rules are written once

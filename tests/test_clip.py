@@ -89,3 +89,11 @@ def test_clip_is_in_place_for_tensors():
     optim.clip_grad_value_([p], 1.0)
     optim.clip_grad_norm_([p], 1.0)
     assert p.grad is g
+
+
+def test_reachable_from_nn_utils():
+    nn = pytest.importorskip("nn")
+    p = Tensor(np.zeros(2), requires_grad=True)
+    p.grad = np.array([3.0, 4.0])
+    assert nn.utils.clip_grad_norm_([p], 1.0) == 5.0
+    np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)

@@ -96,6 +96,8 @@ def test_tensor_params_match_torch(name, cfg):
             np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=TOL, atol=TOL,
                                        err_msg=f"step {t}")
     assert np.array_equal(idle.data, np.ones(2))     # its state (if any) is checked below
+    assert all(np.isfinite(p.data).all() and not np.allclose(p.data, a)
+               for p, a in zip(ours, starts))         # it moved, and stayed finite
     _compare_state(opt, ref)
 
 
@@ -116,6 +118,7 @@ def test_value_params_match_torch(name, cfg):
         np.testing.assert_allclose([p.data for p in ours], [q.item() for q in theirs],
                                    rtol=TOL, atol=TOL, err_msg=f"step {t}")
     assert all(type(p.data) is float for p in ours)        # Values keep Python floats
+    assert np.isfinite([p.data for p in ours]).all()
     assert all(type(v) is float for s in opt.state.values() for v in s.values())
     _compare_state(opt, ref)
 
@@ -495,3 +498,22 @@ def test_value_mlp_trains_like_torch_with_the_same_optimizer_class(name, cfg):
     assert losses[-1] < losses[0]
     tensor_opt = getattr(optim, name)([Tensor(np.ones(2), requires_grad=True)], **cfg)
     assert type(tensor_opt) is type(opt)
+
+
+def test_weight_decay_equals_half_lambda_l2_penalty_in_the_loss():
+    nn = pytest.importorskip("nn")
+    lam = 0.3
+    start = np.array([1.0, -2.0, 0.5])
+    a = Tensor(start.copy(), requires_grad=True)
+    b = Tensor(start.copy(), requires_grad=True)
+    opt_a = optim.SGD([a], lr=0.1, momentum=0.9, weight_decay=lam)
+    opt_b = optim.SGD([b], lr=0.1, momentum=0.9)
+    for _ in range(20):
+        opt_a.zero_grad()
+        opt_b.zero_grad()
+        (a.sin() * 3.0).sum().backward()
+        ((b.sin() * 3.0).sum() + (lam / 2) * nn.functional.l2_penalty([b])).backward()
+        opt_a.step()
+        opt_b.step()
+    assert np.isfinite(a.data).all() and np.abs(a.data - start).min() > 0.1
+    np.testing.assert_allclose(a.data, b.data, rtol=1e-12, atol=1e-12)
