@@ -9,6 +9,8 @@ The `gradcheck` fixture is `autograd.testing.assert_gradients_close` with the ma
 rtol and seed as defaults (keyword arguments of a call override them). A failure shows in
 pytest's report as the table of failing elements, worst first, with the traceback cut at the
 test's own line.
+
+PYTEST_DONT_REWRITE (no asserts here; pytest imports this module before it could rewrite it)
 """
 import pytest
 

@@ -1,0 +1,108 @@
+"""The pytest plugin (entry point `tapegrad`), run inside pytest's own `pytester`."""
+from importlib.metadata import entry_points
+
+import pytest
+
+FAKE_OPS = """
+import numpy as np
+import pytest
+from autograd import Tensor
+from autograd.ops import REAL, Op
+from autograd.tensor import _apply
+
+
+def sin_op(factor):
+    return Op("my_sin", None, lambda c, a: np.sin(a),
+              (lambda xp, g, out, c, a: factor * (g * xp.cos(a)),), (REAL,), "sin")
+
+
+def x():
+    return Tensor(np.linspace(-1.0, 1.0, 4), dtype=np.float64, requires_grad=True)
+"""
+
+
+def _plugin_args():
+    """The entry point loads the plugin; name it explicitly only if the package lacks it."""
+    names = {e.name for e in entry_points(group="pytest11")}
+    # hypothesis: its plugin re-imports the whole library inside every inner run (3 s each)
+    quiet = ["-p", "no:hypothesispytest"]
+    return quiet if "tapegrad" in names else quiet + ["-p", "autograd.pytest_plugin"]
+
+
+def test_entry_point_is_registered():
+    eps = [e for e in entry_points(group="pytest11") if e.name == "tapegrad"]
+    assert eps and eps[0].value == "autograd.pytest_plugin", (
+        "reinstall the project (pip install -e .) so the pytest11 entry point is registered")
+
+
+def test_failing_gradient_prints_the_table(pytester):
+    pytester.makepyfile(FAKE_OPS + """
+
+def test_wrong_backward(gradcheck):
+    gradcheck(lambda a: _apply(sin_op(-1.0), None, a), x())
+
+
+def test_right_backward(gradcheck):
+    assert gradcheck(lambda a: _apply(sin_op(1.0), None, a), x())
+""")
+    result = pytester.runpytest(*_plugin_args())
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines([
+        "*assert_gradients_close failed: 4 of 4 gradient elements*",
+        "*worst first*",
+        "*input*element*analytical*numerical*error*",
+        "*input 0*",
+    ])
+    # the traceback is cut at the test's line: no frames of autograd itself
+    assert "autograd/gradcheck.py:" not in result.stdout.str()
+    assert "def assert_gradients_close" not in result.stdout.str()
+
+
+def test_marker_sets_tolerances(pytester):
+    pytester.makepyfile(FAKE_OPS + """
+
+@pytest.mark.gradcheck(rtol=0.1, atol=1e-4)
+def test_loose(gradcheck):
+    assert gradcheck.tolerances == {"rtol": 0.1, "atol": 1e-4}
+    gradcheck(lambda a: _apply(sin_op(1.02), None, a), x())
+
+
+def test_default(gradcheck):
+    assert gradcheck.tolerances == {}
+    gradcheck(lambda a: _apply(sin_op(1.02), None, a), x())
+
+
+@pytest.mark.gradcheck(rtol=0.1)
+def test_call_overrides_marker(gradcheck):
+    gradcheck(lambda a: _apply(sin_op(1.02), None, a), x(), rtol=1e-3)
+""")
+    result = pytester.runpytest("--strict-markers", *_plugin_args())
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(["*test_default*", "*rtol=0.001*"])
+
+
+def test_marker_is_registered(pytester):
+    result = pytester.runpytest("--markers", *_plugin_args())
+    result.stdout.fnmatch_lines(["@pytest.mark.gradcheck(*atol*rtol*"])
+
+
+def test_bad_marker_arguments_are_named(pytester):
+    pytester.makepyfile(FAKE_OPS + """
+
+@pytest.mark.gradcheck(tolerance=0.1)
+def test_typo(gradcheck):
+    pass
+""")
+    result = pytester.runpytest(*_plugin_args())
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*unknown argument(s) tolerance*"])
+
+
+def test_fixture_is_available_here(gradcheck):
+    """The plugin is active in this project's own suite too."""
+    from autograd import Value
+    assert gradcheck(lambda a: a.tanh() * a, Value(0.3))
+
+
+if __name__ == "__main__":       # pragma: no cover
+    pytest.main([__file__])
