@@ -63,12 +63,14 @@ def save(module, path):
 
 def _read_npz(path):
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # our own handle: np.load(path) leaks its file when the archive is broken
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             # reading every member now (not lazily) makes zip verify each CRC before we return
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
+            AttributeError) as e:      # the last two: a bare .npy has no context manager
         raise CheckpointError(f"cannot read checkpoint '{path}': the file is truncated, "
                               f"corrupted or not an .npz file ({type(e).__name__}: {e})") \
             from None

@@ -92,6 +92,9 @@ def test_foreign_npz_is_refused(tmp_path):
     np.savez(tmp_path / "other.npz", weight=np.zeros(3))
     with pytest.raises(nn.CheckpointError, match="not a tapegrad nn checkpoint"):
         nn.load(nn.Linear(3, 1), tmp_path / "other.npz")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    with pytest.raises(nn.CheckpointError, match="cannot read checkpoint"):
+        nn.load(nn.Linear(3, 1), tmp_path / "array.npy")
     (tmp_path / "text.npz").write_text("hello")
     with pytest.raises(nn.CheckpointError, match="cannot read checkpoint"):
         nn.load(nn.Linear(3, 1), tmp_path / "text.npz")
