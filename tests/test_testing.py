@@ -1,5 +1,7 @@
-"""autograd.testing on correct and deliberately wrong gradients: every wrong one caught (wrong
-sign, wrong factor, missing broadcast reduction, wrong second derivative), no correct one flagged."""
+"""autograd.testing on correct and deliberately wrong gradients.
+
+Every wrong one is caught (wrong sign, wrong factor, missing broadcast reduction, wrong second
+derivative) and no correct one is flagged."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
