@@ -21,7 +21,7 @@ graphviz:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq graphviz >/dev/null; fi; }
 
 demo: $(STAMP)
-	$(PY) -m autograd.demo
+	$(PY) -m nn.demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
