@@ -6,7 +6,7 @@
     y.backward()          # x.grad == 2 * 2 + 3 == 7
 """
 from .engine import detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
-from .functional import (avg_pool2d, cat, concatenate, conv2d, log_softmax, logsumexp,  # noqa
+from .functional import (avg_pool2d, cat, concatenate, conv2d, log_softmax, logsumexp,
                          max_pool2d, maximum, minimum, pad, softmax, stack)
 from .gradcheck import gradcheck
 from .draw import draw_graph, render_svg
@@ -16,4 +16,7 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype, where
 from .value import Value
 
 __all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-           "detect_anomaly", "set_default_dtype", "get_default_dtype", "where"]
+           "detect_anomaly", "set_default_dtype", "get_default_dtype", "where", "gradcheck",
+           "draw_graph", "render_svg", "Tape", "avg_pool2d", "cat", "concatenate", "conv2d",
+           "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "pad", "softmax",
+           "stack"]
