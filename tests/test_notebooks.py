@@ -1,6 +1,7 @@
 """Every primer notebook runs top to bottom (its asserts are the tests), and is stored clean."""
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 pytest.importorskip("nbclient")
 pytest.importorskip("nbformat")
 
+os.environ.setdefault("MPLBACKEND", "Agg")      # this process; kernels get a headless backend
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
@@ -39,8 +41,9 @@ def test_notebook_is_stored_without_outputs(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     dirty = [i for i, c in enumerate(nb["cells"], 1)
              if c["cell_type"] == "code" and (c.get("outputs") or c.get("execution_count"))]
-    assert not dirty, (f"{path.name}: cells {dirty} have outputs or execution counts; strip them "
-                       f"before committing (jupyter nbconvert --clear-output --inplace {path.name})")
+    assert not dirty, (f"{path.name}: cells {dirty} have outputs or execution counts; strip "
+                       f"them before committing (jupyter nbconvert --clear-output --inplace "
+                       f"{path.name})")
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
