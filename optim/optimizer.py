@@ -305,8 +305,14 @@ class Optimizer:
 
 
 def _check_nonneg(name, value, label=None):
-    """torch's constructor checks: 'Invalid learning rate: -0.1' and friends."""
-    if not 0.0 <= value:
+    """torch's constructor checks: 'Invalid learning rate: -0.1' and friends. A value that
+    cannot be compared with 0 (a string, a function) is named, not left to a bare '<=' error."""
+    try:
+        ok = 0.0 <= value
+    except TypeError:
+        raise TypeError(f"Invalid {label or name}: expected a real number, got "
+                        f"{type(value).__name__} {value!r}") from None
+    if not ok:
         raise ValueError(f"Invalid {label or name}: {value}")
 
 
