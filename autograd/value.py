@@ -38,6 +38,14 @@ def _constant(data):
     return v
 
 
+def _apply_scalar(op, ctx, *ins):
+    """Run a table row's float forward on Values and record it (any arity)."""
+    data = op.scalar(ctx, *[v.data for v in ins])
+    if STATE.grad_enabled and any(v.requires_grad for v in ins):
+        return _make(data, op, ins, ctx)
+    return _constant(data)
+
+
 def _lift(x, opname):
     """A Python number as a constant Value; anything else is refused by name."""
     if isinstance(x, numbers.Real):
