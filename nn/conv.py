@@ -1,6 +1,7 @@
 """Convolution and pooling layers over `autograd.functional`'s conv2d and pools (NCHW, as torch).
 
-    Conv2d     out[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] x[n, c, p*sh + i - ph, q*sw + j - pw]
+    Conv2d     out[n, o, p, q] = b[o] + sum_{c,i,j} W[o, c, i, j] xp[n, c, p*sh + i, q*sw + j]
+               with xp the input zero-padded by (ph, pw)
     MaxPool2d  out[n, c, p, q] = max of the kernel window at (p*sh, q*sw), padding is -inf
     AvgPool2d  out[n, c, p, q] = mean of that window, padded zeros counted (torch's default)
 

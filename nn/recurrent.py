@@ -23,7 +23,8 @@ import math
 import numpy as np
 
 from autograd import Tensor
-from autograd.tensor import get_default_dtype
+from autograd.ops import ARRAY, REAL, Op
+from autograd.tensor import _apply, get_default_dtype
 
 from . import init
 from .module import Module, Parameter
@@ -56,16 +57,100 @@ def _rnn_step(gx, h, w_hh_t, nonlinearity):
 
 
 def _lstm_step(gx, h, c, w_hh_t, hidden):
-    """(h', c') from gates = gx + h W_hh^T. h and c None mean zeros (skips two ops at t = 0)."""
-    H = hidden
+    """(h', c') from gates = gx + h W_hh^T. h and c None mean zeros (h: skips two ops)."""
     gates = gx if h is None else gx + h @ w_hh_t
-    # one sigmoid over all four blocks (the g block's is unused): one op instead of three
-    s = gates.sigmoid()
-    i = s[:, :H]
+    if c is None:
+        c = Tensor(np.zeros(gates.shape[:-1] + (hidden,), dtype=gates.dtype))
+    c_new = _apply(_LSTM_C, {}, gates, c)
+    return _apply(_LSTM_H, {}, gates, c_new), c_new
+
+
+# The LSTM cell as two fused ops, c' = lstm_c(gates, c) and h' = lstm_h(gates, c'), instead of
+# the 11 slicing and elementwise nodes of the composite. Measured on the LSTM of bench/nn_bench.py
+# (input 8, hidden 64, batch 32, 50 steps, float32, one BLAS thread, the three interleaved): a
+# training step took 11.9 ms composed, 7.7 ms fused, 5.6 ms in numpy by hand. The forward keeps
+# the gate activations in the op's ctx (a dict per call) for the backward; under create_graph
+# the VJPs are recomputed from Tensor ops, so higher derivatives still work. These two rows
+# belong in the op table (autograd/ops_tensor.py); they live here until they move there.
+def _sigmoid(x):
+    """1 / (1 + e^-x) = tanh(x / 2) / 2 + 1/2: never overflows, one transcendental per element."""
+    t = np.tanh(x * 0.5)
+    t *= 0.5
+    t += 0.5
+    return t
+
+
+def _lstm_c_fwd(ctx, gates, c):
+    H = c.shape[-1]
+    i = _sigmoid(gates[:, :H])
+    f = _sigmoid(gates[:, H:2 * H])
+    g = np.tanh(gates[:, 2 * H:3 * H])
+    ctx["ifg"] = (i, f, g)
+    return f * c + i * g
+
+
+def _lstm_c_dgates(xp, gc, out, ctx, gates, c):
+    # d c' = c di(f) ... : [gc g i(1-i), gc c f(1-f), gc i (1-g^2), 0] over the i, f, g, o blocks
+    if xp is ARRAY:
+        i, f, g = ctx["ifg"]
+        H = c.shape[-1]
+        d = np.empty(gates.shape, dtype=np.result_type(gates, gc))
+        d[:, :H] = gc * g * i * (1 - i)
+        d[:, H:2 * H] = gc * c * f * (1 - f)
+        d[:, 2 * H:3 * H] = gc * i * (1 - g * g)
+        d[:, 3 * H:] = 0
+        return d
+    H = c.shape[-1]
+    i, f = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid()
     g = gates[:, 2 * H:3 * H].tanh()
-    o = s[:, 3 * H:]
-    c_new = i * g if c is None else s[:, H:2 * H] * c + i * g
-    return o * c_new.tanh(), c_new
+    return _cat([gc * g * i * (1.0 - i), gc * c * f * (1.0 - f), gc * i * (1.0 - g * g),
+                 gc * 0.0], 1)
+
+
+def _lstm_c_dc(xp, gc, out, ctx, gates, c):
+    if xp is ARRAY:
+        return gc * ctx["ifg"][1]
+    H = c.shape[-1]
+    return gc * gates[:, H:2 * H].sigmoid()
+
+
+def _lstm_h_fwd(ctx, gates, c_new):
+    o = _sigmoid(gates[:, 3 * c_new.shape[-1]:])
+    tc = np.tanh(c_new)
+    ctx["o_tc"] = (o, tc)
+    return o * tc
+
+
+def _lstm_h_dgates(xp, gh, out, ctx, gates, c_new):
+    # h' = o tanh(c'): only the o block, gh tanh(c') o (1 - o)
+    H = c_new.shape[-1]
+    if xp is ARRAY:
+        o, tc = ctx["o_tc"]
+        d = np.zeros(gates.shape, dtype=np.result_type(gates, gh))
+        d[:, 3 * H:] = gh * tc * o * (1 - o)
+        return d
+    o = gates[:, 3 * H:].sigmoid()
+    zeros = gh * 0.0
+    return _cat([zeros, zeros, zeros, gh * c_new.tanh() * o * (1.0 - o)], 1)
+
+
+def _lstm_h_dc(xp, gh, out, ctx, gates, c_new):
+    if xp is ARRAY:
+        o, tc = ctx["o_tc"]
+        return gh * o * (1 - tc * tc)
+    tc = c_new.tanh()
+    return gh * gates[:, 3 * c_new.shape[-1]:].sigmoid() * (1.0 - tc * tc)
+
+
+def _cat(tensors, axis):
+    from autograd.functional import concatenate
+    return concatenate(tensors, axis)
+
+
+_LSTM_C = Op("lstm_c", None, _lstm_c_fwd, (_lstm_c_dgates, _lstm_c_dc), (REAL, REAL),
+             "c' = sigmoid(f) c + sigmoid(i) tanh(g) with i, f, g, o = blocks of gates (B, 4H)")
+_LSTM_H = Op("lstm_h", None, _lstm_h_fwd, (_lstm_h_dgates, _lstm_h_dc), (REAL, REAL),
+             "h' = sigmoid(o) tanh(c') with o the last block of gates (B, 4H)")
 
 
 def _gru_step(gx, h, w_hh_t, b_hh, hidden):
@@ -123,14 +208,22 @@ class _RecurrentBase(Module):
             raise ValueError(f"{type(self).__name__}: nonlinearity must be 'tanh' or 'relu', "
                              f"got {self.nonlinearity!r}")
 
-    def _projection(self, x, w_ih, b_ih, b_hh):
-        """x W_ih^T plus the biases that simply add (all of them but GRU's b_hn)."""
-        gx = x @ w_ih.T
+    def _input_terms(self, w_ih, b_ih, b_hh):
+        """(W_ih^T, the biases that simply add: all but GRU's b_hn, or None), made once per
+        sequence: a transpose and a bias sum per time step would each cost a node per step."""
         if b_ih is None:
-            return gx
-        if self._mode == "GRU":
-            return gx + b_ih
-        return gx + (b_ih + b_hh)
+            bias = None
+        elif self._mode == "GRU":
+            bias = b_ih
+        else:
+            bias = b_ih + b_hh
+        return w_ih.T, bias
+
+    @staticmethod
+    def _projection(x, w_ih_t, bias):
+        """x W_ih^T + bias."""
+        gx = x @ w_ih_t
+        return gx if bias is None else gx + bias
 
     def _step(self, gx, h, c, w_hh_t, b_hh):
         """One step of this module's recurrence: (h', c') (c' None unless LSTM)."""
@@ -194,7 +287,7 @@ class _CellBase(_RecurrentBase):
         else:
             h = self._state(hx, B, batched, "hx")
             c = None
-        gx = self._projection(x, self.weight_ih, self.bias_ih, self.bias_hh)
+        gx = self._projection(x, *self._input_terms(self.weight_ih, self.bias_ih, self.bias_hh))
         h_new, c_new = self._step(gx, h, c, self.weight_hh.T, self.bias_hh)
         if not batched:
             h_new = h_new.reshape(self.hidden_size)
@@ -336,14 +429,14 @@ class _SequenceBase(_RecurrentBase):
         steps = [x[t] if time_axis == 0 else x[:, t] for t in range(T)]
         h_last, c_last = [], []
         for k in range(self.num_layers):
-            w_ih = getattr(self, f"weight_ih_l{k}")
             w_hh_t = getattr(self, f"weight_hh_l{k}").T
-            b_ih = getattr(self, f"bias_ih_l{k}")
             b_hh = getattr(self, f"bias_hh_l{k}")
+            w_ih_t, bias = self._input_terms(getattr(self, f"weight_ih_l{k}"),
+                                             getattr(self, f"bias_ih_l{k}"), b_hh)
             h, c = h0[k], c0[k]
             outs = []
             for xt in steps:
-                h, c = self._step(self._projection(xt, w_ih, b_ih, b_hh), h, c, w_hh_t, b_hh)
+                h, c = self._step(self._projection(xt, w_ih_t, bias), h, c, w_hh_t, b_hh)
                 outs.append(h)
             steps = outs
             h_last.append(h)

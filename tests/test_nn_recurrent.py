@@ -235,3 +235,40 @@ def test_sequence_state_dict_roundtrip_and_repr():
     x = np.random.default_rng(0).standard_normal((4, 2, 3)).astype(np.float32)
     np.testing.assert_array_equal(gru(x)[0].data, other(x)[0].data)
     assert "GRU(3, 5, num_layers=2)" in repr(gru)
+
+
+# ------------------------------------------------------------------------------ fused LSTM ops
+def test_fused_lstm_cell_ops_gradcheck():
+    """lstm_c and lstm_h (the LSTM cell's fused ops) against central differences."""
+    from autograd import gradcheck
+    rng = np.random.default_rng(6)
+    cell = nn.LSTMCell(3, 4, rng=0, dtype=np.float64)
+    x = Tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    h = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    c = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+    # one output (gradcheck backpropagates each output of a list separately, and h and c share
+    # their graph): h' * c' mixes both
+    gradcheck(lambda x, h, c, w: cell(x, (h, c))[0] * cell(x, (h, c))[1],
+              [x, h, c, cell.weight_hh])
+
+
+def test_lstm_cell_double_backward_matches_torch():
+    """create_graph through the fused ops: d/dparams of |d loss / d x|^2, as torch."""
+    from autograd import grad
+    ours, theirs = _pair(nn.LSTMCell, torch.nn.LSTMCell, {}, 3, 4)
+    rng = np.random.default_rng(7)
+    x, xt = _leaf(rng, (2, 3))
+    h, ht = _leaf(rng, (2, 4))
+    c, ct = _leaf(rng, (2, 4))
+    r1, r2 = rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    h1, c1 = ours(x, (h, c))
+    h1t, c1t = theirs(xt, (ht, ct))
+    gx, gc = grad((h1 * r1).sum() + (c1 * r2).sum(), [x, c], create_graph=True)
+    gxt, gct = torch.autograd.grad((h1t * torch.tensor(r1)).sum() + (c1t * torch.tensor(r2)).sum(),
+                                   [xt, ct], create_graph=True)
+    _close(gx, gxt, "d loss / d x")
+    _close(gc, gct, "d loss / d c")
+    ((gx * gx).sum() + (gc * gc).sum()).backward()
+    ((gxt * gxt).sum() + (gct * gct).sum()).backward()
+    _compare_params(ours, theirs)
+    _close(h.grad, ht.grad, "second-order grad of h")
