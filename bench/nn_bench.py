@@ -240,14 +240,18 @@ def _torch_step(torch, model):
     return step
 
 
-def _time(step, x, y, repeats):
-    step(x, y)                                        # warm-up
-    times = []
+def _time(steps, x, y, repeats):
+    """Median seconds per step of each implementation. The implementations take turns, step by
+    step, so that a change in machine load hits them all alike."""
+    times = {name: [] for name in steps}
+    for step in steps.values():
+        step(x, y)                                    # warm-up
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        step(x, y)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step(x, y)
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def _check(name, model, numpy_impl, x, y):
@@ -287,12 +291,13 @@ def main(repeats=30):
     weights = model.state_dict()
     ref = NumpyCNN(weights)
     _check("CNN", model, ref, x, y)
-    times = {"tapegrad": _time(_tapegrad_step(model), x, y, repeats)}
+    steps = {"tapegrad": _tapegrad_step(model)}
     if torch is not None:
         tm = _cnn_torch(torch)
         tm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        times["torch"] = _time(_torch_step(torch, tm), x, y, repeats)
-    times["numpy"] = _time(ref.step, x, y, repeats)
+        steps["torch"] = _torch_step(torch, tm)
+    steps["numpy"] = ref.step
+    times = _time(steps, x, y, repeats)
     _report("digits CNN, batch 64      ", times)
 
     # ---- LSTM over 50 steps
@@ -303,12 +308,13 @@ def main(repeats=30):
     weights = model.state_dict()
     ref = NumpyLSTM(weights)
     _check("LSTM", model, ref, x, y)
-    times = {"tapegrad": _time(_tapegrad_step(model), x, y, repeats)}
+    steps = {"tapegrad": _tapegrad_step(model)}
     if torch is not None:
         tm = _lstm_torch(torch)
         tm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        times["torch"] = _time(_torch_step(torch, tm), x, y, repeats)
-    times["numpy"] = _time(ref.step, x, y, repeats)
+        steps["torch"] = _torch_step(torch, tm)
+    steps["numpy"] = ref.step
+    times = _time(steps, x, y, repeats)
     _report("LSTM 8->64, 50 steps, b 32", times)
 
 
