@@ -14,8 +14,14 @@ adapter, `_xp(p)`. Parameter data of a Tensor is updated in place (`p.data -= st
 it (and the array the caller holds) see the new values.
 """
 import copy
+import hashlib
 import json
 import math
+import numbers
+import os
+import struct
+import zipfile
+import zlib
 from collections import defaultdict
 
 import numpy as np
@@ -319,13 +325,18 @@ def _check_nonneg(name, value, label=None):
 # ---------------------------------------------------------------------------------------------
 # Saving without pickle
 _FORMAT = "tapegrad-optim-1"
+# what reading a damaged .npz can raise; AttributeError and TypeError: a bare .npy has no
+# context manager; MemoryError: a forged header declaring a huge array
+_UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
+               AttributeError, NotImplementedError, RuntimeError, zlib.error, struct.error,
+               OverflowError, MemoryError)
 
 
 def save(optimizer, path):
     """Write `optimizer.state_dict()` to an .npz file readable with allow_pickle=False.
 
     Each state entry is an array named "state.<index>.<name>"; the parameter groups (numbers,
-    bools, tuples) are one JSON string in the array "meta". Hyperparameters that JSON cannot
+    bools, tuples) and a SHA-256 of every entry are one JSON string in the array "meta". Hyperparameters that JSON cannot
     hold (functions, objects) raise TypeError naming the key.
     """
     sd = optimizer.state_dict()
@@ -344,24 +355,113 @@ def save(optimizer, path):
             except TypeError:
                 raise TypeError(f"optim.save: param_groups[{i}]['{k}'] is a {type(v).__name__}, "
                                 "which cannot be saved without pickle") from None
+    # a digest per entry, over its name, dtype, shape and bytes: zip's CRC-32 catches damaged
+    # bytes but not members renamed, dropped or swapped (exp_avg and exp_avg_sq share a shape)
     meta = {"format": _FORMAT, "param_groups": sd["param_groups"], "nones": nones,
-            "stateful": sorted(sd["state"])}
+            "stateful": sorted(sd["state"]),
+            "sha256": {k: _digest(k, v) for k, v in arrays.items()}}
     arrays["meta"] = np.array(json.dumps(meta))
     np.savez(path, **arrays)
 
 
 def load(optimizer, path):
-    """Load a file written by `save` into `optimizer` (built on the same parameters)."""
-    with np.load(path, allow_pickle=False) as f:
-        meta = json.loads(str(f["meta"]))
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"optim.load: {path} is not an optimizer file written by optim.save "
-                             f"(format {meta.get('format')!r})")
-        state = {int(idx): {} for idx in meta["stateful"]}
-        for key in f.files:
-            if key.startswith("state."):
-                _, idx, name = key.split(".", 2)
-                state[int(idx)][name] = f[key]
-        for idx, name in meta["nones"]:
-            state[int(idx)][name] = None
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    """Load a file written by `save` into `optimizer` (built on the same parameters).
+
+    All or nothing: the whole file is read (zip verifies each member's CRC-32), its metadata and
+    every state entry are checked (real numeric dtype, the parameter's shape, every
+    hyperparameter of this optimizer present and of a compatible type) before anything is
+    assigned. Any problem with the file raises `nn.CheckpointError` (a ValueError) naming it;
+    the optimizer is then unchanged. Pickle is never allowed.
+    """
+    from nn.serialization import CheckpointError
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no optimizer checkpoint file at '{path}'")
+    try:
+        # our own handle (np.load(path) leaks it on a broken archive); reading every member now
+        # makes zip verify each CRC before anything is used
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except _UNREADABLE as e:
+        # a damaged zip header can ask for a newer zip version, another compression method
+        # (NotImplementedError), encryption (RuntimeError) or deflate (zlib.error)
+        raise CheckpointError(f"cannot read optimizer checkpoint '{path}': the file is "
+                              f"truncated, corrupted or not an .npz file "
+                              f"({type(e).__name__}: {e})") from None
+    try:
+        sd = _unpack(arrays)
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
+        raise CheckpointError(f"'{path}' is not an optimizer file written by optim.save "
+                              f"({type(e).__name__}: {e})") from None
+    _check_groups(optimizer, sd["param_groups"], path, CheckpointError)
+    try:
+        optimizer.load_state_dict(sd)
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"optimizer checkpoint '{path}' does not fit this optimizer: "
+                              f"{e}") from None
+
+
+def _digest(key, arr):
+    arr = np.require(arr, requirements="C")
+    head = f"{key}|{arr.dtype.str}|{arr.shape}|".encode()
+    return hashlib.sha256(head + arr.tobytes()).hexdigest()
+
+
+def _unpack(arrays):
+    """The state dict stored by `save`, from its arrays; malformed content raises."""
+    meta_arr = arrays.pop("meta")
+    if meta_arr.shape != () or meta_arr.dtype.kind != "U":
+        raise ValueError(f"'meta' must be one string, got dtype {meta_arr.dtype} shape "
+                         f"{meta_arr.shape}")
+    meta = json.loads(str(meta_arr))
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ValueError(f"format {found!r} is not {_FORMAT!r}")
+    digests = meta["sha256"]
+    if not isinstance(digests, dict) or sorted(digests) != sorted(arrays):
+        raise ValueError(f"the file holds entries {sorted(arrays)} but its manifest lists "
+                         f"{sorted(digests) if isinstance(digests, dict) else digests!r}")
+    for key, arr in arrays.items():
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"state entry '{key}' has dtype {arr.dtype}, expected real numbers")
+        if digests[key] != _digest(key, arr):
+            raise ValueError(f"state entry '{key}' does not match its checksum")
+    state = {int(idx): {} for idx in meta["stateful"]}
+    for key, arr in arrays.items():
+        kind, idx, name = key.split(".", 2)
+        if kind != "state" or int(idx) not in state:
+            raise ValueError(f"unexpected entry '{key}'")
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"state entry '{key}' has dtype {arr.dtype}, expected real numbers")
+        if name == "step" and arr.shape != ():
+            raise ValueError(f"state entry '{key}' must be a scalar, got shape {arr.shape}")
+        state[int(idx)][name] = arr
+    for idx, name in meta["nones"]:
+        state[int(idx)][str(name)] = None
+    groups = meta["param_groups"]
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise TypeError("'param_groups' must be a list of dicts")
+    return {"state": state, "param_groups": groups}
+
+
+def _check_groups(optimizer, saved_groups, path, error):
+    """Every hyperparameter of this optimizer is in the file, with a compatible type."""
+    for i, (mine, saved) in enumerate(zip(optimizer.param_groups, saved_groups)):
+        for key, value in mine.items():
+            if key in ("params", "param_names"):
+                continue
+            if key not in saved:
+                raise error(f"optimizer checkpoint '{path}': parameter group {i} lacks "
+                            f"hyperparameter '{key}'")
+            got = saved[key]
+            if isinstance(value, bool) or value is None:
+                ok = isinstance(got, bool) or got is None
+            elif isinstance(value, numbers.Real):
+                ok = isinstance(got, numbers.Real) and not isinstance(got, bool)
+            elif isinstance(value, (tuple, list)):
+                ok = isinstance(got, list) and len(got) == len(value)
+            else:
+                ok = True
+            if not ok:
+                raise error(f"optimizer checkpoint '{path}': parameter group {i} has "
+                            f"'{key}' = {got!r}, expected something like {value!r}")
