@@ -336,8 +336,8 @@ def save(optimizer, path):
     """Write `optimizer.state_dict()` to an .npz file readable with allow_pickle=False.
 
     Each state entry is an array named "state.<index>.<name>"; the parameter groups (numbers,
-    bools, tuples) and a SHA-256 of every entry are one JSON string in the array "meta". Hyperparameters that JSON cannot
-    hold (functions, objects) raise TypeError naming the key.
+    bools, tuples) and a SHA-256 of every entry are one JSON string in the array "meta".
+    Hyperparameters that JSON cannot hold (functions, objects) raise TypeError naming the key.
     """
     sd = optimizer.state_dict()
     arrays = {}
