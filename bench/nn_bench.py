@@ -99,12 +99,12 @@ class NumpyCNN:
         dp2 = (dlogits @ w3).reshape(p2.shape)
         dz2 = _pool_bwd(a2, p2, dp2) * (z2 > 0)
         d2 = dz2.reshape(n, 32, -1)
-        g["3.weight"] = np.einsum("nol,nkl->ok", d2, c2).reshape(w2.shape)
+        g["3.weight"] = (d2 @ c2.transpose(0, 2, 1)).sum(0).reshape(w2.shape)
         g["3.bias"] = d2.sum(axis=(0, 2))
         dp1 = _col2im(w2.reshape(32, -1).T @ d2, p1.shape, 3, 1)
         dz1 = _pool_bwd(a1, p1, dp1) * (z1 > 0)
         d1 = dz1.reshape(n, 16, -1)
-        g["0.weight"] = np.einsum("nol,nkl->ok", d1, c1).reshape(w1.shape)
+        g["0.weight"] = (d1 @ c1.transpose(0, 2, 1)).sum(0).reshape(w1.shape)
         g["0.bias"] = d1.sum(axis=(0, 2))
         return loss, g
 
