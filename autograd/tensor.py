@@ -310,16 +310,23 @@ class Tensor(Node):
 
     def __sub__(self, other):
         """a - b = a + (-b)"""
-        return self + (-other if isinstance(other, Tensor) else -np.asarray(other))
+        other = _lift(other, self, "sub")
+        if other is None:
+            return NotImplemented
+        return self + (-other)
 
     def __rsub__(self, other):
         return (-self) + other
 
     def __truediv__(self, other):
-        """a / b = a * b ** -1"""
-        if isinstance(other, Tensor):
+        """a / b = a * b ** -1 (a constant b is inverted once, unrecorded)"""
+        other = _lift(other, self, "div")
+        if other is None:
+            return NotImplemented
+        if other.requires_grad:
             return self * other ** -1.0
-        return self * (1.0 / np.asarray(other, dtype=self.data.dtype))
+        with np.errstate(divide="ignore"):
+            return self * _constant(np.reciprocal(other.data))
 
     def __rtruediv__(self, other):
         return self ** -1.0 * other

@@ -104,3 +104,14 @@ def test_numpy_operands_on_either_side():
     assert isinstance(y, Tensor)
     y.sum().backward()
     np.testing.assert_allclose(x.grad, [3.5, 4.25])
+
+
+def test_tensor_sub_and_div_by_a_value_raise_like_add():
+    """Regression: Tensor / Value went through Value.__float__ and silently dropped the
+    Value's gradient."""
+    from autograd import Value
+    t = Tensor([1.0])
+    for expr, name in ((lambda: t / Value(2.0), "div"), (lambda: t - Value(2.0), "sub"),
+                       (lambda: t + Value(2.0), "add")):
+        with pytest.raises(TypeError, match=f"'{name}' between a Tensor and a Value"):
+            expr()
