@@ -43,9 +43,9 @@ def _report():
     total = sum(FIGURES.values())
     if total:
         print(f"\n[reliability] hostile or mutated checkpoint files: {total}; refused with a "
-              f"documented error and the target unchanged: {FIGURES['refused']}; loaded intact (mutation "
-              f"in an unread field or member order): {FIGURES['accepted_intact']}; loaded as "
-              f"the cast of a rewritten real-dtype entry: {FIGURES['accepted_cast']}; refused "
+              f"documented error and the target unchanged: {FIGURES['refused']}; loaded intact "
+              f"(mutation in an unread field or member order): {FIGURES['accepted_intact']}; "
+              f"loaded as the cast of a rewritten real-dtype entry: {FIGURES['accepted_cast']}; refused "
               f"by nn.load with a raw zip/numpy exception (known bug, model unchanged): "
               f"{FIGURES['escaped']}")
 
