@@ -45,8 +45,8 @@ def _report():
         print(f"\n[reliability] hostile or mutated checkpoint files: {total}; refused with a "
               f"documented error and the target unchanged: {FIGURES['refused']}; loaded intact "
               f"(mutation in an unread field or member order): {FIGURES['accepted_intact']}; "
-              f"loaded as the cast of a rewritten real-dtype entry: {FIGURES['accepted_cast']}; refused "
-              f"by nn.load with a raw zip/numpy exception (known bug, model unchanged): "
+              f"loaded as the cast of a rewritten real-dtype entry: {FIGURES['accepted_cast']}; "
+              f"refused by nn.load with a raw zip/numpy exception (known bug, model unchanged): "
               f"{FIGURES['escaped']}")
 
 
