@@ -175,10 +175,11 @@ def _project(outs, rs):
 def _analytical(outs, rs, checked):
     """d sum_k <out_k, r_k> / d x for each checked input, as float64 arrays (zeros if unused)."""
     total = [np.zeros(np.shape(x.data)) for x in checked]
-    for o, r in zip(outs, rs):
-        if not o.requires_grad:
-            continue
-        gs = grad(o, checked, grad_outputs=r, allow_unused=True)
+    live = [(o, r) for o, r in zip(outs, rs) if o.requires_grad]
+    for k, (o, r) in enumerate(live):
+        # outputs may share a graph (an LSTM cell's (h, c)): keep it for all but the last pass
+        gs = grad(o, checked, grad_outputs=r, allow_unused=True,
+                  retain_graph=k < len(live) - 1)
         for i, g in enumerate(gs):
             if g is None:
                 continue

@@ -224,3 +224,17 @@ def test_grad_helper_unaffected_by_gradcheck():
     y = x * x
     gradcheck(lambda a: a * a, x)
     assert grad(y, x)[0].data == pytest.approx(3.0)
+
+
+def test_outputs_sharing_one_graph_are_checked_together():
+    """Regression: a tuple of outputs with a common subgraph (an LSTM cell's (h, c)) ran one
+    backward per output and the second hit the freed graph."""
+    import numpy as np
+
+    from autograd import Tensor, gradcheck
+    x = Tensor(np.array([0.3, -0.7]), requires_grad=True)
+
+    def f(x):
+        shared = (x * x).tanh()
+        return shared * 2.0, shared.exp()
+    assert gradcheck(f, [x])
