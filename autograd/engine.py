@@ -293,11 +293,18 @@ def _replay_scalar(order, none, retain_graph):
                 pg = vjps[1](xp, g, out, ctx, ad, bd)
                 prev = b._g
                 b._g = pg if prev is none else prev + pg
-        else:
+        elif len(parents) == 1:
             a = parents[0]
             pg = vjps[0](xp, g, out, ctx, a.data)
             prev = a._g
             a._g = pg if prev is none else prev + pg
+        else:                                   # user-defined ops of three or more inputs
+            ins = [p.data for p in parents]
+            for i, p in enumerate(parents):
+                if p.requires_grad:
+                    pg = vjps[i](xp, g, out, ctx, *ins)
+                    prev = p._g
+                    p._g = pg if prev is none else prev + pg
         if not retain_graph:
             node._ctx = _FREED
 

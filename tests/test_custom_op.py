@@ -41,3 +41,15 @@ def test_custom_op_errors_name_the_op():
         scaled(Value(1.0), ctx=2.0)
     with pytest.raises(TypeError, match="op 'square' needs all Tensors or all Values"):
         square(1.0)
+
+
+def test_three_input_value_op_gets_every_gradient():
+    """Regression: the scalar replay handled one and two inputs only."""
+    fma = Op("fma", lambda c, a, b, d: a * b + d, lambda c, a, b, d: a * b + d,
+             (lambda xp, g, out, c, a, b, d: g * b, lambda xp, g, out, c, a, b, d: g * a,
+              lambda xp, g, out, c, a, b, d: g), (REAL, REAL, REAL), "a b + d")
+    a, b, d = Value(2.0), Value(3.0), Value(5.0)
+    y = fma(a, b, d)
+    y.backward()
+    assert (y.data, a.grad, b.grad, d.grad) == (11.0, 3.0, 2.0, 1.0)
+    assert gradcheck(lambda a, b, d: fma(a, b, d).tanh(), [Value(0.1), Value(0.2), Value(0.3)])
