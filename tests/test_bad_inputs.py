@@ -127,10 +127,7 @@ CATALOGUE = [
      "'add' between a Tensor and a Value"),
     ("tensor-times-value", lambda: T(2) * Value(1.0), TypeError,
      "'mul' between a Tensor and a Value"),
-    pytest.param("tensor-div-value", lambda: T(2) / Value(2.0), TypeError,
-                 "between a Tensor and a Value",
-                 marks=pytest.mark.xfail(strict=True, reason="Tensor.__truediv__ turns a Value "
-                                         "into a 0-d array (queued for the lead)")),
+    ("tensor-div-value", lambda: T(2) / Value(2.0), TypeError, "between a Tensor and a Value"),
     pytest.param("tensor-of-strings", lambda: Tensor(["a"]), TypeError, "dtype <U1",
                  marks=pytest.mark.xfail(strict=True, reason="Tensor(['a']) makes a string "
                                          "tensor; _to_array refuses object dtype only")),
