@@ -60,7 +60,11 @@ class Op:
 
     @property
     def nin(self):
-        return len(self.vjps)
+        """Number of inputs; None for a variadic row (concatenate takes any number)."""
+        try:
+            return len(self.vjps)
+        except TypeError:
+            return None
 
     def __call__(self, *inputs, ctx=None):
         """Apply this row to Tensors (or to Values, when it has a float forward) and record it.
@@ -68,7 +72,7 @@ class Op:
         This is how a user-defined op runs: build an `Op` with a forward and a VJP per input,
         then call it like a function, `softplus(x)`; backward and gradcheck treat it like a
         built-in row."""
-        if len(inputs) != self.nin:
+        if self.nin is not None and len(inputs) != self.nin:
             raise TypeError(f"op '{self.name}' takes {self.nin} input(s), got {len(inputs)}")
         from .tensor import Tensor, _apply
         from .value import Value, _apply_scalar
