@@ -61,38 +61,22 @@ def step(x):
     return x * 0.0 + mask
 
 
-def _shifted(x, dim):
-    """x - max(x, dim) with the max as a constant; rows of all -inf shift by 0 (stay nan-free
-    where PyTorch gives nan only for the softmax of an all -inf row)."""
-    m = np.max(x.data, axis=dim, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
-    return x - m
-
-
 def logsumexp(x, dim=-1, keepdim=False):
-    """log sum_dim e^x, computed as m + log sum e^(x - m) with m = max (a constant)."""
+    """log sum_dim e^x, computed stably as m + log sum e^(x - m) with m = max x."""
     x = _t(x)
-    dim = _dim(dim, x.ndim, "logsumexp")
-    m = np.max(x.data, axis=dim, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)
-    out = (x - m).exp().sum(dim, keepdims=True).log() + m
-    return out if keepdim else out.squeeze(dim)
+    return x.logsumexp(_dim(dim, x.ndim, "logsumexp"), keepdims=keepdim)
 
 
 def softmax(x, dim=-1):
     """e^x_i / sum_j e^x_j along dim."""
     x = _t(x)
-    dim = _dim(dim, x.ndim, "softmax")
-    e = _shifted(x, dim).exp()
-    return e / e.sum(dim, keepdims=True)
+    return x.softmax(_dim(dim, x.ndim, "softmax"))
 
 
 def log_softmax(x, dim=-1):
-    """x_i - log sum_j e^x_j along dim."""
+    """x_i - log sum_j e^x_j along dim (one stable primitive of the op table)."""
     x = _t(x)
-    dim = _dim(dim, x.ndim, "log_softmax")
-    z = _shifted(x, dim)
-    return z - z.exp().sum(dim, keepdims=True).log()
+    return x.log_softmax(_dim(dim, x.ndim, "log_softmax"))
 
 
 def softplus(x):
