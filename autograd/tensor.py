@@ -194,6 +194,9 @@ class Tensor(Node):
         if arr.dtype == object:
             raise TypeError(f"Tensor: cannot make a tensor from {type(data).__name__} "
                             f"(numpy gives it dtype object)")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor: cannot make a tensor of dtype {arr.dtype} (numbers only: "
+                            f"bool, int, uint or float)")
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(
                 f"Tensor: only floating point tensors can require gradients, got dtype "
@@ -417,7 +420,7 @@ class Tensor(Node):
         """sum / count over axis"""
         axes = _norm_axis(axis, self.ndim, "mean")
         n = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return self.sum(axes, keepdims) * (1.0 / max(n, 1))
+        return self.sum(axes, keepdims) * (1.0 / n if n else np.nan)    # empty: nan, as torch
 
     def max(self, axis=None, keepdims=False):
         """max over axis (int, tuple or None). Values only, like numpy and torch.amax: tied

@@ -1,23 +1,28 @@
 """`nn.save(module, path)` and `nn.load(module, path)`: a state_dict in a file that loads
 without pickle.
 
-Format: `.npz` by default (numpy's zip of .npy arrays, read with allow_pickle=False; zip's CRC-32
-on every member catches corrupted bytes), or `.safetensors` when the path ends so (a SHA-256 of
-each tensor goes in its metadata, since the format has no checksum of its own). A format tag is
-stored along, so an unrelated file is refused by name.
+Format: `.npz` by default (numpy's zip of .npy arrays, read with allow_pickle=False), or
+`.safetensors` when the path ends so. Either way a SHA-256 of each entry (its bytes, dtype and
+shape) is stored along under the entry's name: zip's CRC-32 covers a member's bytes but not its
+name, so without it two same-shaped entries renamed onto each other would load swapped. A format
+tag is stored too, so an unrelated file is refused by name.
 
 Loading is all or nothing: the whole file is read and checked, then `load_state_dict` checks
 every key and shape, and only then assigns. A truncated, corrupted or foreign file raises
 `CheckpointError` (a ValueError) naming the file; the module is left untouched.
 """
 import hashlib
+import json
 import os
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 
 _TAG_KEY = "__tapegrad__"
 _TAG = "tapegrad-nn-state-1"
+_DIGESTS_KEY = "__tapegrad_sha256__"
 
 
 class CheckpointError(ValueError):
@@ -40,7 +45,7 @@ def save(module, path):
     under `path`. Returns the path."""
     state = module.state_dict()
     for key in state:
-        if key == _TAG_KEY:
+        if key in (_TAG_KEY, _DIGESTS_KEY):
             raise ValueError(f"save: the state_dict key '{key}' is reserved")
     path = os.fspath(path)
     tmp = f"{path}.tmp-{os.getpid()}"
@@ -52,13 +57,23 @@ def save(module, path):
             meta.update({f"sha256:{k}": _digest(v) for k, v in arrays.items()})
             save_file(arrays, tmp, metadata=meta)
         else:
+            digests = json.dumps({k: _digest(np.asarray(v)) for k, v in state.items()})
             with open(tmp, "wb") as f:       # a file object: numpy adds no '.npz' suffix
-                np.savez(f, **{_TAG_KEY: np.array(_TAG)}, **state)
+                np.savez(f, **{_TAG_KEY: np.array(_TAG), _DIGESTS_KEY: np.array(digests)},
+                         **state)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+# What a damaged .npz can raise from np.load: a flipped zip version, compression or flag field
+# (NotImplementedError), a forged .npy header declaring 1e11 floats (MemoryError), bad deflate
+# data (zlib.error)... optim.load reads its files through the same list.
+UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
+              AttributeError, NotImplementedError, RuntimeError, zlib.error, struct.error,
+              OverflowError, MemoryError)
 
 
 def _read_npz(path):
@@ -69,8 +84,7 @@ def _read_npz(path):
             arrays = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
-            AttributeError) as e:      # the last two: a bare .npy has no context manager
+    except UNREADABLE as e:      # TypeError, AttributeError: a bare .npy has no context manager
         raise CheckpointError(f"cannot read checkpoint '{path}': the file is truncated, "
                               f"corrupted or not an .npz file ({type(e).__name__}: {e})") \
             from None
@@ -78,7 +92,25 @@ def _read_npz(path):
     if tag is None or tag.shape != () or str(tag) != _TAG:
         raise CheckpointError(f"'{path}' is an .npz file but not a tapegrad nn checkpoint (no "
                               f"'{_TAG_KEY}' tag); was it written by nn.save?")
+    digests = arrays.pop(_DIGESTS_KEY, None)
+    try:
+        digests = json.loads(str(digests)) if digests is not None and digests.shape == () \
+            else None
+    except ValueError:
+        digests = None
+    if not isinstance(digests, dict):
+        raise CheckpointError(f"checkpoint '{path}' is corrupted: its table of checksums "
+                              f"('{_DIGESTS_KEY}') is missing or unreadable")
+    _verify(path, arrays, digests.get)
     return arrays
+
+
+def _verify(path, arrays, digest_of):
+    """Every entry present in the table of checksums, and matching it; no entry missing."""
+    for k, v in arrays.items():
+        if digest_of(k) != _digest(v):
+            raise CheckpointError(f"checkpoint '{path}' is corrupted: entry '{k}' does not "
+                                  f"match its checksum")
 
 
 def _read_safetensors(path):
@@ -97,10 +129,7 @@ def _read_safetensors(path):
         raise CheckpointError(f"'{path}' is a .safetensors file but not a tapegrad nn "
                               f"checkpoint (no '{_TAG_KEY}' metadata); was it written by "
                               f"nn.save?")
-    for k, v in arrays.items():
-        if meta.get(f"sha256:{k}") != _digest(v):
-            raise CheckpointError(f"checkpoint '{path}' is corrupted: entry '{k}' does not "
-                                  f"match its checksum")
+    _verify(path, arrays, lambda k: meta.get(f"sha256:{k}"))
     return arrays
 
 

@@ -19,9 +19,6 @@ import json
 import math
 import numbers
 import os
-import struct
-import zipfile
-import zlib
 from collections import defaultdict
 
 import numpy as np
@@ -327,11 +324,6 @@ def _check_nonneg(name, value, label=None):
 _FORMAT = "tapegrad-optim-1"
 # what reading a damaged .npz can raise; AttributeError and TypeError: a bare .npy has no
 # context manager; MemoryError: a forged header declaring a huge array
-_UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
-               AttributeError, NotImplementedError, RuntimeError, zlib.error, struct.error,
-               OverflowError, MemoryError)
-
-
 def save(optimizer, path):
     """Write `optimizer.state_dict()` to an .npz file readable with allow_pickle=False.
 
@@ -373,7 +365,7 @@ def load(optimizer, path):
     assigned. Any problem with the file raises `nn.CheckpointError` (a ValueError) naming it;
     the optimizer is then unchanged. Pickle is never allowed.
     """
-    from nn.serialization import CheckpointError
+    from nn.serialization import UNREADABLE, CheckpointError
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no optimizer checkpoint file at '{path}'")
@@ -382,7 +374,7 @@ def load(optimizer, path):
         # makes zip verify each CRC before anything is used
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except _UNREADABLE as e:
+    except UNREADABLE as e:
         # a damaged zip header can ask for a newer zip version, another compression method
         # (NotImplementedError), encryption (RuntimeError) or deflate (zlib.error)
         raise CheckpointError(f"cannot read optimizer checkpoint '{path}': the file is "

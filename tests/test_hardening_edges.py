@@ -79,9 +79,7 @@ CASES = {
     "sum-empty": (lambda x: x.sum(), torch.sum, [np.zeros((0, 3))], False),
 }
 
-XFAIL = {
-    "mean-empty": "Tensor.mean of an empty tensor is 0 (sum * 1/max(n, 1)); torch gives nan",
-}
+XFAIL = {}
 
 
 def _close(ours, theirs, what):

@@ -113,3 +113,28 @@ def test_architecture_mismatch_names_key_and_loads_nothing(tmp_path):
     with pytest.raises(nn.StateDictError, match="unexpected key.*'1.running_mean'"):
         nn.load(smaller, tmp_path / "m.npz")
     nn.load(smaller, tmp_path / "m.npz", strict=False)
+
+
+def test_npz_entries_renamed_onto_each_other_are_refused(tmp_path):
+    """Regression (RELIABILITY.md's known gap): zip's CRC covers a member's bytes, not its
+    name, so two same-shaped entries swapped by name used to load swapped."""
+    import zipfile
+
+    import numpy as np
+
+    import nn
+    model = nn.Sequential(nn.Linear(3, 3, rng=0), nn.Linear(3, 3, rng=1))
+    path = tmp_path / "m.npz"
+    nn.save(model, path)
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    swap = {"0.weight.npy": "1.weight.npy", "1.weight.npy": "0.weight.npy"}
+    bad = tmp_path / "swapped.npz"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in members.items():
+            z.writestr(swap.get(name, name), data)
+    target = nn.Sequential(nn.Linear(3, 3, rng=5), nn.Linear(3, 3, rng=6))
+    before = [p.data.copy() for p in target.parameters()]
+    with pytest.raises(nn.CheckpointError, match="entry '.\\.weight' does not match its checksum"):
+        nn.load(target, bad)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, target.parameters()))
