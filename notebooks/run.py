@@ -63,6 +63,10 @@ def kernel_env():
     env["TQDM_NCOLS"] = "90"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # The notebooks' matrices are small: a second BLAS thread buys nothing, and when the other
+    # core is busy (CI runs tests beside the kernel) its spin-waits made them 10x slower.
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
 
