@@ -14,7 +14,6 @@ except through `xp.where` with a condition built from `xp.data(...)`.
 Broadcasting is undone by the engine after each VJP, never inside one.
 """
 import math
-import operator
 
 import numpy as np
 

@@ -15,7 +15,6 @@ import time
 import numpy as np
 
 import nn
-from autograd import Tensor
 from nn import functional as F
 
 DT = np.float32

@@ -13,9 +13,9 @@ import numpy as np
 
 from autograd import Tensor
 from autograd import functional as F
-from autograd.tensor import get_default_dtype
 
 from . import init
+from .layers import _dtype
 from .module import Module, Parameter
 
 
@@ -61,9 +61,7 @@ class Conv2d(Module):
         if min(self.kernel_size + self.stride) < 1 or min(self.padding) < 0:
             raise ValueError(f"{name}: kernel_size {self.kernel_size} and stride {self.stride} "
                              f"must be positive, padding {self.padding} non-negative")
-        dt = np.dtype(get_default_dtype() if dtype is None else dtype)
-        if dt.kind != "f":
-            raise TypeError(f"{name}: dtype must be a float dtype, got {dt}")
+        dt = _dtype(dtype, name)
         self.weight = Parameter(np.empty((self.out_channels, self.in_channels)
                                          + self.kernel_size, dtype=dt))
         if bias:
@@ -97,14 +95,17 @@ class Conv2d(Module):
                              f"(N, {self.in_channels}, H, W), got input of shape "
                              f"{x.shape if batched else x.shape[1:]} for a weight of shape "
                              f"{self.weight.shape}")
-        kh, kw = self.kernel_size
-        ph, pw = self.padding
-        if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
-            raise ValueError(f"{layer}: kernel {kh}x{kw} is larger than the padded input "
-                             f"{x.shape[2] + 2 * ph}x{x.shape[3] + 2 * pw} (input shape "
-                             f"{x.shape})")
+        _check_window_fits(layer, x.shape, self.kernel_size, self.padding)
         out = F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
         return out if batched else out.squeeze(0)
+
+
+def _check_window_fits(layer, shape, kernel_size, padding):
+    """A kernel or pooling window larger than the padded input has no output: say so."""
+    (kh, kw), (ph, pw) = kernel_size, padding
+    if shape[2] + 2 * ph < kh or shape[3] + 2 * pw < kw:
+        raise ValueError(f"{layer}: kernel {kh}x{kw} is larger than the padded input "
+                         f"{shape[2] + 2 * ph}x{shape[3] + 2 * pw} (input shape {shape})")
 
 
 class _Pool2d(Module):
@@ -129,12 +130,7 @@ class _Pool2d(Module):
     def forward(self, x):
         layer = f"{type(self).__name__}({self.extra_repr()})"
         x, batched = _batched(x, layer)
-        kh, kw = self.kernel_size
-        ph, pw = self.padding
-        if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
-            raise ValueError(f"{layer}: kernel {kh}x{kw} is larger than the padded input "
-                             f"{x.shape[2] + 2 * ph}x{x.shape[3] + 2 * pw} (input shape "
-                             f"{x.shape})")
+        _check_window_fits(layer, x.shape, self.kernel_size, self.padding)
         out = type(self)._fn(x, self.kernel_size, self.stride, self.padding)
         return out if batched else out.squeeze(0)
 

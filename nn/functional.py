@@ -1,14 +1,16 @@
 """Activations, dropout, linear and losses as functions of Tensors (`torch.nn.functional`).
 
 Everything here is composed from the op table's primitives: none defines its own backward.
-Stability comes from subtracting a constant (a detached maximum) before `exp`: the constant
-cancels in the math, so the gradient stays exact while no `exp` ever sees a positive argument.
+The softmax family calls the table's stable primitives (log_softmax, logsumexp); elsewhere
+stability comes from subtracting a constant before `exp`, which cancels in the math, so the
+gradient stays exact while no `exp` ever sees a positive argument.
 
 conv2d, max_pool2d and avg_pool2d are re-exported from `autograd.functional`.
 """
 import numpy as np
 
 from autograd import Tensor, where
+from autograd.functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
 from autograd.engine import Node
 
 from .init import as_rng
@@ -110,14 +112,6 @@ def linear(x, weight, bias=None):
                          f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
     out = x @ _t(weight).T
     return out if bias is None else out + bias
-
-
-def __getattr__(name):
-    # conv and pooling live in autograd.functional (another module); imported on first use
-    if name in ("conv2d", "max_pool2d", "avg_pool2d"):
-        from autograd import functional as F
-        return getattr(F, name)
-    raise AttributeError(f"module 'nn.functional' has no attribute '{name}'")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,10 +16,11 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _dtype(dtype):
+def _dtype(dtype, layer="layer"):
+    """The parameters' dtype: the default float dtype unless given; a float dtype either way."""
     dt = np.dtype(get_default_dtype() if dtype is None else dtype)
     if dt.kind != "f":
-        raise TypeError(f"layer dtype must be a float dtype, got {dt}")
+        raise TypeError(f"{layer}: dtype must be a float dtype, got {dt}")
     return dt
 
 

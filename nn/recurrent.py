@@ -24,23 +24,13 @@ import numpy as np
 
 from autograd import Tensor
 from autograd.ops import ARRAY, REAL, Op
-from autograd.tensor import _apply, get_default_dtype
+from autograd.tensor import _apply
 
 from . import init
+from .layers import _as_tensor, _dtype
 from .module import Module, Parameter
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
-
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
-def _dtype(dtype):
-    dt = np.dtype(get_default_dtype() if dtype is None else dtype)
-    if dt.kind != "f":
-        raise TypeError(f"recurrent layer dtype must be a float dtype, got {dt}")
-    return dt
 
 
 def _stack(tensors, axis):

@@ -341,7 +341,7 @@ class SOM:
     def load_state_dict(self, state):
         if set(state) != {"weights"}:
             extra = sorted(set(state) - {"weights"})
-            raise KeyError(f"SOM.load_state_dict: expected the single key 'weights'"
+            raise KeyError("SOM.load_state_dict: expected the single key 'weights'"
                            + (f", got unexpected keys {extra}" if extra else ", it is missing"))
         w = np.asarray(state["weights"], dtype=np.float64)
         if w.shape != self.weights.shape:

@@ -16,7 +16,6 @@ Never a crash or a hang: each load runs under a 60 s alarm.
 Figures for RELIABILITY.md: `pytest tests/test_checkpoints.py -s -q | grep reliability`.
 """
 import io
-import os
 import pickle
 import signal
 import warnings
