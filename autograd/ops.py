@@ -14,6 +14,7 @@ except through `xp.where` with a condition built from `xp.data(...)`.
 Broadcasting is undone by the engine after each VJP, never inside one.
 """
 import math
+import operator
 
 import numpy as np
 
@@ -243,10 +244,16 @@ class _Array:
         return g
 
 
+def _broadcast_axes(gshape, shape):
+    """(axes, lead): the axes of a gradient of shape `gshape` to sum so that it fits `shape`
+    (leading axes numpy added, and size-1 axes it stretched), and how many axes lead."""
+    lead = len(gshape) - len(shape)
+    return tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1), lead
+
+
 def _sum_to(g, shape):
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+    axes, lead = _broadcast_axes(g.shape, shape)
     if axes:
         g = g.sum(axis=axes, keepdims=True)
     if lead:
@@ -261,29 +268,9 @@ class _Graph:
     def data(x):
         return x.data
 
-    @staticmethod
-    def exp(x):
-        return x.exp()
-
-    @staticmethod
-    def log(x):
-        return x.log()
-
-    @staticmethod
-    def sqrt(x):
-        return x.sqrt()
-
-    @staticmethod
-    def sin(x):
-        return x.sin()
-
-    @staticmethod
-    def cos(x):
-        return x.cos()
-
-    @staticmethod
-    def tanh(x):
-        return x.tanh()
+    # the elementwise functions are the nodes' own methods: xp.exp(x) is x.exp()
+    exp, log, sqrt, sin, cos, tanh = (staticmethod(operator.methodcaller(name))
+                                      for name in ("exp", "log", "sqrt", "sin", "cos", "tanh"))
 
     @staticmethod
     def pow(a, b):
@@ -356,9 +343,7 @@ class _Graph:
     def unbroadcast(g, like):
         shape = like.data.shape
         if g.data.shape != shape:
-            lead = g.ndim - len(shape)
-            axes = tuple(range(lead)) + tuple(
-                i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1)
+            axes, _ = _broadcast_axes(g.data.shape, shape)
             g = g.sum(axis=axes, keepdims=True).reshape(shape)
         dtype = getattr(like.data, "dtype", None)
         if dtype is not None and g.data.dtype != dtype:
