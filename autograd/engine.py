@@ -231,8 +231,8 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
                     pg = _checked_vjp(vjps[i], xp, g, out, ctx, ins, node, graph_mode)
                 else:
                     pg = vjps[i](xp, g, out, ctx, *ins)
-                if broadcasting:
-                    pg = xp.unbroadcast(pg, p)
+                if broadcasting and (pg.shape != p.data.shape or pg.dtype != p.data.dtype):
+                    pg = xp.unbroadcast(pg, p)      # checked inline: most edges need nothing
                 if trace is not None:
                     trace.append((node, i, pg, p))
                 prev = p._g

@@ -129,6 +129,24 @@ def _windows(x, kernel, stride, padding, value, opname):
     return _apply(OPS["im2col"], (kh, kw, sh, sw), x)
 
 
+def linear(x, weight, bias=None):
+    """x W^T + b with W of shape (out_features, in_features), b of shape (out_features,);
+    x of shape (..., in_features). With a bias it is one fused node of the op table."""
+    x = _as_tensor(x, None, "linear")
+    weight = _as_tensor(weight, x, "linear")
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
+                         f"{weight.shape} (expected (out_features, {x.shape[-1] if x.ndim else '?'})"
+                         f" and an input whose last dimension is in_features)")
+    if bias is None:
+        return x @ weight.mT
+    bias = _as_tensor(bias, x, "linear")
+    if bias.shape != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},) for a weight of "
+                         f"shape {weight.shape}, got {bias.shape}")
+    return _apply(OPS["linear"], None, x, weight, bias)
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0):
     """out[n, o, p, q] = bias[o] + sum_{c,i,j} weight[o, c, i, j] x[n, c, p*sh + i, q*sw + j]
     (cross-correlation, as torch), x zero-padded by `padding`. x: (N, C, H, W); weight:
@@ -216,5 +234,5 @@ def minimum(a, b):
     return a.minimum(b)
 
 
-__all__ = ["concatenate", "cat", "stack", "pad", "conv2d", "max_pool2d", "avg_pool2d",
+__all__ = ["concatenate", "cat", "stack", "pad", "linear", "conv2d", "max_pool2d", "avg_pool2d",
            "softmax", "log_softmax", "logsumexp", "maximum", "minimum"]

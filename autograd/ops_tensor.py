@@ -16,24 +16,25 @@ def row(name, array, vjps, domains, doc, symbol=None, examples=None):
 
 
 # matmul -------------------------------------------------------------------------------------
+# a, b and g are arrays or (create_graph) Tensors: both have .ndim and .mT (numpy >= 2), which
+# spares an xp call each on the hot path of every Linear layer
 def _matmul_da(xp, g, out, ctx, a, b):
-    na, nb = xp.data(a).ndim, xp.data(b).ndim
-    if nb == 1:                       # out[..., i] = sum_k a[..., i, k] b[k]
+    if a.ndim > 1 and b.ndim > 1:
+        return xp.matmul(g, b.mT)
+    if b.ndim == 1:                   # out[..., i] = sum_k a[..., i, k] b[k]
         return xp.unsqueeze(g, -1) * b
-    if na == 1:                       # out[..., j] = sum_k a[k] b[..., k, j]
-        return xp.squeeze(xp.matmul(b, xp.unsqueeze(g, -1)), -1)
-    return xp.matmul(g, xp.mT(b))
+    return xp.squeeze(xp.matmul(b, xp.unsqueeze(g, -1)), -1)  # a 1-D: out[..., j] = a_k b[.., k, j]
 
 
 def _matmul_db(xp, g, out, ctx, a, b):
-    na, nb = xp.data(a).ndim, xp.data(b).ndim
+    na, nb = a.ndim, b.ndim
+    if na > 1 and nb > 1:
+        return xp.matmul(a.mT, g)
     if na == 1 and nb == 1:
         return g * a
     if na == 1:
         return xp.unsqueeze(a, -1) * xp.unsqueeze(g, -2)
-    if nb == 1:
-        return xp.squeeze(xp.matmul(xp.mT(a), xp.unsqueeze(g, -1)), -1)
-    return xp.matmul(xp.mT(a), g)
+    return xp.squeeze(xp.matmul(a.mT, xp.unsqueeze(g, -1)), -1)
 
 
 row("matmul", lambda c, a, b: np.matmul(a, b), (_matmul_da, _matmul_db), (REAL, REAL),
@@ -41,6 +42,39 @@ row("matmul", lambda c, a, b: np.matmul(a, b), (_matmul_da, _matmul_db), (REAL, 
     examples=[(None, ((3,), (3,))), (None, ((2, 3), (3, 4))), (None, ((3,), (3, 2))),
               (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))),
               (None, ((2, 1, 2, 3), (3, 3, 2)))])
+
+
+# linear: x W^T + b in one node --------------------------------------------------------------
+# Fused because every Linear layer runs it: one node instead of three (transpose, matmul, add),
+# and the bias gradient is one sum over the leading axes instead of the broadcast machinery.
+# Measured on bench/tensor_bench.py's step: a 4-8-8-3 MLP (pure overhead) went from 79 us to
+# 73 us; on the 64-128-64-10 MLP the change is within the noise (the matmuls dominate).
+def _linear_fwd(ctx, x, w, b):
+    out = np.matmul(x, w.T)
+    out += b                          # in place: the matmul's result is ours
+    return out
+
+
+def _linear_dx(xp, g, out, ctx, x, w, b):
+    return xp.matmul(g, w)
+
+
+def _linear_dw(xp, g, out, ctx, x, w, b):
+    if x.ndim == 1:
+        return xp.unsqueeze(g, -1) * x
+    if x.ndim == 2:
+        return xp.matmul(g.mT, x)
+    return xp.matmul(xp.reshape(g, (-1, g.shape[-1])).mT, xp.reshape(x, (-1, x.shape[-1])))
+
+
+def _linear_db(xp, g, out, ctx, x, w, b):
+    return xp.sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+
+
+row("linear", lambda c, x, w, b: _linear_fwd(c, x, w, b), (_linear_dx, _linear_dw, _linear_db),
+    (REAL, REAL, REAL), "x W^T + b with W of shape (out, in), b of shape (out,)",
+    examples=[(None, ((4, 3), (2, 3), (2,))), (None, ((3,), (2, 3), (2,))),
+              (None, ((2, 4, 3), (2, 3), (2,)))])
 
 
 # reductions and shape -----------------------------------------------------------------------
@@ -71,8 +105,8 @@ row("broadcast_to", lambda c, a: np.broadcast_to(a, c),
     examples=[((2, 3), ((1, 3),)), ((4, 2, 3), ((2, 1),))])
 
 row("where", lambda c, a, b: np.where(c, a, b),
-    (lambda xp, g, out, c, a, b: xp.where(c, g, 0.0 * g),
-     lambda xp, g, out, c, a, b: xp.where(c, 0.0 * g, g)),
+    (lambda xp, g, out, c, a, b: xp.mask(g, c),
+     lambda xp, g, out, c, a, b: xp.mask(g, ~c)),
     (REAL, REAL), "a where mask else b (mask is a constant)",
     examples=[(np.array([[True, False, True], [False, True, True]]), ((2, 3), (2, 3))),
               (np.array([True, False, True]), ((2, 3), (1,)))])
@@ -122,7 +156,7 @@ def _clip_vjp(xp, g, out, ctx, a):
         inside &= ad >= lo
     if hi is not None:
         inside &= ad <= hi
-    return xp.where(inside, g, 0.0 * g)
+    return xp.mask(g, inside)
 
 
 row("clip", lambda c, a: np.clip(a, c[0], c[1]), (_clip_vjp,),

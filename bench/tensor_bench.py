@@ -11,6 +11,7 @@ import time
 import numpy as np
 
 from autograd import Tensor
+from autograd import functional as F
 
 LR = 0.01
 
@@ -34,7 +35,8 @@ def _data(sizes, batch, seed):
 
 
 def tapegrad_step(sizes, batch, seed=0):
-    params = [Tensor(p, requires_grad=True) for p in _init(sizes, seed)]
+    # weights in torch's (out, in) layout for F.linear, as nn.Linear holds them: x W^T + b
+    params = [Tensor(np.ascontiguousarray(p.T), requires_grad=True) for p in _init(sizes, seed)]
     x, _, onehot = _data(sizes, batch, seed)
     x = Tensor(x)
     scale = np.float32(-1.0 / batch)
@@ -43,7 +45,7 @@ def tapegrad_step(sizes, batch, seed=0):
         h = x
         last = len(params) - 2
         for i in range(0, len(params), 2):
-            h = h @ params[i] + params[i + 1]
+            h = F.linear(h, params[i], params[i + 1])
             if i != last:
                 h = h.relu()
         loss = (h.log_softmax(1) * onehot).sum() * scale

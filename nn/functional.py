@@ -11,6 +11,7 @@ import numpy as np
 
 from autograd import Tensor, where
 from autograd.functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
+from autograd.functional import linear as _linear
 from autograd.engine import Node
 
 from .init import as_rng
@@ -105,13 +106,12 @@ def dropout(x, p=0.5, training=True, rng=None):
 
 
 def linear(x, weight, bias=None):
-    """x W^T + b, W of shape (out_features, in_features)."""
+    """x W^T + b, W of shape (out_features, in_features): one fused node of the op table."""
     x = _t(x)
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                          f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
-    out = x @ _t(weight).T
-    return out if bias is None else out + bias
+    return _linear(x, weight, bias)
 
 
 # ---------------------------------------------------------------------------------------------

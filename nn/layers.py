@@ -5,6 +5,7 @@ from collections import OrderedDict
 import numpy as np
 
 from autograd import Tensor
+from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype
 
 from . import init
@@ -74,10 +75,7 @@ class Linear(Module):
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.extra_repr()}): expected input with last dimension "
                              f"{self.in_features}, got shape {x.shape}")
-        out = x @ self.weight.T
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return _linear(x, self.weight, self.bias)
 
 
 class Sequential(Module):

@@ -96,6 +96,13 @@ def _matmul(draw):
     return None, [_array(draw, sa, _real()), _array(draw, sb, _real())]
 
 
+def _linear(draw):
+    n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    lead = draw(st.sampled_from([(), (3,), (2, 3)]))
+    return None, [_array(draw, lead + (n_in,), _real()), _array(draw, (n_out, n_in), _real()),
+                  _array(draw, (n_out,), _real())]
+
+
 def _reduction(elements, unique=False):
     def case(draw):
         shape = draw(SHAPES)
@@ -237,6 +244,7 @@ CASES = {
     "sin": _unary(_real(-6.0, 6.0)),
     "cos": _unary(_real(-6.0, 6.0)),
     "matmul": _matmul,
+    "linear": _linear,
     "sum": _reduction(_real()),
     "reshape": _reshape,
     "transpose": _transpose,

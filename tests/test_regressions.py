@@ -18,3 +18,18 @@ def test_optimizer_hyperparameter_of_wrong_type_is_named():
         optim.SGD([p], lr=0.1, momentum=lambda: 0.9)
     with pytest.raises(TypeError, match="Invalid epsilon value: expected a real number"):
         optim.Adam([p], eps=None)
+
+
+def test_relu_keeps_an_inf_upstream_gradient_out_of_masked_entries():
+    """relu's VJP multiplies by the mask for speed; inf * 0 would be nan where torch's select
+    gives 0, so a non-finite product falls back to the exact select."""
+    import numpy as np
+
+    import autograd
+    from autograd import Tensor
+    x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+    (g,) = autograd.grad(x.relu(), [x], grad_outputs=np.array([np.inf, np.inf, np.inf]))
+    np.testing.assert_array_equal(g.data, [0.0, 0.0, np.inf])
+    y = Tensor(np.array([-1.0, 3.0]), requires_grad=True)
+    (g,) = autograd.grad(y.relu(), [y], grad_outputs=np.array([np.nan, 1.0]))
+    np.testing.assert_array_equal(g.data, [0.0, 1.0])

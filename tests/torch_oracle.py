@@ -63,6 +63,7 @@ TORCH = {
     "cos": lambda c, a: torch.cos(a),
     # Tensor rows (autograd/ops_tensor.py)
     "matmul": lambda c, a, b: torch.matmul(a, b),
+    "linear": lambda c, x, w, b: torch.nn.functional.linear(x, w, b),
     "sum": _sum,
     "reshape": lambda c, a: a.reshape(c),
     "transpose": lambda c, a: a.permute(c),
