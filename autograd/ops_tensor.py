@@ -86,7 +86,7 @@ def _sum_vjp(xp, g, out, ctx, a):
     return xp.broadcast_to(g, shape)
 
 
-row("sum", lambda c, a: a.sum(axis=c[0], keepdims=c[1]), (_sum_vjp,), (REAL,),
+row("sum", lambda c, a: np.add.reduce(a, axis=c[0], keepdims=c[1]), (_sum_vjp,), (REAL,),
     "sum of a over axis (all axes when None)",
     examples=[((None, False), ((2, 3),)), (((1,), False), ((2, 3),)), (((0,), True), ((2, 3),)),
               (((0, 2), False), ((2, 3, 4),))])
@@ -214,10 +214,26 @@ row("amin", lambda c, a: a.min(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL
 
 
 def _logsumexp(axis, a):
-    """log sum exp a over axis, keepdims: shifted by the max so exp never overflows."""
-    m = a.max(axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)    # a row of -infs gives log 0 = -inf, not nan
-    return np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
+    """log sum exp a over axis, keepdims: shifted by the max m so exp never overflows.
+
+    m is clamped to the finite range instead of replaced where it is not finite: a row of
+    -infs then gives exp(-inf) = 0 and log 0 = -inf (not nan), a +inf gives +inf and a nan
+    stays nan, as in torch, in two in-place ufunc calls (np.where(isfinite) took 2.7 us)."""
+    m = np.asarray(np.maximum.reduce(a, axis=axis, keepdims=True))   # 0-d: an array too
+    lo, hi = _finite_range(a.dtype)
+    np.maximum(m, lo, out=m)
+    np.minimum(m, hi, out=m)
+    out = np.log(np.add.reduce(np.exp(a - m), axis=axis, keepdims=True))
+    out += m
+    return out
+
+
+def _finite_range(dtype, cache={}):
+    r = cache.get(dtype)
+    if r is None:
+        info = np.finfo(dtype)
+        r = cache[dtype] = (dtype.type(info.min), dtype.type(info.max))
+    return r
 
 
 def _lse_fwd(ctx, a):
