@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from .ops import SparseGrad
+
 _FREED = object()          # stands in a node's `_ctx` once backward has released its buffers
 _next_index = itertools.count().__next__
 
@@ -199,11 +201,16 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
     """The general loop of _backward: Tensors, capture, trace, anomaly mode, create_graph."""
     anomaly = STATE.anomaly
     broadcasting = not keep_all       # Tensor gradients may need broadcasting undone
+    owned = {}      # id -> accumulated gradient this pass allocated, safe to add into in place
     for node in reversed(order):
         g = node._g
         node._g = None
         if g is none:
             continue
+        if owned:
+            owned.pop(id(g), None)
+        if type(g) is SparseGrad:
+            g = g.dense()
         op = node._op
         if capture is not None:
             if id(node) in capture:
@@ -234,12 +241,37 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
                 if broadcasting and (pg.shape != p.data.shape or pg.dtype != p.data.dtype):
                     pg = xp.unbroadcast(pg, p)      # checked inline: most edges need nothing
                 if trace is not None:
+                    if type(pg) is SparseGrad:
+                        pg = pg.dense()
                     trace.append((node, i, pg, p))
                 prev = p._g
-                p._g = pg if prev is none else prev + pg
+                if prev is none:
+                    p._g = pg
+                elif type(pg) is SparseGrad or type(prev) is SparseGrad:
+                    p._g = _add_sparse(prev, pg, owned)
+                else:
+                    p._g = prev + pg
             i += 1
         if not retain_graph:
             node._ctx = _FREED
+
+
+def _add_sparse(acc, pg, owned):
+    """acc + pg where either is a SparseGrad: the sparse one is added into a dense array in
+    place. Only arrays this pass allocated (in `owned`) are written to: any other may be shared
+    (add's VJP hands the same array to both inputs), so it is copied first, once."""
+    if type(acc) is SparseGrad:
+        if type(pg) is SparseGrad:
+            dense = acc.dense()
+            owned[id(dense)] = dense
+            dense[pg.index] += pg.part
+            return dense
+        acc, pg = pg, acc
+    if id(acc) not in owned:
+        acc = acc.copy()
+        owned[id(acc)] = acc      # held here, so its id cannot be reused while listed
+    acc[pg.index] += pg.part
+    return acc
 
 
 def _checked_vjp(vjp, xp, g, out, ctx, ins, node, graph_mode):
@@ -257,6 +289,8 @@ def _checked_vjp(vjp, xp, g, out, ctx, ins, node, graph_mode):
             f"detect_anomaly: op '{node._op.name}' produced a non-finite value (nan or inf) in "
             f"its backward pass (inside its recorded VJP, create_graph=True); the node was "
             f"created at {where}") from None
+    if type(pg) is SparseGrad:
+        pg = pg.dense()
     _check_finite(pg.data if graph_mode else pg, node._op.name, where, "backward")
     return pg
 

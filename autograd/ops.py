@@ -157,6 +157,25 @@ def _np_sigmoid(x):
     return np.reciprocal(t, out=t)
 
 
+class SparseGrad:
+    """A gradient that is zero except at a basic index (ints and slices): what getitem's VJP
+    gives on arrays. The engine adds it into an accumulated gradient in place,
+    `acc[index] += part`, instead of materializing a full-size array per slice: the T slices
+    x[:, t] of a (B, T, H) input that an RNN reads cost O(B T H) in backward, not O(B T^2 H)."""
+    __slots__ = ("index", "part", "shape", "dtype")
+
+    def __init__(self, index, part, shape):
+        self.index, self.part, self.shape, self.dtype = index, part, shape, part.dtype
+
+    def astype(self, dtype):
+        return SparseGrad(self.index, self.part.astype(dtype), self.shape)
+
+    def dense(self):
+        out = np.zeros(self.shape, dtype=self.dtype)
+        out[self.index] = self.part           # a basic index selects each element once
+        return out
+
+
 class _Scalar:
     """VJP backend on Python floats (Value)."""
     exp = staticmethod(_exp)
@@ -235,6 +254,8 @@ class _Array:
 
     @staticmethod
     def scatter(g, index, shape):
+        if _is_basic(index):
+            return SparseGrad(index, g, shape)
         return OPS["scatter"].array((index, shape), g)
 
     @staticmethod
@@ -256,6 +277,13 @@ class _Array:
         if g.dtype != dtype:
             g = g.astype(dtype)
         return g
+
+
+def _is_basic(index):
+    """True for numpy basic indexing (ints, slices, None, Ellipsis): each element once."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
+               for i in items)
 
 
 def _broadcast_axes(gshape, shape):

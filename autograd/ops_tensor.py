@@ -5,7 +5,7 @@ input, written with `xp.*` so that it runs on arrays and, for create_graph, on n
 """
 import numpy as np
 
-from .ops import REAL, Domain, _g
+from .ops import REAL, Domain, _g, _is_basic
 
 TENSOR_ROWS = []
 
@@ -113,12 +113,6 @@ row("where", lambda c, a, b: np.where(c, a, b),
 
 
 # indexing: getitem and its adjoint, scatter-add ------------------------------------------------
-def _is_basic(index):
-    items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (int, np.integer, slice, type(None), type(Ellipsis)))
-               for i in items)
-
-
 def _scatter_fwd(ctx, g):
     index, shape = ctx
     z = np.zeros(shape, dtype=g.dtype)
