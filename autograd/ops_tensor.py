@@ -207,8 +207,8 @@ row("amin", lambda c, a: a.min(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL
     examples=_REDUCE_EXAMPLES)
 
 
-def _logsumexp(axis, a):
-    """log sum exp a over axis, keepdims: shifted by the max m so exp never overflows.
+def _shift(axis, a):
+    """(a - m, m) with m = max a over axis (keepdims), so that exp(a - m) never overflows.
 
     m is clamped to the finite range instead of replaced where it is not finite: a row of
     -infs then gives exp(-inf) = 0 and log 0 = -inf (not nan), a +inf gives +inf and a nan
@@ -217,9 +217,23 @@ def _logsumexp(axis, a):
     lo, hi = _finite_range(a.dtype)
     np.maximum(m, lo, out=m)
     np.minimum(m, hi, out=m)
-    out = np.log(np.add.reduce(np.exp(a - m), axis=axis, keepdims=True))
+    return a - m, m
+
+
+def _logsumexp(axis, a):
+    """log sum exp a over axis, keepdims: m + log sum e^(a - m)."""
+    z, m = _shift(axis, a)
+    out = np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
     out += m
     return out
+
+
+def _log_softmax_fwd(axis, a):
+    # (a - m) - log sum e^(a - m), not a - (m + log sum ...): at logits of 1e4 in float32 the
+    # second form loses the log term's digits to m (-1.09863 where torch gives -1.0986123)
+    z, _ = _shift((axis,), a)
+    z -= np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+    return z
 
 
 def _finite_range(dtype, cache={}):
@@ -258,7 +272,7 @@ def _log_softmax_vjp(xp, g, out, ctx, a):
 
 # A primitive, not the composite a - logsumexp(a, keepdims): one node instead of three on the
 # loss path of every classifier, and its VJP needs no broadcast undone.
-row("log_softmax", lambda c, a: a - _logsumexp((c,), a), (_log_softmax_vjp,), (REAL,),
+row("log_softmax", _log_softmax_fwd, (_log_softmax_vjp,), (REAL,),
     "a - logsumexp(a) along axis ctx (stable at |a| = 1e4)",
     examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),)), (0, ((2, 3),))])
 

@@ -436,6 +436,22 @@ def test_log_softmax_at_huge_logits():
     assert np.isfinite(ag.log_softmax(Tensor(x), 1).data).all()
 
 
+def test_log_softmax_at_huge_logits_in_float32():
+    """Regression: a - (m + log s) lost the log term's digits to m = 1e4 in float32
+    (-1.0986328 where torch gives -1.0986123); (a - m) - log s keeps them."""
+    x = np.array([[-1e4] * 3, [1e4, 1e4, -1e4]], np.float32)
+    t = Tensor(x, requires_grad=True)
+    tt = torch.tensor(x, requires_grad=True)
+    np.testing.assert_allclose(t.log_softmax(1).data, torch.log_softmax(tt, 1).detach().numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(t.softmax(1).data, torch.softmax(tt, 1).detach().numpy(),
+                               rtol=1e-6, atol=1e-7)
+    w = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]], np.float32)
+    (t.log_softmax(1) * w).sum().backward()
+    (torch.log_softmax(tt, 1) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_sigmoid_at_plus_minus_1000():
     x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0])
     _compare(lambda t: t.sigmoid(), torch.sigmoid, [x], check_grad=False)
