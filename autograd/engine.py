@@ -365,9 +365,12 @@ def _accumulate(node, g, graph_mode):
         node.grad = cur + g
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):
     """Gradients of `outputs` with respect to each of `inputs`, returned as a list.
+
+    The options are keyword-only: `grad(y, [x], True)` would otherwise read True as
+    `grad_outputs` (torch's third argument) where a reader meant `create_graph`.
 
     Leaves `.grad` untouched. With `create_graph=True` the backward pass is recorded like any
     forward computation, so the returned gradients are nodes that can be differentiated again

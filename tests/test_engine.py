@@ -347,3 +347,17 @@ def test_backward_with_seed():
     y = x * 3.0
     y.backward(0.5)
     assert x.grad == 1.5
+
+
+def test_grad_options_are_keyword_only():
+    """grad(y, [x], True) must not silently read True as grad_outputs."""
+    import pytest
+
+    import autograd
+    from autograd import Value
+    x = Value(0.5)
+    with pytest.raises(TypeError):
+        autograd.grad(x ** 3, [x], True)
+    (g,) = autograd.grad(x ** 3, [x], create_graph=True)
+    (g2,) = autograd.grad(g, [x])
+    assert abs(g2.data - 6 * 0.5) < 1e-12
