@@ -31,6 +31,36 @@ _ZERO = "#d9d9d9"
 _NONFINITE = "#ff00ff"
 
 
+class Drawing(graphviz.Digraph):
+    """The `graphviz.Digraph` that draw_graph returns. Without Graphviz's `dot` program,
+    rendering it (pipe, render, view) raises a RuntimeError that says how to install Graphviz,
+    and Jupyter shows that message with the DOT text instead of a picture."""
+
+    def pipe(self, *args, **kwargs):
+        try:
+            return super().pipe(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise RuntimeError(INSTALL_HINT) from None
+
+    def render(self, *args, **kwargs):
+        try:
+            return super().render(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise RuntimeError(INSTALL_HINT) from None
+
+    def view(self, *args, **kwargs):
+        try:
+            return super().view(*args, **kwargs)
+        except graphviz.ExecutableNotFound:
+            raise RuntimeError(INSTALL_HINT) from None
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except (graphviz.ExecutableNotFound, RuntimeError):
+            return {"text/plain": f"{INSTALL_HINT}\n\n{self.source}"}
+
+
 def draw_graph(root, rankdir="LR", show_grad=True, color_by_grad=False, max_nodes=500,
                show_data=True):
     """The graph that `root` was computed from, as a `graphviz.Digraph`.
@@ -42,7 +72,8 @@ def draw_graph(root, rankdir="LR", show_grad=True, color_by_grad=False, max_node
         nan/inf magenta, exactly zero grey.
     max_nodes: refuse (ValueError) graphs with more values than this; Graphviz needs minutes
         for tens of thousands of nodes and the picture is unreadable long before.
-    In Jupyter the returned Digraph displays itself; `.source` is the DOT text.
+    In Jupyter the returned Digraph displays itself; `.source` is the DOT text. Without `dot`,
+    rendering raises a RuntimeError saying how to install Graphviz (see `Drawing`).
     """
     if not isinstance(root, Node):
         raise TypeError(f"draw_graph: root must be a Value or Tensor, got {type(root).__name__}")
@@ -55,7 +86,7 @@ def draw_graph(root, rankdir="LR", show_grad=True, color_by_grad=False, max_node
             f"Draw a smaller part (e.g. one neuron), or raise the cap with "
             f"draw_graph(root, max_nodes={len(nodes)}) (Graphviz gets slow past a few "
             f"thousand nodes).")
-    dot = graphviz.Digraph("tapegrad", format="svg")
+    dot = Drawing("tapegrad", format="svg")
     dot.attr(rankdir=rankdir)
     dot.attr("node", fontname="Helvetica", fontsize="11")
     name = {id(n): f"v{k}" for k, n in enumerate(nodes)}
@@ -181,11 +212,7 @@ def render_svg(root, path, **options):
 
     Raises RuntimeError with installation instructions when `dot` is missing.
     """
-    dot = draw_graph(root, **options)
-    try:
-        svg = dot.pipe(format="svg")
-    except graphviz.ExecutableNotFound:
-        raise RuntimeError(INSTALL_HINT) from None
+    svg = draw_graph(root, **options).pipe(format="svg")
     with open(path, "wb") as f:
         f.write(svg)
     return path
@@ -198,5 +225,5 @@ def _svg_or_none(root):
         return None
     try:
         return draw_graph(root).pipe(format="svg").decode("utf-8")
-    except (graphviz.ExecutableNotFound, ValueError):
+    except (RuntimeError, ValueError):
         return None

@@ -129,6 +129,12 @@ def test_without_dot(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         render_svg(y, tmp_path / "g.svg")
     assert not (tmp_path / "g.svg").exists()
+    # the Digraph's own rendering says the same, and Jupyter gets the hint with the DOT text
+    for render in (lambda: dot.pipe(), lambda: dot.render(tmp_path / "g2")):
+        with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+            render()
+    bundle = dot._repr_mimebundle_()
+    assert "apt-get install graphviz" in bundle["text/plain"] and "digraph" in bundle["text/plain"]
 
 
 def test_svg_or_none_over_cap_falls_back():
