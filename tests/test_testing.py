@@ -223,6 +223,104 @@ def test_check_module_without_parameters():
 
 
 # ---------------------------------------------------------------------------------------------
+# check_module on an nn.Module whose own parameter VJPs are deliberately wrong
+def _quad(dw="right", db="right"):
+    """quad(x, w, b) = x * w^2 + b, w and b of shape (F,) broadcast over a batch x of (N, F).
+
+    d/dw = 2 g x w and d/db = g; the engine sums both over the batch (unbroadcast), so the right
+    VJPs return them un-reduced. The wrong ones: a factor, a sign, a second derivative lost
+    (xp.data(w) is a constant under create_graph), and two broadcast reductions done wrong by
+    hand: the gradient of one batch row only, or the batch mean (a sum divided by N)."""
+    dws = {"right": lambda xp, g, x, w: 2.0 * g * x * w,
+           "wrong factor": lambda xp, g, x, w: 2.1 * g * x * w,
+           "wrong sign": lambda xp, g, x, w: -2.0 * g * x * w,
+           "wrong second derivative": lambda xp, g, x, w: 2.0 * g * x * xp.data(w)}
+    dbs = {"right": lambda g: g,
+           "summed by hand": lambda g: g.sum(axis=0),
+           "one broadcast slice": lambda g: g[:1],
+           "divided by the batch size": lambda g: g.mean(axis=0)}
+    return Op("quad", None, lambda c, x, w, b: x * w * w + b,
+              (lambda xp, g, out, c, x, w, b: g * w * w,
+               lambda xp, g, out, c, x, w, b: dws[dw](xp, g, x, w),
+               lambda xp, g, out, c, x, w, b: dbs[db](g)),
+              (REAL,) * 3, "x * w^2 + b")
+
+
+def _quad_module(dw="right", db="right"):
+    nn = pytest.importorskip("nn")
+
+    class Quad(nn.Module):
+        def __init__(self):
+            super().__init__()
+            rng = np.random.default_rng(3)
+            self.weight = nn.Parameter(rng.uniform(0.5, 1.5, 3).astype(np.float32))
+            self.bias = nn.Parameter(rng.standard_normal(3).astype(np.float32))
+            self.op = _quad(dw, db)
+
+        def forward(self, x):
+            return self.op(x, self.weight, self.bias).tanh()   # the op row, called like a function
+
+    return Quad()
+
+
+def _batch():
+    return Tensor(np.random.default_rng(4).uniform(-2.0, 2.0, (4, 3)), dtype=np.float32)
+
+
+@pytest.mark.parametrize("db", ["right", "summed by hand"])
+def test_check_module_passes_correct_parameter_vjps(db):
+    m = _quad_module(db=db)
+    saved = [p.data for p in m.parameters()]
+    assert check_module(m, _batch(), loss_fn=lambda out: (out * out).sum())
+    assert check_module(m, _batch())                                 # projected output
+    for p, d in zip(m.parameters(), saved):
+        assert p.data is d and p.data.dtype == np.float32 and p.grad is None
+
+
+@pytest.mark.parametrize("dw", ["wrong factor", "wrong sign"])
+def test_check_module_catches_a_wrong_weight_vjp(dw):
+    m = _quad_module(dw=dw)
+    with pytest.raises(GradcheckError) as e:
+        check_module(m, _batch(), loss_fn=lambda out: (out * out).sum())
+    msg = str(e.value)
+    assert "check_module(Quad) failed: 3 of 6 gradient elements" in msg
+    assert "weight" in msg and "bias" not in msg                     # only the wrong one named
+    assert all(p.data.dtype == np.float32 for p in m.parameters())
+
+
+@pytest.mark.parametrize("db", ["one broadcast slice", "divided by the batch size"])
+def test_check_module_catches_a_missing_broadcast_reduction(db):
+    m = _quad_module(db=db)
+    for loss_fn in (lambda out: (out * out).sum(), None):
+        with pytest.raises(GradcheckError) as e:
+            check_module(m, _batch(), loss_fn=loss_fn)
+        msg = str(e.value)
+        assert "check_module(Quad) failed: 3 of 6 gradient elements" in msg
+        assert "bias" in msg and "weight" not in msg
+
+
+def test_module_wrong_second_derivative_needs_check_directional_order_2():
+    """check_module compares first derivatives only, so a parameter VJP that is right but not
+    differentiable passes it; check_directional at order 2 over the module's parameters (which
+    it perturbs in place, as the module reads them) catches it, and passes the right one."""
+    x = Tensor(_batch().data, dtype=np.float64)
+    loss = lambda out: (out * out).sum()  # noqa: E731
+    for dw in ("right", "wrong second derivative"):
+        m = _quad_module(dw=dw)
+        assert check_module(m, x, loss_fn=loss)
+        params = list(m.parameters())
+        for p in params:
+            p.data = p.data.astype(np.float64)
+        fn = lambda *_: loss(m(x))  # noqa: E731
+        assert check_directional(fn, params, order=1, rng=0)
+        if dw == "right":
+            assert check_directional(fn, params, order=2, rng=0)
+        else:
+            with pytest.raises(GradcheckError, match="order 2"):
+                check_directional(fn, params, order=2, rng=0)
+
+
+# ---------------------------------------------------------------------------------------------
 # hypothesis strategies
 @SETTINGS
 @given(tensors(shape=(2, 3)))
