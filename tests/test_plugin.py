@@ -1,4 +1,5 @@
 """The pytest plugin (entry point `tapegrad`), run inside pytest's own `pytester`."""
+import re
 from importlib.metadata import entry_points
 
 import pytest
@@ -79,6 +80,66 @@ def test_call_overrides_marker(gradcheck):
     result = pytester.runpytest("--strict-markers", *_plugin_args())
     result.assert_outcomes(passed=1, failed=2)
     result.stdout.fnmatch_lines(["*test_default*", "*rtol=0.001*"])
+
+
+FAKE_MODULE = """
+import numpy as np
+import pytest
+import nn
+from autograd import Tensor
+from autograd.ops import REAL, Op
+
+DW = {"right": lambda xp, g, x, w: 2.0 * g * x * w,
+      "wrong factor": lambda xp, g, x, w: 2.1 * g * x * w,
+      "wrong sign": lambda xp, g, x, w: -2.0 * g * x * w}
+DB = {"right": lambda g: g,                        # the engine sums it over the batch
+      "one broadcast slice": lambda g: g[:1],
+      "divided by the batch size": lambda g: g.mean(axis=0)}
+
+
+class Quad(nn.Module):
+    # x * w^2 + b through a user-defined op row with the VJPs under test
+    def __init__(self, dw, db):
+        super().__init__()
+        rng = np.random.default_rng(3)
+        self.weight = nn.Parameter(rng.uniform(0.5, 1.5, 3))
+        self.bias = nn.Parameter(rng.standard_normal(3))
+        self.op = Op("quad", None, lambda c, x, w, b: x * w * w + b,
+                     (lambda xp, g, out, c, x, w, b: g * w * w,
+                      lambda xp, g, out, c, x, w, b: DW[dw](xp, g, x, w),
+                      lambda xp, g, out, c, x, w, b: DB[db](g)), (REAL,) * 3, "x * w^2 + b")
+
+    def forward(self, x):
+        return self.op(x, self.weight, self.bias).tanh()
+
+
+@pytest.mark.parametrize("dw, db", [(dw, "right") for dw in DW] +
+                         [("right", db) for db in DB if db != "right"])
+def test_module(gradcheck, dw, db):
+    m = Quad(dw, db)
+    x = Tensor(np.random.default_rng(4).uniform(-2.0, 2.0, (4, 3)), dtype=np.float64)
+    # the fixture perturbs the parameters in place; the module reads them
+    gradcheck(lambda *_: (m(x) * m(x)).sum(), list(m.parameters()))
+"""
+
+
+def test_wrong_parameter_vjps_of_a_module_fail(pytester):
+    """Every wrong parameter VJP (factor, sign, broadcast reduction done by hand) fails with the
+    table of the wrong parameter's 3 elements; the right module passes."""
+    pytester.makepyfile(FAKE_MODULE)
+    result = pytester.runpytest("-rA", "-vv", *_plugin_args())
+    result.assert_outcomes(failed=4, passed=1)
+    out = result.stdout.str()
+    test = "test_wrong_parameter_vjps_of_a_module_fail.py::test_module"
+    assert f"PASSED {test}[right-right]" in out
+    for case, wrong in (("wrong factor-right", "input 0"), ("wrong sign-right", "input 0"),
+                        ("right-one broadcast slice", "input 1"),
+                        ("right-divided by the batch size", "input 1")):
+        assert (f"FAILED {test}[{case}] - autograd.gradcheck.GradcheckError: "
+                f"assert_gradients_close failed: 3 of 6 gradient elements") in out, case
+        section = out.split(f"_ test_module[{case}] _")[1].split("_ test_module[")[0]
+        rows = re.findall(r"^E\s+(input \d+)\s", section, flags=re.M)   # the table's rows
+        assert rows == [wrong] * 3, section
 
 
 def test_marker_is_registered(pytester):
