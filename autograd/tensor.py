@@ -133,6 +133,20 @@ def _unary(name):
     return forward
 
 
+def _composite(opname, a, b, build):
+    """build(a, b) from primitives; a shape mismatch is reported under the composite's own name
+    (a - b is built from add, but the user wrote sub)."""
+    try:
+        return build(a, b)
+    except ValueError:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:
+            raise ValueError(f"{opname}: invalid input shapes {a.shape} and {b.shape}: they "
+                             f"cannot be broadcast together") from None
+        raise
+
+
 def _norm_axis(axis, ndim, opname):
     """axis as a sorted tuple of non-negative ints (None stays None); bad axes named."""
     if axis is None:
@@ -316,10 +330,13 @@ class Tensor(Node):
         other = _lift(other, self, "sub")
         if other is None:
             return NotImplemented
-        return self + (-other)
+        return _composite("sub", self, other, lambda a, b: a + (-b))
 
     def __rsub__(self, other):
-        return (-self) + other
+        other = _lift(other, self, "sub")
+        if other is None:
+            return NotImplemented
+        return _composite("sub", other, self, lambda a, b: a + (-b))
 
     def __truediv__(self, other):
         """a / b = a * b ** -1 (a constant b is inverted once, unrecorded)"""
@@ -327,12 +344,16 @@ class Tensor(Node):
         if other is None:
             return NotImplemented
         if other.requires_grad:
-            return self * other ** -1.0
+            return _composite("div", self, other, lambda a, b: a * b ** -1.0)
         with np.errstate(divide="ignore"):
-            return self * _constant(np.reciprocal(other.data))
+            inverse = _constant(np.reciprocal(other.data))
+        return _composite("div", self, other, lambda a, b: a * inverse)
 
     def __rtruediv__(self, other):
-        return self ** -1.0 * other
+        other = _lift(other, self, "div")
+        if other is None:
+            return NotImplemented
+        return _composite("div", other, self, lambda a, b: a * b ** -1.0)
 
     def matmul(self, other):
         return self @ other
@@ -403,13 +424,21 @@ class Tensor(Node):
     def __ge__(self, other):
         return self._compare(other, np.greater_equal)
 
-    def eq(self, other):
+    def __eq__(self, other):
+        """Elementwise a == b as a constant bool Tensor (as torch); hashing stays by identity."""
         return self._compare(other, np.equal)
 
-    def ne(self, other):
+    def __ne__(self, other):
         return self._compare(other, np.not_equal)
 
+    eq, ne = __eq__, __ne__
     __hash__ = Node.__hash__
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a Tensor with more than one value is ambiguous "
+                               f"(shape {self.shape}); use .any() or .all() on .data, or .item()")
+        return bool(self.data.item())
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
@@ -459,7 +488,7 @@ class Tensor(Node):
 
     def softmax(self, axis=-1):
         """e^a / sum e^a along axis, as exp(log_softmax(a)): stable for any logits."""
-        return self.log_softmax(axis).exp()
+        return self.log_softmax(_one_axis(axis, self.ndim, "softmax")).exp()
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):

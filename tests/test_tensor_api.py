@@ -115,3 +115,25 @@ def test_tensor_sub_and_div_by_a_value_raise_like_add():
                        (lambda: t + Value(2.0), "add")):
         with pytest.raises(TypeError, match=f"'{name}' between a Tensor and a Value"):
             expr()
+
+
+def test_equality_is_elementwise_and_truth_value_needs_one_element():
+    """As torch: == and != give bool Tensors, hashing stays by identity (dict keys work),
+    and bool() of a many-element tensor is an error instead of always True."""
+    t = Tensor([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal((t == 2).data, [False, True, False])
+    np.testing.assert_array_equal((t != 2).data, [True, False, True])
+    assert {t: "x"}[t] == "x"
+    assert bool(Tensor([0.0])) is False and bool(Tensor(2.0)) is True
+    with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+        bool(t)
+
+
+def test_composite_ops_name_themselves_in_shape_errors():
+    a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))
+    for expr, name in ((lambda: a - b, "sub"), (lambda: a / b, "div"),
+                       (lambda: np.ones((4, 5)) - a, "sub")):
+        with pytest.raises(ValueError, match=rf"^{name}: invalid input shapes"):
+            expr()
+    with pytest.raises(IndexError, match="softmax: axis 4 is out of range"):
+        a.softmax(4)
