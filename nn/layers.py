@@ -74,7 +74,8 @@ class Linear(Module):
         x = _as_tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.extra_repr()}): expected input with last dimension "
-                             f"{self.in_features}, got shape {x.shape}")
+                             f"{self.in_features}, got shape {x.shape} (weight shape "
+                             f"{tuple(self.weight.shape)})")
         return _linear(x, self.weight, self.bias)
 
 

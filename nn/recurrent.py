@@ -265,19 +265,21 @@ class _CellBase(_RecurrentBase):
         if not batched:
             x = x.reshape(1, self.input_size)
         B = x.shape[0]
-        if self._mode == "LSTM":
-            if hx is None:
-                h = c = None
-            else:
-                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                    raise TypeError(f"{name}: hx must be a tuple (h, c), got "
-                                    f"{type(hx).__name__}")
-                h = self._state(hx[0], B, batched, "h")
-                c = self._state(hx[1], B, batched, "c")
+        gx = self._projection(x, *self._input_terms(self.weight_ih, self.bias_ih, self.bias_hh))
+        if hx is None:
+            # an explicit zero state through the same ops, not the sequences' h = None shortcut:
+            # then weight_hh (and GRU's bias_hh) get a zero gradient as in torch, not None, so
+            # weight decay and optimizer state still reach them. Costs one (B, H) matmul.
+            h = Tensor(np.zeros((B, self.hidden_size), dtype=gx.dtype))
+            c = h if self._mode == "LSTM" else None
+        elif self._mode == "LSTM":
+            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                raise TypeError(f"{name}: hx must be a tuple (h, c), got {type(hx).__name__}")
+            h = self._state(hx[0], B, batched, "h")
+            c = self._state(hx[1], B, batched, "c")
         else:
             h = self._state(hx, B, batched, "hx")
             c = None
-        gx = self._projection(x, *self._input_terms(self.weight_ih, self.bias_ih, self.bias_hh))
         h_new, c_new = self._step(gx, h, c, self.weight_hh.T, self.bias_hh)
         if not batched:
             h_new = h_new.reshape(self.hidden_size)
@@ -424,6 +426,11 @@ class _SequenceBase(_RecurrentBase):
             w_ih_t, bias = self._input_terms(getattr(self, f"weight_ih_l{k}"),
                                              getattr(self, f"bias_ih_l{k}"), b_hh)
             h, c = h0[k], c0[k]
+            if h is None and T == 1:
+                # a zero h_0 skips h W_hh^T, so with one step W_hh would get no gradient at
+                # all: a real zero state gives it torch's zero gradient (longer sequences
+                # reach W_hh from step 2 on)
+                h = Tensor(np.zeros((B, self.hidden_size), dtype=w_hh_t.dtype))
             outs = []
             for xt in steps:
                 h, c = self._step(self._projection(xt, w_ih_t, bias), h, c, w_hh_t, b_hh)

@@ -20,8 +20,9 @@ class EarlyStopping:
     `step(metric, module=None)` records one epoch and returns True when training should stop.
     `module` is what to snapshot at each improvement (when restore_best is True): an object with
     `state_dict()`/`load_state_dict()` (an nn.Module) or an iterable of parameters (Values or
-    Tensors). With restore_best, the best weights are written back into it when stopping is
-    decided; `restore(module)` does the same on demand.
+    Tensors; a generator such as model.parameters() is kept as a list). With restore_best, the
+    best weights are written back into it when stopping is decided; `restore(module)` does the
+    same on demand.
 
     Attributes: best (best metric so far), best_epoch (0-based index of the step() call that
     gave it, -1 before any), num_bad_epochs, should_stop, best_state (the snapshot).
@@ -56,6 +57,10 @@ class EarlyStopping:
         metric = float(metric.item() if hasattr(metric, "item") else metric)
         self.epoch += 1
         if module is not None:
+            # a generator such as model.parameters() is used up by the first snapshot: keep a
+            # list, so later snapshots and restore() see the same parameters
+            if not hasattr(module, "state_dict"):
+                module = list(module)
             self._module = module
         if self._improves(metric):
             self.best = metric

@@ -100,3 +100,21 @@ def test_bad_arguments():
         optim.EarlyStopping(patience=-1)
     with pytest.raises(ValueError, match="min_delta must be >= 0, got -0.1"):
         optim.EarlyStopping(min_delta=-0.1)
+
+
+def test_parameters_given_as_a_generator_are_kept_as_a_list():
+    """Regression: step(1.0, model.parameters()) stored the generator, the snapshot used it
+    up, and restore failed with '0 parameters given but 2 were saved'."""
+    import nn
+    model = nn.Linear(3, 1, rng=0)
+    best = [p.data.copy() for p in model.parameters()]
+    stopper = optim.EarlyStopping(patience=1)
+    assert not stopper.step(1.0, model.parameters())
+    for p in model.parameters():
+        p.data[...] += 1.0
+    assert stopper.step(2.0)                  # no improvement: stop and restore epoch 0
+    for p, b in zip(model.parameters(), best):
+        np.testing.assert_array_equal(p.data, b)
+    stopper.restore()                         # on demand too
+    for p, b in zip(model.parameters(), best):
+        np.testing.assert_array_equal(p.data, b)

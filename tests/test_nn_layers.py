@@ -70,7 +70,7 @@ def test_linear_default_init_bounds_and_seed():
 def test_linear_wrong_width_names_layer_and_shapes():
     with pytest.raises(ValueError, match=r"Linear\(in_features=4, out_features=2, bias=True\): "
                                          r"expected input with last dimension 4, got shape "
-                                         r"\(2, 3\)"):
+                                         r"\(2, 3\) \(weight shape \(2, 4\)\)$"):
         nn.Linear(4, 2)(np.zeros((2, 3), dtype=np.float32))
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nn
-from autograd import Tensor
+from autograd import Tensor, Value, grad
 
 F = nn.functional
 torch = pytest.importorskip("torch")
@@ -69,6 +69,50 @@ def test_binary_cross_entropy_log_clamp():
     x = Tensor(p, requires_grad=True)
     F.binary_cross_entropy(x, t).backward()
     assert np.all(np.isfinite(x.grad))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_binary_cross_entropy_gradient_at_the_ends_equals_torch(dtype):
+    """Regression: the gradient was the derivative of a where-clamped log (0 at p = 0, t = 1;
+    -1e30 at p = 1e-30), torch's is (p - t) / max(p (1 - p), 1e-12) (-1e12 and -1e12).
+    Loss, input gradient and target gradient are now bit-identical to torch's."""
+    p, t = np.meshgrid([0.0, 1e-30, 1e-13, 0.3, 1 - 1e-13, 1.0], [0.0, 0.3, 1.0])
+    p, t = p.ravel().astype(dtype), t.ravel().astype(dtype)
+    x, y = Tensor(p.copy(), requires_grad=True), Tensor(t.copy(), requires_grad=True)
+    xt, yt = torch.tensor(p, requires_grad=True), torch.tensor(t, requires_grad=True)
+    loss = F.binary_cross_entropy(x, y, reduction="none")
+    loss_t = TF.binary_cross_entropy(xt, yt, reduction="none")
+    np.testing.assert_array_equal(loss.data, loss_t.detach().numpy())
+    loss.sum().backward()
+    loss_t.sum().backward()
+    np.testing.assert_array_equal(x.grad, xt.grad.numpy())
+    np.testing.assert_array_equal(y.grad, yt.grad.numpy())     # +-inf at p = 0, 1 as torch
+    # the audit's cases, rows t = 0 (0..5), 0.3 (6..11), 1 (12..17)
+    np.testing.assert_allclose(x.grad[[12, 5, 0, 17, 13]], [-1e12, 1e12, 0, 0, -1e12],
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_cross_entropy_weighted_endpoints_match_torch(reduction):
+    p = np.array([[0.0, 1e-30, 0.3], [1 - 1e-13, 1.0, 0.7]])
+    t = np.array([[1.0, 0.3, 0.0], [0.0, 0.0, 1.0]])
+    w = np.array([[0.5, 2.0, 1.5], [3.0, 0.25, 1.0]])
+    _check(lambda a, b, c: F.binary_cross_entropy(a, b, c, reduction),
+           lambda a, b, c: TF.binary_cross_entropy(a, b, c, reduction=reduction), p, t, w)
+
+
+def test_binary_cross_entropy_second_derivative_matches_torch(rng):
+    p, t, w = rng.uniform(0.05, 0.95, 6), rng.uniform(size=6), rng.uniform(0.5, 2, size=6)
+    x, y = Tensor(p.copy(), requires_grad=True), Tensor(t.copy(), requires_grad=True)
+    xt, yt = torch.tensor(p, requires_grad=True), torch.tensor(t, requires_grad=True)
+    (gx,) = grad(F.binary_cross_entropy(x, y, w), [x], create_graph=True)
+    (gxt,) = torch.autograd.grad(TF.binary_cross_entropy(xt, yt, torch.tensor(w)), xt,
+                                 create_graph=True)
+    np.testing.assert_allclose(gx.data, gxt.detach().numpy(), **TOL)
+    (gx * gx).sum().backward()
+    (gxt * gxt).sum().backward()
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), **TOL)
+    np.testing.assert_allclose(y.grad, yt.grad.numpy(), **TOL)
 
 
 def test_binary_cross_entropy_errors():
@@ -215,6 +259,28 @@ def test_penalties(rng):
         (lin.weight.data.astype(np.float64) ** 2).sum() + (lin.bias.data ** 2).sum(), rel=1e-5)
     with pytest.raises(ValueError, match="no parameters"):
         F.l1_penalty([])
+
+
+def test_penalties_of_scalar_value_parameters():
+    """Regression: F.l1_penalty(nn.MLP(2, [8, 1]).parameters()) raised AttributeError
+    ('Value' object has no attribute 'sum'); Values now sum to a Value."""
+    mlp = nn.MLP(2, [8, 1])
+    data = np.array([p.data for p in mlp.parameters()])
+    for params in (mlp.parameters(), mlp, list(mlp.parameters())):
+        l1, l2 = F.l1_penalty(params), F.l2_penalty(params)
+        assert isinstance(l1, Value) and isinstance(l2, Value)
+        assert l1.data == pytest.approx(np.abs(data).sum())
+        assert l2.data == pytest.approx((data ** 2).sum())
+    mlp.zero_grad()
+    (F.l1_penalty(mlp) + 0.5 * F.l2_penalty(mlp)).backward()
+    np.testing.assert_allclose([p.grad for p in mlp.parameters()], np.sign(data) + data)
+    assert F.l1_penalty(Value(-2.0)).data == 2.0
+
+
+def test_hinge_is_the_documented_alias_of_hinge_loss(rng):
+    assert F.hinge is F.hinge_loss and "hinge" in F.__all__
+    x, y = rng.normal(size=(5, 3)), rng.integers(0, 3, size=5)
+    _check(lambda a: F.hinge(a, y), lambda a: TF.multi_margin_loss(a, torch.from_numpy(y)), x)
 
 
 @pytest.mark.parametrize("ours,theirs,kind", [

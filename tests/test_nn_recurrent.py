@@ -272,3 +272,34 @@ def test_lstm_cell_double_backward_matches_torch():
     ((gxt * gxt).sum() + (gct * gct).sum()).backward()
     _compare_params(ours, theirs)
     _close(h.grad, ht.grad, "second-order grad of h")
+
+
+@pytest.mark.parametrize("kind", sorted(CELLS))
+@pytest.mark.parametrize("bias", [True, False])
+def test_cell_without_hx_gives_weight_hh_a_zero_gradient_as_torch(kind, bias):
+    """Regression: a cell called without hx left weight_hh.grad None (torch: zeros), so
+    weight decay skipped it; every parameter now gets a gradient equal to torch's."""
+    ours_cls, torch_cls, kw = CELLS[kind]
+    ours, theirs = _pair(ours_cls, torch_cls, kw, 3, 4, bias=bias)
+    x, xt = _leaf(np.random.default_rng(2), (2, 3))
+    out, outt = ours(x), theirs(xt)
+    outs = out if kind == "lstm" else (out,)
+    outst = outt if kind == "lstm" else (outt,)
+    _backward(outs, outst, np.random.default_rng(3))
+    tp = dict(theirs.named_parameters())
+    for name, p in ours.named_parameters():
+        assert p.grad is not None, f"{name}.grad is None"
+        np.testing.assert_allclose(p.grad, tp[name].grad.numpy(), rtol=1e-6, atol=1e-12)
+    np.testing.assert_array_equal(ours.weight_hh.grad, 0.0)
+
+
+@pytest.mark.parametrize("kind", sorted(SEQS))
+def test_one_step_sequence_without_hx_gives_weight_hh_a_zero_gradient(kind):
+    """Regression: with T = 1 and no h_0, W_hh was never used and its grad stayed None."""
+    ours_cls, torch_cls, kw = SEQS[kind]
+    ours, theirs = _pair(ours_cls, torch_cls, kw, 3, 4)
+    x, xt = _leaf(np.random.default_rng(4), (1, 2, 3))
+    _backward((ours(x)[0],), (theirs(xt)[0],), np.random.default_rng(5))
+    assert ours.weight_hh_l0.grad is not None
+    np.testing.assert_array_equal(ours.weight_hh_l0.grad, theirs.weight_hh_l0.grad.numpy())
+    _compare_params(ours, theirs)
