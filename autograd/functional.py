@@ -114,19 +114,16 @@ def _check_nchw(x, opname):
         raise ValueError(f"{opname}: expected an NCHW input of 4 dims, got shape {x.shape}")
 
 
-def _windows(x, kernel, stride, padding, value, opname):
-    """im2col of x padded with `value`: (N, C, kH, kW, OH, OW)."""
+def _check_window(x, kernel, stride, padding, opname):
+    """Positive kernel and stride, non-negative padding, and a window that fits the input."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     if min(kh, kw, sh, sw) < 1 or min(ph, pw) < 0:
         raise ValueError(f"{opname}: kernel {kernel} and stride {stride} must be positive, "
                          f"padding {padding} non-negative")
-    if ph or pw:
-        x = _apply(OPS["pad"], (((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
-    h, w = x.shape[2:]
+    h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
     if h < kh or w < kw:
         raise ValueError(f"{opname}: kernel {kh}x{kw} is larger than the padded input "
                          f"{h}x{w} (input shape {x.shape})")
-    return _apply(OPS["im2col"], (kh, kw, sh, sw), x)
 
 
 def linear(x, weight, bias=None):
@@ -161,18 +158,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
                          f"weight expects {weight.shape[1]} (shape {weight.shape})")
     out_ch, in_ch, kh, kw = weight.shape
-    cols = _windows(x, (kh, kw), _pair(stride, "stride", "conv2d"),
-                    _pair(padding, "padding", "conv2d"), 0.0, "conv2d")
-    n, _, _, _, oh, ow = cols.shape
-    out = weight.reshape(out_ch, in_ch * kh * kw) @ cols.reshape(n, in_ch * kh * kw, oh * ow)
-    out = out.reshape(n, out_ch, oh, ow)
-    if bias is not None:
+    (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
+    _check_window(x, (kh, kw), (sh, sw), (ph, pw), "conv2d")
+    if bias is None:
+        bias = Tensor(np.zeros(out_ch, dtype=x.dtype))
+    else:
         bias = _as_tensor(bias, x, "conv2d")
         if bias.shape != (out_ch,):
             raise ValueError(f"conv2d: bias must have shape ({out_ch},) for a weight of shape "
                              f"{weight.shape}, got {bias.shape}")
-        out = out + bias.reshape(out_ch, 1, 1)
-    return out
+    return _apply(OPS["conv2d"], (sh, sw, ph, pw), x, weight, bias)
 
 
 def _pool_args(x, kernel_size, stride, padding, opname):
@@ -192,9 +187,8 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     of the window in row-major order (as torch)."""
     x = _as_tensor(x, None, "max_pool2d")
     kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
-    cols = _windows(x, kernel, stride, padding, -np.inf, "max_pool2d")
-    n, c, kh, kw, oh, ow = cols.shape
-    return _apply(OPS["max_first"], 2, cols.reshape(n, c, kh * kw, oh, ow))
+    _check_window(x, kernel, stride, padding, "max_pool2d")
+    return _apply(OPS["max_pool2d"], kernel + stride + padding, x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
@@ -202,7 +196,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     torch's default count_include_pad=True); stride defaults to kernel_size."""
     x = _as_tensor(x, None, "avg_pool2d")
     kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
-    return _windows(x, kernel, stride, padding, 0.0, "avg_pool2d").mean(axis=(2, 3))
+    _check_window(x, kernel, stride, padding, "avg_pool2d")
+    return _apply(OPS["avg_pool2d"], kernel + stride + padding, x)
 
 
 def softmax(x, axis=-1):

@@ -5,7 +5,7 @@ input, written with `xp.*` so that it runs on arrays and, for create_graph, on n
 """
 import numpy as np
 
-from .ops import REAL, Domain, _g, _is_basic
+from .ops import ARRAY, REAL, Domain, _g, _is_basic
 
 TENSOR_ROWS = []
 
@@ -380,3 +380,124 @@ row("col2im", _col2im,
     examples=[((2, 2, 1, 1, 4, 5), ((2, 3, 2, 2, 3, 4),)),
               ((3, 2, 2, 1, 5, 4), ((1, 2, 3, 2, 2, 3),)),
               ((2, 2, 2, 2, 5, 5), ((1, 1, 2, 2, 2, 2),))])
+
+
+# convolution and pooling: one row each, with its own VJP ------------------------------------
+# Built on im2col/col2im (in raw mode their array functions, under create_graph their rows), so
+# that the VJPs are themselves differentiable. The forward keeps nothing: the VJPs take the
+# windows again from the input (one strided copy), so a ctx is only (stride, padding) and the
+# rows stay pure functions of their inputs.
+def _padded(xp, x, ph, pw, value):
+    if not (ph or pw):
+        return x
+    return xp.apply("pad", (((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
+
+
+def _unpad(xp, g, ph, pw):
+    if not (ph or pw):
+        return g
+    h, w = g.shape[2:]
+    return xp.getitem(g, (slice(None), slice(None), slice(ph, h - ph), slice(pw, w - pw)))
+
+
+def _conv2d_fwd(ctx, x, w, b):
+    sh, sw, ph, pw = ctx
+    o, c, kh, kw = w.shape
+    cols = _im2col((kh, kw, sh, sw), _padded(ARRAY, x, ph, pw, 0.0))
+    n, _, _, _, oh, ow = cols.shape
+    out = np.matmul(w.reshape(o, c * kh * kw), cols.reshape(n, c * kh * kw, oh * ow))
+    out = out.reshape(n, o, oh, ow)
+    out += b.reshape(o, 1, 1)
+    return out
+
+
+def _conv2d_dx(xp, g, out, ctx, x, w, b):
+    # dx = col2im(W^T g): each output's gradient spread back over its window
+    sh, sw, ph, pw = ctx
+    o, c, kh, kw = w.shape
+    n, _, oh, ow = g.shape
+    dcols = xp.matmul(xp.reshape(w, (o, c * kh * kw)).mT, xp.reshape(g, (n, o, oh * ow)))
+    h, wd = x.shape[2:]
+    dpad = xp.apply("col2im", (kh, kw, sh, sw, h + 2 * ph, wd + 2 * pw),
+                    xp.reshape(dcols, (n, c, kh, kw, oh, ow)))
+    return _unpad(xp, dpad, ph, pw)
+
+
+def _conv2d_dw(xp, g, out, ctx, x, w, b):
+    # dW[o, k] = sum over images n and positions l of g[n, o, l] cols[n, k, l]
+    sh, sw, ph, pw = ctx
+    o, c, kh, kw = w.shape
+    n, _, oh, ow = g.shape
+    cols = xp.apply("im2col", (kh, kw, sh, sw), _padded(xp, x, ph, pw, 0.0))
+    per_image = xp.matmul(xp.reshape(g, (n, o, oh * ow)),
+                          xp.reshape(cols, (n, c * kh * kw, oh * ow)).mT)
+    return xp.reshape(xp.sum(per_image, (0,)), w.shape)
+
+
+row("conv2d", _conv2d_fwd,
+    (_conv2d_dx, _conv2d_dw, lambda xp, g, out, c, x, w, b: xp.sum(g, (0, 2, 3))),
+    (REAL, REAL, REAL),
+    "out[n, o, p, q] = b[o] + sum_{c,i,j} w[o, c, i, j] x_pad[n, c, p sh + i, q sw + j]; "
+    "ctx = (strideH, strideW, padH, padW)",
+    examples=[((1, 1, 0, 0), ((2, 3, 5, 4), (4, 3, 2, 2), (4,))),
+              ((2, 1, 1, 2), ((1, 2, 5, 5), (3, 2, 3, 2), (3,))),
+              ((2, 2, 1, 1), ((2, 1, 4, 4), (2, 1, 3, 3), (2,)))])
+
+
+def _pool_windows(xp, x, ctx, value):
+    kh, kw, sh, sw, ph, pw = ctx
+    return xp.apply("im2col", (kh, kw, sh, sw), _padded(xp, x, ph, pw, value))
+
+
+def _max_pool_fwd(ctx, x):
+    cols = _pool_windows(ARRAY, x, ctx, -np.inf)
+    return np.maximum.reduce(cols, axis=(2, 3))
+
+
+def _max_pool_vjp(xp, g, out, ctx, x):
+    # the gradient goes to ONE element per window, the first maximum in row-major order
+    # (torch's rule; on ties, e.g. zeros after a relu, splitting it would differ from torch)
+    kh, kw, sh, sw, ph, pw = ctx
+    cols = _pool_windows(ARRAY, xp.data(x), ctx, -np.inf)
+    n, c, _, _, oh, ow = cols.shape
+    flat = cols.reshape(n, c, kh * kw, oh, ow)
+    first = np.zeros(flat.shape, dtype=flat.dtype)
+    np.put_along_axis(first, np.expand_dims(flat.argmax(axis=2), 2), 1, axis=2)
+    dcols = xp.unsqueeze(g, 2) * first
+    h, w = x.shape[2:]
+    dpad = xp.apply("col2im", (kh, kw, sh, sw, h + 2 * ph, w + 2 * pw),
+                    xp.reshape(dcols, (n, c, kh, kw, oh, ow)))
+    return _unpad(xp, dpad, ph, pw)
+
+
+row("max_pool2d", _max_pool_fwd, (_max_pool_vjp,), (REAL,),
+    "max over each kh x kw window of x padded with -inf; the gradient goes to the first maximum"
+    "; ctx = (kH, kW, strideH, strideW, padH, padW)",
+    examples=[((2, 2, 2, 2, 0, 0), ((2, 3, 4, 4),)), ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
+              ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
+
+
+def _avg_pool_fwd(ctx, x):
+    kh, kw = ctx[:2]
+    cols = _pool_windows(ARRAY, x, ctx, 0.0)
+    out = np.add.reduce(cols, axis=(2, 3))
+    out *= 1.0 / (kh * kw)
+    return out
+
+
+def _avg_pool_vjp(xp, g, out, ctx, x):
+    # each window entry gets g / (kh kw); padded zeros count, as torch's count_include_pad
+    kh, kw, sh, sw, ph, pw = ctx
+    n, c, oh, ow = g.shape
+    dcols = xp.broadcast_to(xp.reshape(g * (1.0 / (kh * kw)), (n, c, 1, 1, oh, ow)),
+                            (n, c, kh, kw, oh, ow))
+    h, w = x.shape[2:]
+    dpad = xp.apply("col2im", (kh, kw, sh, sw, h + 2 * ph, w + 2 * pw), dcols)
+    return _unpad(xp, dpad, ph, pw)
+
+
+row("avg_pool2d", _avg_pool_fwd, (_avg_pool_vjp,), (REAL,),
+    "mean over each kh x kw window of x zero-padded (padding counts); "
+    "ctx = (kH, kW, strideH, strideW, padH, padW)",
+    examples=[((2, 2, 2, 2, 0, 0), ((2, 3, 4, 4),)), ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
+              ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])

@@ -229,6 +229,23 @@ def _col2im(draw):
     return (kh, kw, sh, sw, h, w), [_array(draw, (n, c, kh, kw, oh, ow), _real())]
 
 
+def _conv2d(draw):
+    n, c, h, w, kh, kw, sh, sw = _windows(draw)
+    ph, pw = draw(st.integers(0, 1)), draw(st.integers(0, 1))
+    o = draw(st.integers(1, 3))
+    return (sh, sw, ph, pw), [_array(draw, (n, c, h, w), _real()),
+                              _array(draw, (o, c, kh, kw), _real()), _array(draw, (o,), _real())]
+
+
+def _pool(unique):
+    def case(draw):
+        n, c, h, w, kh, kw, sh, sw = _windows(draw)
+        ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+        x = _array(draw, (n, c, h, w), _grid(0.0) if unique else _real(), unique)
+        return (kh, kw, sh, sw, ph, pw), [x]
+    return case
+
+
 CASES = {
     "add": _binary(_real(), _real()),
     "mul": _binary(_real(), _real()),
@@ -265,6 +282,9 @@ CASES = {
     "pad": _pad,
     "im2col": _im2col,
     "col2im": _col2im,
+    "conv2d": _conv2d,
+    "max_pool2d": _pool(unique=True),     # distinct values: no tie inside a window
+    "avg_pool2d": _pool(unique=False),
 }
 
 

@@ -117,3 +117,7 @@ TORCH["concatenate"] = lambda c, *ins: torch.cat(ins, dim=c)
 TORCH["pad"] = _torch_pad
 TORCH["im2col"] = _im2col
 TORCH["col2im"] = _col2im
+TORCH["conv2d"] = lambda c, x, w, b: torch.nn.functional.conv2d(x, w, b, stride=c[:2],
+                                                                padding=c[2:])
+TORCH["max_pool2d"] = lambda c, x: torch.nn.functional.max_pool2d(x, c[:2], c[2:4], c[4:])
+TORCH["avg_pool2d"] = lambda c, x: torch.nn.functional.avg_pool2d(x, c[:2], c[2:4], c[4:])
