@@ -1,8 +1,8 @@
 """Tensor functions that are not methods: joining, padding, convolution and pooling.
 
-All are vectorized over batch, channels and pixels. conv2d and the pools are composites of the
-`pad`, `im2col` (its VJP is `col2im`, its adjoint), `matmul`, `reshape`, `max_first` and `sum`
-rows, so they need no backward of their own and support create_graph.
+All are vectorized over batch, channels and pixels. conv2d, max_pool2d and avg_pool2d are rows
+of the op table with VJPs of their own, written over the `im2col` / `col2im` rows (one strided
+window copy and one batched matmul), so they also support create_graph.
 Layouts follow PyTorch: images are NCHW, conv weights (out_channels, in_channels, kH, kW).
 """
 import numpy as np

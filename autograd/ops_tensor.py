@@ -277,20 +277,6 @@ row("log_softmax", _log_softmax_fwd, (_log_softmax_vjp,), (REAL,),
     examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),)), (0, ((2, 3),))])
 
 
-def _max_first_vjp(xp, g, out, ctx, a):
-    # one-hot of the first maximum along the axis (torch.max(dim) and max_pool2d rule)
-    ad = xp.data(a)
-    first = np.expand_dims(ad.argmax(axis=ctx), ctx)
-    mask = np.zeros(ad.shape, dtype=ad.dtype)
-    np.put_along_axis(mask, first, 1, axis=ctx)
-    return xp.unsqueeze(g, ctx) * mask
-
-
-row("max_first", lambda c, a: a.max(axis=c), (_max_first_vjp,), (REAL,),
-    "max of a along one axis; the gradient goes to the first maximum only (max_pool2d rule)",
-    examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),))])
-
-
 # joining and padding -------------------------------------------------------------------------
 class _PerInput:
     """vjps/domains of a variadic row: entry i is made on demand for input i."""

@@ -272,6 +272,21 @@ def _report(name, times):
     print(f"{name}: " + " | ".join(parts))
 
 
+def _compare(name, title, model, numpy_model, torch_model, torch, x, y, repeats):
+    """Check tapegrad against the hand-written numpy model given the same weights, then time
+    both (and torch, when installed) on the same batch and print the ratios."""
+    weights = model.state_dict()
+    ref = numpy_model(weights)
+    _check(name, model, ref, x, y)
+    steps = {"tapegrad": _tapegrad_step(model)}
+    if torch is not None:
+        tm = torch_model(torch)
+        tm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+        steps["torch"] = _torch_step(torch, tm)
+    steps["numpy"] = ref.step
+    _report(title, _time(steps, x, y, repeats))
+
+
 def main(repeats=30):
     try:
         import torch
@@ -286,35 +301,15 @@ def main(repeats=30):
     d = load_digits()
     x = (d.data[:64] / 16.0).astype(DT).reshape(64, 1, 8, 8)
     y = d.target[:64].astype(np.int64)
-    model = _cnn_tapegrad(np.random.default_rng(1))
-    weights = model.state_dict()
-    ref = NumpyCNN(weights)
-    _check("CNN", model, ref, x, y)
-    steps = {"tapegrad": _tapegrad_step(model)}
-    if torch is not None:
-        tm = _cnn_torch(torch)
-        tm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        steps["torch"] = _torch_step(torch, tm)
-    steps["numpy"] = ref.step
-    times = _time(steps, x, y, repeats)
-    _report("digits CNN, batch 64      ", times)
+    _compare("CNN", "digits CNN, batch 64      ", _cnn_tapegrad(np.random.default_rng(1)),
+             NumpyCNN, _cnn_torch, torch, x, y, repeats)
 
     # ---- LSTM over 50 steps
     T, B = 50, 32
     x = rng.standard_normal((T, B, 8)).astype(DT)
     y = rng.integers(0, 10, B)
-    model = _LSTMClassifier(np.random.default_rng(2))
-    weights = model.state_dict()
-    ref = NumpyLSTM(weights)
-    _check("LSTM", model, ref, x, y)
-    steps = {"tapegrad": _tapegrad_step(model)}
-    if torch is not None:
-        tm = _lstm_torch(torch)
-        tm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        steps["torch"] = _torch_step(torch, tm)
-    steps["numpy"] = ref.step
-    times = _time(steps, x, y, repeats)
-    _report("LSTM 8->64, 50 steps, b 32", times)
+    _compare("LSTM", "LSTM 8->64, 50 steps, b 32", _LSTMClassifier(np.random.default_rng(2)),
+             NumpyLSTM, _lstm_torch, torch, x, y, repeats)
 
 
 if __name__ == "__main__":

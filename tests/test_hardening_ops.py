@@ -277,7 +277,6 @@ CASES = {
     "amin": _reduction(_grid(0.0), unique=True),
     "logsumexp": _reduction(_real(-10.0, 10.0)),
     "log_softmax": _one_axis(_real(-10.0, 10.0)),
-    "max_first": _one_axis(_grid(0.0), unique=True),
     "concatenate": _concatenate,
     "pad": _pad,
     "im2col": _im2col,

@@ -112,7 +112,6 @@ TORCH["amax"] = lambda c, a: torch.amax(a, dim=_dims(c[0], a), keepdim=c[1])
 TORCH["amin"] = lambda c, a: torch.amin(a, dim=_dims(c[0], a), keepdim=c[1])
 TORCH["logsumexp"] = lambda c, a: torch.logsumexp(a, dim=_dims(c[0], a), keepdim=c[1])
 TORCH["log_softmax"] = lambda c, a: torch.log_softmax(a, c)
-TORCH["max_first"] = lambda c, a: torch.max(a, dim=c).values
 TORCH["concatenate"] = lambda c, *ins: torch.cat(ins, dim=c)
 TORCH["pad"] = _torch_pad
 TORCH["im2col"] = _im2col
