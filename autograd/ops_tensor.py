@@ -379,10 +379,13 @@ def _padded(xp, x, ph, pw, value):
     return xp.apply("pad", (((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
 
 
-def _unpad(xp, g, ph, pw):
+def _windows_back(xp, dcols, x, kh, kw, sh, sw, ph, pw):
+    """The gradient of x from the gradient of its windows dcols (N, C, kH, kW, OH, OW): col2im
+    onto the padded image, then the padding cut away. The adjoint of im2col(pad(x))."""
+    h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
+    g = xp.apply("col2im", (kh, kw, sh, sw, h, w), dcols)
     if not (ph or pw):
         return g
-    h, w = g.shape[2:]
     return xp.getitem(g, (slice(None), slice(None), slice(ph, h - ph), slice(pw, w - pw)))
 
 
@@ -403,10 +406,7 @@ def _conv2d_dx(xp, g, out, ctx, x, w, b):
     o, c, kh, kw = w.shape
     n, _, oh, ow = g.shape
     dcols = xp.matmul(xp.reshape(w, (o, c * kh * kw)).mT, xp.reshape(g, (n, o, oh * ow)))
-    h, wd = x.shape[2:]
-    dpad = xp.apply("col2im", (kh, kw, sh, sw, h + 2 * ph, wd + 2 * pw),
-                    xp.reshape(dcols, (n, c, kh, kw, oh, ow)))
-    return _unpad(xp, dpad, ph, pw)
+    return _windows_back(xp, xp.reshape(dcols, (n, c, kh, kw, oh, ow)), x, kh, kw, sh, sw, ph, pw)
 
 
 def _conv2d_dw(xp, g, out, ctx, x, w, b):
@@ -449,11 +449,8 @@ def _max_pool_vjp(xp, g, out, ctx, x):
     flat = cols.reshape(n, c, kh * kw, oh, ow)
     first = np.zeros(flat.shape, dtype=flat.dtype)
     np.put_along_axis(first, np.expand_dims(flat.argmax(axis=2), 2), 1, axis=2)
-    dcols = xp.unsqueeze(g, 2) * first
-    h, w = x.shape[2:]
-    dpad = xp.apply("col2im", (kh, kw, sh, sw, h + 2 * ph, w + 2 * pw),
-                    xp.reshape(dcols, (n, c, kh, kw, oh, ow)))
-    return _unpad(xp, dpad, ph, pw)
+    dcols = xp.reshape(xp.unsqueeze(g, 2) * first, (n, c, kh, kw, oh, ow))
+    return _windows_back(xp, dcols, x, *ctx)
 
 
 row("max_pool2d", _max_pool_fwd, (_max_pool_vjp,), (REAL,),
@@ -477,9 +474,7 @@ def _avg_pool_vjp(xp, g, out, ctx, x):
     n, c, oh, ow = g.shape
     dcols = xp.broadcast_to(xp.reshape(g * (1.0 / (kh * kw)), (n, c, 1, 1, oh, ow)),
                             (n, c, kh, kw, oh, ow))
-    h, w = x.shape[2:]
-    dpad = xp.apply("col2im", (kh, kw, sh, sw, h + 2 * ph, w + 2 * pw), dcols)
-    return _unpad(xp, dpad, ph, pw)
+    return _windows_back(xp, dcols, x, *ctx)
 
 
 row("avg_pool2d", _avg_pool_fwd, (_avg_pool_vjp,), (REAL,),
