@@ -137,3 +137,38 @@ def test_composite_ops_name_themselves_in_shape_errors():
             expr()
     with pytest.raises(IndexError, match="softmax: axis 4 is out of range"):
         a.softmax(4)
+
+
+def _shares(a, b):
+    return a is b or np.shares_memory(a, b)
+
+
+def test_leaf_gradients_never_alias_another_array():
+    """A leaf's .grad may be the VJP's own array (no copy), but never one that something else
+    sees: an in-place update of one .grad (clipping, an optimizer) must not change another."""
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones(3), requires_grad=True)
+    (a + b).sum().backward()                 # add's VJP hands one array to both inputs
+    assert not _shares(a.grad, b.grad)
+    a.grad *= 5.0
+    np.testing.assert_array_equal(b.grad, np.ones(3))
+
+    seed = np.full(3, 2.0)
+    c = Tensor(np.ones(3), requires_grad=True)
+    c.backward(seed)                         # the seed of a leaf
+    assert not _shares(c.grad, seed)
+
+    x = Tensor(np.arange(6.0), requires_grad=True)
+    y = x.reshape((2, 3))                    # reshape's VJP returns a view of y's gradient
+    y.retain_grad()
+    (y * 3.0).sum().backward()
+    assert not _shares(x.grad, y.grad)
+    x.grad[0] = 100.0
+    np.testing.assert_array_equal(y.grad, np.full((2, 3), 3.0))
+
+    w = Tensor(np.ones((2, 2)), requires_grad=True)
+    g = np.ones((2, 2))
+    (w * 1.0).backward(g)                    # mul's VJP result is fresh: adopted, not g itself
+    assert not _shares(w.grad, g)
+    w.grad += 1.0
+    np.testing.assert_array_equal(g, np.ones((2, 2)))
