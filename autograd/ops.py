@@ -222,11 +222,21 @@ class _Array:
     def mask(g, cond):
         """g where cond else 0. g * cond is 2.5x faster than np.where (4 us against 10 on a
         (64, 128) float32 array) and equal unless g holds inf or nan where cond is False
-        (inf * 0 is nan); a finite sum rules that out, else the exact select runs."""
+        (inf * 0 is nan). `_nonfinite` rules that out, else the exact select runs."""
         out = g * cond
-        if not np.isfinite(out.sum()):
+        if _nonfinite(out):
             out = np.where(cond, g, 0.0).astype(g.dtype, copy=False)
         return out
+
+    @staticmethod
+    def sum_rows(g):
+        """g summed over every axis but the last (a Linear layer's bias gradient). As the
+        BLAS product ones @ g: 1.0 us against 2.5 for g.sum(0) on a (64, 128) float32 array."""
+        n = g.shape[-1]
+        rows = g.size // n if n else 0
+        if g.dtype.char in "fd" and 0 < rows <= _BLAS_VECTOR_MAX:
+            return np.dot(_filled(1.0, rows, g.dtype), g.reshape(rows, n))
+        return g.sum(axis=tuple(range(g.ndim - 1)))
 
     matmul = staticmethod(np.matmul)
     reshape = staticmethod(np.reshape)
@@ -277,6 +287,32 @@ class _Array:
         if g.dtype != dtype:
             g = g.astype(dtype)
         return g
+
+
+_BLAS_VECTOR_MAX = 1 << 16      # longest cached vector of _filled: 512 KB in float64
+
+
+def _filled(value, n, dtype, cache={}):
+    """n copies of `value` in dtype, read-only: a slice of one cached vector per (value,
+    dtype), grown as needed. BLAS dot products with it replace numpy reductions that cost
+    2-3x more on the small arrays of an overhead-bound training step."""
+    buf = cache.get((value, dtype))
+    if buf is None or buf.shape[0] < n:
+        buf = np.full(max(n, 1024), value, dtype=dtype)
+        buf.flags.writeable = False
+        cache[(value, dtype)] = buf
+    return buf[:n]
+
+
+def _nonfinite(x):
+    """True if array x holds an inf or a nan. A dot product with zeros is exactly 0 for a
+    finite array and nan otherwise (inf * 0 and nan * 0 are nan): one BLAS call, 1.2 us
+    against 2.9 for isfinite(x.sum()) on a (64, 128) float32 array, and no false alarm from a
+    sum of large values overflowing."""
+    n = x.size
+    if x.dtype.char in "fd" and n <= _BLAS_VECTOR_MAX:
+        return np.vdot(x, _filled(0.0, n, x.dtype)) != 0
+    return not np.isfinite(x.sum())
 
 
 def _is_basic(index):
@@ -378,6 +414,10 @@ class _Graph:
     @staticmethod
     def sum(x, axis=None, keepdims=False):
         return x.sum(axis, keepdims)
+
+    @staticmethod
+    def sum_rows(g):
+        return g.sum(axis=tuple(range(g.ndim - 1)))
 
     @staticmethod
     def apply(name, ctx, *xs):

@@ -68,7 +68,7 @@ def _linear_dw(xp, g, out, ctx, x, w, b):
 
 
 def _linear_db(xp, g, out, ctx, x, w, b):
-    return xp.sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+    return xp.sum_rows(g) if g.ndim > 1 else g
 
 
 row("linear", lambda c, x, w, b: _linear_fwd(c, x, w, b), (_linear_dx, _linear_dw, _linear_db),
@@ -275,6 +275,115 @@ def _log_softmax_vjp(xp, g, out, ctx, a):
 row("log_softmax", _log_softmax_fwd, (_log_softmax_vjp,), (REAL,),
     "a - logsumexp(a) along axis ctx (stable at |a| = 1e4)",
     examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),)), (0, ((2, 3),))])
+
+
+# cross_entropy: log_softmax and the pick of the target class in one node ---------------------
+# Every classifier's loss. As a composite (log_softmax, a one-hot multiply, sums, a division) it
+# was 6 nodes and 55 us on a (64, 10) batch; fused, its VJP is the textbook
+# w_n (softmax(a)_n - onehot(t_n)), one subtraction and one product on arrays.
+class ClassTargets:
+    """ctx of the cross_entropy row: integer class targets `target` (N,) in [0, n_classes) of
+    logits (N, n_classes), with torch's options: class `weight` (C,), `ignore_index` (those
+    samples count for nothing) and `reduction` ('mean': sum_n w_n loss_n / sum_n w_n, 'sum' or
+    'none'). A target out of range raises IndexError naming it.
+
+    The forward leaves the softmax it computed here for the VJP, marked with the output it
+    belongs to; a VJP of any other output of the same ctx (gradcheck runs the forward many
+    times) or on recorded nodes (create_graph) recomputes it from the logits.
+    """
+    __slots__ = ("target", "n_classes", "class_weight", "ignore_index", "reduction", "rows",
+                 "pick", "weight", "ignored", "denom", "_onehot", "_out", "_p")
+
+    def __init__(self, target, n_classes, weight=None, ignore_index=-100, reduction="mean"):
+        t = np.asarray(target).astype(np.intp, copy=False)
+        self.target, self.n_classes = t, n_classes
+        self.ignore_index, self.reduction = ignore_index, reduction
+        self.class_weight = None if weight is None else np.asarray(weight, dtype=np.float64)
+        self.rows = np.arange(t.shape[0])
+        # one comparison finds a target < 0 (a huge unsigned number) or >= n_classes
+        outside = np.count_nonzero(t.view(np.uintp) >= n_classes)
+        if outside or 0 <= ignore_index < n_classes and np.count_nonzero(t == ignore_index):
+            valid = t != ignore_index
+            bad = valid & ((t < 0) | (t >= n_classes))
+            if bad.any():
+                raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds "
+                                 f"for {n_classes} classes")
+            self.pick, self.ignored = np.where(valid, t, 0), ~valid
+            w = np.ones(t.shape) if weight is None else self.class_weight[self.pick]
+            w = w * valid
+        else:
+            self.pick, self.ignored = t, None
+            w = None if weight is None else self.class_weight[t]
+        # per-sample weights w_n; None when every sample counts once (the fast path)
+        self.weight = w
+        self.denom = float(t.shape[0] if w is None else w.sum())
+        self._onehot = self._out = self._p = None
+
+    def onehot(self, shape, dtype):
+        o = self._onehot
+        if o is None or o.shape != shape or o.dtype != dtype:
+            o = self._onehot = np.zeros(shape, dtype=dtype)
+            o[self.rows, self.pick] = 1.0
+        return o
+
+    def __repr__(self):
+        w = "" if self.class_weight is None else f", weight={self.class_weight.tolist()}"
+        return (f"ClassTargets({self.target.tolist()}, {self.n_classes}{w}, "
+                f"ignore_index={self.ignore_index}, reduction={self.reduction!r})")
+
+
+def _ce_fwd(ctx, a):
+    rows = ctx.rows
+    # the row maxima through argmax and a gather: 1.6 us against 3.8 for maximum.reduce along
+    # a short axis ((64, 10) float32); clamped to the finite range as in _shift
+    m = a[rows, a.argmax(axis=1)]
+    lo, hi = _finite_range(a.dtype)
+    np.maximum(m, lo, out=m)
+    np.minimum(m, hi, out=m)
+    z = a - m[:, None]
+    e = np.exp(z)
+    s = np.add.reduce(e, axis=1)
+    # loss_n = -log softmax(a)[n, t_n] = log s_n - z[n, t_n]
+    loss = np.log(s)
+    loss -= z[rows, ctx.pick]
+    if ctx.weight is not None:
+        loss *= ctx.weight.astype(loss.dtype, copy=False)
+        if ctx.ignored is not None:
+            loss[ctx.ignored] = 0.0        # not 0 * inf where an ignored row's logit is -inf
+    e /= s[:, None]
+    if ctx.reduction != "none":
+        loss = np.add.reduce(loss)
+        if ctx.reduction == "mean":     # all ignored: a mean of nothing is nan, as in torch
+            loss = loss * (1.0 / ctx.denom) if ctx.denom else loss * np.nan
+    ctx._out, ctx._p = loss, e
+    return loss
+
+
+def _ce_vjp(xp, g, out, ctx, a):
+    # d loss_n / d a[n, c] = w_n (softmax(a)[n, c] - [c == t_n]), times g_n ('none'), g / denom
+    # ('mean') or g ('sum')
+    p = ctx._p if ctx._out is out else xp.exp(xp.apply("log_softmax", 1, a))
+    shape = xp.data(a).shape
+    dtype = xp.data(a).dtype
+    if ctx.reduction == "none":
+        g = xp.unsqueeze(g, 1)
+    elif ctx.reduction == "mean":
+        g = g * (1.0 / ctx.denom) if ctx.denom else g * np.nan
+    if ctx.weight is not None:
+        g = g * ctx.weight.astype(dtype).reshape(-1, 1)
+    return (p - ctx.onehot(shape, dtype)) * g
+
+
+row("cross_entropy", _ce_fwd, (_ce_vjp,), (REAL,),
+    "-w_n log softmax(a)[n, t_n] with ctx = ClassTargets(t, w, reduction); 'mean' divides by "
+    "sum_n w_n (stable: log-sum-exp)",
+    examples=[(ClassTargets([0, 2], 3), ((2, 3),)),
+              (ClassTargets([1, 0, 3], 4, reduction="sum"), ((3, 4),)),
+              (ClassTargets([2, 2, 0, 1], 3, reduction="none"), ((4, 3),)),
+              (ClassTargets([1, 0, 2], 3, weight=[0.5, 0.0, 2.0]), ((3, 3),)),
+              (ClassTargets([1, -100, 0, 1], 2, ignore_index=-100), ((4, 2),)),
+              (ClassTargets([0, 3, 1], 4, weight=[1.5, 1.0, 0.5, 2.0], ignore_index=3,
+                            reduction="none"), ((3, 4),))])
 
 
 # joining and padding -------------------------------------------------------------------------

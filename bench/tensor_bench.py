@@ -12,6 +12,7 @@ import numpy as np
 
 from autograd import Tensor
 from autograd import functional as F
+from nn import functional as NF
 
 LR = 0.01
 
@@ -37,9 +38,8 @@ def _data(sizes, batch, seed):
 def tapegrad_step(sizes, batch, seed=0):
     # weights in torch's (out, in) layout for F.linear, as nn.Linear holds them: x W^T + b
     params = [Tensor(np.ascontiguousarray(p.T), requires_grad=True) for p in _init(sizes, seed)]
-    x, _, onehot = _data(sizes, batch, seed)
+    x, y, _ = _data(sizes, batch, seed)
     x = Tensor(x)
-    scale = np.float32(-1.0 / batch)
 
     def step():
         h = x
@@ -48,7 +48,7 @@ def tapegrad_step(sizes, batch, seed=0):
             h = F.linear(h, params[i], params[i + 1])
             if i != last:
                 h = h.relu()
-        loss = (h.log_softmax(1) * onehot).sum() * scale
+        loss = NF.cross_entropy(h, y)
         loss.backward()
         for p in params:
             p.data -= LR * p.grad

@@ -15,7 +15,9 @@ from autograd import Tensor
 from autograd.functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
 from autograd.functional import linear as _linear
 from autograd.engine import Node
-from autograd.ops import ARRAY, Domain, Op
+from autograd.ops import ARRAY, OPS, Domain, Op
+from autograd.ops_tensor import ClassTargets
+from autograd.tensor import _apply
 
 from .init import as_rng
 
@@ -292,13 +294,17 @@ def _pick_mask(t, valid, n_classes, weight, input):
     shape[cls_axis] = n_classes
     classes = np.arange(n_classes).reshape(shape)
     onehot = (np.expand_dims(safe, cls_axis) == classes) & np.expand_dims(valid, cls_axis)
-    w = np.ones(n_classes) if weight is None else np.asarray(
-        weight.data if isinstance(weight, Node) else weight, dtype=np.float64)
-    if w.shape != (n_classes,):
-        raise ValueError(f"class weight must have shape ({n_classes},), got {w.shape}")
+    w = np.ones(n_classes) if weight is None else _class_weight(weight, n_classes)
     mask = (onehot * w.reshape(shape)).astype(input.dtype)
     per_elem_w = np.where(valid, w[safe], 0.0)
     return mask, per_elem_w, cls_axis
+
+
+def _class_weight(weight, n_classes):
+    w = np.asarray(weight.data if isinstance(weight, Node) else weight, dtype=np.float64)
+    if w.shape != (n_classes,):
+        raise ValueError(f"class weight must have shape ({n_classes},), got {w.shape}")
+    return w
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -330,9 +336,17 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                          f"{label_smoothing}")
     cls_axis = 0 if input.ndim == 1 else 1
     n_classes = input.shape[cls_axis]
-    logp = log_softmax(input, cls_axis)
     tarr = target.data if isinstance(target, Node) else np.asarray(target)
     probs = tarr.dtype.kind == "f" and tarr.shape == input.shape
+    if input.ndim == 2 and not probs and not label_smoothing:
+        # the common case, (N, C) logits and class indices: one fused node of the op table
+        if tarr.dtype.kind not in "iu" or tarr.shape != input.shape[:1]:
+            tarr, _, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
+        if weight is not None:
+            weight = _class_weight(weight, n_classes)
+        ctx = ClassTargets(tarr, n_classes, weight, ignore_index, reduction)
+        return _apply(OPS["cross_entropy"], ctx, input)
+    logp = log_softmax(input, cls_axis)
     shape = [1] * input.ndim
     shape[cls_axis] = n_classes
     w = None if weight is None else _const(weight, input).reshape(shape)

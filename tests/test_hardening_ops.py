@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 import autograd
 from autograd import OPS, Value
+from autograd.ops_tensor import ClassTargets
 from autograd.tensor import Tensor, _apply
 from autograd.testing import assert_gradients_close
 
@@ -246,6 +247,17 @@ def _pool(unique):
     return case
 
 
+def _cross_entropy(draw):
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    target = draw(hnp.arrays(np.int64, n, elements=st.integers(0, c - 1)))
+    ignore = draw(st.sampled_from([-100, 0]))      # 0: some targets may be ignored
+    if not (target != ignore).any():
+        ignore = -100                   # all ignored: a 'mean' of nothing is nan (edges test it)
+    weight = draw(st.one_of(st.none(), hnp.arrays(np.float64, c, elements=_real(0.1, 2.0))))
+    ctx = ClassTargets(target, c, weight, ignore, draw(st.sampled_from(["mean", "sum", "none"])))
+    return ctx, [_array(draw, (n, c), _real(-10.0, 10.0))]
+
+
 CASES = {
     "add": _binary(_real(), _real()),
     "mul": _binary(_real(), _real()),
@@ -277,6 +289,7 @@ CASES = {
     "amin": _reduction(_grid(0.0), unique=True),
     "logsumexp": _reduction(_real(-10.0, 10.0)),
     "log_softmax": _one_axis(_real(-10.0, 10.0)),
+    "cross_entropy": _cross_entropy,
     "concatenate": _concatenate,
     "pad": _pad,
     "im2col": _im2col,

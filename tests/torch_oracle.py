@@ -120,3 +120,7 @@ TORCH["conv2d"] = lambda c, x, w, b: torch.nn.functional.conv2d(x, w, b, stride=
                                                                 padding=c[2:])
 TORCH["max_pool2d"] = lambda c, x: torch.nn.functional.max_pool2d(x, c[:2], c[2:4], c[4:])
 TORCH["avg_pool2d"] = lambda c, x: torch.nn.functional.avg_pool2d(x, c[:2], c[2:4], c[4:])
+TORCH["cross_entropy"] = lambda c, a: torch.nn.functional.cross_entropy(
+    a, torch.from_numpy(c.target.astype(np.int64)), reduction=c.reduction,
+    weight=None if c.class_weight is None else torch.from_numpy(c.class_weight).to(a.dtype),
+    ignore_index=c.ignore_index)
