@@ -320,6 +320,9 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _reduce(loss, reduction, "nll_loss", denom=float(per_elem_w.sum()))
 
 
+_CROSS_ENTROPY = OPS["cross_entropy"]
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
     """Cross-entropy from logits: log_softmax over the class dim (1, or 0 for a 1-D input),
@@ -328,24 +331,27 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     of elements (as PyTorch). label_smoothing eps mixes the targets with the uniform
     distribution: t' = (1 - eps) t + eps / C."""
     input = _t(input)
-    _check_reduction(reduction, "cross_entropy")
-    if input.ndim == 0:
+    if reduction not in _REDUCTIONS:
+        _check_reduction(reduction, "cross_entropy")
+    shape = input.data.shape
+    if not shape:
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
-    cls_axis = 0 if input.ndim == 1 else 1
-    n_classes = input.shape[cls_axis]
+    cls_axis = 0 if len(shape) == 1 else 1
+    n_classes = shape[cls_axis]
     tarr = target.data if isinstance(target, Node) else np.asarray(target)
-    probs = tarr.dtype.kind == "f" and tarr.shape == input.shape
-    if input.ndim == 2 and not probs and not label_smoothing:
+    kind = tarr.dtype.kind
+    probs = kind == "f" and tarr.shape == shape
+    if len(shape) == 2 and not probs and not label_smoothing:
         # the common case, (N, C) logits and class indices: one fused node of the op table
-        if tarr.dtype.kind not in "iu" or tarr.shape != input.shape[:1]:
+        if kind not in "iu" or tarr.shape != shape[:1]:
             tarr, _, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
         if weight is not None:
             weight = _class_weight(weight, n_classes)
         ctx = ClassTargets(tarr, n_classes, weight, ignore_index, reduction)
-        return _apply(OPS["cross_entropy"], ctx, input)
+        return _apply(_CROSS_ENTROPY, ctx, input)
     logp = log_softmax(input, cls_axis)
     shape = [1] * input.ndim
     shape[cls_axis] = n_classes

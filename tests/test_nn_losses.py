@@ -163,6 +163,55 @@ def test_cross_entropy_and_nll_class_targets(reduction, rng):
                                  reduction=reduction), x)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_extreme_logits_match_torch(reduction, dtype):
+    """A row with a +inf, a row of -infs only (both nan in torch), a -inf target logit (inf)
+    and logits of +-1e4 give torch's values and gradients, nan and inf in the same places."""
+    x = np.array([[1e4, -1e4, 0.0], [np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf],
+                  [-np.inf, 3.0, 1.0], [0.5, -0.5, 2.0]], dtype=dtype)
+    y = np.array([0, 1, 2, 0, 2])
+    for rows in ([0, 4], [0, 3, 4], [1, 4], [2, 4], list(range(5))):
+        xo = Tensor(x[rows], requires_grad=True)
+        xt = torch.tensor(x[rows], requires_grad=True)
+        yo = F.cross_entropy(xo, y[rows], reduction=reduction)
+        yt = TF.cross_entropy(xt, torch.from_numpy(y[rows]), reduction=reduction)
+        np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-6)
+        yo.sum().backward() if reduction == "none" else yo.backward()
+        yt.sum().backward()
+        np.testing.assert_allclose(xo.grad, xt.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_backward_twice_and_second_derivative(reduction, rng):
+    """The VJP reuses the forward's exp(a - m) without changing it: a second backward through
+    a retained graph gives the same gradient, and create_graph matches torch's double
+    backward."""
+    x = rng.normal(size=(6, 4))
+    y = rng.integers(0, 4, size=6)
+    w = rng.uniform(0.5, 2, size=4)
+    for weight in (None, w):
+        xo = Tensor(x, requires_grad=True)
+        loss = F.cross_entropy(xo, y, weight, reduction=reduction).sum()
+        loss.backward(retain_graph=True)
+        first = xo.grad.copy()
+        loss.backward()
+        np.testing.assert_allclose(xo.grad, 2 * first, rtol=1e-12)
+        xt = torch.tensor(x, requires_grad=True)
+        wt = None if weight is None else torch.from_numpy(weight)
+        (gt,) = torch.autograd.grad(
+            TF.cross_entropy(xt, torch.from_numpy(y), wt, reduction=reduction).sum(), xt,
+            create_graph=True)
+        xo = Tensor(x, requires_grad=True)
+        (go,) = grad(F.cross_entropy(xo, y, weight, reduction=reduction).sum(), [xo],
+                     create_graph=True)
+        np.testing.assert_allclose(go.data, gt.detach().numpy(), **TOL)
+        v = rng.normal(size=x.shape)
+        (hv,) = grad((go * v).sum(), [xo])
+        (hvt,) = torch.autograd.grad((gt * torch.from_numpy(v)).sum(), xt)
+        np.testing.assert_allclose(hv.data, hvt.numpy(), **TOL)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_spatial_and_1d(reduction, rng):
     x = rng.normal(size=(2, 3, 4, 5))
