@@ -185,8 +185,11 @@ def _backward(root, seed, retain_graph, capture, trace):
     keep_all = root._keep_all_grads
     try:
         plain = capture is None and trace is None and not STATE.anomaly
-        if keep_all and not graph_mode and plain:
-            _replay_scalar(order, none, retain_graph)
+        if plain and not graph_mode:
+            if keep_all:
+                _replay_scalar(order, none, retain_graph)
+            else:
+                _replay_arrays(order, none, retain_graph, xp)
         else:
             _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
     except BaseException:
@@ -249,6 +252,73 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
                 if prev is none:
                     p._g = pg
                 elif type(pg) is SparseGrad or type(prev) is SparseGrad:
+                    p._g = _add_sparse(prev, pg, owned)
+                else:
+                    p._g = prev + pg
+            i += 1
+        pg = prev = None        # else the last edge's array looks shared when its leaf is reached
+        if not retain_graph:
+            node._ctx = _FREED
+
+
+def _replay_arrays(order, none, retain_graph, xp):
+    """The loop of _backward for its commonest Tensor case: no capture, trace, anomaly mode or
+    create_graph. The semantics of _replay with its switches taken out and a leaf's gradient
+    adopted inline; the engine's share of a small MLP step (8 nodes, 12 edges) is mostly
+    this loop."""
+    owned = {}
+    sparse = SparseGrad
+    for node in reversed(order):
+        g = node._g
+        node._g = None
+        if g is none:
+            continue
+        if owned:
+            owned.pop(id(g), None)
+        if type(g) is sparse:
+            g = g.dense()
+        op = node._op
+        if op is None:
+            cur = node.grad
+            if cur is None:
+                # adopted when unshared, see _accumulate
+                if type(g) is np.ndarray and (g.base is not None
+                                              or _getrefcount(g) > _UNSHARED_LOOP):
+                    g = g.copy(order="K")
+                node.grad = g
+            else:
+                node.grad = cur + g
+            continue
+        if node._retain_grad:
+            _accumulate(node, g, False)
+        ctx = node._ctx
+        if ctx is _FREED:
+            _raise_freed(op)
+        parents = node._parents
+        vjps = op.vjps
+        out = node.data
+        n = len(parents)
+        if n == 1:
+            ins = (parents[0].data,)
+        elif n == 3:
+            a, b, c = parents
+            ins = (a.data, b.data, c.data)
+        elif n == 2:
+            a, b = parents
+            ins = (a.data, b.data)
+        else:
+            ins = [p.data for p in parents]
+        i = 0
+        for p in parents:
+            if p.requires_grad:
+                pg = vjps[i](xp, g, out, ctx, *ins)
+                data = ins[i]
+                if pg.shape != data.shape or pg.dtype != data.dtype:
+                    pg = xp.unbroadcast(pg, p)
+                prev = p._g
+                if prev is none:
+                    p._g = pg
+                elif type(pg) is sparse or type(prev) is sparse:
                     p._g = _add_sparse(prev, pg, owned)
                 else:
                     p._g = prev + pg
@@ -368,7 +438,7 @@ def _accumulate(node, g, graph_mode):
         # both inputs, a node's data), so that an in-place update of one .grad never changes
         # another array. Spares a copy per parameter per step: 4 MB for a 1024 x 1024 weight.
         if type(g) is np.ndarray and (g.base is not None or _getrefcount(g) > _UNSHARED):
-            g = g.copy()
+            g = g.copy(order="K")         # K: the copy keeps the array's memory layout
         node.grad = g
     else:
         node.grad = cur + g
@@ -387,6 +457,15 @@ def _refs_in_callee(g):
 
 
 _UNSHARED = _unshared_count()
+
+
+def _unshared_in_loop():
+    """The same figure for _replay_arrays, which reads the count on its loop's local."""
+    g = np.empty(1)
+    return _getrefcount(g)
+
+
+_UNSHARED_LOOP = _unshared_in_loop()
 
 
 def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=False,
