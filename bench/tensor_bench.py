@@ -12,6 +12,7 @@ import numpy as np
 
 from autograd import Tensor
 from autograd import functional as F
+import nn
 from nn import functional as NF
 
 LR = 0.01
@@ -36,8 +37,15 @@ def _data(sizes, batch, seed):
 
 
 def tapegrad_step(sizes, batch, seed=0):
-    # weights in torch's (out, in) layout for F.linear, as nn.Linear holds them: x W^T + b
-    params = [Tensor(np.ascontiguousarray(p.T), requires_grad=True) for p in _init(sizes, seed)]
+    # the parameters of nn.Linear layers (weight (out, in), stored as Linear stores it), given
+    # the shared initial values; the step runs F.linear on them: x W^T + b
+    params = []
+    init = _init(sizes, seed)
+    for w, b in zip(init[::2], init[1::2]):
+        layer = nn.Linear(*w.shape)
+        layer.weight.data[...] = w.T
+        layer.bias.data[...] = b
+        params += [layer.weight, layer.bias]
     x, y, _ = _data(sizes, batch, seed)
     x = Tensor(x)
 
