@@ -298,7 +298,18 @@ def _replay_arrays(order, none, retain_graph, xp):
         parents = node._parents
         vjps = op.vjps
         out = node.data
-        ins = [p.data for p in parents]
+        # the arities of the table unrolled: a list comprehension is a function call (3.11)
+        n = len(parents)
+        if n == 1:
+            ins = (parents[0].data,)
+        elif n == 3:
+            a, b, c = parents
+            ins = (a.data, b.data, c.data)
+        elif n == 2:
+            a, b = parents
+            ins = (a.data, b.data)
+        else:
+            ins = [p.data for p in parents]
         i = 0
         for p in parents:
             if p.requires_grad:
