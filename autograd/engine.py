@@ -265,8 +265,8 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
 def _replay_arrays(order, none, retain_graph, xp):
     """The loop of _backward for its commonest Tensor case: no capture, trace, anomaly mode or
     create_graph. The semantics of _replay with its switches taken out and a leaf's gradient
-    adopted inline; the engine's share of a small MLP step (8 nodes, 12 edges) is mostly
-    this loop."""
+    adopted inline. Most of the engine's share of a small MLP step (6 op nodes, 11 edges,
+    6 leaves) is spent here."""
     owned = {}
     sparse = SparseGrad
     for node in reversed(order):
