@@ -157,7 +157,7 @@ def _makers():
     return makers
 
 
-def run(sizes, batch, number, repeat):
+def run(sizes, batch, number, repeat, goal=""):
     loss = _check_same_loss(sizes, batch)
     steps = {make.__name__.replace("_step", ""): make(sizes, batch) for make in _makers()}
     runs = {k: [] for k in steps}
@@ -179,13 +179,16 @@ def run(sizes, batch, number, repeat):
         print(f", tapegrad / torch = {times['tapegrad'] / times['torch']:.2f}x")
     else:
         print(" (torch not installed)")
+    if goal:
+        print(f"  goal: {goal}")
     return times
 
 
 def main():
     print("Tensor MLP training step: tapegrad vs hand-written numpy vs torch (2 threads)")
-    small = run((64, 128, 64, 10), 64, number=200, repeat=20)
-    big = run((1024, 1024, 1024, 10), 1024, number=2, repeat=5)
+    small = run((64, 128, 64, 10), 64, number=200, repeat=20,
+                goal="tapegrad / numpy <= 1.3x, tapegrad / torch < 1x")
+    big = run((1024, 1024, 1024, 10), 1024, number=2, repeat=5, goal="tapegrad / numpy <= 1.1x")
     return small, big
 
 
