@@ -183,6 +183,16 @@ def test_cross_entropy_extreme_logits_match_torch(reduction, dtype):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_of_transposed_logits(reduction, rng):
+    """Regression: logits that are a transposed view (F-ordered data) once got a wrong
+    gradient at the targets, the VJP's in-place subtraction landing in a copy."""
+    x = rng.normal(size=(5, 7))
+    y = rng.integers(0, 5, size=7)
+    _check(lambda a: F.cross_entropy(a.T, y, reduction=reduction),
+           lambda a: TF.cross_entropy(a.T, torch.from_numpy(y), reduction=reduction), x)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 def test_cross_entropy_backward_twice_and_second_derivative(reduction, rng):
     """The VJP reuses the forward's exp(a - m) without changing it: a second backward through
     a retained graph gives the same gradient, and create_graph matches torch's double
