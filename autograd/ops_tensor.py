@@ -389,7 +389,7 @@ def _ce_vjp(xp, g, out, ctx, a):
             k = k * (1.0 / ctx.denom) if ctx.denom else k * np.nan
         if ctx.weight is not None:
             k = k * ctx.weight.astype(dtype)
-        d = ctx._e * (k / ctx._s)[:, None]
+        d = np.multiply(ctx._e, (k / ctx._s)[:, None], order="C")    # ravel: a view
         d.ravel()[ctx.flat] -= k
         return d
     k = g
