@@ -186,11 +186,8 @@ def _backward(root, seed, retain_graph, capture, trace):
     keep_all = root._keep_all_grads
     try:
         plain = capture is None and trace is None and not STATE.anomaly
-        if plain and not graph_mode:
-            if keep_all:
-                _replay_scalar(order, none, retain_graph)
-            else:
-                _replay_arrays(order, none, retain_graph, xp)
+        if keep_all and not graph_mode and plain:
+            _replay_scalar(order, none, retain_graph)
         else:
             _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
     except BaseException:
@@ -229,11 +226,18 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
             _raise_freed(op)
         parents = node._parents
         vjps = op.vjps
+        n = len(parents)
+        # the arities of the table unrolled: a list comprehension is a function call (3.11)
         if graph_mode:
             out, ins = node, parents
-        elif len(parents) == 2:
+        elif n == 2:
             a, b = parents
             out, ins = node.data, (a.data, b.data)
+        elif n == 1:
+            out, ins = node.data, (parents[0].data,)
+        elif n == 3:
+            a, b, c = parents
+            out, ins = node.data, (a.data, b.data, c.data)
         else:
             out, ins = node.data, [p.data for p in parents]
         i = 0
@@ -243,7 +247,8 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
                     pg = _checked_vjp(vjps[i], xp, g, out, ctx, ins, node, graph_mode)
                 else:
                     pg = vjps[i](xp, g, out, ctx, *ins)
-                if broadcasting and (pg.shape != p.data.shape or pg.dtype != p.data.dtype):
+                data = ins[i]           # p's array, or p itself with create_graph: same shape
+                if broadcasting and (pg.shape != data.shape or pg.dtype != data.dtype):
                     pg = xp.unbroadcast(pg, p)      # checked inline: most edges need nothing
                 if trace is not None:
                     if type(pg) is SparseGrad:
@@ -253,74 +258,6 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
                 if prev is none:
                     p._g = pg
                 elif type(pg) is SparseGrad or type(prev) is SparseGrad:
-                    p._g = _add_sparse(prev, pg, owned)
-                else:
-                    p._g = prev + pg
-            i += 1
-        pg = prev = None        # else the last edge's array looks shared when its leaf is reached
-        if not retain_graph:
-            node._ctx = _FREED
-
-
-def _replay_arrays(order, none, retain_graph, xp):
-    """The loop of _backward for its commonest Tensor case: no capture, trace, anomaly mode or
-    create_graph. The semantics of _replay with its switches taken out and a leaf's gradient
-    adopted inline. Most of the engine's share of a small MLP step (6 op nodes, 11 edges,
-    6 leaves) is spent here."""
-    owned = {}
-    sparse = SparseGrad
-    for node in reversed(order):
-        g = node._g
-        node._g = None
-        if g is none:
-            continue
-        if owned:
-            owned.pop(id(g), None)
-        if type(g) is sparse:
-            g = g.dense()
-        op = node._op
-        if op is None:
-            cur = node.grad
-            if cur is None:
-                # adopted when unshared, see _accumulate
-                if type(g) is np.ndarray and (g.base is not None
-                                              or _getrefcount(g) > _UNSHARED_LOOP):
-                    g = g.copy(order="K")
-                node.grad = g
-            else:
-                node.grad = cur + g
-            continue
-        if node._retain_grad:
-            _accumulate(node, g, False)
-        ctx = node._ctx
-        if ctx is _FREED:
-            _raise_freed(op)
-        parents = node._parents
-        vjps = op.vjps
-        out = node.data
-        # the arities of the table unrolled: a list comprehension is a function call (3.11)
-        n = len(parents)
-        if n == 1:
-            ins = (parents[0].data,)
-        elif n == 3:
-            a, b, c = parents
-            ins = (a.data, b.data, c.data)
-        elif n == 2:
-            a, b = parents
-            ins = (a.data, b.data)
-        else:
-            ins = [p.data for p in parents]
-        i = 0
-        for p in parents:
-            if p.requires_grad:
-                pg = vjps[i](xp, g, out, ctx, *ins)
-                data = ins[i]
-                if pg.shape != data.shape or pg.dtype != data.dtype:
-                    pg = xp.unbroadcast(pg, p)
-                prev = p._g
-                if prev is none:
-                    p._g = pg
-                elif type(pg) is sparse or type(prev) is sparse:
                     p._g = _add_sparse(prev, pg, owned)
                 else:
                     p._g = prev + pg
@@ -459,15 +396,6 @@ def _refs_in_callee(g):
 
 
 _UNSHARED = _unshared_count()
-
-
-def _unshared_in_loop():
-    """The same figure for _replay_arrays, which reads the count on its loop's local."""
-    g = np.empty(1)
-    return _getrefcount(g)
-
-
-_UNSHARED_LOOP = _unshared_in_loop()
 
 
 def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=False,

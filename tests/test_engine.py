@@ -363,10 +363,10 @@ def test_grad_options_are_keyword_only():
     assert abs(g2.data - 6 * 0.5) < 1e-12
 
 
-# ------------------------------------------------------------------- the two Tensor loops
+# ---------------------------------------------------- accumulating and capturing gradients
 def _mixed_graph(x, w, b, c):
     """Broadcasting, a shared add, slices (sparse gradients), a leaf used three times, a
-    constant input and a retained intermediate: every branch of the Tensor replay loops."""
+    constant input and a retained intermediate: every branch of the Tensor replay loop."""
     h = (x @ w + b).tanh()
     h.retain_grad()
     s = h[:, :2].sum() + h[1:, 1:].exp().sum() + (h + h).mean()
@@ -374,7 +374,7 @@ def _mixed_graph(x, w, b, c):
 
 
 def test_backward_loop_equals_general_loop():
-    """backward() runs the plain Tensor loop; autograd.grad runs the general one (capture).
+    """backward() accumulates into .grad, adopting unshared arrays; autograd.grad captures.
     Both give the same gradients, and no two leaves' .grad share memory."""
     rng = np.random.default_rng(0)
     leaves = [Tensor(rng.normal(size=s), requires_grad=True, dtype=np.float64)
