@@ -22,6 +22,24 @@ def get_default_dtype():
     return _DEFAULT[0]
 
 
+def _make(data, op, parents, ctx):
+    """A recorded Tensor: the hot path of every Tensor op, so slots are set directly."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.requires_grad = True
+    t._op = op
+    t._parents = parents
+    t._ctx = ctx
+    t._index = _next_index()
+    t._g = None
+    t.label = ""
+    t._retain_grad = False
+    if STATE.hooks:
+        _record(t)
+    return t
+
+
 def _constant(data):
     t = _new(Tensor)
     t.data = data
@@ -69,21 +87,7 @@ def _apply(op, ctx, *ins):
     if STATE.grad_enabled:
         for t in ins:
             if t.requires_grad:
-                # every recorded Tensor op passes here: the node is built inline
-                t = _new(Tensor)
-                t.data = data
-                t.grad = None
-                t.requires_grad = True
-                t._op = op
-                t._parents = ins
-                t._ctx = ctx
-                t._index = _next_index()
-                t._g = None
-                t.label = ""
-                t._retain_grad = False
-                if STATE.hooks:
-                    _record(t)
-                return t
+                return _make(data, op, ins, ctx)
     return _constant(data)
 
 
