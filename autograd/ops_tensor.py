@@ -380,25 +380,22 @@ def _ce_vjp(xp, g, out, ctx, a):
     # d loss_n / d a[n, c] = k_n (softmax(a)[n, c] - [c == t_n]) with k_n = w_n g_n ('none'),
     # w_n g / denom ('mean') or w_n g ('sum')
     dtype = xp.data(a).dtype
-    if xp is ARRAY and ctx._out is out:
+    fast = xp is ARRAY and ctx._out is out
+    # a 0-d g on arrays is read as a numpy scalar: scalar arithmetic costs a tenth of a 0-d
+    # array's
+    k = g[()] if fast and g.ndim == 0 else g
+    if ctx.reduction == "mean":
+        k = k * (1.0 / ctx.denom) if ctx.denom else k * np.nan
+    if ctx.weight is not None:
+        k = k * ctx.weight.astype(dtype)
+    if fast:
         # softmax(a) k = e (k / s): one scaled copy of the forward's exp(a - m), then k off at
-        # each row's target. A 0-d g is read as a numpy scalar: scalar arithmetic costs a tenth
-        # of a 0-d array's
-        k = g[()] if g.ndim == 0 else g
-        if ctx.reduction == "mean":
-            k = k * (1.0 / ctx.denom) if ctx.denom else k * np.nan
-        if ctx.weight is not None:
-            k = k * ctx.weight.astype(dtype)
+        # each row's target
         d = np.multiply(ctx._e, (k / ctx._s)[:, None], order="C")    # ravel: a view
         d.ravel()[ctx.flat] -= k
         return d
-    k = g
-    if ctx.reduction == "mean":
-        k = g * (1.0 / ctx.denom) if ctx.denom else g * np.nan
-    if ctx.weight is not None:
-        k = xp.unsqueeze(k * ctx.weight.astype(dtype), 1)
-    elif ctx.reduction == "none":
-        k = xp.unsqueeze(k, 1)
+    if ctx.reduction == "none" or ctx.weight is not None:
+        k = xp.unsqueeze(k, 1)          # one k_n per row
     p = xp.exp(xp.apply("log_softmax", 1, a))
     return (p - ctx.onehot(xp.data(a).shape, dtype)) * k
 

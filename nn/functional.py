@@ -331,22 +331,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     of elements (as PyTorch). label_smoothing eps mixes the targets with the uniform
     distribution: t' = (1 - eps) t + eps / C."""
     input = _t(input)
-    if reduction not in _REDUCTIONS:
-        _check_reduction(reduction, "cross_entropy")
-    shape = input.data.shape
-    if not shape:
+    _check_reduction(reduction, "cross_entropy")
+    in_shape = input.data.shape
+    if not in_shape:
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got "
                          f"{label_smoothing}")
-    cls_axis = 0 if len(shape) == 1 else 1
-    n_classes = shape[cls_axis]
+    cls_axis = 0 if len(in_shape) == 1 else 1
+    n_classes = in_shape[cls_axis]
     tarr = target.data if isinstance(target, Node) else np.asarray(target)
     kind = tarr.dtype.kind
-    probs = kind == "f" and tarr.shape == shape
-    if len(shape) == 2 and not probs and not label_smoothing:
+    probs = kind == "f" and tarr.shape == in_shape
+    if len(in_shape) == 2 and not probs and not label_smoothing:
         # the common case, (N, C) logits and class indices: one fused node of the op table
-        if kind not in "iu" or tarr.shape != shape[:1]:
+        if kind not in "iu" or tarr.shape != in_shape[:1]:
             tarr, _, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
         if weight is not None:
             weight = _class_weight(weight, n_classes)
