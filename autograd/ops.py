@@ -238,6 +238,9 @@ class _Array:
         return g.sum(axis=tuple(range(g.ndim - 1)))
 
     matmul = staticmethod(np.matmul)
+    # a product of two matrices (2-D only): np.dot calls BLAS without np.matmul's ufunc
+    # machinery, 0.4-0.9 us less a call here, 1.2% of a small MLP's training step
+    mm = staticmethod(np.dot)
     reshape = staticmethod(np.reshape)
 
     @staticmethod
@@ -360,6 +363,8 @@ class _Graph:
     def matmul(a, b):
         return a @ b
 
+    mm = matmul
+
     @staticmethod
     def mT(x):
         return x.mT
@@ -444,6 +449,27 @@ def _leaky_vjp(xp, g, out, ctx, a):
     return xp.where(xp.data(a) > 0, g, g * ctx)
 
 
+def _np_relu(a, cache={}):
+    """max(a, 0), nan kept, against a cached read-only array of zeros rather than the scalar 0:
+    numpy 2.4 takes a plain (not SIMD) loop when an operand of maximum is a broadcast scalar,
+    11.8 us against 3.2 on a (64, 128) float32 array here, 1.35 ms against 0.86 at 1024 x 1024.
+    An array past _ZEROS_MAX elements meets one row of zeros, broadcast down its rows: as fast
+    there as a full one, and it holds no memory."""
+    if a.dtype.kind != "f":
+        return np.maximum(a, 0)
+    key = (a.shape if a.size <= _ZEROS_MAX else a.shape[-1:], a.dtype)
+    zeros = cache.get(key)
+    if zeros is None:
+        if len(cache) > 32:
+            cache.clear()
+        zeros = cache[key] = np.zeros(key[0], dtype=key[1])
+        zeros.flags.writeable = False
+    return np.maximum(a, zeros)
+
+
+_ZEROS_MAX = 1 << 16
+
+
 def _relu_vjp(xp, g, out, ctx, a):
     # gradient 0 at a == 0, as in PyTorch; an inf in g stays out of the masked entries
     return xp.mask(g, xp.data(a) > 0)
@@ -473,7 +499,7 @@ _row("tanh", lambda c, a: math.tanh(a), lambda c, a: np.tanh(a),
 _row("sigmoid", lambda c, a: _sigmoid(a), lambda c, a: _np_sigmoid(a),
      (lambda xp, g, out, c, a: g * (out * (1.0 - out)),), (REAL,),
      "1 / (1 + e^-a), fused: stable at |a| = 1000 and 1 node instead of 4")
-_row("relu", lambda c, a: a if a > 0.0 else 0.0, lambda c, a: np.maximum(a, 0),
+_row("relu", lambda c, a: a if a > 0.0 else 0.0, lambda c, a: _np_relu(a),
      (_relu_vjp,), (Domain(kinks=(0.0,)),), "max(a, 0); gradient 0 at 0")
 _row("leaky_relu", lambda c, a: a if a > 0.0 else a * c,
      lambda c, a: np.where(a > 0, a, a * c).astype(a.dtype, copy=False),

@@ -360,3 +360,26 @@ def test_loss_modules_match_torch(ours, theirs, kind, reduction, rng):
     _check(lambda a: ours(reduction=reduction)(a, t), lambda a: theirs(reduction=reduction)(
         a, tt), x)
     assert f"reduction='{reduction}'" in repr(ours(reduction=reduction))
+
+
+def test_class_targets_outside_the_classes_or_ignored():
+    """One ravel_multi_index call both places the targets and checks them: a negative target
+    (other than ignore_index) and one past the last class raise IndexError naming it, as torch
+    refuses both; ignore_index inside or outside the class range drops those samples as torch
+    does; an empty batch gives torch's nan mean."""
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    for bad in (-1, 3, -4):
+        t = np.array([0, bad, 1, 2])
+        with pytest.raises(IndexError, match=f"target {bad} is out of bounds for 3 classes"):
+            F.cross_entropy(Tensor(x), t)
+    for ignore, t in ((-100, [0, -100, 1, 2]), (1, [0, 1, 1, 2]), (-1, [2, -1, 0, -1])):
+        ours = Tensor(x, requires_grad=True)
+        theirs = torch.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(ours, np.array(t), ignore_index=ignore)
+        ref = torch.nn.functional.cross_entropy(theirs, torch.tensor(t), ignore_index=ignore)
+        np.testing.assert_allclose(loss.data, ref.item(), rtol=1e-12)
+        loss.backward()
+        ref.backward()
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-15)
+    empty = F.cross_entropy(Tensor(np.zeros((0, 3))), np.zeros(0, dtype=np.int64))
+    assert np.isnan(empty.data)

@@ -515,3 +515,24 @@ def test_join_and_pad_errors():
         Tensor(np.ones(2)).clip()
     with pytest.raises(TypeError, match="maximum.*Value"):
         Tensor(np.ones(2)).maximum(ag.Value(1.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (5,), (3, 7), (300, 300)])    # 300 x 300: past _ZEROS_MAX
+def test_relu_forward_special_values_match_torch(dtype, shape):
+    """relu's forward meets a cached array of zeros (a whole one for small inputs, one row for
+    large ones) instead of the scalar 0: nan, +-inf and -0.0 still give torch's values, in
+    either memory layout, and the result is a fresh writable array, never the cached zeros."""
+    rng = _rng(3)
+    a = rng.standard_normal(shape).astype(dtype)
+    if a.size >= 4:
+        a.ravel()[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    for arr in (a, np.asfortranarray(a), a.T):
+        out = Tensor(arr).relu()
+        np.testing.assert_array_equal(out.data, torch.relu(torch.tensor(arr)).numpy())
+        assert out.data.dtype == dtype
+        if out.data.ndim:                    # a 0-d result is a numpy scalar, as from any ufunc
+            out.data[...] = 7.0              # must not reach the zeros the next call meets
+    again = Tensor(a).relu().data
+    np.testing.assert_array_equal(again, torch.relu(torch.tensor(a)).numpy())
+    assert Tensor(np.arange(-2, 3)).relu().data.tolist() == [0, 0, 0, 1, 2]   # ints: as before
