@@ -20,7 +20,7 @@ def row(name, array, vjps, domains, doc, symbol=None, examples=None):
 # spares an xp call each on the hot path of every Linear layer
 def _matmul_da(xp, g, out, ctx, a, b):
     if a.ndim > 1 and b.ndim > 1:
-        return xp.mm(g, b.mT) if g.ndim == 2 else xp.matmul(g, b.mT)
+        return xp.matmul(g, b.mT)
     if b.ndim == 1:                   # out[..., i] = sum_k a[..., i, k] b[k]
         return xp.unsqueeze(g, -1) * b
     return xp.squeeze(xp.matmul(b, xp.unsqueeze(g, -1)), -1)  # a 1-D: out[..., j] = a_k b[.., k, j]
@@ -29,7 +29,7 @@ def _matmul_da(xp, g, out, ctx, a, b):
 def _matmul_db(xp, g, out, ctx, a, b):
     na, nb = a.ndim, b.ndim
     if na > 1 and nb > 1:
-        return xp.mm(a.mT, g) if g.ndim == 2 else xp.matmul(a.mT, g)
+        return xp.matmul(a.mT, g)
     if na == 1 and nb == 1:
         return g * a
     if na == 1:
@@ -37,11 +37,7 @@ def _matmul_db(xp, g, out, ctx, a, b):
     return xp.squeeze(xp.matmul(a.mT, xp.unsqueeze(g, -1)), -1)
 
 
-def _matmul_fwd(ctx, a, b):
-    return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)   # see _Array.mm
-
-
-row("matmul", _matmul_fwd, (_matmul_da, _matmul_db), (REAL, REAL),
+row("matmul", lambda c, a, b: ARRAY.matmul(a, b), (_matmul_da, _matmul_db), (REAL, REAL),
     "a @ b (numpy matmul rules: 1-D operands, batched stacks)", "@",
     examples=[(None, ((3,), (3,))), (None, ((2, 3), (3, 4))), (None, ((3,), (3, 2))),
               (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))),
@@ -54,20 +50,20 @@ row("matmul", _matmul_fwd, (_matmul_da, _matmul_db), (REAL, REAL),
 # Measured on bench/tensor_bench.py's step: a 4-8-8-3 MLP (pure overhead) went from 79 us to
 # 73 us; on the 64-128-64-10 MLP the change is within the noise (the matmuls dominate).
 def _linear_fwd(ctx, x, w, b):
-    out = np.dot(x, w.T) if x.ndim == 2 else np.matmul(x, w.T)     # see _Array.mm
+    out = ARRAY.matmul(x, w.T)
     out += b                          # in place: the matmul's result is ours
     return out
 
 
 def _linear_dx(xp, g, out, ctx, x, w, b):
-    return xp.mm(g, w) if g.ndim == 2 else xp.matmul(g, w)
+    return xp.matmul(g, w)
 
 
 def _linear_dw(xp, g, out, ctx, x, w, b):
     if x.ndim == 1:
         return xp.unsqueeze(g, -1) * x
     if x.ndim == 2:
-        return xp.mm(g.mT, x)
+        return xp.matmul(g.mT, x)
     return xp.matmul(xp.reshape(g, (-1, g.shape[-1])).mT, xp.reshape(x, (-1, x.shape[-1])))
 
 
@@ -299,7 +295,7 @@ class ClassTargets:
     times) or on recorded nodes (create_graph) recomputes the softmax from the logits.
     """
     __slots__ = ("target", "n_classes", "class_weight", "ignore_index", "reduction", "starts",
-                 "pick", "flat", "weight", "ignored", "denom", "_out", "_e", "_s")
+                 "flat", "weight", "ignored", "denom", "_out", "_e", "_s")
 
     def __init__(self, target, n_classes, weight=None, ignore_index=-100, reduction="mean"):
         t = np.asarray(target).astype(np.intp, copy=False)
@@ -320,12 +316,12 @@ class ClassTargets:
             if bad.any():
                 raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds "
                                  f"for {n_classes} classes")
-            self.pick, self.ignored = np.where(valid, t, 0), ~valid
-            flat = self.starts + self.pick
-            w = np.ones(t.shape) if weight is None else self.class_weight[self.pick]
+            pick, self.ignored = np.where(valid, t, 0), ~valid
+            flat = self.starts + pick
+            w = np.ones(t.shape) if weight is None else self.class_weight[pick]
             w = w * valid
         else:
-            self.pick, self.ignored = t, None
+            self.ignored = None
             w = None if weight is None else self.class_weight[t]
         self.flat = flat
         # per-sample weights w_n; None when every sample counts once (the fast path)

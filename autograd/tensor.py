@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from .engine import STATE, Node, _next_index, _record
-from .ops import ARRAY, OPS
+from .ops import ARRAY, OPS, _filled
 
 _new = object.__new__
 _DEFAULT = [np.dtype(np.float32)]
@@ -55,15 +55,10 @@ def _constant(data):
     return t
 
 
-def _ones(shape, dtype, cache={}):
+def _ones(shape, dtype):
     """A fresh array of ones: a copy of a cached one, 0.6 us against 2.2 for np.ones (the
     seed of every backward)."""
-    one = cache.get((shape, dtype))
-    if one is None:
-        if len(cache) > 64:
-            cache.clear()
-        one = cache[(shape, dtype)] = np.ones(shape, dtype=dtype)
-    return one.copy()
+    return _filled(1.0, shape, dtype).copy()
 
 
 def _shapes(ins):

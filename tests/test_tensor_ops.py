@@ -522,7 +522,7 @@ def test_join_and_pad_errors():
 def test_relu_forward_special_values_match_torch(dtype, shape):
     """relu's forward meets a cached array of zeros (a whole one for small inputs, one row for
     large ones) instead of the scalar 0: nan, +-inf and -0.0 still give torch's values, in
-    either memory layout, and the result is a fresh writable array, never the cached zeros."""
+    row-major, column-major and transposed inputs, and the result is a fresh writable array, never the cached zeros."""
     rng = _rng(3)
     a = rng.standard_normal(shape).astype(dtype)
     if a.size >= 4:
