@@ -19,14 +19,21 @@ from .ops import SparseGrad
 _FREED = object()          # stands in a node's `_ctx` once backward has released its buffers
 _next_index = itertools.count().__next__
 _getrefcount = sys.getrefcount
+_ndarray = np.ndarray       # a global: numpy's module __getattr__ keeps `np.name` uncached
 
 
 class _State:
-    """Global switches. `hooks` is True when anything slows recording (anomaly mode, open Tapes)."""
-    grad_enabled = True
-    anomaly = False
-    tapes = []
-    hooks = False
+    """Global switches. `hooks` is True when anything slows recording (anomaly mode, open Tapes).
+    Slots, set per instance: every op reads `grad_enabled` and `hooks`, and the interpreter
+    caches a slot's lookup where a class attribute read through an instance is looked up anew
+    each time (CPython 3.11)."""
+    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.anomaly = False
+        self.tapes = []
+        self.hooks = False
 
 
 STATE = _State()
@@ -139,25 +146,34 @@ def detect_anomaly():
 # ---------------------------------------------------------------------------------------------
 # the replay
 def _tape_of(root, mark):
-    """Nodes `root` depends on through nodes that require grad, in recording order.
+    """The nodes `root` depends on through nodes that require grad: (ops, leaves), the nodes
+    made by ops in recording order and the leaves in the order the walk first meets them.
 
     Each node found gets `_g = mark`, which is both the "seen" flag (cheaper than a set of ids:
     this walk was half the backward time of a scalar MLP) and the "no gradient yet" state.
     An explicit stack instead of recursion: a chain of a million nodes is no deeper than one.
+    Leaves apart: a leaf's gradient is complete once every op node is replayed, so leaves need
+    no sort, and the replay's loop over op nodes never meets a leaf's class (an nn.Parameter
+    among Tensors makes the interpreter's attribute caches miss at every change of class).
     """
     root._g = mark
+    if not root._parents:
+        return [], [root]
     order = [root]
+    leaves = []
     stack = [root]
-    pop, push, keep = stack.pop, stack.append, order.append
+    pop, push, keep, leaf = stack.pop, stack.append, order.append, leaves.append
     while stack:
         for p in pop()._parents:
             if p._g is not mark and p.requires_grad:
                 p._g = mark
-                keep(p)
-                if p._parents:          # a leaf has nothing to walk: 15% of this walk
+                if p._parents:
+                    keep(p)
                     push(p)
+                else:
+                    leaf(p)
     order.sort(key=_index_of)
-    return order
+    return order, leaves
 
 
 _index_of = operator.attrgetter("_index")
@@ -176,7 +192,7 @@ def _backward(root, seed, retain_graph, capture, trace):
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                            "grad_fn: nothing to differentiate (was it built under no_grad()?)")
     none = _Mark()
-    order = _tape_of(root, none)
+    order, leaves = _tape_of(root, none)
     root._g = seed
     graph_mode = isinstance(seed, Node)
     if graph_mode:
@@ -187,20 +203,24 @@ def _backward(root, seed, retain_graph, capture, trace):
     try:
         plain = capture is None and trace is None and not STATE.anomaly
         if keep_all and not graph_mode and plain:
-            _replay_scalar(order, none, retain_graph)
+            _replay_scalar(order, leaves, none, retain_graph)
         else:
-            _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
+            _replay(order, leaves, none, retain_graph, capture, trace, xp, graph_mode,
+                    keep_all)
     except BaseException:
         # An interrupted pass (freed graph, anomaly) must not leave pending gradients on the
         # nodes: with create_graph they are nodes that point back into the graph, a cycle that
         # would keep it alive after the caller drops it.
         for node in order:
             node._g = None
+        for node in leaves:
+            node._g = None
         raise
 
 
-def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all):
-    """The general loop of _backward: Tensors, capture, trace, anomaly mode, create_graph."""
+def _replay(order, leaves, none, retain_graph, capture, trace, xp, graph_mode, keep_all):
+    """The general loop of _backward: Tensors, capture, trace, anomaly mode, create_graph.
+    The op nodes in reverse recording order, then the leaves, whose gradients are complete."""
     anomaly = STATE.anomaly
     broadcasting = not keep_all       # Tensor gradients may need broadcasting undone
     owned = {}      # id -> accumulated gradient this pass allocated, safe to add into in place
@@ -217,10 +237,8 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
         if capture is not None:
             if id(node) in capture:
                 capture[id(node)] = g
-        elif op is None or keep_all or node._retain_grad:
+        elif keep_all or node._retain_grad:
             _accumulate(node, g, graph_mode)
-        if op is None:
-            continue
         ctx = node._ctx
         if ctx is _FREED:
             _raise_freed(op)
@@ -242,9 +260,17 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
             out, ins = node.data, [p.data for p in parents]
         i = 0
         for p in parents:
-            if p.requires_grad:
+            prev = p._g
+            if prev is not None:        # on the tape: marked `none` or holding a gradient
+                # positional calls by arity: a *ins call builds a tuple of all the arguments
                 if anomaly:
                     pg = _checked_vjp(vjps[i], xp, g, out, ctx, ins, node, graph_mode)
+                elif n == 1:
+                    pg = vjps[0](xp, g, out, ctx, ins[0])
+                elif n == 3:
+                    pg = vjps[i](xp, g, out, ctx, ins[0], ins[1], ins[2])
+                elif n == 2:
+                    pg = vjps[i](xp, g, out, ctx, ins[0], ins[1])
                 else:
                     pg = vjps[i](xp, g, out, ctx, *ins)
                 data = ins[i]           # p's array, or p itself with create_graph: same shape
@@ -254,7 +280,6 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
                     if type(pg) is SparseGrad:
                         pg = pg.dense()
                     trace.append((node, i, pg, p))
-                prev = p._g
                 if prev is none:
                     p._g = pg
                 elif type(pg) is SparseGrad or type(prev) is SparseGrad:
@@ -265,6 +290,18 @@ def _replay(order, none, retain_graph, capture, trace, xp, graph_mode, keep_all)
         pg = prev = None        # else the last edge's array looks shared when its leaf is reached
         if not retain_graph:
             node._ctx = _FREED
+    owned.clear()           # else a listed array looks shared to _accumulate, which copies it
+    for node in leaves:
+        g = node._g
+        node._g = None
+        if g is none:
+            continue
+        if type(g) is SparseGrad:
+            g = g.dense()
+        if capture is None:
+            _accumulate(node, g, graph_mode)
+        elif id(node) in capture:
+            capture[id(node)] = g
 
 
 def _add_sparse(acc, pg, owned):
@@ -306,7 +343,7 @@ def _checked_vjp(vjp, xp, g, out, ctx, ins, node, graph_mode):
     return pg
 
 
-def _replay_scalar(order, none, retain_graph):
+def _replay_scalar(order, leaves, none, retain_graph):
     """The loop of _backward for its commonest case, a Value graph with no capture, trace or
     anomaly mode, with the arity unrolled. Same semantics; on micrograd's demo MLP step it takes
     the replay from 45 ms to 20 ms (65k nodes), most of the margin over micrograd."""
@@ -318,8 +355,6 @@ def _replay_scalar(order, none, retain_graph):
             continue
         node.grad += g
         op = node._op
-        if op is None:
-            continue
         if node._ctx is _FREED:
             _raise_freed(op)
         vjps = op.vjps
@@ -352,6 +387,11 @@ def _replay_scalar(order, none, retain_graph):
                     p._g = pg if prev is none else prev + pg
         if not retain_graph:
             node._ctx = _FREED
+    for node in leaves:
+        g = node._g
+        node._g = None
+        if g is not none:
+            node.grad += g
 
 
 def _raise_freed(op):
@@ -376,7 +416,7 @@ def _accumulate(node, g, graph_mode):
         # unshared buffer; copy any other (the caller's seed, the one array add's VJP gives
         # both inputs, a node's data), so that an in-place update of one .grad never changes
         # another array. Spares a copy per parameter per step: 4 MB for a 1024 x 1024 weight.
-        if type(g) is np.ndarray and (g.base is not None or _getrefcount(g) > _UNSHARED):
+        if type(g) is _ndarray and (g.base is not None or _getrefcount(g) > _UNSHARED):
             g = g.copy(order="K")         # K: the copy keeps the array's memory layout
         node.grad = g
     else:

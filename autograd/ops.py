@@ -221,12 +221,12 @@ class _Array:
     @staticmethod
     def mask(g, cond):
         """g where cond else 0. g * cond is 3-5x faster than np.where (6 us against 32 on a
-        (64, 128) float32 array) and equal unless g holds inf or nan where cond is False
-        (inf * 0 is nan). `_nonfinite` rules that out, else the exact select runs. (A bitwise
-        select, g's bits AND -cond as integers, is exact without the check but was no faster
-        within a training step.)"""
+        (64, 128) float32 array) and equal unless g holds inf or nan where cond is False:
+        inf * 0 and nan * 0 are nan, so only a product holding a nan can be wrong, and then the
+        exact select runs. (A bitwise select, g's bits AND -cond as integers, is exact without
+        the check but was no faster within a training step.)"""
         out = g * cond
-        if _nonfinite(out):
+        if _has_nan(out):
             out = np.where(cond, g, 0.0).astype(g.dtype, copy=False)
         return out
 
@@ -234,14 +234,14 @@ class _Array:
     def sum_rows(g):
         """g summed over every axis but the last (a Linear layer's bias gradient)."""
         if g.ndim == 2:
-            return np.add.reduce(g, axis=0)
+            return _add_reduce(g, axis=0)
         return g.sum(axis=tuple(range(g.ndim - 1)))
 
     @staticmethod
     def matmul(a, b):
         """a @ b; np.dot for two matrices: it calls BLAS without np.matmul's ufunc machinery,
         0.4-0.9 us less a call here, 1.2% of a small MLP's training step."""
-        return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
+        return _dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
 
     reshape = staticmethod(np.reshape)
 
@@ -293,13 +293,17 @@ class _Array:
         return g
 
 
-def _nonfinite(x):
-    """True if array x may hold an inf or a nan: its sum is not finite. One reduction; a sum
-    of large finite values that overflows is a false alarm, which costs only the exact path.
-    A BLAS dot with a zero vector is exact and 2x faster in a tight loop, but within a
-    training step it was the slower one here (9 us a call against 4 under a line profiler),
-    and the small-MLP bench step ran 1-2% faster without it."""
-    return not math.isfinite(np.add.reduce(x, axis=None))
+def _has_nan(x):
+    """True if float array x holds a nan: one max reduction, through which a nan propagates.
+    A sum (also one pass, but no SIMD loop for float32 in numpy 2.4: 5.3 us against 4.2 on
+    8192 elements) would also flag infs and overflows; a BLAS dot was slower within a training
+    step. `initial` makes an empty array valid."""
+    return math.isnan(_max_reduce(x, axis=None, initial=-math.inf))
+
+
+# The numpy functions of the hottest paths, bound once: numpy defines a module __getattr__, so
+# CPython 3.11 caches no `np.name` lookup, and each costs 45 ns more than a global's here.
+_dot, _maximum, _max_reduce, _add_reduce = np.dot, np.maximum, np.maximum.reduce, np.add.reduce
 
 
 def _is_basic(index):
@@ -449,7 +453,7 @@ def _leaky_vjp(xp, g, out, ctx, a):
     return xp.where(xp.data(a) > 0, g, g * ctx)
 
 
-def _np_relu(a):
+def _np_relu(ctx, a):
     """max(a, 0), nan kept, against a cached read-only array of zeros rather than the scalar 0:
     numpy 2.4 takes a plain (not SIMD) loop when an operand of maximum is a broadcast scalar,
     11.8 us against 3.2 on a (64, 128) float32 array here, 1.35 ms against 0.86 at 1024 x 1024.
@@ -457,8 +461,8 @@ def _np_relu(a):
     there as a full one, and it holds no memory."""
     if a.dtype.kind != "f":
         return np.maximum(a, 0)
-    return np.maximum(a, _filled(0.0, a.shape if a.size <= _ZEROS_MAX else a.shape[-1:],
-                                 a.dtype))
+    return _maximum(a, _filled(0.0, a.shape if a.size <= _ZEROS_MAX else a.shape[-1:],
+                               a.dtype))
 
 
 _ZEROS_MAX = 1 << 16
@@ -506,7 +510,7 @@ _row("tanh", lambda c, a: math.tanh(a), lambda c, a: np.tanh(a),
 _row("sigmoid", lambda c, a: _sigmoid(a), lambda c, a: _np_sigmoid(a),
      (lambda xp, g, out, c, a: g * (out * (1.0 - out)),), (REAL,),
      "1 / (1 + e^-a), fused: stable at |a| = 1000 and 1 node instead of 4")
-_row("relu", lambda c, a: a if a > 0.0 else 0.0, lambda c, a: _np_relu(a),
+_row("relu", lambda c, a: a if a > 0.0 else 0.0, _np_relu,
      (_relu_vjp,), (Domain(kinks=(0.0,)),), "max(a, 0); gradient 0 at 0")
 _row("leaky_relu", lambda c, a: a if a > 0.0 else a * c,
      lambda c, a: np.where(a > 0, a, a * c).astype(a.dtype, copy=False),

@@ -68,15 +68,18 @@ def _shapes(ins):
 def _apply(op, ctx, *ins):
     """Run op's forward on the inputs' arrays and record the result if any input needs grad."""
     n = len(ins)
+    # a local, not op.array(...): the interpreter caches the lookup of a slot, not that of a
+    # method call on one
+    forward = op.array
     try:
         if n == 2:                # the common arities unrolled: a third of _apply's own time
-            data = op.array(ctx, ins[0].data, ins[1].data)
+            data = forward(ctx, ins[0].data, ins[1].data)
         elif n == 1:
-            data = op.array(ctx, ins[0].data)
+            data = forward(ctx, ins[0].data)
         elif n == 3:
-            data = op.array(ctx, ins[0].data, ins[1].data, ins[2].data)
+            data = forward(ctx, ins[0].data, ins[1].data, ins[2].data)
         else:
-            data = op.array(ctx, *[t.data for t in ins])
+            data = forward(ctx, *[t.data for t in ins])
     except ValueError as e:
         raise ValueError(f"{op.name}: invalid input shapes {_shapes(ins)}: {e}") from None
     if STATE.grad_enabled:
