@@ -450,7 +450,27 @@ def _pow_dexp(xp, g, out, ctx, a, b):
 
 def _leaky_vjp(xp, g, out, ctx, a):
     # slope applies at a == 0 too, as in PyTorch (a > 0 ? g : g * slope)
+    if xp is ARRAY and _unit_slope(ctx):
+        # g * max(mask, slope), a factor of exactly 1 or slope: 4 fast passes in place of
+        # np.where's select loop, which mispredicts on a random sign pattern (37 us against
+        # 12 on a (64, 128) float32 array here)
+        dtype = g.dtype
+        return g * _maximum((a > 0).astype(dtype), _filled(float(ctx), g.shape, dtype))
     return xp.where(xp.data(a) > 0, g, g * ctx)
+
+
+def _np_leaky(slope, a):
+    """a if a > 0 else slope * a. For 0 < slope <= 1 that is exactly max(a, slope * a), -0.0,
+    infs and nan included: 6.3 us against 37.6 for np.where on a (64, 128) float32 array.
+    (slope 0 would make inf * 0 a nan; a slope past 1 flips the max to a min.)"""
+    if _unit_slope(slope) and a.dtype.kind == "f":
+        return _maximum(a, a * float(slope))     # float: a numpy float64 slope would upcast
+    return np.where(a > 0, a, a * slope).astype(a.dtype, copy=False)
+
+
+def _unit_slope(slope):
+    """True for a Python number (or numpy float64) slope in (0, 1]: leaky_relu's fast forms."""
+    return isinstance(slope, (float, int)) and 0.0 < slope <= 1.0
 
 
 def _np_relu(ctx, a):
@@ -513,7 +533,7 @@ _row("sigmoid", lambda c, a: _sigmoid(a), lambda c, a: _np_sigmoid(a),
 _row("relu", lambda c, a: a if a > 0.0 else 0.0, _np_relu,
      (_relu_vjp,), (Domain(kinks=(0.0,)),), "max(a, 0); gradient 0 at 0")
 _row("leaky_relu", lambda c, a: a if a > 0.0 else a * c,
-     lambda c, a: np.where(a > 0, a, a * c).astype(a.dtype, copy=False),
+     _np_leaky,
      (_leaky_vjp,), (Domain(kinks=(0.0,)),), "a if a > 0 else slope * a; slope at 0",
      examples=[(0.01, ((),)), (0.2, ((3,),)), (0.1, ((2, 3),))])
 _row("sqrt", lambda c, a: _sqrt(a), lambda c, a: np.sqrt(a),

@@ -522,7 +522,8 @@ def test_join_and_pad_errors():
 def test_relu_forward_special_values_match_torch(dtype, shape):
     """relu's forward meets a cached array of zeros (a whole one for small inputs, one row for
     large ones) instead of the scalar 0: nan, +-inf and -0.0 still give torch's values, in
-    row-major, column-major and transposed inputs, and the result is a fresh writable array, never the cached zeros."""
+    row-major, column-major and transposed inputs, and the result is a fresh writable array,
+    never the cached zeros."""
     rng = _rng(3)
     a = rng.standard_normal(shape).astype(dtype)
     if a.size >= 4:
@@ -536,3 +537,26 @@ def test_relu_forward_special_values_match_torch(dtype, shape):
     again = Tensor(a).relu().data
     np.testing.assert_array_equal(again, torch.relu(torch.tensor(a)).numpy())
     assert Tensor(np.arange(-2, 3)).relu().data.tolist() == [0, 0, 0, 1, 2]   # ints: as before
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1, np.float64(0.3), 1.5, 0.0, -0.3,
+                                   np.float32(0.1)])
+def test_leaky_relu_special_values_match_torch(dtype, slope):
+    """leaky_relu takes max(a, slope a) forward and g max(mask, slope) backward for a slope in
+    (0, 1], np.where otherwise: either way torch's values and gradients bit for bit, the sign
+    of -0.0 included, at +-inf, nan and denormals, with infs and nan upstream too."""
+    x = np.array([-np.inf, -2.0, -0.0, 0.0, 1e-30, 3.0, np.inf, np.nan, -1e-40, 5e-39],
+                 dtype=dtype)
+    up = np.array([1, np.inf, -np.inf, 2, np.nan, 3, 4, 5, -6, np.inf], dtype=dtype)
+    t = Tensor(x, requires_grad=True)
+    with np.errstate(invalid="ignore"):         # slope 0 at -inf is nan, as in torch
+        out = t.leaky_relu(slope)
+        (g,) = ag.grad(out, [t], grad_outputs=up)
+    tx = torch.tensor(x, requires_grad=True)
+    expect = torch.nn.functional.leaky_relu(tx, float(slope))
+    expect.backward(torch.tensor(up))
+    np.testing.assert_array_equal(out.data, expect.detach().numpy())
+    np.testing.assert_array_equal(np.signbit(out.data), np.signbit(expect.detach().numpy()))
+    np.testing.assert_array_equal(g.data, tx.grad.numpy())
+    assert out.data.dtype == g.data.dtype == dtype
