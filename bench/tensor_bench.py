@@ -179,6 +179,11 @@ def run(sizes, batch, number, repeat, goal=""):
         print(f", tapegrad / torch = {times['tapegrad'] / times['torch']:.2f}x")
     else:
         print(" (torch not installed)")
+    # The ratio of the two best runs can pair a lucky moment of one side with an unlucky one of
+    # the other; the median of the per-round ratios (each round times both sides back to back)
+    # is the steadier figure on a loaded machine, so it is printed beside it.
+    paired = np.median(np.array(runs["tapegrad"]) / np.array(runs["numpy"]))
+    print(f"  median over the {repeat} interleaved rounds of tapegrad / numpy = {paired:.2f}x")
     if goal:
         print(f"  goal: {goal}")
     return times
