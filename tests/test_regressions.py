@@ -45,3 +45,12 @@ def test_relu_keeps_an_inf_upstream_gradient_out_of_masked_entries():
     empty = Tensor(np.zeros((0, 3)), requires_grad=True)
     empty.relu().sum().backward()
     assert empty.grad.shape == (0, 3)
+    # the fast product runs only on a finite g, so an inf upstream raises no numpy warning
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x = Tensor(np.array([-1.0, 0.0, 2.0]), requires_grad=True)
+        (g,) = autograd.grad(x.relu(), [x], grad_outputs=np.array([np.inf, np.nan, np.inf]))
+        np.testing.assert_array_equal(g.data, [0.0, 0.0, np.inf])
+        (g,) = autograd.grad(x.clip(-0.5, 1.0), [x], grad_outputs=np.full(3, np.inf))
+        np.testing.assert_array_equal(g.data, [0.0, np.inf, 0.0])

@@ -540,6 +540,28 @@ def test_relu_forward_special_values_match_torch(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_gradient_at_special_inputs_matches_torch(dtype):
+    """torch's relu backward is `out <= 0 ? 0 : g`: 0 at 0 and -0.0, g at a nan input (nan <= 0
+    is false) and at +inf. The Tensor VJP and the Value row follow it, and Value's forward
+    keeps a nan as torch does."""
+    x = np.array([np.nan, -1.0, 0.0, -0.0, 2.0, np.inf, -np.inf], dtype=dtype)
+    up = np.array([5.0, 5.0, 5.0, 5.0, -3.0, np.inf, np.inf], dtype=dtype)
+    t = Tensor(x, requires_grad=True)
+    (g,) = ag.grad(t.relu(), [t], grad_outputs=up)
+    tx = torch.tensor(x, requires_grad=True)
+    torch.relu(tx).backward(torch.tensor(up))
+    np.testing.assert_array_equal(g.data, tx.grad.numpy())
+    for xi in x.tolist():
+        v = ag.Value(xi)
+        out = v.relu()
+        out.backward()
+        tv = torch.tensor(xi, dtype=torch.float64, requires_grad=True)
+        torch.relu(tv).backward()
+        np.testing.assert_array_equal(out.data, torch.relu(tv).item())
+        assert v.grad == tv.grad.item()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("slope", [0.01, 0.2, 1, np.float64(0.3), 1.5, 0.0, -0.3,
                                    np.float32(0.1)])
 def test_leaky_relu_special_values_match_torch(dtype, slope):
