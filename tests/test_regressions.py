@@ -33,8 +33,8 @@ def test_relu_keeps_an_inf_upstream_gradient_out_of_masked_entries():
     y = Tensor(np.array([-1.0, 3.0]), requires_grad=True)
     (g,) = autograd.grad(y.relu(), [y], grad_outputs=np.array([np.nan, 1.0]))
     np.testing.assert_array_equal(g.data, [0.0, 1.0])
-    # -inf masked, a nan and a -inf passed through: the product's nan is found by a max
-    # reduction, which a -inf alone does not trip
+    # -inf masked, a nan and a -inf passed through: any inf or nan in g sends the VJP to the
+    # exact select, a -inf alone included
     z = Tensor(np.array([-2.0, 1.0, 5.0, -3.0], dtype=np.float32), requires_grad=True)
     up = np.array([-np.inf, np.nan, -np.inf, 1.0], dtype=np.float32)
     (g,) = autograd.grad(z.relu(), [z], grad_outputs=up)
