@@ -14,19 +14,14 @@ every key and shape, and only then assigns. A truncated, corrupted or foreign fi
 import hashlib
 import json
 import os
-import struct
-import zipfile
-import zlib
 
 import numpy as np
+
+from autograd.checkpoint import UNREADABLE, CheckpointError  # noqa: F401 (nn.CheckpointError)
 
 _TAG_KEY = "__tapegrad__"
 _TAG = "tapegrad-nn-state-1"
 _DIGESTS_KEY = "__tapegrad_sha256__"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be read: truncated, corrupted, or not ours."""
 
 
 def _is_safetensors(path):
@@ -66,14 +61,6 @@ def save(module, path):
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
-
-
-# What a damaged .npz can raise from np.load: a flipped zip version, compression or flag field
-# (NotImplementedError), a forged .npy header declaring 1e11 floats (MemoryError), bad deflate
-# data (zlib.error)... optim.load reads its files through the same list.
-UNREADABLE = (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, TypeError,
-              AttributeError, NotImplementedError, RuntimeError, zlib.error, struct.error,
-              OverflowError, MemoryError)
 
 
 def _read_npz(path):

@@ -23,6 +23,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from autograd.checkpoint import UNREADABLE, CheckpointError
 from autograd.engine import enable_grad
 
 
@@ -362,10 +363,10 @@ def load(optimizer, path):
     All or nothing: the whole file is read (zip verifies each member's CRC-32), its metadata and
     every state entry are checked (real numeric dtype, the parameter's shape, every
     hyperparameter of this optimizer present and of a compatible type) before anything is
-    assigned. Any problem with the file raises `nn.CheckpointError` (a ValueError) naming it;
+    assigned. Any problem with the file raises `CheckpointError` (a ValueError, also
+    `nn.CheckpointError`) naming it;
     the optimizer is then unchanged. Pickle is never allowed.
     """
-    from nn.serialization import UNREADABLE, CheckpointError
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no optimizer checkpoint file at '{path}'")
