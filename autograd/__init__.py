@@ -5,7 +5,7 @@
     y = x * x + 3 * x
     y.backward()          # x.grad == 2 * 2 + 3 == 7
 """
-from .engine import detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad
+from .engine import detect_anomaly, enable_grad, fast_paths, grad, is_grad_enabled, no_grad
 from .functional import (avg_pool2d, cat, concatenate, conv2d, log_softmax, logsumexp,
                          max_pool2d, maximum, minimum, pad, softmax, stack)
 from .gradcheck import gradcheck
@@ -16,7 +16,7 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype, where
 from .value import Value
 
 __all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
-           "detect_anomaly", "set_default_dtype", "get_default_dtype", "where", "gradcheck",
+           "detect_anomaly", "fast_paths", "set_default_dtype", "get_default_dtype", "where", "gradcheck",
            "draw_graph", "render_svg", "Tape", "avg_pool2d", "cat", "concatenate", "conv2d",
            "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "pad", "softmax",
            "stack"]

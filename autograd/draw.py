@@ -14,7 +14,7 @@ import shutil
 import graphviz
 import numpy as np
 
-from .engine import Node
+from .engine import Node, walk
 
 INSTALL_HINT = ("Graphviz's `dot` program is not installed, so the graph cannot be rendered "
                 "(its DOT text is still in draw_graph(...).source). Install it with "
@@ -79,7 +79,7 @@ def draw_graph(root, rankdir="LR", show_grad=True, color_by_grad=False, max_node
         raise TypeError(f"draw_graph: root must be a Value or Tensor, got {type(root).__name__}")
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    nodes = _graph_nodes(root)
+    nodes = walk(root)
     if len(nodes) > max_nodes:
         raise ValueError(
             f"draw_graph: the graph has {len(nodes)} values, more than max_nodes={max_nodes}. "
@@ -109,18 +109,6 @@ def draw_graph(root, rankdir="LR", show_grad=True, color_by_grad=False, max_node
     if color_by_grad:
         _legend(dot)
     return dot
-
-
-def _graph_nodes(root):
-    """Every node `root` depends on (constants too), in recording order, without recursion."""
-    seen = {id(root): root}
-    stack = [root]
-    while stack:
-        for p in stack.pop()._parents:
-            if id(p) not in seen:
-                seen[id(p)] = p
-                stack.append(p)
-    return sorted(seen.values(), key=lambda n: n._index)
 
 
 def _escape(text):

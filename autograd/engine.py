@@ -1,39 +1,40 @@
-"""The tape: recording, reverse-mode replay, grad modes and anomaly detection.
+"""The engine: nodes, the tape they form, and backpropagation.
 
-Every differentiable object (`Value`, `Tensor`) is a `Node`. Each recorded node keeps its op (a
-row of `autograd.ops.OPS`), its input nodes and a small context, plus a recording index taken from
-a global counter. The tape of an output is the set of nodes it depends on, in recording order:
-recording order is a valid topological order, so backward walks it in reverse. Nothing else
-points back into a graph, so a graph is freed by reference counting as soon as the caller drops
-its output (no cycles, no global list of nodes, no help from the cycle collector).
+Every differentiable object (`Value`, `Tensor`) is a `Node`. Applying an op makes a new node
+that keeps its op (a row of the op table), its input nodes and a small context (an axis, a
+slope...), plus a recording index from a global counter. The tape of an output is the set of
+nodes it was computed from, in recording order: since a node is always recorded after its
+inputs, recording order is a topological order, and `backpropagate` walks it in reverse.
+
+Nothing else points back into a graph, so a graph is freed by reference counting as soon as the
+caller drops its output (no cycles, no global list of nodes).
+
+This module imports only the bottom layer (backends, op rows): Value and Tensor build on it.
 """
 import itertools
-import operator
 import sys
 from contextlib import contextmanager
+from operator import attrgetter
 
 import numpy as np
 
-from .ops import SparseGrad
+from .backends import GRAPH
 
 _FREED = object()          # stands in a node's `_ctx` once backward has released its buffers
 _next_index = itertools.count().__next__
-_getrefcount = sys.getrefcount
-_ndarray = np.ndarray       # a global: numpy's module __getattr__ keeps `np.name` uncached
 
 
 class _State:
-    """Global switches. `hooks` is True when anything slows recording (anomaly mode, open Tapes).
-    Slots, set per instance: every op reads `grad_enabled` and `hooks`, and the interpreter
-    caches a slot's lookup where a class attribute read through an instance is looked up anew
-    each time (CPython 3.11)."""
-    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks")
+    """Global switches: grad mode, anomaly mode, open Tapes, the fast paths. `hooks` is True when
+    anything must see each recorded node (anomaly mode, open Tapes)."""
+    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast")
 
     def __init__(self):
         self.grad_enabled = True
         self.anomaly = False
         self.tapes = []
         self.hooks = False
+        self.fast = True
 
 
 STATE = _State()
@@ -44,37 +45,80 @@ def _refresh_hooks():
 
 
 class Node:
-    """Base of `Value` and `Tensor`: the slots the engine reads and writes.
+    """Base of `Value` and `Tensor`: what the engine reads and writes.
 
-    data          float (Value) or numpy array (Tensor)
-    grad          accumulated gradient of the last backward passes
-    requires_grad whether gradients flow to this node
-    _op           row of the op table that produced it (None for a leaf)
-    _parents      input nodes, in the op's argument order
-    _ctx          op parameters (axis, shape, index...), or _FREED after backward
-    _index        recording index: position on the tape
-    _g            gradient of the backward pass in flight
-    label         a name for printing and drawing
-    _where        creation site, kept only in anomaly mode
+    data           float (Value) or numpy array (Tensor)
+    grad           gradient accumulated by backward passes
+    requires_grad  whether gradients flow to this node
+    _op            the op-table row that made it (None for a leaf)
+    _parents       its input nodes, in the op's argument order
+    _ctx           the op's parameters (axis, shape, index...), or _FREED after backward
+    _index         recording index: its position on the tape
+    _retains_grad  whether backward stores .grad on it although it is not a leaf
+    label          a name for printing and drawing
+    _where         the user's line that created it, kept only in anomaly mode
     """
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_ctx", "_index", "_g",
-                 "label", "_where", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_ctx", "_index",
+                 "_retains_grad", "label", "_where", "__weakref__")
 
-    # Backends used by backward; set by the subclasses (see ops.py).
-    _raw = None          # namespace of functions on raw data (floats or arrays)
-    _keep_all_grads = False   # Value keeps .grad on every node (for drawing); Tensor on leaves only
+    # Set by each subclass:
+    _kind = None              # the class whose ops results take: Value, or Tensor for Parameters
+    _empty_grad = None        # .grad before any backward: 0.0 for Value, None for Tensor
+    _forward_name = ""        # "float" or "array": which forward of a row this kind runs
+    _retains_every_grad = False   # Value keeps .grad on every node (for drawing), Tensor not
 
     @property
     def is_leaf(self):
         return self._op is None
 
+    # ------------------------------------------------------------------ making nodes
+    @classmethod
+    def _node(cls, data, op=None, parents=(), ctx=None):
+        """The one constructor of nodes that ops make: a recorded result when `op` is given,
+        else a constant (requires_grad False)."""
+        node = object.__new__(cls)
+        node.data = data
+        node.grad = cls._empty_grad
+        node.requires_grad = op is not None
+        node._op = op
+        node._parents = parents
+        node._ctx = ctx
+        node._index = _next_index()
+        node._retains_grad = cls._retains_every_grad
+        node.label = ""
+        if op is not None and STATE.hooks:
+            _on_record(node)
+        return node
+
+    @classmethod
+    def _apply(cls, op, ctx, *inputs):
+        """Run row `op` forward on the inputs' data; record the result if any input needs a
+        gradient (and grad mode is on), else return a constant."""
+        forward = cls._forward(op)
+        if forward is None:
+            other = "Tensors" if cls._forward_name == "float" else "Values"
+            raise TypeError(f"op '{op.name}' has no {cls._forward_name} forward: apply it to "
+                            f"{other}")
+        try:
+            data = forward(ctx, *[x.data for x in inputs])
+        except ValueError as e:
+            shapes = " and ".join(str(np.shape(x.data)) for x in inputs)
+            raise ValueError(f"{op.name}: invalid input shapes {shapes}: {e}") from None
+        if STATE.grad_enabled:
+            for x in inputs:
+                if x.requires_grad:
+                    return cls._node(data, op, inputs, ctx)
+        return cls._node(data)
+
+    # ------------------------------------------------------------------ backward
     def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into `.grad` of every node this one depends on."""
-        _backward(self, self._seed(grad), retain_graph, None, None)
+        """Accumulate d(self)/d(leaf) into `.grad` of every leaf this node depends on (and of
+        the nodes that keep their gradient: every Value, Tensors after retain_grad())."""
+        run_backward(self, self._seed(grad), retain_graph, False, self._keep_grad)
 
 
-def _record(node):
-    """Slow path of node creation: anomaly checks and Tape recording."""
+def _on_record(node):
+    """What sees each recorded node when hooks are on: anomaly checks, open Tapes."""
     if STATE.anomaly:
         node._where = _caller_site()
         _check_finite(node.data, node._op.name, node._where, "forward")
@@ -143,299 +187,139 @@ def detect_anomaly():
         _refresh_hooks()
 
 
+@contextmanager
+def fast_paths(enabled=True):
+    """Within `with fast_paths(False):` Tensors run the reference engine only: every row's
+    textbook forward and VJPs on the plain array backend, none of autograd/fast.py. The results
+    are the same (tests compare them); only the speed differs."""
+    prev = STATE.fast
+    STATE.fast = bool(enabled)
+    try:
+        yield
+    finally:
+        STATE.fast = prev
+
+
 # ---------------------------------------------------------------------------------------------
-# the replay
-def _tape_of(root, mark):
-    """The nodes `root` depends on through nodes that require grad: (ops, leaves), the nodes
-    made by ops in recording order and the leaves in the order the walk first meets them.
+# the tape and backpropagation
+_recording_index = attrgetter("_index")
 
-    Each node found gets `_g = mark`, which is both the "seen" flag (cheaper than a set of ids:
-    this walk was half the backward time of a scalar MLP) and the "no gradient yet" state.
-    An explicit stack instead of recursion: a chain of a million nodes is no deeper than one.
-    Leaves apart: a leaf's gradient is complete once every op node is replayed, so leaves need
-    no sort, and the replay's loop over op nodes never meets a leaf's class (an nn.Parameter
-    among Tensors makes the interpreter's attribute caches miss at every change of class).
-    """
-    root._g = mark
-    if not root._parents:
-        return [], [root]
-    order = [root]
-    leaves = []
+
+def walk(root, constants=True):
+    """The nodes `root` was computed from, itself included, in recording order; without
+    `constants`, only the nodes that require grad, reached through such nodes (what backward
+    needs; a drawing shows the constants too). An explicit stack, not recursion: a chain of a
+    million nodes is no deeper than one."""
+    seen = {root}
     stack = [root]
-    pop, push, keep, leaf = stack.pop, stack.append, order.append, leaves.append
     while stack:
-        for p in pop()._parents:
-            if p._g is not mark and p.requires_grad:
-                p._g = mark
-                if p._parents:
-                    keep(p)
-                    push(p)
-                else:
-                    leaf(p)
-    order.sort(key=_index_of)
-    return order, leaves
+        for p in stack.pop()._parents:
+            if (constants or p.requires_grad) and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return sorted(seen, key=_recording_index)
 
 
-_index_of = operator.attrgetter("_index")
+def backpropagate(root, seed, xp, retain_graph, take, watch=None):
+    """Reverse-mode differentiation of `root`: the chain rule, node by node, backwards along
+    the tape. This function is backpropagation; everything else in the engine prepares it.
+
+    seed    d(root)/d(root): ones of root's shape, or the caller's `grad`
+    xp      the backend the VJPs run in: floats, arrays, or recorded nodes (create_graph)
+    take    take(node, g) receives d(root)/d(node) once it is complete (backward() stores it
+            in .grad, with the node class's _keep_grad; autograd.grad() keeps its inputs')
+    watch   watch(node, i, input, contribution), if given, sees every edge (Tape.explain,
+            anomaly mode)
+
+    Walking the tape backwards, a node's gradient is complete when the walk reaches it: every
+    node that used it was recorded later, so it has already passed its share back. Then, for
+    each input that requires grad, the chain rule
+
+        d root / d input  +=  d root / d node  *  d node / d input
+
+    where the row's VJP computes g * d node / d input without forming the Jacobian. An input
+    used twice receives two contributions, summed: the sum over paths of the chain rule.
+    """
+    tape = walk(root, constants=False)
+    grads = {root: seed}                      # d root / d node, summed over the paths so far
+    for node in reversed(tape):
+        if node._ctx is _FREED:
+            raise _freed_graph_error(node._op)
+        g = xp.final(grads.pop(node))         # complete: every path to node has been summed
+        take(node, g)
+        if node._op is None:
+            continue                          # a leaf: nothing further back
+        if xp is GRAPH:      # create_graph: the VJPs work on the nodes, so they are recorded
+            out, inputs = node, node._parents
+        else:
+            out, inputs = node.data, [p.data for p in node._parents]
+        vjps = node._op.fast_vjps if xp.fast else node._op.vjps
+        for i, p in enumerate(node._parents):
+            if not p.requires_grad:
+                continue
+            # the chain rule; unbroadcast sums g back to p's shape where numpy broadcast p
+            contribution = xp.unbroadcast(vjps[i](xp, g, out, node._ctx, *inputs), p)
+            if watch is not None:
+                watch(node, i, p, contribution)
+            grads[p] = xp.add(grads[p], contribution) if p in grads else contribution
+        if not retain_graph:
+            node._ctx = _FREED                # saved buffers released, as PyTorch does
 
 
-def _backward(root, seed, retain_graph, capture, trace):
-    """Replay the tape of `root` in reverse, seeded with d(root)/d(root) = `seed`.
+def run_backward(root, seed, retain_graph, create_graph, take, watch=None):
+    """backpropagate() with the backend and the observers the current modes ask for.
 
-    capture: None to accumulate into `.grad` (Node.backward); otherwise a dict id(node) -> None
-        to fill with each requested node's gradient instead (autograd.grad).
-    trace: None, or a list that receives (node, input position, gradient, input) per edge, for
-        Tape.explain.
-    When `seed` is a Node the VJPs run on nodes and are themselves recorded (create_graph).
+    create_graph: the VJPs run on the nodes themselves (the GRAPH backend), so the gradients
+    are recorded and can be differentiated again. A watched pass (a trace, anomaly mode) runs
+    the reference backend, the textbook path.
     """
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                            "grad_fn: nothing to differentiate (was it built under no_grad()?)")
-    none = _Mark()
-    order, leaves = _tape_of(root, none)
-    root._g = seed
-    graph_mode = isinstance(seed, Node)
-    if graph_mode:
-        from .ops import GRAPH as xp
-    else:
-        xp = root._raw
-    keep_all = root._keep_all_grads
-    try:
-        plain = capture is None and trace is None and not STATE.anomaly
-        if keep_all and not graph_mode and plain:
-            _replay_scalar(order, leaves, none, retain_graph)
-        else:
-            _replay(order, leaves, none, retain_graph, capture, trace, xp, graph_mode,
-                    keep_all)
-    except BaseException:
-        # An interrupted pass (freed graph, anomaly) must not leave pending gradients on the
-        # nodes: with create_graph they are nodes that point back into the graph, a cycle that
-        # would keep it alive after the caller drops it.
-        for node in order:
-            node._g = None
-        for node in leaves:
-            node._g = None
-        raise
-
-
-def _replay(order, leaves, none, retain_graph, capture, trace, xp, graph_mode, keep_all):
-    """The general loop of _backward: Tensors, capture, trace, anomaly mode, create_graph.
-    The op nodes in reverse recording order, then the leaves, whose gradients are complete."""
     anomaly = STATE.anomaly
-    broadcasting = not keep_all       # Tensor gradients may need broadcasting undone
-    owned = {}      # id -> accumulated gradient this pass allocated, safe to add into in place
-    for node in reversed(order):
-        g = node._g
-        node._g = None
-        if g is none:
-            continue
-        if owned:
-            owned.pop(id(g), None)
-        if type(g) is SparseGrad:
-            g = g.dense()
-        op = node._op
-        if capture is not None:
-            if id(node) in capture:
-                capture[id(node)] = g
-        elif keep_all or node._retain_grad:
-            _accumulate(node, g, graph_mode)
-        ctx = node._ctx
-        if ctx is _FREED:
-            _raise_freed(op)
-        parents = node._parents
-        vjps = op.vjps
-        n = len(parents)
-        # the arities of the table unrolled: a list comprehension is a function call (3.11)
-        if graph_mode:
-            out, ins = node, parents
-        elif n == 2:
-            a, b = parents
-            out, ins = node.data, (a.data, b.data)
-        elif n == 1:
-            out, ins = node.data, (parents[0].data,)
-        elif n == 3:
-            a, b, c = parents
-            out, ins = node.data, (a.data, b.data, c.data)
-        else:
-            out, ins = node.data, [p.data for p in parents]
-        i = 0
-        for p in parents:
-            prev = p._g
-            if prev is not None:        # on the tape: marked `none` or holding a gradient
-                # positional calls by arity: a *ins call builds a tuple of all the arguments
-                if anomaly:
-                    pg = _checked_vjp(vjps[i], xp, g, out, ctx, ins, node, graph_mode)
-                elif n == 1:
-                    pg = vjps[0](xp, g, out, ctx, ins[0])
-                elif n == 3:
-                    pg = vjps[i](xp, g, out, ctx, ins[0], ins[1], ins[2])
-                elif n == 2:
-                    pg = vjps[i](xp, g, out, ctx, ins[0], ins[1])
-                else:
-                    pg = vjps[i](xp, g, out, ctx, *ins)
-                data = ins[i]           # p's array, or p itself with create_graph: same shape
-                if broadcasting and (pg.shape != data.shape or pg.dtype != data.dtype):
-                    pg = xp.unbroadcast(pg, p)      # checked inline: most edges need nothing
-                if trace is not None:
-                    if type(pg) is SparseGrad:
-                        pg = pg.dense()
-                    trace.append((node, i, pg, p))
-                if prev is none:
-                    p._g = pg
-                elif type(pg) is SparseGrad or type(prev) is SparseGrad:
-                    p._g = _add_sparse(prev, pg, owned)
-                else:
-                    p._g = prev + pg
-            i += 1
-        pg = prev = None        # else the last edge's array looks shared when its leaf is reached
-        if not retain_graph:
-            node._ctx = _FREED
-    owned.clear()           # else a listed array looks shared to _accumulate, which copies it
-    for node in leaves:
-        g = node._g
-        node._g = None
-        if g is none:
-            continue
-        if type(g) is SparseGrad:
-            g = g.dense()
-        if capture is None:
-            _accumulate(node, g, graph_mode)
-        elif id(node) in capture:
-            capture[id(node)] = g
-
-
-def _add_sparse(acc, pg, owned):
-    """acc + pg where either is a SparseGrad: the sparse one is added into a dense array in
-    place. Only arrays this pass allocated (in `owned`) are written to: any other may be shared
-    (add's VJP hands the same array to both inputs), so it is copied first, once."""
-    if type(acc) is SparseGrad:
-        if type(pg) is SparseGrad:
-            dense = acc.dense()
-            owned[id(dense)] = dense
-            dense[pg.index] += pg.part
-            return dense
-        acc, pg = pg, acc
-    if id(acc) not in owned:
-        acc = acc.copy()
-        owned[id(acc)] = acc      # held here, so its id cannot be reused while listed
-    acc[pg.index] += pg.part
-    return acc
-
-
-def _checked_vjp(vjp, xp, g, out, ctx, ins, node, graph_mode):
-    """vjp(...) in anomaly mode: a nan/inf names the op whose backward made it and its site.
-
-    With create_graph the VJP's own steps are recorded nodes, checked as they are made; their
-    error would name an inner op (a 'pow' inside the VJP of 'sqrt') and the line of the grad()
-    call, so it is re-raised naming the op being differentiated.
-    """
-    where = getattr(node, "_where", None) or "an unknown line (made outside detect_anomaly())"
+    if anomaly:
+        watch = _AnomalyWatch(watch)
+    if create_graph:
+        xp = GRAPH
+    elif watch is not None:
+        xp = root._reference_backend
+    else:
+        xp = root._backend()
+    if not (anomaly and create_graph):
+        backpropagate(root, seed, xp, retain_graph, take, watch)
+        return
+    # With create_graph the VJPs' own steps are recorded nodes; in anomaly mode their forward
+    # check would name an inner op ('pow' inside the VJP of 'sqrt') and the grad() call's
+    # line. The watch checks each contribution instead, naming the op being differentiated.
+    STATE.anomaly = False
+    _refresh_hooks()
     try:
-        pg = vjp(xp, g, out, ctx, *ins)
-    except FloatingPointError:
-        raise FloatingPointError(
-            f"detect_anomaly: op '{node._op.name}' produced a non-finite value (nan or inf) in "
-            f"its backward pass (inside its recorded VJP, create_graph=True); the node was "
-            f"created at {where}") from None
-    if type(pg) is SparseGrad:
-        pg = pg.dense()
-    _check_finite(pg.data if graph_mode else pg, node._op.name, where, "backward")
-    return pg
+        backpropagate(root, seed, xp, retain_graph, take, watch)
+    finally:
+        STATE.anomaly = True
+        _refresh_hooks()
 
 
-def _replay_scalar(order, leaves, none, retain_graph):
-    """The loop of _backward for its commonest case, a Value graph with no capture, trace or
-    anomaly mode, with the arity unrolled. Same semantics; on micrograd's demo MLP step it takes
-    the replay from 45 ms to 20 ms (65k nodes), most of the margin over micrograd."""
-    from .ops import SCALAR as xp
-    for node in reversed(order):
-        g = node._g
-        node._g = None
-        if g is none:
-            continue
-        node.grad += g
-        op = node._op
-        if node._ctx is _FREED:
-            _raise_freed(op)
-        vjps = op.vjps
-        parents = node._parents
-        out = node.data
-        ctx = node._ctx
-        if len(parents) == 2:
-            a, b = parents
-            ad = a.data
-            bd = b.data
-            if a.requires_grad:
-                pg = vjps[0](xp, g, out, ctx, ad, bd)
-                prev = a._g
-                a._g = pg if prev is none else prev + pg
-            if b.requires_grad:
-                pg = vjps[1](xp, g, out, ctx, ad, bd)
-                prev = b._g
-                b._g = pg if prev is none else prev + pg
-        elif len(parents) == 1:
-            a = parents[0]
-            pg = vjps[0](xp, g, out, ctx, a.data)
-            prev = a._g
-            a._g = pg if prev is none else prev + pg
-        else:                                   # user-defined ops of three or more inputs
-            ins = [p.data for p in parents]
-            for i, p in enumerate(parents):
-                if p.requires_grad:
-                    pg = vjps[i](xp, g, out, ctx, *ins)
-                    prev = p._g
-                    p._g = pg if prev is none else prev + pg
-        if not retain_graph:
-            node._ctx = _FREED
-    for node in leaves:
-        g = node._g
-        node._g = None
-        if g is not none:
-            node.grad += g
+class _AnomalyWatch:
+    """Anomaly mode's observer: every contribution must be finite; a nan or inf names the op
+    whose VJP made it and the line that created that node."""
+
+    def __init__(self, inner=None):
+        self.inner = inner
+
+    def __call__(self, node, i, p, contribution):
+        where = getattr(node, "_where", None) or "an unknown line (made outside detect_anomaly())"
+        data = contribution.data if isinstance(contribution, Node) else contribution
+        _check_finite(data, node._op.name, where, "backward")
+        if self.inner is not None:
+            self.inner(node, i, p, contribution)
 
 
-def _raise_freed(op):
-    raise RuntimeError(
+def _freed_graph_error(op):
+    return RuntimeError(
         f"Trying to backward through the graph a second time (op '{op.name}'): its saved "
         "values were freed by the first backward. Specify retain_graph=True on the first "
         "backward (or autograd.grad) call if you need to backward twice.")
-
-
-class _Mark:
-    """A fresh token per backward pass: "reached, no gradient yet"."""
-    __slots__ = ()
-
-
-def _accumulate(node, g, graph_mode):
-    if graph_mode:
-        g = g.data
-    cur = node.grad
-    if cur is None:
-        # Adopt the array as .grad when nothing else can see it (a base array, not a view,
-        # held only by the replay loop's local), as PyTorch's AccumulateGrad steals an
-        # unshared buffer; copy any other (the caller's seed, the one array add's VJP gives
-        # both inputs, a node's data), so that an in-place update of one .grad never changes
-        # another array. Spares a copy per parameter per step: 4 MB for a 1024 x 1024 weight.
-        if type(g) is _ndarray and (g.base is not None or _getrefcount(g) > _UNSHARED):
-            g = g.copy(order="K")         # K: the copy keeps the array's memory layout
-        node.grad = g
-    else:
-        node.grad = cur + g
-
-
-def _unshared_count():
-    """What _accumulate's sys.getrefcount reads for an array held by nothing but the replay
-    loop's local, taken through the same call shape (the figure depends on how the
-    interpreter counts locals and arguments)."""
-    g = np.empty(1)
-    return _refs_in_callee(g)
-
-
-def _refs_in_callee(g):
-    return _getrefcount(g)
-
-
-_UNSHARED = _unshared_count()
 
 
 def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -450,14 +334,12 @@ def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=
     (second derivatives, Hessian-vector products). `retain_graph` defaults to `create_graph`.
     An input that `outputs` does not depend on raises unless `allow_unused=True` (then None).
     """
-    single = isinstance(inputs, Node)
-    if single:
+    if isinstance(inputs, Node):
         inputs = [inputs]
     inputs = list(inputs)
     if isinstance(outputs, (list, tuple)):
         if len(outputs) != 1:
-            from .tensor import _sum_outputs
-            outputs, grad_outputs = _sum_outputs(outputs, grad_outputs)
+            outputs, grad_outputs = _sum_of_outputs(outputs, grad_outputs)
         else:
             outputs = outputs[0]
             if isinstance(grad_outputs, (list, tuple)):
@@ -470,16 +352,20 @@ def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=
         if not x.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad")
     seed = outputs._seed(grad_outputs)
-    capture = {id(x): None for x in inputs}
+    wanted = {id(x): None for x in inputs}
+
+    def take(node, g):
+        if id(node) in wanted:
+            wanted[id(node)] = g
+
     if create_graph:
-        seed = outputs._const_like(seed)
         with enable_grad():
-            _backward(outputs, seed, retain_graph, capture, None)
+            run_backward(outputs, outputs._const_like(seed), retain_graph, True, take)
     else:
-        _backward(outputs, seed, retain_graph, capture, None)
+        run_backward(outputs, seed, retain_graph, False, take)
     result = []
     for i, x in enumerate(inputs):
-        g = capture[id(x)]
+        g = wanted[id(x)]
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: input {i} was not used in the graph of the output; pass "
@@ -488,3 +374,15 @@ def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=
             g = x._const_like(g)
         result.append(g)
     return result
+
+
+def _sum_of_outputs(outputs, grad_outputs):
+    """Several outputs as one scalar, sum_i sum(o_i * go_i), whose gradient is the sum of
+    theirs: autograd.grad of a list."""
+    total = None
+    for i, o in enumerate(outputs):
+        go = None if grad_outputs is None else grad_outputs[i]
+        term = o._sum_all() if go is None else (o * o._const_like(o._seed(go)))._sum_all()
+        total = term if total is None else total + term
+    return total, None
+

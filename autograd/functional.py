@@ -9,7 +9,7 @@ import numpy as np
 
 from .engine import Node
 from .ops import OPS
-from .tensor import Tensor, _apply, _lift, _one_axis
+from .tensor import Tensor, _one_axis
 
 
 def _as_tensor(x, like, opname):
@@ -18,7 +18,7 @@ def _as_tensor(x, like, opname):
     if isinstance(x, Node):
         raise TypeError(f"{opname}: got a {type(x).__name__}; only Tensors, numbers and arrays "
                         f"can be combined with Tensors")
-    t = _lift(x, like, opname) if like is not None else None
+    t = like._lift(x, opname) if like is not None else None
     return t if t is not None else Tensor(x)
 
 
@@ -45,7 +45,7 @@ def concatenate(tensors, axis=0):
             shapes = ", ".join(str(x.shape) for x in tensors)
             raise ValueError(f"concatenate: shapes {shapes} must agree except along axis "
                              f"{axis}")
-    return _apply(OPS["concatenate"], axis, *tensors)
+    return Tensor._apply(OPS["concatenate"], axis, *tensors)
 
 
 cat = concatenate
@@ -64,7 +64,7 @@ def stack(tensors, axis=0):
         raise IndexError(f"stack: axis {axis} is out of range for a result of {ndim} dims")
     axis %= ndim
     new = shape[:axis] + (1,) + shape[axis:]
-    return _apply(OPS["concatenate"], axis, *[t.reshape(new) for t in tensors])
+    return Tensor._apply(OPS["concatenate"], axis, *[t.reshape(new) for t in tensors])
 
 
 def _pad_widths(pad, ndim):
@@ -97,7 +97,7 @@ def pad(x, pad, value=0.0):
     numpy-style ((before, after) per axis) or torch-style (flat, last axis first:
     (left, right, top, bottom, ...)). The gradient is the inner slice of the output's."""
     x = _as_tensor(x, None, "pad")
-    return _apply(OPS["pad"], (_pad_widths(pad, x.ndim), value), x)
+    return Tensor._apply(OPS["pad"], (_pad_widths(pad, x.ndim), value), x)
 
 
 def _pair(v, name, opname):
@@ -147,7 +147,7 @@ def linear(x, weight, bias=None):
     if bias.data.shape != ws[:1]:
         raise ValueError(f"linear: bias must have shape ({ws[0]},) for a weight of "
                          f"shape {ws}, got {bias.shape}")
-    return _apply(_LINEAR, None, x, weight, bias)
+    return Tensor._apply(_LINEAR, None, x, weight, bias)
 
 
 _LINEAR = OPS["linear"]
@@ -176,7 +176,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         if bias.shape != (out_ch,):
             raise ValueError(f"conv2d: bias must have shape ({out_ch},) for a weight of shape "
                              f"{weight.shape}, got {bias.shape}")
-    return _apply(OPS["conv2d"], (sh, sw, ph, pw), x, weight, bias)
+    return Tensor._apply(OPS["conv2d"], (sh, sw, ph, pw), x, weight, bias)
 
 
 def _pool_args(x, kernel_size, stride, padding, opname):
@@ -197,7 +197,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     x = _as_tensor(x, None, "max_pool2d")
     kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
     _check_window(x, kernel, stride, padding, "max_pool2d")
-    return _apply(OPS["max_pool2d"], kernel + stride + padding, x)
+    return Tensor._apply(OPS["max_pool2d"], kernel + stride + padding, x)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
@@ -206,7 +206,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     x = _as_tensor(x, None, "avg_pool2d")
     kernel, stride, padding = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
     _check_window(x, kernel, stride, padding, "avg_pool2d")
-    return _apply(OPS["avg_pool2d"], kernel + stride + padding, x)
+    return Tensor._apply(OPS["avg_pool2d"], kernel + stride + padding, x)
 
 
 def softmax(x, axis=-1):

@@ -1,34 +1,30 @@
-"""Rows of the op table that only `Tensor` has: linear algebra, reductions, shape and indexing.
+"""Rows of the op table that only `Tensor` has: linear algebra, reductions, shape and indexing,
+convolution windows.
 
-Same conventions as ops.py: `array(ctx, *ins)` forward, one `vjp(xp, g, out, ctx, *ins)` per
-input, written with `xp.*` so that it runs on arrays and, for create_graph, on nodes.
+Same conventions as ops_elementwise.py: `array(ctx, *arrays)` forward, one
+`vjp(xp, g, out, ctx, *inputs)` per input, written with `xp.*` so that it runs on arrays and,
+for create_graph, on recorded nodes.
 """
 import numpy as np
 
-from .ops import ARRAY, REAL, Domain, _g, _is_basic
-
-TENSOR_ROWS = []
-
-
-def row(name, array, vjps, domains, doc, symbol=None, examples=None):
-    """examples: list of (ctx, input shapes) the generated tests run; see ops.Op."""
-    TENSOR_ROWS.append((name, None, array, vjps, domains, doc, symbol, examples))
+from .fast import SparseGrad, is_basic
+from .ops_elementwise import identity_vjp
+from .optable import REAL, Domain, Op, PerInput
 
 
 # matmul -------------------------------------------------------------------------------------
-# a, b and g are arrays or (create_graph) Tensors: both have .ndim and .mT (numpy >= 2), which
-# spares an xp call each on the hot path of every Linear layer
+# a, b and g are arrays or (create_graph) Tensors: both have .ndim and .mT
 def _matmul_da(xp, g, out, ctx, a, b):
-    if a.ndim > 1 and b.ndim > 1:
+    if a.ndim > 1 and b.ndim > 1:                 # dA = G B^T
         return xp.matmul(g, b.mT)
-    if b.ndim == 1:                   # out[..., i] = sum_k a[..., i, k] b[k]
+    if b.ndim == 1:                               # out[..., i] = sum_k a[..., i, k] b[k]
         return xp.unsqueeze(g, -1) * b
     return xp.squeeze(xp.matmul(b, xp.unsqueeze(g, -1)), -1)  # a 1-D: out[..., j] = a_k b[.., k, j]
 
 
 def _matmul_db(xp, g, out, ctx, a, b):
     na, nb = a.ndim, b.ndim
-    if na > 1 and nb > 1:
+    if na > 1 and nb > 1:                         # dB = A^T G
         return xp.matmul(a.mT, g)
     if na == 1 and nb == 1:
         return g * a
@@ -37,48 +33,52 @@ def _matmul_db(xp, g, out, ctx, a, b):
     return xp.squeeze(xp.matmul(a.mT, xp.unsqueeze(g, -1)), -1)
 
 
-row("matmul", lambda c, a, b: ARRAY.matmul(a, b), (_matmul_da, _matmul_db), (REAL, REAL),
-    "a @ b (numpy matmul rules: 1-D operands, batched stacks)", "@",
-    examples=[(None, ((3,), (3,))), (None, ((2, 3), (3, 4))), (None, ((3,), (3, 2))),
-              (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))),
-              (None, ((2, 1, 2, 3), (3, 3, 2)))])
+MATMUL = Op("matmul", symbol="@",
+            formula="a @ b (numpy matmul rules: 1-D operands, batched stacks); "
+                    "dA = G B^T, dB = A^T G",
+            array=lambda c, a, b: np.matmul(a, b), vjps=(_matmul_da, _matmul_db),
+            domains=(REAL, REAL),
+            examples=[(None, ((3,), (3,))), (None, ((2, 3), (3, 4))), (None, ((3,), (3, 2))),
+                      (None, ((2, 3), (3,))), (None, ((2, 2, 3), (3, 4))),
+                      (None, ((2, 1, 2, 3), (3, 3, 2)))])
 
 
 # linear: x W^T + b in one node --------------------------------------------------------------
-# Fused because every Linear layer runs it: one node instead of three (transpose, matmul, add),
-# and the bias gradient is one sum over the leading axes instead of the broadcast machinery.
-# Measured on bench/tensor_bench.py's step: a 4-8-8-3 MLP (pure overhead) went from 79 us to
-# 73 us; on the 64-128-64-10 MLP the change is within the noise (the matmuls dominate).
+# One node instead of three (transpose, matmul, add) for every Linear layer, and the bias
+# gradient is one sum over the leading axes instead of the broadcast machinery.
 def _linear_fwd(ctx, x, w, b):
-    out = ARRAY.matmul(x, w.T)
+    out = np.matmul(x, w.T)
     out += b                          # in place: the matmul's result is ours
     return out
 
 
 def _linear_dx(xp, g, out, ctx, x, w, b):
-    return xp.matmul(g, w)
+    return xp.matmul(g, w)                        # dx = G W
 
 
 def _linear_dw(xp, g, out, ctx, x, w, b):
     if x.ndim == 1:
         return xp.unsqueeze(g, -1) * x
-    if x.ndim == 2:
+    if x.ndim == 2:                               # dW = G^T x
         return xp.matmul(g.mT, x)
     return xp.matmul(xp.reshape(g, (-1, g.shape[-1])).mT, xp.reshape(x, (-1, x.shape[-1])))
 
 
 def _linear_db(xp, g, out, ctx, x, w, b):
-    return xp.sum_rows(g) if g.ndim > 1 else g
+    return xp.sum(g, tuple(range(g.ndim - 1)))    # db = G summed over the batch
 
 
-row("linear", _linear_fwd, (_linear_dx, _linear_dw, _linear_db),
-    (REAL, REAL, REAL), "x W^T + b with W of shape (out, in), b of shape (out,)",
-    examples=[(None, ((4, 3), (2, 3), (2,))), (None, ((3,), (2, 3), (2,))),
-              (None, ((2, 4, 3), (2, 3), (2,)))])
+LINEAR = Op("linear", formula="x W^T + b with W of shape (out, in), b of shape (out,); "
+                              "dx = G W, dW = G^T x, db = sum of G over the batch",
+            array=_linear_fwd, vjps=(_linear_dx, _linear_dw, _linear_db),
+            domains=(REAL, REAL, REAL),
+            examples=[(None, ((4, 3), (2, 3), (2,))), (None, ((3,), (2, 3), (2,))),
+                      (None, ((2, 4, 3), (2, 3), (2,)))])
 
 
 # reductions and shape -----------------------------------------------------------------------
 def _sum_vjp(xp, g, out, ctx, a):
+    # every summed element gets g: g put back on the reduced axes and broadcast over them
     axis, keepdims = ctx
     shape = xp.data(a).shape
     if not keepdims and axis is not None:
@@ -86,59 +86,82 @@ def _sum_vjp(xp, g, out, ctx, a):
     return xp.broadcast_to(g, shape)
 
 
-row("sum", lambda c, a: np.add.reduce(a, axis=c[0], keepdims=c[1]), (_sum_vjp,), (REAL,),
-    "sum of a over axis (all axes when None)",
-    examples=[((None, False), ((2, 3),)), (((1,), False), ((2, 3),)), (((0,), True), ((2, 3),)),
-              (((0, 2), False), ((2, 3, 4),))])
+SUM = Op("sum", formula="sum of a over axis (all axes when None); d/da = 1 for each element",
+         array=lambda c, a: np.add.reduce(a, axis=c[0], keepdims=c[1]), vjps=(_sum_vjp,),
+         domains=(REAL,),
+         examples=[((None, False), ((2, 3),)), (((1,), False), ((2, 3),)),
+                   (((0,), True), ((2, 3),)), (((0, 2), False), ((2, 3, 4),))])
 
-row("reshape", lambda c, a: a.reshape(c),
-    (lambda xp, g, out, c, a: xp.reshape(g, xp.data(a).shape),), (REAL,),
-    "a viewed with another shape of the same size",
-    examples=[((3, 2), ((2, 3),)), ((-1,), ((2, 3),))])
+RESHAPE = Op("reshape", formula="a viewed with another shape of the same size",
+             array=lambda c, a: a.reshape(c),
+             vjps=(lambda xp, g, out, c, a: xp.reshape(g, xp.data(a).shape),), domains=(REAL,),
+             examples=[((3, 2), ((2, 3),)), ((-1,), ((2, 3),))])
 
-row("transpose", lambda c, a: a.transpose(c),
-    (lambda xp, g, out, c, a: xp.transpose(g, tuple(np.argsort(c))),), (REAL,),
-    "a with its axes permuted", examples=[((1, 0), ((2, 3),)), ((2, 0, 1), ((2, 3, 4),))])
+TRANSPOSE = Op("transpose", formula="a with its axes permuted; the gradient permuted back",
+               array=lambda c, a: a.transpose(c),
+               vjps=(lambda xp, g, out, c, a: xp.transpose(g, tuple(np.argsort(c))),),
+               domains=(REAL,), examples=[((1, 0), ((2, 3),)), ((2, 0, 1), ((2, 3, 4),))])
 
-row("broadcast_to", lambda c, a: np.broadcast_to(a, c),
-    (_g,), (REAL,), "a repeated along new or size-1 axes; the engine sums the gradient back",
-    examples=[((2, 3), ((1, 3),)), ((4, 2, 3), ((2, 1),))])
+BROADCAST_TO = Op("broadcast_to",
+                  formula="a repeated along new or size-1 axes; the engine sums the gradient "
+                          "back",
+                  array=lambda c, a: np.broadcast_to(a, c), vjps=(identity_vjp,),
+                  domains=(REAL,), examples=[((2, 3), ((1, 3),)), ((4, 2, 3), ((2, 1),))])
 
-row("where", lambda c, a, b: np.where(c, a, b),
-    (lambda xp, g, out, c, a, b: xp.mask(g, c),
-     lambda xp, g, out, c, a, b: xp.mask(g, ~c)),
-    (REAL, REAL), "a where mask else b (mask is a constant)",
-    examples=[(np.array([[True, False, True], [False, True, True]]), ((2, 3), (2, 3))),
-              (np.array([True, False, True]), ((2, 3), (1,)))])
+WHERE = Op("where", formula="a where mask else b (ctx = mask, a constant); "
+                            "d/da = mask, d/db = not mask",
+           array=lambda c, a, b: np.where(c, a, b),
+           vjps=(lambda xp, g, out, c, a, b: xp.mask(g, c),
+                 lambda xp, g, out, c, a, b: xp.mask(g, ~c)),
+           domains=(REAL, REAL),
+           examples=[(np.array([[True, False, True], [False, True, True]]), ((2, 3), (2, 3))),
+                     (np.array([True, False, True]), ((2, 3), (1,)))])
 
 
 # indexing: getitem and its adjoint, scatter-add ------------------------------------------------
 def _scatter_fwd(ctx, g):
     index, shape = ctx
     z = np.zeros(shape, dtype=g.dtype)
-    if _is_basic(index):
+    if is_basic(index):
         z[index] = g
     else:
         np.add.at(z, index, g)        # repeated indices accumulate
     return z
 
 
-row("getitem", lambda c, a: a[c],
-    (lambda xp, g, out, c, a: xp.scatter(g, c, xp.data(a).shape),), (REAL,),
-    "a[index]; repeated integer indices accumulate their gradient", "[]",
-    examples=[((1,), ((3, 2),)), ((slice(0, 2), None), ((3, 2),)), (np.array([0, 2, 0]), ((3, 2),)),
-              (np.array([[True, False], [False, True], [True, True]]), ((3, 2),))])
+def _getitem_vjp(xp, g, out, ctx, a):
+    # the gradient of a[index] is g put back at index in zeros of a's shape
+    return xp.apply(SCATTER, (ctx, xp.data(a).shape), g)
 
-row("scatter", _scatter_fwd,
-    (lambda xp, g, out, c, a: xp.getitem(g, c[0]),), (REAL,),
-    "zeros(shape) with g added at index (adjoint of getitem)",
-    examples=[((np.array([0, 2, 0]), (3, 2)), ((3, 2),)), ((1, (3, 2)), ((2,),))])
+
+def _getitem_vjp_fast(xp, g, out, ctx, a):
+    """A basic index keeps g as a SparseGrad, added into the input's total in place."""
+    if is_basic(ctx):
+        return SparseGrad(ctx, g, a.shape)
+    return _scatter_fwd((ctx, a.shape), g)
+
+
+GETITEM = Op("getitem", symbol="[]",
+             formula="a[index]; the gradient is g at index, 0 elsewhere (repeated integer "
+                     "indices accumulate)",
+             array=lambda c, a: a[c], vjps=(_getitem_vjp,), domains=(REAL,),
+             examples=[((1,), ((3, 2),)), ((slice(0, 2), None), ((3, 2),)),
+                       (np.array([0, 2, 0]), ((3, 2),)),
+                       (np.array([[True, False], [False, True], [True, True]]), ((3, 2),))],
+             fast_vjps=(_getitem_vjp_fast,))
+
+SCATTER = Op("scatter", formula="zeros(shape) with g added at index (adjoint of getitem)",
+             array=_scatter_fwd, vjps=(lambda xp, g, out, c, a: xp.getitem(g, c[0]),),
+             domains=(REAL,),
+             examples=[((np.array([0, 2, 0]), (3, 2)), ((3, 2),)), ((1, (3, 2)), ((2,),))])
 
 
 # casts, clipping, pairwise extremes ----------------------------------------------------------
-row("astype", lambda c, a: a.astype(c), (_g,), (REAL,),
-    "a converted to float dtype ctx; the engine casts the gradient back to a's dtype",
-    examples=[(np.dtype(np.float32), ((2, 3),)), (np.dtype(np.float64), ((3,),))])
+ASTYPE = Op("astype",
+            formula="a converted to float dtype ctx; the engine casts the gradient back to a's "
+                    "dtype",
+            array=lambda c, a: a.astype(c), vjps=(identity_vjp,), domains=(REAL,),
+            examples=[(np.dtype(np.float32), ((2, 3),)), (np.dtype(np.float64), ((3,),))])
 
 
 def _clip_vjp(xp, g, out, ctx, a):
@@ -153,10 +176,11 @@ def _clip_vjp(xp, g, out, ctx, a):
     return xp.mask(g, inside)
 
 
-row("clip", lambda c, a: np.clip(a, c[0], c[1]), (_clip_vjp,),
-    (Domain(kinks=(-1.0, -0.5, 0.5, 1.0)),),
-    "min(max(a, lo), hi), either bound None; gradient 1 inside [lo, hi] (bounds included)",
-    examples=[((-1.0, 1.0), ((2, 3),)), ((None, 0.5), ((4,),)), ((-0.5, None), ((),))])
+CLIP = Op("clip", formula="min(max(a, lo), hi), either bound None; d/da = 1 inside [lo, hi] "
+                          "(bounds included), 0 outside",
+          array=lambda c, a: np.clip(a, c[0], c[1]), vjps=(_clip_vjp,),
+          domains=(Domain(kinks=(-1.0, -0.5, 0.5, 1.0)),),
+          examples=[((-1.0, 1.0), ((2, 3),)), ((None, 0.5), ((4,),)), ((-0.5, None), ((),))])
 
 
 def _pick_weight(xp, a, b, first):
@@ -166,20 +190,25 @@ def _pick_weight(xp, a, b, first):
     return (first(ad, bd).astype(dtype) + 0.5 * (ad == bd)).astype(dtype, copy=False)
 
 
-row("maximum", lambda c, a, b: np.maximum(a, b),
-    (lambda xp, g, out, c, a, b: g * _pick_weight(xp, a, b, np.greater),
-     lambda xp, g, out, c, a, b: g * _pick_weight(xp, b, a, np.greater)),
-    (REAL, REAL), "max(a, b) elementwise; ties send half the gradient to each (as torch)",
-    examples=[(None, ((2, 3), (2, 3))), (None, ((1,), (2, 3))), (None, ((), (3,)))])
-row("minimum", lambda c, a, b: np.minimum(a, b),
-    (lambda xp, g, out, c, a, b: g * _pick_weight(xp, a, b, np.less),
-     lambda xp, g, out, c, a, b: g * _pick_weight(xp, b, a, np.less)),
-    (REAL, REAL), "min(a, b) elementwise; ties send half the gradient to each (as torch)",
-    examples=[(None, ((2, 3), (2, 3))), (None, ((2, 1), (1, 3))), (None, ((3,), ()))])
+MAXIMUM = Op("maximum",
+             formula="max(a, b) elementwise; d/da = 1 where a > b, 1/2 on ties, else 0",
+             array=lambda c, a, b: np.maximum(a, b),
+             vjps=(lambda xp, g, out, c, a, b: g * _pick_weight(xp, a, b, np.greater),
+                   lambda xp, g, out, c, a, b: g * _pick_weight(xp, b, a, np.greater)),
+             domains=(REAL, REAL),
+             examples=[(None, ((2, 3), (2, 3))), (None, ((1,), (2, 3))), (None, ((), (3,)))])
+
+MINIMUM = Op("minimum",
+             formula="min(a, b) elementwise; d/da = 1 where a < b, 1/2 on ties, else 0",
+             array=lambda c, a, b: np.minimum(a, b),
+             vjps=(lambda xp, g, out, c, a, b: g * _pick_weight(xp, a, b, np.less),
+                   lambda xp, g, out, c, a, b: g * _pick_weight(xp, b, a, np.less)),
+             domains=(REAL, REAL),
+             examples=[(None, ((2, 3), (2, 3))), (None, ((2, 1), (1, 3))), (None, ((3,), ()))])
 
 
 # reductions: max/min, logsumexp, log_softmax ----------------------------------------------------
-def _kept(shape, axis):
+def kept_shape(shape, axis):
     """The shape of a reduction over `axis` (sorted tuple or None) with keepdims=True."""
     return tuple(1 if axis is None or i in axis else n for i, n in enumerate(shape))
 
@@ -189,64 +218,44 @@ def _extreme_vjp(xp, g, out, ctx, a):
     axis, keepdims = ctx
     ad, od = xp.data(a), xp.data(out)
     if not keepdims:
-        kept = _kept(ad.shape, axis)
+        kept = kept_shape(ad.shape, axis)
         od = od.reshape(kept)
         g = xp.reshape(g, kept)
     mask = ad == od
     return g * (mask / mask.sum(axis=axis, keepdims=True)).astype(ad.dtype, copy=False)
 
 
-_REDUCE_EXAMPLES = [((None, False), ((2, 3),)), (((1,), False), ((2, 3),)),
-                    (((0,), True), ((2, 3),)), (((0, 2), False), ((2, 3, 4),)),
-                    ((None, False), ((),))]
-row("amax", lambda c, a: a.max(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL,),
-    "max of a over axis; tied maxima share the gradient evenly (torch.amax rule)",
-    examples=_REDUCE_EXAMPLES)
-row("amin", lambda c, a: a.min(axis=c[0], keepdims=c[1]), (_extreme_vjp,), (REAL,),
-    "min of a over axis; tied minima share the gradient evenly (torch.amin rule)",
-    examples=_REDUCE_EXAMPLES)
+REDUCE_EXAMPLES = [((None, False), ((2, 3),)), (((1,), False), ((2, 3),)),
+                   (((0,), True), ((2, 3),)), (((0, 2), False), ((2, 3, 4),)),
+                   ((None, False), ((),))]
+AMAX = Op("amax", formula="max of a over axis; tied maxima share the gradient evenly "
+                          "(torch.amax rule)",
+          array=lambda c, a: a.max(axis=c[0], keepdims=c[1]), vjps=(_extreme_vjp,),
+          domains=(REAL,), examples=REDUCE_EXAMPLES)
+AMIN = Op("amin", formula="min of a over axis; tied minima share the gradient evenly "
+                          "(torch.amin rule)",
+          array=lambda c, a: a.min(axis=c[0], keepdims=c[1]), vjps=(_extreme_vjp,),
+          domains=(REAL,), examples=REDUCE_EXAMPLES)
 
 
-def _shift(axis, a):
+def shift_by_max(axis, a):
     """(a - m, m) with m = max a over axis (keepdims), so that exp(a - m) never overflows.
 
     m is clamped to the finite range instead of replaced where it is not finite: a row of
     -infs then gives exp(-inf) = 0 and log 0 = -inf (not nan), a +inf gives +inf and a nan
-    stays nan, as in torch, in two in-place ufunc calls (np.where(isfinite) took 2.7 us)."""
+    stays nan, as in torch."""
     m = np.asarray(np.maximum.reduce(a, axis=axis, keepdims=True))   # 0-d: an array too
-    lo, hi = _finite_range(a.dtype)
-    np.maximum(m, lo, out=m)
-    np.minimum(m, hi, out=m)
+    info = np.finfo(a.dtype)
+    np.clip(m, info.min, info.max, out=m)
     return a - m, m
 
 
-def _logsumexp(axis, a):
-    """log sum exp a over axis, keepdims: m + log sum e^(a - m)."""
-    z, m = _shift(axis, a)
+def _lse_fwd(ctx, a):
+    # log sum e^a = m + log sum e^(a - m)
+    axis, keepdims = ctx
+    z, m = shift_by_max(axis, a)
     out = np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
     out += m
-    return out
-
-
-def _log_softmax_fwd(axis, a):
-    # (a - m) - log sum e^(a - m), not a - (m + log sum ...): at logits of 1e4 in float32 the
-    # second form loses the log term's digits to m (-1.09863 where torch gives -1.0986123)
-    z, _ = _shift((axis,), a)
-    z -= np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
-    return z
-
-
-def _finite_range(dtype, cache={}):
-    r = cache.get(dtype)
-    if r is None:
-        info = np.finfo(dtype)
-        r = cache[dtype] = (dtype.type(info.min), dtype.type(info.max))
-    return r
-
-
-def _lse_fwd(ctx, a):
-    axis, keepdims = ctx
-    out = _logsumexp(axis, a)
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -254,15 +263,24 @@ def _lse_vjp(xp, g, out, ctx, a):
     # d lse / d a = exp(a - lse) = softmax(a)
     axis, keepdims = ctx
     if not keepdims:
-        kept = _kept(xp.data(a).shape, axis)
+        kept = kept_shape(xp.data(a).shape, axis)
         g = xp.reshape(g, kept)
         out = xp.reshape(out, kept)
     return g * xp.exp(a - out)
 
 
-row("logsumexp", _lse_fwd, (_lse_vjp,), (REAL,),
-    "log sum_i e^a_i over axis, computed as m + log sum e^(a - m) with m = max a (stable)",
-    examples=_REDUCE_EXAMPLES)
+LOGSUMEXP = Op("logsumexp", formula="log sum_i e^a_i over axis, computed as "
+                                    "m + log sum e^(a - m) with m = max a (stable); "
+                                    "d/da = softmax(a)",
+               array=_lse_fwd, vjps=(_lse_vjp,), domains=(REAL,), examples=REDUCE_EXAMPLES)
+
+
+def _log_softmax_fwd(axis, a):
+    # (a - m) - log sum e^(a - m), not a - (m + log sum ...): at logits of 1e4 in float32 the
+    # second form loses the log term's digits to m (-1.09863 where torch gives -1.0986123)
+    z, _ = shift_by_max((axis,), a)
+    z -= np.log(np.add.reduce(np.exp(z), axis=axis, keepdims=True))
+    return z
 
 
 def _log_softmax_vjp(xp, g, out, ctx, a):
@@ -272,184 +290,29 @@ def _log_softmax_vjp(xp, g, out, ctx, a):
 
 # A primitive, not the composite a - logsumexp(a, keepdims): one node instead of three on the
 # loss path of every classifier, and its VJP needs no broadcast undone.
-row("log_softmax", _log_softmax_fwd, (_log_softmax_vjp,), (REAL,),
-    "a - logsumexp(a) along axis ctx (stable at |a| = 1e4)",
-    examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),)), (0, ((2, 3),))])
-
-
-# cross_entropy: log_softmax and the pick of the target class in one node ---------------------
-# Every classifier's loss. As a composite (log_softmax, a one-hot multiply, sums, a division) it
-# was 6 nodes and 55 us on a (64, 10) batch; fused, its VJP is the textbook
-# w_n (softmax(a)_n - onehot(t_n)), written as a scaled copy of exp(a - m) and a subtraction at
-# the targets: no one-hot array, no softmax division in the forward.
-class ClassTargets:
-    """ctx of the cross_entropy row: integer class targets `target` (N,) in [0, n_classes) of
-    logits (N, n_classes), with torch's options: class `weight` (C,), `ignore_index` (those
-    samples count for nothing) and `reduction` ('mean': sum_n w_n loss_n / sum_n w_n, 'sum' or
-    'none'). A target out of range raises IndexError naming it.
-
-    `flat` holds n * n_classes + t_n, the targets' positions in the flattened logits: a take
-    or an index of a raveled array with it costs a third of a[rows, t] on a (64, 10) batch.
-    The forward leaves exp(a - m) and its row sums here for the VJP, marked with the output
-    they belong to; a VJP of any other output of the same ctx (gradcheck runs the forward many
-    times) or on recorded nodes (create_graph) recomputes the softmax from the logits.
-    """
-    __slots__ = ("target", "n_classes", "class_weight", "ignore_index", "reduction", "starts",
-                 "flat", "weight", "ignored", "denom", "_out", "_e", "_s")
-
-    def __init__(self, target, n_classes, weight=None, ignore_index=-100, reduction="mean"):
-        t = np.asarray(target).astype(np.intp, copy=False)
-        self.target, self.n_classes = t, n_classes
-        self.ignore_index, self.reduction = ignore_index, reduction
-        self.class_weight = None if weight is None else np.asarray(weight, dtype=np.float64)
-        n = t.shape[0]
-        self.starts = _row_starts(n, n_classes)
-        # one call finds the targets' flat positions and checks that each is a class (it raises
-        # for any outside [0, n_classes)): a max reduction and an add took 1.8x as long
-        try:
-            flat = np.ravel_multi_index((_row_starts(n, 1), t), (n, n_classes))
-        except ValueError:
-            flat = None
-        if flat is None or 0 <= ignore_index < n_classes and np.count_nonzero(t == ignore_index):
-            valid = t != ignore_index
-            bad = valid & ((t < 0) | (t >= n_classes))
-            if bad.any():
-                raise IndexError(f"cross_entropy: target {int(t[bad][0])} is out of bounds "
-                                 f"for {n_classes} classes")
-            pick, self.ignored = np.where(valid, t, 0), ~valid
-            flat = self.starts + pick
-            w = np.ones(t.shape) if weight is None else self.class_weight[pick]
-            w = w * valid
-        else:
-            self.ignored = None
-            w = None if weight is None else self.class_weight[t]
-        self.flat = flat
-        # per-sample weights w_n; None when every sample counts once (the fast path)
-        self.weight = w
-        self.denom = float(n if w is None else w.sum())
-        self._out = self._e = self._s = None
-
-    def onehot(self, shape, dtype):
-        o = np.zeros(shape, dtype=dtype)
-        o.ravel()[self.flat] = 1.0
-        return o
-
-    def __repr__(self):
-        w = "" if self.class_weight is None else f", weight={self.class_weight.tolist()}"
-        return (f"ClassTargets({self.target.tolist()}, {self.n_classes}{w}, "
-                f"ignore_index={self.ignore_index}, reduction={self.reduction!r})")
-
-
-def _row_starts(n, width, cache={}):
-    """[0, width, 2 width, ...] of length n, read-only and cached: where each row of an
-    (n, width) array starts in its flattened data."""
-    r = cache.get((n, width))
-    if r is None:
-        if len(cache) > 64:
-            cache.clear()
-        r = cache[(n, width)] = np.arange(n) * width
-        r.flags.writeable = False
-    return r
-
-
-def _ce_fwd(ctx, a):
-    """The loss from m = the row maxima, e = exp(a - m) and s = the row sums of e:
-    loss_n = -log softmax(a)[n, t_n] = log s_n - (a - m)[n, t_n], reduced. m is not clamped
-    to the finite range (as _shift does for logsumexp): a row with a +inf, or of -infs only,
-    then gives nan, as torch's cross_entropy does, and a finite batch is spared two calls."""
-    # the row maxima through argmax and a take: 3.9 us against 6 for maximum.reduce along a
-    # short axis ((64, 10) float32)
-    m = a.take(ctx.starts + a.argmax(axis=1))
-    # C order whatever a's layout (transposed logits are F-ordered): the VJP writes into the
-    # raveled copy of e it makes, which must be a view of it
-    e = np.subtract(a, m[:, None], order="C")
-    picked = e.take(ctx.flat)
-    np.exp(e, out=e)
-    s = np.add.reduce(e, axis=1)
-    loss = np.log(s)
-    loss -= picked
-    if ctx.weight is not None:
-        loss *= ctx.weight.astype(loss.dtype, copy=False)
-        if ctx.ignored is not None:
-            loss[ctx.ignored] = 0.0        # not 0 * inf where an ignored row's logit is -inf
-    if ctx.reduction != "none":
-        loss = np.add.reduce(loss)
-        if ctx.reduction == "mean":     # all ignored: a mean of nothing is nan, as in torch
-            loss = loss * (1.0 / ctx.denom) if ctx.denom else loss * np.nan
-    ctx._out, ctx._e, ctx._s = loss, e, s
-    return loss
-
-
-def _ce_vjp(xp, g, out, ctx, a):
-    # d loss_n / d a[n, c] = k_n (softmax(a)[n, c] - [c == t_n]) with k_n = w_n g_n ('none'),
-    # w_n g / denom ('mean') or w_n g ('sum')
-    dtype = xp.data(a).dtype
-    fast = xp is ARRAY and ctx._out is out
-    # a 0-d g on arrays is read as a numpy scalar: scalar arithmetic costs a tenth of a 0-d
-    # array's
-    k = g[()] if fast and g.ndim == 0 else g
-    if ctx.reduction == "mean":
-        k = k * (1.0 / ctx.denom) if ctx.denom else k * np.nan
-    if ctx.weight is not None:
-        k = k * ctx.weight.astype(dtype)
-    if fast:
-        # softmax(a) k = e (k / s): one scaled copy of the forward's exp(a - m), then k off at
-        # each row's target
-        d = np.multiply(ctx._e, (k / ctx._s)[:, None], order="C")    # ravel: a view
-        d.ravel()[ctx.flat] -= k
-        return d
-    if ctx.reduction == "none" or ctx.weight is not None:
-        k = xp.unsqueeze(k, 1)          # one k_n per row
-    p = xp.exp(xp.apply("log_softmax", 1, a))
-    return (p - ctx.onehot(xp.data(a).shape, dtype)) * k
-
-
-row("cross_entropy", _ce_fwd, (_ce_vjp,), (REAL,),
-    "-w_n log softmax(a)[n, t_n] with ctx = ClassTargets(t, w, reduction); 'mean' divides by "
-    "sum_n w_n (stable: log-sum-exp)",
-    examples=[(ClassTargets([0, 2], 3), ((2, 3),)),
-              (ClassTargets([1, 0, 3], 4, reduction="sum"), ((3, 4),)),
-              (ClassTargets([2, 2, 0, 1], 3, reduction="none"), ((4, 3),)),
-              (ClassTargets([1, 0, 2], 3, weight=[0.5, 0.0, 2.0]), ((3, 3),)),
-              (ClassTargets([1, -100, 0, 1], 2, ignore_index=-100), ((4, 2),)),
-              (ClassTargets([0, 3, 1], 4, weight=[1.5, 1.0, 0.5, 2.0], ignore_index=3,
-                            reduction="none"), ((3, 4),))])
+LOG_SOFTMAX = Op("log_softmax", formula="a - logsumexp(a) along axis ctx (stable at |a| = 1e4); "
+                                        "d/da = g - softmax(a) sum(g)",
+                 array=_log_softmax_fwd, vjps=(_log_softmax_vjp,), domains=(REAL,),
+                 examples=[(1, ((2, 3),)), (0, ((4,),)), (2, ((2, 3, 4),)), (0, ((2, 3),))])
 
 
 # joining and padding -------------------------------------------------------------------------
-class _PerInput:
-    """vjps/domains of a variadic row: entry i is made on demand for input i."""
-    __slots__ = ("make", "cache")
-
-    def __init__(self, make):
-        self.make = make
-        self.cache = {}
-
-    def __getitem__(self, i):
-        if i not in self.cache:
-            self.cache[i] = self.make(i)
-        return self.cache[i]
-
-    def __len__(self):
-        raise TypeError("a variadic op takes any number of inputs: see its examples")
-
-    def __iter__(self):
-        raise TypeError("a variadic op takes any number of inputs: index it instead")
-
-
 def _concat_piece(i):
     def vjp(xp, g, out, ctx, *ins):
+        # input i gets its own slice of the gradient along the joined axis
         start = sum(xp.data(t).shape[ctx] for t in ins[:i])
         stop = start + xp.data(ins[i]).shape[ctx]
         return xp.getitem(g, (slice(None),) * ctx + (slice(start, stop),))
     return vjp
 
 
-row("concatenate", lambda c, *ins: np.concatenate(ins, axis=c),
-    _PerInput(_concat_piece), _PerInput(lambda i: REAL),
-    "inputs joined along axis ctx; each gets back its slice of the gradient", "cat",
-    examples=[(0, ((2, 3), (1, 3))), (1, ((2, 3), (2, 1), (2, 2))), (0, ((3,),)),
-              (2, ((2, 1, 2), (2, 1, 3)))])
+CONCATENATE = Op("concatenate", symbol="cat",
+                 formula="inputs joined along axis ctx; each gets back its slice of the "
+                         "gradient",
+                 array=lambda c, *ins: np.concatenate(ins, axis=c),
+                 vjps=PerInput(_concat_piece), domains=PerInput(lambda i: REAL),
+                 examples=[(0, ((2, 3), (1, 3))), (1, ((2, 3), (2, 1), (2, 2))), (0, ((3,),)),
+                           (2, ((2, 1, 2), (2, 1, 3)))])
 
 
 def _pad_fwd(ctx, a):
@@ -464,11 +327,13 @@ def _pad_inner(widths, shape):
     return tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, widths))
 
 
-row("pad", _pad_fwd,
-    (lambda xp, g, out, c, a: xp.getitem(g, _pad_inner(c[0], xp.data(a).shape)),), (REAL,),
-    "a surrounded by value: widths ((before, after) per axis, >= 0), constant mode",
-    examples=[((((1, 2), (0, 1)), 0.0), ((2, 3),)), ((((2, 0),), -1.5), ((3,),)),
-              ((((0, 0), (0, 0), (1, 1), (2, 1)), 0.0), ((1, 2, 3, 2),))])
+PAD = Op("pad", formula="a surrounded by value: widths ((before, after) per axis, >= 0), "
+                        "constant mode; the gradient is the inner slice",
+         array=_pad_fwd,
+         vjps=(lambda xp, g, out, c, a: xp.getitem(g, _pad_inner(c[0], xp.data(a).shape)),),
+         domains=(REAL,),
+         examples=[((((1, 2), (0, 1)), 0.0), ((2, 3),)), ((((2, 0),), -1.5), ((3,),)),
+                   ((((0, 0), (0, 0), (1, 1), (2, 1)), 0.0), ((1, 2, 3, 2),))])
 
 
 # convolution windows: im2col and its adjoint col2im --------------------------------------------
@@ -494,35 +359,38 @@ def _col2im(ctx, cols):
     return x
 
 
-row("im2col", _im2col,
-    (lambda xp, g, out, c, x: xp.apply("col2im", c + xp.data(x).shape[2:], g),), (REAL,),
-    "windows of x (N, C, H, W) as (N, C, kH, kW, OH, OW); ctx = (kH, kW, strideH, strideW)",
-    examples=[((2, 2, 1, 1), ((2, 3, 4, 5),)), ((3, 2, 2, 1), ((1, 2, 5, 4),)),
-              ((2, 2, 2, 2), ((1, 1, 4, 4),))])
-row("col2im", _col2im,
-    (lambda xp, g, out, c, cols: xp.apply("im2col", c[:4], g),), (REAL,),
-    "adjoint of im2col: window entries summed back onto an (N, C, H, W) image",
-    examples=[((2, 2, 1, 1, 4, 5), ((2, 3, 2, 2, 3, 4),)),
-              ((3, 2, 2, 1, 5, 4), ((1, 2, 3, 2, 2, 3),)),
-              ((2, 2, 2, 2, 5, 5), ((1, 1, 2, 2, 2, 2),))])
+IM2COL = Op("im2col", formula="windows of x (N, C, H, W) as (N, C, kH, kW, OH, OW); "
+                              "ctx = (kH, kW, strideH, strideW); the gradient is col2im of g",
+            array=_im2col,
+            vjps=(lambda xp, g, out, c, x: xp.apply(COL2IM, c + xp.data(x).shape[2:], g),),
+            domains=(REAL,),
+            examples=[((2, 2, 1, 1), ((2, 3, 4, 5),)), ((3, 2, 2, 1), ((1, 2, 5, 4),)),
+                      ((2, 2, 2, 2), ((1, 1, 4, 4),))])
+COL2IM = Op("col2im", formula="adjoint of im2col: window entries summed back onto an "
+                              "(N, C, H, W) image; the gradient is im2col of g",
+            array=_col2im,
+            vjps=(lambda xp, g, out, c, cols: xp.apply(IM2COL, c[:4], g),), domains=(REAL,),
+            examples=[((2, 2, 1, 1, 4, 5), ((2, 3, 2, 2, 3, 4),)),
+                      ((3, 2, 2, 1, 5, 4), ((1, 2, 3, 2, 2, 3),)),
+                      ((2, 2, 2, 2, 5, 5), ((1, 1, 2, 2, 2, 2),))])
 
 
 # convolution and pooling: one row each, with its own VJP ------------------------------------
-# Built on im2col/col2im (in raw mode their array functions, under create_graph their rows), so
-# that the VJPs are themselves differentiable. The forward keeps nothing: the VJPs take the
-# windows again from the input (one strided copy), so a ctx is only (stride, padding) and the
-# rows stay pure functions of their inputs.
+# Built on im2col/col2im (on arrays their forwards, under create_graph their rows), so that the
+# VJPs are themselves differentiable. The forward keeps nothing: the VJPs take the windows
+# again from the input (one strided copy), so a ctx is only (stride, padding) and the rows stay
+# pure functions of their inputs.
 def _padded(xp, x, ph, pw, value):
     if not (ph or pw):
         return x
-    return xp.apply("pad", (((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
+    return xp.apply(PAD, (((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
 
 
 def _windows_back(xp, dcols, x, kh, kw, sh, sw, ph, pw):
     """The gradient of x from the gradient of its windows dcols (N, C, kH, kW, OH, OW): col2im
     onto the padded image, then the padding cut away. The adjoint of im2col(pad(x))."""
     h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
-    g = xp.apply("col2im", (kh, kw, sh, sw, h, w), dcols)
+    g = xp.apply(COL2IM, (kh, kw, sh, sw, h, w), dcols)
     if not (ph or pw):
         return g
     return xp.getitem(g, (slice(None), slice(None), slice(ph, h - ph), slice(pw, w - pw)))
@@ -531,7 +399,8 @@ def _windows_back(xp, dcols, x, kh, kw, sh, sw, ph, pw):
 def _conv2d_fwd(ctx, x, w, b):
     sh, sw, ph, pw = ctx
     o, c, kh, kw = w.shape
-    cols = _im2col((kh, kw, sh, sw), _padded(ARRAY, x, ph, pw, 0.0))
+    cols = _im2col((kh, kw, sh, sw), _pad_fwd((((0, 0), (0, 0), (ph, ph), (pw, pw)), 0.0), x)
+                   if ph or pw else x)
     n, _, _, _, oh, ow = cols.shape
     out = np.matmul(w.reshape(o, c * kh * kw), cols.reshape(n, c * kh * kw, oh * ow))
     out = out.reshape(n, o, oh, ow)
@@ -553,37 +422,39 @@ def _conv2d_dw(xp, g, out, ctx, x, w, b):
     sh, sw, ph, pw = ctx
     o, c, kh, kw = w.shape
     n, _, oh, ow = g.shape
-    cols = xp.apply("im2col", (kh, kw, sh, sw), _padded(xp, x, ph, pw, 0.0))
+    cols = xp.apply(IM2COL, (kh, kw, sh, sw), _padded(xp, x, ph, pw, 0.0))
     per_image = xp.matmul(xp.reshape(g, (n, o, oh * ow)),
                           xp.reshape(cols, (n, c * kh * kw, oh * ow)).mT)
     return xp.reshape(xp.sum(per_image, (0,)), w.shape)
 
 
-row("conv2d", _conv2d_fwd,
-    (_conv2d_dx, _conv2d_dw, lambda xp, g, out, c, x, w, b: xp.sum(g, (0, 2, 3))),
-    (REAL, REAL, REAL),
-    "out[n, o, p, q] = b[o] + sum_{c,i,j} w[o, c, i, j] x_pad[n, c, p sh + i, q sw + j]; "
-    "ctx = (strideH, strideW, padH, padW)",
-    examples=[((1, 1, 0, 0), ((2, 3, 5, 4), (4, 3, 2, 2), (4,))),
-              ((2, 1, 1, 2), ((1, 2, 5, 5), (3, 2, 3, 2), (3,))),
-              ((2, 2, 1, 1), ((2, 1, 4, 4), (2, 1, 3, 3), (2,)))])
+CONV2D = Op("conv2d",
+            formula="out[n, o, p, q] = b[o] + sum_{c,i,j} w[o, c, i, j] "
+                    "x_pad[n, c, p sh + i, q sw + j]; ctx = (strideH, strideW, padH, padW)",
+            array=_conv2d_fwd,
+            vjps=(_conv2d_dx, _conv2d_dw, lambda xp, g, out, c, x, w, b: xp.sum(g, (0, 2, 3))),
+            domains=(REAL, REAL, REAL),
+            examples=[((1, 1, 0, 0), ((2, 3, 5, 4), (4, 3, 2, 2), (4,))),
+                      ((2, 1, 1, 2), ((1, 2, 5, 5), (3, 2, 3, 2), (3,))),
+                      ((2, 2, 1, 1), ((2, 1, 4, 4), (2, 1, 3, 3), (2,)))])
 
 
-def _pool_windows(xp, x, ctx, value):
+def _pool_windows(x, ctx, value):
     kh, kw, sh, sw, ph, pw = ctx
-    return xp.apply("im2col", (kh, kw, sh, sw), _padded(xp, x, ph, pw, value))
+    if ph or pw:
+        x = _pad_fwd((((0, 0), (0, 0), (ph, ph), (pw, pw)), value), x)
+    return _im2col((kh, kw, sh, sw), x)
 
 
 def _max_pool_fwd(ctx, x):
-    cols = _pool_windows(ARRAY, x, ctx, -np.inf)
-    return np.maximum.reduce(cols, axis=(2, 3))
+    return np.maximum.reduce(_pool_windows(x, ctx, -np.inf), axis=(2, 3))
 
 
 def _max_pool_vjp(xp, g, out, ctx, x):
     # the gradient goes to ONE element per window, the first maximum in row-major order
     # (torch's rule; on ties, e.g. zeros after a relu, splitting it would differ from torch)
     kh, kw, sh, sw, ph, pw = ctx
-    cols = _pool_windows(ARRAY, xp.data(x), ctx, -np.inf)
+    cols = _pool_windows(xp.data(x), ctx, -np.inf)
     n, c, _, _, oh, ow = cols.shape
     flat = cols.reshape(n, c, kh * kw, oh, ow)
     first = np.zeros(flat.shape, dtype=flat.dtype)
@@ -592,17 +463,18 @@ def _max_pool_vjp(xp, g, out, ctx, x):
     return _windows_back(xp, dcols, x, *ctx)
 
 
-row("max_pool2d", _max_pool_fwd, (_max_pool_vjp,), (REAL,),
-    "max over each kh x kw window of x padded with -inf; the gradient goes to the first maximum"
-    "; ctx = (kH, kW, strideH, strideW, padH, padW)",
-    examples=[((2, 2, 2, 2, 0, 0), ((2, 3, 4, 4),)), ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
-              ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
+MAX_POOL2D = Op("max_pool2d",
+                formula="max over each kh x kw window of x padded with -inf; the gradient goes "
+                        "to the first maximum; ctx = (kH, kW, strideH, strideW, padH, padW)",
+                array=_max_pool_fwd, vjps=(_max_pool_vjp,), domains=(REAL,),
+                examples=[((2, 2, 2, 2, 0, 0), ((2, 3, 4, 4),)),
+                          ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
+                          ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
 
 
 def _avg_pool_fwd(ctx, x):
     kh, kw = ctx[:2]
-    cols = _pool_windows(ARRAY, x, ctx, 0.0)
-    out = np.add.reduce(cols, axis=(2, 3))
+    out = np.add.reduce(_pool_windows(x, ctx, 0.0), axis=(2, 3))
     out *= 1.0 / (kh * kw)
     return out
 
@@ -616,8 +488,14 @@ def _avg_pool_vjp(xp, g, out, ctx, x):
     return _windows_back(xp, dcols, x, *ctx)
 
 
-row("avg_pool2d", _avg_pool_fwd, (_avg_pool_vjp,), (REAL,),
-    "mean over each kh x kw window of x zero-padded (padding counts); "
-    "ctx = (kH, kW, strideH, strideW, padH, padW)",
-    examples=[((2, 2, 2, 2, 0, 0), ((2, 3, 4, 4),)), ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
-              ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
+AVG_POOL2D = Op("avg_pool2d",
+                formula="mean over each kh x kw window of x zero-padded (padding counts); "
+                        "ctx = (kH, kW, strideH, strideW, padH, padW)",
+                array=_avg_pool_fwd, vjps=(_avg_pool_vjp,), domains=(REAL,),
+                examples=[((2, 2, 2, 2, 0, 0), ((2, 3, 4, 4),)),
+                          ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
+                          ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
+
+ROWS = (MATMUL, LINEAR, SUM, RESHAPE, TRANSPOSE, BROADCAST_TO, WHERE, GETITEM, SCATTER, ASTYPE,
+        CLIP, MAXIMUM, MINIMUM, AMAX, AMIN, LOGSUMEXP, LOG_SOFTMAX, CONCATENATE, PAD, IM2COL,
+        COL2IM, CONV2D, MAX_POOL2D, AVG_POOL2D)

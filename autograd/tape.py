@@ -21,8 +21,8 @@ import html
 
 import numpy as np
 
-from .engine import _FREED, STATE, Node, _backward, _refresh_hooks
-from .ops import SCALAR
+from .backends import SCALAR
+from .engine import _FREED, STATE, Node, _refresh_hooks, run_backward
 
 
 class Tape:
@@ -125,12 +125,17 @@ class Tape:
         trace = []
         # Keep the saved context until the table is built (leaky_relu's slope lives there),
         # then free it as the caller asked.
-        _backward(root, seed, True, None if accumulate else {}, trace)
+        run_backward(root, seed, True, False, root._keep_grad if accumulate else _ignore,
+                     lambda node, i, p, contribution: trace.append((node, i, contribution, p)))
         steps = BackwardSteps(root, seed, trace, self._names())
         if not retain_graph:
             for node, *_ in trace:
                 node._ctx = _FREED
         return steps
+
+
+def _ignore(node, g):
+    """Tape.explain's `take`: the gradients are shown, not stored."""
 
 
 class BackwardSteps:
@@ -269,7 +274,7 @@ _JACOBIAN = "(Jacobian, not formed)"
 
 def _local_text(node, i):
     """d(node)/d(input i) for a scalar op: its VJP applied to an upstream gradient of 1."""
-    if node._raw is not SCALAR:
+    if node._reference_backend is not SCALAR:
         return _JACOBIAN
     ins = [p.data for p in node._parents]
     return _fmt_data(node._op.vjps[i](SCALAR, 1.0, node.data, node._ctx, *ins))

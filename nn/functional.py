@@ -15,9 +15,8 @@ from autograd import Tensor
 from autograd.functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
 from autograd.functional import linear as _linear
 from autograd.engine import Node
-from autograd.ops import ARRAY, OPS, Domain, Op
-from autograd.ops_tensor import ClassTargets
-from autograd.tensor import _apply
+from autograd.ops import OPS
+from autograd.ops_nn import ClassTargets
 
 from .init import as_rng
 
@@ -172,45 +171,6 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
-# binary_cross_entropy as one fused row: torch's backward is not the derivative of its clamped
-# forward. It is g (x - t) / max(x (1 - x), 1e-12) (torch's binary_cross_entropy_backward,
-# EPSILON = 1e-12): finite and nonzero at x = 0 or 1 (-1e12 at x = 0, t = 1), where the
-# derivative of a clamped log is 0, and capped at 1e12 near the ends, where 1/x is not. A
-# composite cannot give that gradient, so the forward and its two VJPs are written out here.
-_BCE_EPS = float(np.float32(1e-12))    # torch keeps EPSILON as a float: 9.9999998e-13
-
-
-def _bce_fwd(ctx, x, t):
-    # (t - 1) max(log1p(-x), -100) - t max(log x, -100), PyTorch's formula term for term
-    with np.errstate(divide="ignore"):
-        log_x = np.maximum(np.log(x), -100.0)
-        log_1mx = np.maximum(np.log1p(-x), -100.0)
-    return (t - 1.0) * log_1mx - t * log_x
-
-
-def _bce_dinput(xp, g, out, ctx, x, t):
-    # g (x - t) / max(x (1 - x), eps); on arrays in torch's order of operations, so the
-    # gradient is bit-identical to torch's (reciprocal-then-multiply differs by an ulp)
-    if xp is ARRAY:
-        return g * (x - t) / np.maximum((1.0 - x) * x, _BCE_EPS)
-    d = (1.0 - x) * x
-    return g * (x - t) * xp.reciprocal(xp.where(xp.data(d) > _BCE_EPS, d, _BCE_EPS))
-
-
-def _bce_dtarget(xp, g, out, ctx, x, t):
-    # -g logit(x) = -g log(x / (1 - x)), unclamped as in PyTorch (+-inf at x = 0, 1)
-    if xp is ARRAY:
-        with np.errstate(divide="ignore"):
-            return g * -np.log(x / (1.0 - x))
-    return g * (xp.log(1.0 - x) - xp.log(x))
-
-
-_BCE = Op("binary_cross_entropy", None, _bce_fwd, (_bce_dinput, _bce_dtarget),
-          (Domain(0.05, 0.95), Domain(0.0, 1.0)),
-          "(t - 1) max(log(1 - x), -100) - t max(log x, -100); "
-          "d/dx = (x - t) / max(x (1 - x), 1e-12), d/dt = -log(x / (1 - x))")
-
-
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """-w [t log x + (1 - t) log(1 - x)], each log clamped below at -100, reduced (PyTorch).
 
@@ -229,7 +189,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
             f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
             f"[{lo:.4g}, {hi:.4g}]; apply sigmoid first, or use "
             f"binary_cross_entropy_with_logits on raw scores")
-    loss = _BCE(input, target)
+    loss = OPS["binary_cross_entropy"](input, target)
     if weight is not None:
         loss = loss * _const_or_tensor(weight, input)
     return _reduce(loss, reduction, "binary_cross_entropy")
@@ -350,7 +310,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         if weight is not None:
             weight = _class_weight(weight, n_classes)
         ctx = ClassTargets(tarr, n_classes, weight, ignore_index, reduction)
-        return _apply(_CROSS_ENTROPY, ctx, input)
+        return _CROSS_ENTROPY(input, ctx=ctx)
     logp = log_softmax(input, cls_axis)
     shape = [1] * input.ndim
     shape[cls_axis] = n_classes

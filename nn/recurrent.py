@@ -23,8 +23,7 @@ import math
 import numpy as np
 
 from autograd import Tensor
-from autograd.ops import ARRAY, REAL, Op
-from autograd.tensor import _apply
+from autograd.ops import OPS
 
 from . import init
 from .layers import _as_tensor, _dtype
@@ -51,96 +50,13 @@ def _lstm_step(gx, h, c, w_hh_t, hidden):
     gates = gx if h is None else gx + h @ w_hh_t
     if c is None:
         c = Tensor(np.zeros(gates.shape[:-1] + (hidden,), dtype=gates.dtype))
-    c_new = _apply(_LSTM_C, {}, gates, c)
-    return _apply(_LSTM_H, {}, gates, c_new), c_new
+    c_new = _LSTM_C(gates, c, ctx={})
+    return _LSTM_H(gates, c_new, ctx={}), c_new
 
 
-# The LSTM cell as two fused ops, c' = lstm_c(gates, c) and h' = lstm_h(gates, c'), instead of
-# the 11 slicing and elementwise nodes of the composite. Measured on the LSTM of bench/nn_bench.py
-# (input 8, hidden 64, batch 32, 50 steps, float32, one BLAS thread, the three interleaved): a
-# training step took 11.9 ms composed, 7.7 ms fused, 5.6 ms in numpy by hand. The forward keeps
-# the gate activations in the op's ctx (a dict per call) for the backward; under create_graph
-# the VJPs are recomputed from Tensor ops, so higher derivatives still work. These two rows
-# belong in the op table (autograd/ops_tensor.py); they live here until they move there.
-def _sigmoid(x):
-    """1 / (1 + e^-x) = tanh(x / 2) / 2 + 1/2: never overflows, one transcendental per element."""
-    t = np.tanh(x * 0.5)
-    t *= 0.5
-    t += 0.5
-    return t
-
-
-def _lstm_c_fwd(ctx, gates, c):
-    H = c.shape[-1]
-    i = _sigmoid(gates[:, :H])
-    f = _sigmoid(gates[:, H:2 * H])
-    g = np.tanh(gates[:, 2 * H:3 * H])
-    ctx["ifg"] = (i, f, g)
-    return f * c + i * g
-
-
-def _lstm_c_dgates(xp, gc, out, ctx, gates, c):
-    # d c' = c di(f) ... : [gc g i(1-i), gc c f(1-f), gc i (1-g^2), 0] over the i, f, g, o blocks
-    if xp is ARRAY:
-        i, f, g = ctx["ifg"]
-        H = c.shape[-1]
-        d = np.empty(gates.shape, dtype=np.result_type(gates, gc))
-        d[:, :H] = gc * g * i * (1 - i)
-        d[:, H:2 * H] = gc * c * f * (1 - f)
-        d[:, 2 * H:3 * H] = gc * i * (1 - g * g)
-        d[:, 3 * H:] = 0
-        return d
-    H = c.shape[-1]
-    i, f = gates[:, :H].sigmoid(), gates[:, H:2 * H].sigmoid()
-    g = gates[:, 2 * H:3 * H].tanh()
-    return _cat([gc * g * i * (1.0 - i), gc * c * f * (1.0 - f), gc * i * (1.0 - g * g),
-                 gc * 0.0], 1)
-
-
-def _lstm_c_dc(xp, gc, out, ctx, gates, c):
-    if xp is ARRAY:
-        return gc * ctx["ifg"][1]
-    H = c.shape[-1]
-    return gc * gates[:, H:2 * H].sigmoid()
-
-
-def _lstm_h_fwd(ctx, gates, c_new):
-    o = _sigmoid(gates[:, 3 * c_new.shape[-1]:])
-    tc = np.tanh(c_new)
-    ctx["o_tc"] = (o, tc)
-    return o * tc
-
-
-def _lstm_h_dgates(xp, gh, out, ctx, gates, c_new):
-    # h' = o tanh(c'): only the o block, gh tanh(c') o (1 - o)
-    H = c_new.shape[-1]
-    if xp is ARRAY:
-        o, tc = ctx["o_tc"]
-        d = np.zeros(gates.shape, dtype=np.result_type(gates, gh))
-        d[:, 3 * H:] = gh * tc * o * (1 - o)
-        return d
-    o = gates[:, 3 * H:].sigmoid()
-    zeros = gh * 0.0
-    return _cat([zeros, zeros, zeros, gh * c_new.tanh() * o * (1.0 - o)], 1)
-
-
-def _lstm_h_dc(xp, gh, out, ctx, gates, c_new):
-    if xp is ARRAY:
-        o, tc = ctx["o_tc"]
-        return gh * o * (1 - tc * tc)
-    tc = c_new.tanh()
-    return gh * gates[:, 3 * c_new.shape[-1]:].sigmoid() * (1.0 - tc * tc)
-
-
-def _cat(tensors, axis):
-    from autograd.functional import concatenate
-    return concatenate(tensors, axis)
-
-
-_LSTM_C = Op("lstm_c", None, _lstm_c_fwd, (_lstm_c_dgates, _lstm_c_dc), (REAL, REAL),
-             "c' = sigmoid(f) c + sigmoid(i) tanh(g) with i, f, g, o = blocks of gates (B, 4H)")
-_LSTM_H = Op("lstm_h", None, _lstm_h_fwd, (_lstm_h_dgates, _lstm_h_dc), (REAL, REAL),
-             "h' = sigmoid(o) tanh(c') with o the last block of gates (B, 4H)")
+# The LSTM cell's two rows of the op table (autograd/ops_nn.py): one node each for c' and h'
+# instead of the 11 slicing and elementwise nodes of the composite.
+_LSTM_C, _LSTM_H = OPS["lstm_c"], OPS["lstm_h"]
 
 
 def _gru_step(gx, h, w_hh_t, b_hh, hidden):

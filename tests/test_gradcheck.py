@@ -1,7 +1,7 @@
 """autograd.gradcheck on correct and deliberately wrong gradients.
 
 Wrong gradients come from fake ops: `autograd.ops.Op` rows with a wrong VJP, applied with
-`_apply` (Tensor) or `value._make` (Value) and never registered in OPS.
+op(...) (Tensor) or `Value._node` (Value) and never registered in OPS.
 """
 import re
 
@@ -11,8 +11,6 @@ import pytest
 from autograd import Tensor, Value, gradcheck, grad
 from autograd.gradcheck import GradcheckError
 from autograd.ops import REAL, Op
-from autograd.tensor import _apply
-from autograd.value import _make
 
 
 def _op(name, array, vjps, scalar=None):
@@ -63,8 +61,8 @@ def test_correct_tensor_functions_pass():
     assert gradcheck(lambda p, q: (p @ q).tanh(), [a, b])
     assert gradcheck(lambda p: (p * p).sum(), a)                    # scalar Tensor output
     assert gradcheck(lambda p, q: p + q, [_t((2, 3)), _t((1, 3))])  # engine's broadcast undo
-    assert gradcheck(lambda p: _apply(_sin_op(1.0), None, p), a)
-    assert gradcheck(lambda p, q: _apply(_add_row_op(True), None, p, q),
+    assert gradcheck(lambda p: _sin_op(1.0)(p), a)
+    assert gradcheck(lambda p, q: _add_row_op(True)(p, q),
                      [_t((2, 3)), _t((1, 3), 5)])
 
 
@@ -118,7 +116,7 @@ def test_data_restored_when_fn_raises_midway():
 def test_wrong_tensor_vjp_is_caught(factor):
     t = _t((2, 3))
     with pytest.raises(AssertionError) as e:
-        gradcheck(lambda a: _apply(_sin_op(factor), None, a), t)
+        gradcheck(lambda a: _sin_op(factor)(a), t)
     assert isinstance(e.value, GradcheckError)
     msg = str(e.value)
     assert "input" in msg and "element" in msg and "analytical" in msg
@@ -131,7 +129,7 @@ def test_wrong_value_vjp_is_caught(factor):
     op = _sin_op(factor)
     x = Value(0.4, label="x")
     with pytest.raises(AssertionError) as e:
-        gradcheck(lambda a: _make(op.scalar(None, a.data), op, (a,)), x)
+        gradcheck(lambda a: Value._node(op.scalar(None, a.data), op, (a,)), x)
     (row,) = _rows(str(e.value))
     assert row[0] == "x (0)" and row[1] == "-"
     assert float(row[2]) == pytest.approx(factor * np.cos(0.4), rel=1e-5)
@@ -141,7 +139,7 @@ def test_wrong_value_vjp_is_caught(factor):
 def test_missing_broadcast_reduction_is_caught_on_that_input_only():
     a, b = _t((2, 3)), _t((1, 3), 5)
     with pytest.raises(AssertionError) as e:
-        gradcheck(lambda p, q: _apply(_add_row_op(False), None, p, q), [a, b])
+        gradcheck(lambda p, q: _add_row_op(False)(p, q), [a, b])
     rows = _rows(str(e.value))
     assert {r[0] for r in rows} == {"input 1"}
     assert {r[1] for r in rows} == {"(0, 0)", "(0, 1)", "(0, 2)"}
@@ -155,7 +153,7 @@ def test_one_wrong_jacobian_entry_is_caught_through_the_projection():
         return g * xp.cos(a) * wrong
     op = _op("sin_bad_entry", lambda c, a: np.sin(a), (vjp,))
     with pytest.raises(AssertionError) as e:
-        gradcheck(lambda a: _apply(op, None, a), _t((2, 3)))
+        gradcheck(lambda a: op(a), _t((2, 3)))
     assert [r[1] for r in _rows(str(e.value))] == ["(1, 2)"]
     assert "sum(out * r)" in str(e.value)
 
@@ -165,7 +163,7 @@ def test_worst_offender_first():
         return g * np.array([1.0, 1.5, 3.0, 2.0])
     op = _op("scaled", lambda c, a: a, (vjp,))
     with pytest.raises(AssertionError) as e:
-        gradcheck(lambda a: _apply(op, None, a).sum(), _t((4,)))
+        gradcheck(lambda a: op(a).sum(), _t((4,)))
     assert [r[1] for r in _rows(str(e.value))] == ["2", "3", "1"]
     errors = [float(r[4]) for r in _rows(str(e.value))]
     assert errors == sorted(errors, reverse=True)
@@ -173,7 +171,7 @@ def test_worst_offender_first():
 
 def test_long_tables_are_cut():
     with pytest.raises(AssertionError) as e:
-        gradcheck(lambda a: _apply(_sin_op(-1.0), None, a), _t((4, 5)))
+        gradcheck(lambda a: _sin_op(-1.0)(a), _t((4, 5)))
     assert len(_rows(str(e.value))) == 10
     assert "... and 10 more" in str(e.value)
 
@@ -181,14 +179,14 @@ def test_long_tables_are_cut():
 def test_nan_gradient_is_a_failure():
     op = _op("nan_grad", lambda c, a: a * 2.0, (lambda xp, g, out, c, a: g * np.nan,))
     with pytest.raises(AssertionError, match="nan"):
-        gradcheck(lambda a: _apply(op, None, a), _t((2,)))
+        gradcheck(lambda a: op(a), _t((2,)))
 
 
 def test_gradient_of_the_wrong_shape_is_named():
     op = _op("bad_shape", lambda c, a: a.sum(), (lambda xp, g, out, c, a: g * np.ones(3),))
     x = Tensor(np.ones((3, 1)), dtype=np.float64, requires_grad=True)
     with pytest.raises(Exception, match=r"shape"):
-        gradcheck(lambda a: _apply(op, None, a), x)
+        gradcheck(lambda a: op(a), x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +201,7 @@ def test_float32_output_is_refused():
     x = _t((2,))
     to32 = _op("to32", lambda c, a: a.astype(np.float32), (lambda xp, g, out, c, a: g,))
     with pytest.raises(TypeError, match=r"returned a float32 Tensor"):
-        gradcheck(lambda a: _apply(to32, None, a), x)
+        gradcheck(lambda a: to32(a), x)
 
 
 def test_nothing_to_check():

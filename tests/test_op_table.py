@@ -18,7 +18,6 @@ import pytest
 
 import autograd
 from autograd import OPS, Tensor, Value
-from autograd.tensor import _apply
 from autograd.testing import assert_gradients_close, check_directional
 
 torch = pytest.importorskip("torch")
@@ -86,7 +85,7 @@ def _torch_leaves(arrays):
 def test_row_gradcheck(name, ctx, shapes):
     op = OPS[name]
     xs = _inputs(op, shapes, _rng(name, shapes, "fd"))
-    fn = lambda *ins: _apply(op, ctx, *ins)  # noqa: E731
+    fn = lambda *ins: op(*ins, ctx=ctx)  # noqa: E731
     out = fn(*xs)
     if out.dtype != np.float64:
         pytest.skip(f"{name} with ctx {ctx!r} outputs {out.dtype}: finite differences need "
@@ -102,7 +101,7 @@ def test_row_matches_torch(name, ctx, shapes):
     oracle = _oracle(name)
     rng = _rng(name, shapes, "torch")
     xs = _inputs(op, shapes, rng)
-    out = _apply(op, ctx, *xs)
+    out = op(*xs, ctx=ctx)
     ts = _torch_leaves([x.data for x in xs])
     t_out = oracle(ctx, *ts)
     assert tuple(t_out.shape) == out.shape, f"{name}: shape {out.shape} vs torch {t_out.shape}"
@@ -133,7 +132,7 @@ def test_row_ignores_memory_layout(name, ctx, shapes):
     results = []
     for layout in (np.ascontiguousarray, np.asfortranarray, _strided):
         xs = [Tensor(layout(a), requires_grad=True) for a in arrays]
-        out = _apply(op, ctx, *xs)
+        out = op(*xs, ctx=ctx)
         out.backward(_rng(name, shapes, "w").standard_normal(out.shape))
         results.append([out.data] + [x.grad for x in xs])
     for other in results[1:]:
@@ -258,7 +257,7 @@ def test_second_derivative_matches_torch(name, ctx, shapes):
     op = OPS[name]
     rng = _rng(name, "second")
     xs = _inputs(op, shapes, rng)
-    out = _apply(op, ctx, *xs)
+    out = op(*xs, ctx=ctx)
     w = rng.standard_normal(out.shape)
     vs = [rng.standard_normal(s) for s in shapes]
     gs = autograd.grad(out, xs, grad_outputs=w, create_graph=True)

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from autograd import OPS, Tensor, Value
 from autograd.ops import REAL, Domain, Op
-from autograd.tensor import _apply
 from autograd.testing import (GradcheckError, assert_gradients_close, away_from_kinks,
                               broadcastable_shapes, check_directional, check_module, tensors)
 
@@ -45,15 +44,15 @@ def _t(shape, seed=0, low=-2.0, high=2.0):
 
 
 WRONG = {  # name: (fn, input shapes)
-    "wrong sign": (lambda a: _apply(_sin(-1.0), None, a), [(2, 3)]),
-    "wrong factor": (lambda a: _apply(_sin(1.05), None, a), [(2, 3)]),
-    "missing broadcast reduction": (lambda a, b: _apply(_add_row(False), None, a, b),
+    "wrong sign": (lambda a: _sin(-1.0)(a), [(2, 3)]),
+    "wrong factor": (lambda a: _sin(1.05)(a), [(2, 3)]),
+    "missing broadcast reduction": (lambda a, b: _add_row(False)(a, b),
                                     [(2, 3), (1, 3)]),
 }
 RIGHT = {
-    "sin": (lambda a: _apply(_sin(1.0), None, a), [(2, 3)]),
-    "broadcast reduction": (lambda a, b: _apply(_add_row(True), None, a, b), [(2, 3), (1, 3)]),
-    "square": (lambda a: _apply(_square(True), None, a), [(4,)]),
+    "sin": (lambda a: _sin(1.0)(a), [(2, 3)]),
+    "broadcast reduction": (lambda a, b: _add_row(True)(a, b), [(2, 3), (1, 3)]),
+    "square": (lambda a: _square(True)(a), [(4,)]),
     "matmul tanh": (lambda a, b: (a @ b).tanh(), [(2, 3), (3, 2)]),
 }
 
@@ -93,7 +92,7 @@ def test_correct_gradients_pass_every_check(name):
 
 
 def test_wrong_second_derivative_caught_only_at_order_2():
-    fn = lambda a: _apply(_square(False), None, a)  # noqa: E731
+    fn = lambda a: _square(False)(a)  # noqa: E731
     x = _t((4,))
     assert_gradients_close(fn, x)                    # first derivative is right
     assert check_directional(fn, x, order=1)
@@ -107,8 +106,7 @@ def test_directional_second_order_on_values():
     x = Value(0.5)
     op = Op("vsq", lambda c, a: a * a, None, (lambda xp, g, out, c, a: g * 2.0 * xp.data(a),),
             (REAL,), "a^2")
-    from autograd.value import _make
-    wrong = lambda a: _make(a.data * a.data, op, (a,))  # noqa: E731
+    wrong = lambda a: Value._node(a.data * a.data, op, (a,))  # noqa: E731
     check_directional(wrong, x, order=1)
     with pytest.raises(AssertionError, match="order 2"):
         check_directional(wrong, x, order=2)
@@ -149,8 +147,8 @@ def test_kink_hint_for_a_tie_in_max():
     op = _op("max_first_fake", lambda c, a: a.max(), (vjp,))
     tie = Tensor(np.array([1.0, 1.0, 0.0]), dtype=np.float64, requires_grad=True)
     with pytest.raises(AssertionError, match="hint: input 0 element 0 sits on a kink"):
-        assert_gradients_close(lambda a: _apply(op, None, a), tie)
-    assert_gradients_close(lambda a: _apply(op, None, a), _t((3,)))   # no tie: fine
+        assert_gradients_close(lambda a: op(a), tie)
+    assert_gradients_close(lambda a: op(a), _t((3,)))   # no tie: fine
 
 
 def test_no_kink_hint_for_a_smooth_wrong_gradient():
@@ -174,7 +172,7 @@ class _Affine:
         return [("weight", self.weight), ("bias", self.bias)]
 
     def __call__(self, x):
-        return _apply(self.act, None, x @ self.weight + self.bias)
+        return self.act(x @ self.weight + self.bias)
 
 
 def test_check_module_passes_and_restores_dtype():
@@ -368,7 +366,7 @@ def test_missing_broadcast_reduction_caught_whenever_a_row_is_broadcast(pair):
     op = _op("add_first_row", lambda c, a, b: a + b, (lambda xp, g, out, c, a, b: g, wrong_db))
     out_shape = np.broadcast_shapes(a.shape, b.shape)
     broadcast_rows = len(out_shape) == 2 and out_shape[0] > 1
-    fn = lambda p, q: _apply(op, None, p, q)  # noqa: E731
+    fn = lambda p, q: op(p, q)  # noqa: E731
     if broadcast_rows:
         with pytest.raises(AssertionError):
             assert_gradients_close(fn, [a, b])

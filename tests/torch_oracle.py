@@ -124,3 +124,19 @@ TORCH["cross_entropy"] = lambda c, a: torch.nn.functional.cross_entropy(
     a, torch.from_numpy(c.target.astype(np.int64)), reduction=c.reduction,
     weight=None if c.class_weight is None else torch.from_numpy(c.class_weight).to(a.dtype),
     ignore_index=c.ignore_index)
+
+
+# rows that moved into the table from nn (autograd/ops_nn.py)
+def _torch_lstm_c(ctx, gates, c):
+    i, f, g, _ = gates.chunk(4, dim=1)
+    return torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+
+
+def _torch_lstm_h(ctx, gates, c_new):
+    return torch.sigmoid(gates.chunk(4, dim=1)[3]) * torch.tanh(c_new)
+
+
+TORCH["binary_cross_entropy"] = lambda c, x, t: torch.nn.functional.binary_cross_entropy(
+    x, t, reduction="none")
+TORCH["lstm_c"] = _torch_lstm_c
+TORCH["lstm_h"] = _torch_lstm_h

@@ -1,0 +1,124 @@
+"""`Op`, one row of the op table, and `Domain`, where its tests sample inputs.
+
+A row defines a primitive once: its forward on Python floats (`scalar`, for Value) and on numpy
+arrays (`array`, for Tensor), one vector-Jacobian product per input, the input domains of its
+generated tests, and its maths as text. Methods on Value and Tensor, graph labels, the generated
+gradcheck and torch tests, and the compiled code all come from the rows.
+
+A VJP is `vjp(xp, g, out, ctx, *inputs) -> the gradient for that input`: `g` is d(root)/d(out),
+`out` the op's output, `ctx` the op's parameters (an axis, a shape, a slope...). It returns
+g times d(out)/d(input), the input's share of the chain rule. It runs in any backend `xp`
+(floats, arrays, recorded nodes: see backends.py), so it uses arithmetic and `xp.*` only; it
+never divides floats with `/` (1/0 raises in Python where PyTorch gives inf: use
+`xp.reciprocal`) and never branches on data except through `xp.where` or `xp.mask`.
+Broadcasting is undone by the engine after each VJP, never inside one.
+"""
+import numpy as np
+
+
+class Domain:
+    """Where tests sample an op's inputs: uniform in [low, high], kept `margin` away from kinks
+    (points where the op is not differentiable, so finite differences mean nothing)."""
+    __slots__ = ("low", "high", "kinks", "margin")
+
+    def __init__(self, low=-3.0, high=3.0, kinks=(), margin=0.1):
+        self.low, self.high, self.kinks, self.margin = low, high, tuple(kinks), margin
+
+    def sample(self, rng, shape):
+        x = rng.uniform(self.low, self.high, size=shape)
+        for k in self.kinks:
+            near = np.abs(x - k) < self.margin
+            x = np.where(near, k + np.where(x >= k, self.margin, -self.margin) * 2, x)
+        return x
+
+    def __repr__(self):
+        return f"Domain({self.low}, {self.high}, kinks={self.kinks})"
+
+
+REAL = Domain()
+POSITIVE = Domain(0.2, 3.0)
+
+
+class Op:
+    """One row of the op table.
+
+    name      the op's name ("tanh"), as printed on tapes and in error messages
+    scalar    forward on floats, scalar(ctx, *floats), or None for a Tensor-only op
+    array     forward on numpy arrays, array(ctx, *arrays), or None for a Value-only op
+    vjps      one VJP per input, the textbook form (see the module docstring); for an op of
+              any number of inputs, an object that makes input i's VJP when indexed
+    domains   one Domain per input, where the generated tests sample it
+    formula   the maths as text ("tanh a; d/da = 1 - tanh^2 a")
+    symbol    short label for drawings ("+", "@"); the name by default
+    examples  the generated tests' cases: a list of (ctx, input shapes); None for an
+              elementwise op (tested on scalar, vector, matrix and broadcast shapes, ctx None)
+    fast_array, fast_vjps
+              optional faster forms on arrays, used by the fast paths (autograd/fast.py): the
+              same results, measured to be faster; tests compare them with the textbook forms.
+              fast_vjps has one entry per input, None where the textbook VJP is fast enough
+              (the attribute holds the completed tuple: the textbook VJPs where none is given).
+
+    Calling a row applies it: `op(x, y, ctx=...)` on Tensors (or Values, when it has a float
+    forward) runs the forward and records the result, so that backward, gradcheck and the tape
+    treat a user-defined row like a built-in one.
+    """
+    __slots__ = ("name", "scalar", "array", "vjps", "domains", "formula", "symbol", "examples",
+                 "fast_array", "fast_vjps", "fast_forward", "nin")
+
+    def __init__(self, name, scalar=None, array=None, vjps=(), domains=None, formula="",
+                 symbol=None, examples=None, *, fast_array=None, fast_vjps=None, doc=None):
+        self.name = name
+        self.scalar = scalar
+        self.array = array
+        self.vjps = vjps
+        self.domains = domains
+        self.formula = formula if doc is None else doc      # doc: the earlier name
+        self.symbol = symbol or name
+        self.examples = examples
+        self.fast_array = fast_array
+        self.fast_forward = fast_array or array       # what the fast paths run forward
+        try:                    # the number of inputs; None for a variadic row (concatenate)
+            self.nin = len(vjps)
+        except TypeError:
+            self.nin = None
+        # completed with the textbook VJPs where a fast one is not given
+        self.fast_vjps = vjps if fast_vjps is None else tuple(
+            fast or vjp for fast, vjp in zip(fast_vjps, vjps))
+
+    @property
+    def doc(self):
+        return self.formula
+
+    def __call__(self, *inputs, ctx=None):
+        """Apply this row to Tensors (or to Values) and record the result."""
+        if self.nin is not None and len(inputs) != self.nin:
+            raise TypeError(f"op '{self.name}' takes {self.nin} input(s), got {len(inputs)}")
+        kind = getattr(inputs[0], "_kind", None) if inputs else None
+        for x in inputs:
+            if kind is None or getattr(x, "_kind", None) is not kind:
+                names = ", ".join(type(x).__name__ for x in inputs)
+                raise TypeError(f"op '{self.name}' needs all Tensors or all Values, got {names}")
+        return kind._apply(self, ctx, *inputs)
+
+    def __repr__(self):
+        return f"<op {self.name}: {self.formula}>"
+
+
+class PerInput:
+    """The vjps or domains of a variadic row: entry i is made on demand for input i."""
+    __slots__ = ("make", "cache")
+
+    def __init__(self, make):
+        self.make = make
+        self.cache = {}
+
+    def __getitem__(self, i):
+        if i not in self.cache:
+            self.cache[i] = self.make(i)
+        return self.cache[i]
+
+    def __len__(self):
+        raise TypeError("a variadic op takes any number of inputs: see its examples")
+
+    def __iter__(self):
+        raise TypeError("a variadic op takes any number of inputs: index it instead")

@@ -1,0 +1,207 @@
+"""The fast paths (autograd/fast.py and the rows' fast_array / fast_vjps) against the reference
+engine: every op-table case gives the same values and gradients with `autograd.fast_paths(False)`,
+each fast VJP equals its row's textbook VJP, and buffer adoption never makes two gradients share
+memory."""
+import zlib
+
+import numpy as np
+import pytest
+
+import autograd
+import nn
+import nn.functional as F
+from autograd import OPS, Tensor
+from autograd.backends import ARRAY
+from autograd.fast import FAST_ARRAY, SparseGrad
+
+UNARY_SHAPES = [((),), ((3,),), ((2, 3),)]
+BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (1, 3)), ((1,), (2, 3))]
+TIGHT = dict(rtol=1e-12, atol=1e-14)
+
+
+def _rng(*key):
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def _cases():
+    cases = []
+    for name, op in OPS.items():
+        examples = op.examples
+        if examples is None:
+            examples = [(None, s) for s in (UNARY_SHAPES if op.nin == 1 else BINARY_SHAPES)]
+        for i, (ctx, shapes) in enumerate(examples):
+            cases.append(pytest.param(name, ctx, shapes, id=f"{name}-{i}-{shapes}"))
+    return cases
+
+
+def _run(op, ctx, arrays, w, fast):
+    with autograd.fast_paths(fast):
+        xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+        out = op(*xs, ctx=ctx)
+        out.backward(w)
+    return [out.data] + [x.grad for x in xs]
+
+
+@pytest.mark.parametrize("name, ctx, shapes", _cases())
+def test_every_case_gives_the_reference_result_with_fast_paths(name, ctx, shapes):
+    op = OPS[name]
+    rng = _rng(name, shapes)
+    arrays = [np.asarray(op.domains[i].sample(rng, s), dtype=np.float64)
+              for i, s in enumerate(shapes)]
+    with autograd.fast_paths(False):
+        out_shape = op(*[Tensor(a) for a in arrays], ctx=ctx).shape
+    w = rng.standard_normal(out_shape)
+    fast = _run(op, ctx, arrays, w, True)
+    reference = _run(op, ctx, arrays, w, False)
+    for i, (f, r) in enumerate(zip(fast, reference)):
+        what = "output" if i == 0 else f"gradient of input {i - 1}"
+        np.testing.assert_allclose(f, r, **TIGHT, err_msg=f"{name}: {what} differs")
+
+
+def _fast_vjp_cases():
+    cases = []
+    for name, op in OPS.items():
+        if op.fast_vjps is op.vjps:
+            continue
+        examples = op.examples or [(None, s) for s in UNARY_SHAPES]
+        for i, (ctx, shapes) in enumerate(examples):
+            cases.append(pytest.param(name, ctx, shapes, id=f"{name}-{i}"))
+    return cases
+
+
+@pytest.mark.parametrize("name, ctx, shapes", _fast_vjp_cases())
+def test_fast_vjp_equals_the_textbook_vjp(name, ctx, shapes):
+    """Called directly: on the latest forward's output (the fast VJPs may read what that
+    forward left in ctx), and on an earlier output of the same ctx (they must fall back)."""
+    op = OPS[name]
+    rng = _rng(name, shapes, "vjp")
+    ins = [np.asarray(op.domains[i].sample(rng, s), dtype=np.float64)
+           for i, s in enumerate(shapes)]
+    earlier = op.array(ctx, *ins)
+    later_ins = [x * 0.5 for x in ins]
+    later = op.array(ctx, *later_ins)                 # ctx now describes `later`
+    for out, xs in ((later, later_ins), (earlier, ins)):
+        g = rng.standard_normal(np.shape(out))
+        for i, (fast, textbook) in enumerate(zip(op.fast_vjps, op.vjps)):
+            if fast is textbook:
+                continue
+            f = fast(FAST_ARRAY, g, out, ctx, *xs)
+            if type(f) is SparseGrad:
+                f = f.dense()
+            np.testing.assert_allclose(f, textbook(ARRAY, g, out, ctx, *xs), **TIGHT,
+                                       err_msg=f"{name}: fast VJP of input {i}")
+
+
+SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30, -1e-30, 2.5, -2.5])
+
+
+@pytest.mark.parametrize("name, ctx", [("relu", None), ("leaky_relu", 0.01),
+                                       ("leaky_relu", 1.0), ("leaky_relu", 3.0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_forms_are_exact_at_special_values(name, ctx, dtype):
+    """relu's and leaky_relu's fast forward and mask are exact: the same bits as the
+    reference forms, signs of zero, infs and nans included, with infs and nans upstream too."""
+    a = SPECIAL.astype(dtype)
+    g = np.array([1.0, np.inf, -np.inf, np.nan, 2.0, -3.0, 1.0, np.inf, 0.5], dtype=dtype)
+    results = []
+    for fast in (True, False):
+        with autograd.fast_paths(fast):
+            x = Tensor(a.copy(), requires_grad=True)
+            y = OPS[name](x, ctx=ctx)
+            y.backward(g)
+        results.append((y.data, x.grad))
+    for f, r in zip(*results):
+        assert f.dtype == r.dtype
+        np.testing.assert_array_equal(np.signbit(f), np.signbit(r))
+        np.testing.assert_array_equal(f, r)
+
+
+def test_fast_mask_selects_when_the_gradient_is_not_finite():
+    keep = np.array([True, False, True])
+    g = np.array([np.inf, np.inf, 1.0])
+    np.testing.assert_array_equal(FAST_ARRAY.mask(g, keep), [np.inf, 0.0, 1.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# buffer adoption
+def _returns(arrays_made):
+    """A row whose VJP hands back a fresh array and notes its id (and keeps no reference)."""
+    def vjp(xp, g, out, ctx, a):
+        result = np.full(np.shape(a), 2.0)
+        arrays_made.append(id(result))
+        return result
+    return autograd.ops.Op("fresh", array=lambda c, a: a * 2.0, vjps=(vjp,),
+                           domains=(autograd.ops.REAL,), formula="2 a")
+
+
+def test_a_fresh_gradient_is_adopted_not_copied():
+    """x's gradient is the array fresh's VJP made, kept as it is. (k is replayed between
+    fresh and x: the loop's local still names the last contribution it computed, and a leaf
+    reached right after its own edge sees one reference too many and copies, the safe way.)"""
+    made = []
+    x = Tensor(np.ones(3), requires_grad=True)
+    w = Tensor(np.ones(3), requires_grad=True)
+    k = w * 1.0
+    (_returns(made)(x) + k).backward(np.ones(3))
+    assert id(x.grad) == made[0]
+    with autograd.fast_paths(False):                  # the reference engine always copies
+        y = Tensor(np.ones(3), requires_grad=True)
+        k = w * 1.0
+        (_returns(made)(y) + k).backward(np.ones(3))
+    assert id(y.grad) != made[1]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_gradients_never_share_memory(fast):
+    """add's VJP hands the same array to both inputs, a reshape's a view of g, and the seed
+    is the caller's: every .grad must still be its own array."""
+    with autograd.fast_paths(fast):
+        a = Tensor(np.ones((2, 3)), requires_grad=True)
+        b = Tensor(np.ones((2, 3)), requires_grad=True)
+        c = Tensor(np.ones(6), requires_grad=True)
+        seed = np.full((2, 3), 3.0)
+        (a + b + c.reshape(2, 3)).backward(seed)
+    grads = [a.grad, b.grad, c.grad]
+    for i, p in enumerate(grads):
+        assert not np.shares_memory(p, seed)
+        for q in grads[i + 1:]:
+            assert not np.shares_memory(p, q)
+    a.grad *= 0.0                                     # an in-place update of one (clipping)
+    np.testing.assert_array_equal(b.grad, seed)
+    np.testing.assert_array_equal(c.grad, seed.ravel())
+    leaf = Tensor(np.ones(2), requires_grad=True)
+    mine = np.array([5.0, 6.0])
+    leaf.backward(mine)
+    assert not np.shares_memory(leaf.grad, mine)
+
+
+# ---------------------------------------------------------------------------------------------
+# whole models: both engines train alike
+def _mlp_step(fast):
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(5, 8, rng=1), nn.ReLU(), nn.Linear(8, 8, rng=2),
+                          nn.LeakyReLU(0.1), nn.Linear(8, 3, rng=3))
+    model.double()
+    x = Tensor(rng.standard_normal((7, 5)))
+    y = rng.integers(0, 3, 7)
+    with autograd.fast_paths(fast):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+    return [loss.data] + [p.grad for p in model.parameters()]
+
+
+def _lstm_step(fast):
+    rng = np.random.default_rng(1)
+    lstm = nn.LSTM(3, 4, num_layers=2, batch_first=True, rng=5)
+    lstm.double()
+    x = Tensor(rng.standard_normal((2, 6, 3)), requires_grad=True)
+    with autograd.fast_paths(fast):
+        out, _ = lstm(x)
+        out.sum().backward()
+    return [out.data, x.grad] + [p.grad for p in lstm.parameters()]
+
+
+@pytest.mark.parametrize("step", [_mlp_step, _lstm_step], ids=["mlp", "lstm"])
+def test_models_train_alike_on_both_engines(step):
+    for f, r in zip(step(True), step(False)):
+        np.testing.assert_allclose(f, r, **TIGHT)
