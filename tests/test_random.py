@@ -350,3 +350,96 @@ def test_manual_seed_converts_like_torch():
         torch.manual_seed(s)
         autograd.manual_seed(s)
         same_state()
+
+
+# ---------------------------------------------------------------------------------------------
+# nn: default initialization draws from the default generator in torch's order
+import nn                                   # noqa: E402
+import torch.nn.functional as torch_F       # noqa: E402
+from nn import init                         # noqa: E402
+
+LAYERS = [
+    ("Linear", lambda m: m.Linear(3, 2)),
+    ("Linear-no-bias", lambda m: m.Linear(20, 7, bias=False)),
+    ("Linear-large", lambda m: m.Linear(64, 33)),
+    ("Conv2d", lambda m: m.Conv2d(3, 8, 3)),
+    ("Conv2d-kernel", lambda m: m.Conv2d(2, 4, (2, 5), stride=2, padding=1, bias=False)),
+    ("RNN", lambda m: m.RNN(5, 7, num_layers=2)),
+    ("LSTM", lambda m: m.LSTM(4, 6)),
+    ("GRU", lambda m: m.GRU(3, 5, num_layers=2, bias=False)),
+    ("RNNCell", lambda m: m.RNNCell(4, 3)),
+    ("LSTMCell", lambda m: m.LSTMCell(5, 4)),
+    ("GRUCell", lambda m: m.GRUCell(2, 9)),
+    ("Embedding", lambda m: m.Embedding(10, 3)),
+    ("Embedding-small", lambda m: m.Embedding(3, 5, padding_idx=1)),
+    ("BatchNorm1d", lambda m: m.BatchNorm1d(4)),
+    ("BatchNorm2d", lambda m: m.BatchNorm2d(3)),
+    ("LayerNorm", lambda m: m.LayerNorm(6)),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 42])
+@pytest.mark.parametrize("name,make", LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_layer_initialization_matches_torch(seed, name, make):
+    both_seeded(seed)
+    ours = dict(make(nn).named_parameters())
+    theirs = dict(make(torch.nn).named_parameters())
+    assert list(ours) == list(theirs)
+    for key, p in theirs.items():
+        same(ours[key], p.detach())
+    same_state()                            # and the stream is left where torch leaves it
+
+
+def test_model_of_several_layers_matches_torch_sequential():
+    both_seeded(0)
+    ours = nn.models.mlp([4, 8, 8, 2])
+    theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 8),
+                                 torch.nn.ReLU(), torch.nn.Linear(8, 2))
+    for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        same(p, q.detach())
+
+
+def test_rng_keeps_numpys_stream():
+    a = nn.Linear(3, 2, rng=0)
+    g = np.random.default_rng(0)
+    bound = 1 / np.sqrt(3)
+    np.testing.assert_array_equal(a.weight.data, g.uniform(-bound, bound, (2, 3)).astype(
+        np.float32))
+    np.testing.assert_array_equal(a.bias.data, g.uniform(-bound, bound, 2).astype(np.float32))
+
+
+@pytest.mark.parametrize("fn,args", [("uniform_", (-0.5, 2.0)), ("normal_", (0.1, 3.0)),
+                                     ("xavier_uniform_", ()), ("xavier_normal_", (0.5,)),
+                                     ("kaiming_uniform_", ()), ("kaiming_normal_", ())])
+def test_init_functions_with_generators(fn, args):
+    both_seeded(1)
+    shapes = [(5, 3), (4, 6, 2)]            # 15 (serial normal) and 48 (blocked) elements
+    for shape in shapes:
+        t, tt = autograd.Tensor(np.zeros(shape, np.float32)), torch.zeros(shape)
+        getattr(init, fn)(t, *args)                             # the default generator
+        getattr(torch.nn.init, fn)(tt, *args)
+        same(t, tt)
+        g, tg = ar.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+        getattr(init, fn)(t, *args, generator=g)
+        getattr(torch.nn.init, fn)(tt, *args, generator=tg)
+        same(t, tt)
+    same_state()
+
+
+def test_init_rejects_both_sources():
+    with pytest.raises(TypeError, match="not both"):
+        init.uniform_(np.zeros(3), rng=0, generator=ar.Generator())
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 0.77])
+@pytest.mark.parametrize("dt,tdt", DTYPES)
+def test_dropout_masks_match_torch(p, dt, tdt):
+    x = np.random.default_rng(0).standard_normal((6, 13)).astype(dt)
+    both_seeded(4)
+    layer = nn.Dropout(p)
+    for _ in range(2):
+        same(layer(autograd.Tensor(x)), torch_F.dropout(torch.from_numpy(x), p))
+    same(nn.functional.dropout(x, p), torch.nn.Dropout(p)(torch.from_numpy(x)))
+    layer.eval()
+    same(layer(autograd.Tensor(x)), torch.from_numpy(x))
+    same_state()
