@@ -443,3 +443,27 @@ def test_dropout_masks_match_torch(p, dt, tdt):
     layer.eval()
     same(layer(autograd.Tensor(x)), torch.from_numpy(x))
     same_state()
+
+
+# ---------------------------------------------------------------------------------------------
+# the exact arithmetic under the kernels
+def test_fma32_rounds_once_where_float64_lands_halfway():
+    """a * b = +-(2^-24 - 2^-70): the float64 sum with c lands exactly halfway between two
+    float32 values, the exact one does not, and must round back to c."""
+    a = np.float32(1 + 2 ** -23)
+    b = np.float32(2 ** -24 * (1 - 2 ** -23))
+    c = (1 + np.arange(1, 9) * 2.0 ** -23).astype(np.float32)
+    for sign in (1, -1):
+        s = np.float64(a) * np.float64(sign * b) + c.astype(np.float64)
+        assert ((s.view(np.uint64) & np.uint64(0x1FFFFFFF)) == np.uint64(0x10000000)).all()
+        np.testing.assert_array_equal(ar._fma32(np.full(8, a), np.float32(sign * b), c), c)
+
+
+def test_fma64_is_correctly_rounded():
+    from fractions import Fraction
+    rng = np.random.default_rng(0)
+    a, b = rng.random(200), rng.standard_normal(200)
+    c = -a * b * (1 + rng.standard_normal(200) * 1e-9)       # heavy cancellation
+    got = ar._fma64(a, b, c)
+    want = [float(Fraction(x) * Fraction(y) + Fraction(z)) for x, y, z in zip(a, b, c)]
+    np.testing.assert_array_equal(got, want)
