@@ -7,9 +7,12 @@ and restored states, and the errors for bad arguments (the same exception type a
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as torch_F
 
 import autograd
+import nn
 from autograd import random as ar
+from nn import init
 
 SEEDS = [0, 1, 2024, 2 ** 40 + 7]
 SIZES = [(), (1,), (2,), (15,), (16,), (17,), (31,), (33,), (3, 7), (4, 4), (1000,), (37, 29)]
@@ -354,10 +357,6 @@ def test_manual_seed_converts_like_torch():
 
 # ---------------------------------------------------------------------------------------------
 # nn: default initialization draws from the default generator in torch's order
-import nn                                   # noqa: E402
-import torch.nn.functional as torch_F       # noqa: E402
-from nn import init                         # noqa: E402
-
 LAYERS = [
     ("Linear", lambda m: m.Linear(3, 2)),
     ("Linear-no-bias", lambda m: m.Linear(20, 7, bias=False)),
