@@ -71,7 +71,7 @@ class Conv2d(Module):
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
-        rng = init.as_rng(rng)
+        rng = init._rng_or_default(rng)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if self.bias is not None:
             fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]

@@ -17,6 +17,7 @@ from autograd.functional import linear as _linear
 from autograd.engine import Node
 from autograd.ops import OPS
 from autograd.ops_nn import ClassTargets
+from autograd.random import _bernoulli_fill
 
 from .init import as_rng
 
@@ -97,7 +98,9 @@ def softplus(x):
 
 def dropout(x, p=0.5, training=True, rng=None):
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
-    so the expectation is unchanged; identity when not training or p == 0."""
+    so the expectation is unchanged; identity when not training or p == 0. With rng None the
+    mask comes from autograd's default generator exactly as torch's F.dropout draws it (one
+    uniform float64 per element, kept when < 1 - p); a seed or numpy Generator uses numpy."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     x = _t(x)
@@ -105,6 +108,9 @@ def dropout(x, p=0.5, training=True, rng=None):
         return x
     if p == 1.0:
         return x * 0.0
+    if rng is None:     # torch's mask: bernoulli_(1 - p) from autograd's default generator
+        keep = _bernoulli_fill(np.empty_like(x.data), 1.0 - p)
+        return x * (keep / x.dtype.type(1.0 - p))
     keep = as_rng(rng).random(x.shape) >= p
     return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
 

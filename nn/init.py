@@ -1,7 +1,14 @@
 """Weight initializers with PyTorch's conventions (`torch.nn.init`).
 
 Each takes a Tensor (or numpy array), overwrites its values in place and returns it. Each random
-one takes `rng`: a `numpy.random.Generator`, or a seed, so that results reproduce exactly.
+one draws from one of two sources:
+- `generator=`: an `autograd.Generator`; with neither `rng` nor `generator` given, the default
+  generator (`autograd.manual_seed`). These draw exactly as torch does, so that
+  `autograd.manual_seed(0); nn.Linear(3, 2)` has the weights of
+  `torch.manual_seed(0); torch.nn.Linear(3, 2)`.
+- `rng=`: a `numpy.random.Generator` or an int seed (numpy's streams, not torch's numbers).
+An `autograd.Generator` passed as `rng` (e.g. positionally, torch's place for `generator`) counts
+as `generator`.
 
 fan_in and fan_out of a weight of shape (out, in, *kernel) are in * prod(kernel) and
 out * prod(kernel) (a Linear weight is (out_features, in_features); a Conv2d weight is
@@ -11,6 +18,7 @@ import math
 
 import numpy as np
 
+from autograd import random as _random
 from autograd.engine import Node
 
 
@@ -22,6 +30,38 @@ def as_rng(rng):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy.random.Generator, an int seed or None, got "
                     f"{type(rng).__name__}")
+
+
+def _rng_or_default(rng):
+    """A layer's `rng` argument: None stays None (the layer then draws from autograd's default
+    generator, in torch's order), a seed or numpy Generator becomes a numpy Generator."""
+    return None if rng is None else as_rng(rng)
+
+
+def _source(rng, generator, fn):
+    """(numpy Generator, None) or (None, autograd Generator or None for the default one)."""
+    if isinstance(rng, _random.Generator):
+        rng, generator = None, rng if generator is None else generator
+    if rng is not None and generator is not None:
+        raise TypeError(f"{fn}: pass either rng= (numpy) or generator= (autograd.Generator), "
+                        f"not both")
+    if rng is not None:
+        return as_rng(rng), None
+    if generator is not None and not isinstance(generator, _random.Generator):
+        raise TypeError(f"{fn}: generator must be an autograd.Generator, got "
+                        f"{type(generator).__name__}")
+    return None, generator
+
+
+def _draw(tensor, fill, args, generator, fn):
+    """Fill the tensor's array in place as torch's kernel `fill` fills a tensor."""
+    arr = _array(tensor, fn)
+    if arr.flags.writeable:
+        fill(arr, *args, generator=generator)
+        return tensor
+    values = np.empty(arr.shape, dtype=arr.dtype)
+    fill(values, *args, generator=generator)
+    return _fill(tensor, values, fn)
 
 
 def _array(tensor, fn):
@@ -81,16 +121,22 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"calculate_gain: unsupported nonlinearity {nonlinearity!r}")
 
 
-def uniform_(tensor, a=0.0, b=1.0, rng=None):
+def uniform_(tensor, a=0.0, b=1.0, rng=None, generator=None):
     """Fill with samples of U(a, b)."""
+    rng, generator = _source(rng, generator, "uniform_")
+    if rng is None:
+        return _draw(tensor, _random._uniform_fill, (a, b), generator, "uniform_")
     arr = _array(tensor, "uniform_")
-    return _fill(tensor, as_rng(rng).uniform(a, b, size=arr.shape), "uniform_")
+    return _fill(tensor, rng.uniform(a, b, size=arr.shape), "uniform_")
 
 
-def normal_(tensor, mean=0.0, std=1.0, rng=None):
+def normal_(tensor, mean=0.0, std=1.0, rng=None, generator=None):
     """Fill with samples of N(mean, std^2)."""
+    rng, generator = _source(rng, generator, "normal_")
+    if rng is None:
+        return _draw(tensor, _random._normal_fill, (mean, std), generator, "normal_")
     arr = _array(tensor, "normal_")
-    return _fill(tensor, as_rng(rng).normal(mean, std, size=arr.shape), "normal_")
+    return _fill(tensor, rng.normal(mean, std, size=arr.shape), "normal_")
 
 
 def constant_(tensor, val):
@@ -106,19 +152,19 @@ def ones_(tensor):
     return _fill(tensor, 1.0, "ones_")
 
 
-def xavier_uniform_(tensor, gain=1.0, rng=None):
+def xavier_uniform_(tensor, gain=1.0, rng=None, generator=None):
     """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     a = math.sqrt(3.0) * std
-    return uniform_(tensor, -a, a, rng)
+    return uniform_(tensor, -a, a, rng, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, rng=None):
+def xavier_normal_(tensor, gain=1.0, rng=None, generator=None):
     """Glorot: N(0, std^2) with std = gain * sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
-    return normal_(tensor, 0.0, std, rng)
+    return normal_(tensor, 0.0, std, rng, generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity, fn):
@@ -132,18 +178,20 @@ def _kaiming_std(tensor, a, mode, nonlinearity, fn):
     return calculate_gain(nonlinearity, a) / math.sqrt(fan)
 
 
-def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None,
+                     generator=None):
     """He: U(-b, b) with b = gain * sqrt(3 / fan), gain = calculate_gain(nonlinearity, a).
     PyTorch's Linear and Conv default is a = sqrt(5), giving b = 1 / sqrt(fan_in)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, rng)
+    return uniform_(tensor, -bound, bound, rng, generator)
 
 
-def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None):
+def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng=None,
+                    generator=None):
     """He: N(0, std^2) with std = gain / sqrt(fan)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
-    return normal_(tensor, 0.0, std, rng)
+    return normal_(tensor, 0.0, std, rng, generator)
 
 
 __all__ = ["as_rng", "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",

@@ -50,7 +50,7 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         dt = _dtype(dtype)
-        rng = init.as_rng(rng)
+        rng = init._rng_or_default(rng)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dt))
         if bias:
             self.bias = Parameter(np.empty(self.out_features, dtype=dt))
@@ -59,7 +59,7 @@ class Linear(Module):
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
-        rng = init.as_rng(rng)
+        rng = init._rng_or_default(rng)
         if self.in_features > 0:
             init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if self.bias is not None:
@@ -147,7 +147,7 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
         self.p = p
-        self.rng = init.as_rng(rng)
+        self.rng = init._rng_or_default(rng)
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -310,7 +310,8 @@ class Embedding(Module):
             padding_idx = padding_idx % self.num_embeddings
         self.padding_idx = padding_idx
         dt = _dtype(dtype)
-        w = init.as_rng(rng).normal(size=(self.num_embeddings, self.embedding_dim)).astype(dt)
+        w = init.normal_(np.empty((self.num_embeddings, self.embedding_dim), dtype=dt),
+                         rng=init._rng_or_default(rng))
         if padding_idx is not None:
             w[padding_idx] = 0
         self.weight = Parameter(w)

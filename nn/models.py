@@ -62,7 +62,7 @@ def mlp(sizes, activation="relu", out_activation=None, rng=None, dtype=None):
     sizes = _sizes("sizes", sizes, "mlp")
     if len(sizes) < 2:
         raise ValueError(f"mlp: need at least an input and an output size, got {sizes}")
-    rng = init.as_rng(rng)
+    rng = init._rng_or_default(rng)
     layers = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(Linear(a, b, rng=rng, dtype=dtype))
@@ -127,7 +127,7 @@ class Autoencoder(Module):
         latent = _sizes("latent", latent, "Autoencoder")
         if len(latent) != 1:
             raise ValueError(f"Autoencoder: latent must be one int, got {latent!r}")
-        rng = init.as_rng(rng)
+        rng = init._rng_or_default(rng)
         self.in_features = in_features[0]
         self.latent_features = latent[0]
         self.encoder = mlp(in_features + hidden + latent, activation, None, rng, dtype)
@@ -203,7 +203,7 @@ class GAN(Module):
         if len(data) != 1 or len(latent) != 1:
             raise ValueError(f"GAN(data_features, latent_features, hidden): the first two must "
                              f"be ints, got {generator!r} and {discriminator!r}")
-        rng = init.as_rng(rng)
+        rng = init._rng_or_default(rng)
         self.data_features, self.latent_features = data[0], latent[0]
         self.generator = mlp(latent + hidden + data, activation, None, rng, dtype)
         self.discriminator = mlp(data + hidden + [1], activation, None, rng, dtype)

@@ -101,7 +101,7 @@ class _RecurrentBase(Module):
             self.register_parameter("bias_hh" + suffix, None)
 
     def reset_parameters(self, rng=None):
-        rng = init.as_rng(rng)
+        rng = init._rng_or_default(rng)
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0.0
         for p in self.parameters():
             init.uniform_(p, -bound, bound, rng)
