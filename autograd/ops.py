@@ -558,3 +558,8 @@ for _r in TENSOR_ROWS:
 
 ELEMENTWISE = ("add", "mul", "pow", "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu",
                "sqrt", "abs", "sin", "cos")
+
+# More Tensor-only rows, each built with keyword arguments (erf, expm1).
+from .ops_more import MORE_ROWS  # noqa: E402  (its rows need Op and the domains above)
+
+OPS.update((_op.name, _op) for _op in MORE_ROWS)

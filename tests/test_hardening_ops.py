@@ -297,6 +297,8 @@ CASES = {
     "conv2d": _conv2d,
     "max_pool2d": _pool(unique=True),     # distinct values: no tie inside a window
     "avg_pool2d": _pool(unique=False),
+    "erf": _unary(_real(-6.5, 6.5)),
+    "expm1": _unary(_real(-10.0, 10.0)),
 }
 
 

@@ -124,3 +124,7 @@ TORCH["cross_entropy"] = lambda c, a: torch.nn.functional.cross_entropy(
     a, torch.from_numpy(c.target.astype(np.int64)), reduction=c.reduction,
     weight=None if c.class_weight is None else torch.from_numpy(c.class_weight).to(a.dtype),
     ignore_index=c.ignore_index)
+
+# rows of autograd/ops_more.py (issue 15: erf for GELU, expm1 for the ELU family)
+TORCH["erf"] = lambda c, a: torch.erf(a)
+TORCH["expm1"] = lambda c, a: torch.expm1(a)
