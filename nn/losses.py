@@ -218,9 +218,6 @@ class CosineSimilarity(Module):
         super().__init__()
         self.dim, self.eps = dim, eps
 
-    def extra_repr(self):
-        return f"dim={self.dim}, eps={self.eps}"
-
     def forward(self, x1, x2):
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
