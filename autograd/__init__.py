@@ -14,9 +14,10 @@ from .tape import Tape
 from .ops import OPS
 from .tensor import Tensor, get_default_dtype, set_default_dtype, where
 from .value import Value
+from . import utils       # autograd.utils.data, as torch.utils.data
 
 __all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "detect_anomaly", "set_default_dtype", "get_default_dtype", "where", "gradcheck",
            "draw_graph", "render_svg", "Tape", "avg_pool2d", "cat", "concatenate", "conv2d",
            "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "pad", "softmax",
-           "stack"]
+           "stack", "utils"]
