@@ -220,6 +220,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self._opt_called = True         # lr schedulers check the order of the two steps
         for group in self.param_groups:
             maximize = group.get("maximize", False)
             for p in group["params"]:
