@@ -9,7 +9,7 @@ from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype
 
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, _check_device
 
 
 def _as_tensor(x):
@@ -270,17 +270,22 @@ class _BatchNorm(Module):
     _ndims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
+        _check_device(device, type(self).__name__)
         self.num_features = int(num_features)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        self.use_bias = bias and affine
         dt = _dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(self.num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -301,7 +306,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.use_bias}, "
+                f"track_running_stats={self.track_running_stats}")
 
     def _check(self, x):
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
@@ -330,7 +336,9 @@ class _BatchNorm(Module):
             var = Tensor(self.running_var.data.reshape(shape))
         out = xc * (var + self.eps) ** -0.5
         if self.affine:
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+            out = out * self.weight.reshape(shape)
+            if self.bias is not None:
+                out = out + self.bias.reshape(shape)
         return out
 
     def _update_running(self, mean, var, n):
@@ -358,8 +366,9 @@ class LayerNorm(Module):
     len(normalized_shape) dims of each sample (same in train and eval)."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
+        _check_device(device, "LayerNorm")
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
@@ -378,7 +387,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
     def forward(self, x):
         x = _as_tensor(x)
