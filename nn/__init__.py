@@ -18,7 +18,7 @@ from .scalar import MLP, Layer, Neuron, Perceptron
 from .serialization import CheckpointError, load, save
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,
-                   MaxPool1d, MaxPool2d)
+                   ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, Upsample)
 from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyLinear
 from .som import SOM
 from .models import GAN, Autoencoder

@@ -168,6 +168,122 @@ class Conv2d(_ConvNd):
     _fn = staticmethod(F.conv2d)
 
 
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolution: weight (in_channels, out_channels / groups, *kernel), bias
+    (out_channels,), initialized as torch (fan_in = out_channels / groups * prod(kernel))."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None, *, rng=None):
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple of ints")
+        Module.__init__(self)
+        nd = self._nd
+        self.output_padding = _tuple(output_padding, nd, "output_padding", name)
+        # the weight's first two dims are swapped with respect to a convolution's
+        _ConvNd.__init__(self, out_channels, in_channels, kernel_size, stride, padding,
+                         dilation, groups, False, padding_mode, device, dtype, rng=0)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        dt = self.weight.data.dtype
+        self.weight = Parameter(np.empty((self.in_channels, self.out_channels // self.groups)
+                                         + self.kernel_size, dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_channels, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None):
+        """kaiming_uniform_(a=sqrt(5)) on the weight, the bias from U(-1/sqrt(fan_in),
+        1/sqrt(fan_in)) with fan_in = weight.shape[1] * prod(kernel), as torch."""
+        rng = init.as_rng(rng)
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * int(np.prod(self.kernel_size))
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound, rng)
+
+    def extra_repr(self):
+        nd = self._nd
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * nd:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+    def forward(self, input, output_size=None):
+        nd = self._nd
+        x = input if isinstance(input, Tensor) else Tensor(input)
+        output_padding = self.output_padding
+        if output_size is not None:
+            # torch's choice: the output_padding that reaches output_size (its last nd dims)
+            want = tuple(output_size)[-nd:]
+            least = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                     zip(x.shape[-nd:], self.stride, self.padding, self.dilation,
+                         self.kernel_size)]
+            output_padding = tuple(w - m for w, m in zip(want, least))
+            if any(not 0 <= op < max(s, d) for op, s, d in
+                   zip(output_padding, self.stride, self.dilation)):
+                most = [m + max(s, d) - 1 for m, s, d in zip(least, self.stride, self.dilation)]
+                raise ValueError(f"requested an output size of {list(want)}, but valid sizes "
+                                 f"range from {least} to {most} (for an input of "
+                                 f"{list(x.shape[-nd:])})")
+        return self._fn(x, self.weight, self.bias, self.stride, self.padding, output_padding,
+                        self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-d convolution (functional.conv_transpose1d); `rng` (keyword) is a
+    Generator or a seed."""
+    _nd = 1
+    _fn = staticmethod(F.conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-d convolution, the upsampling layer of decoders and DCGAN generators
+    (functional.conv_transpose2d); `rng` (keyword) is a Generator or a seed."""
+    _nd = 2
+    _fn = staticmethod(F.conv_transpose2d)
+
+
+class Upsample(Module):
+    """Resize the spatial dims by scale_factor or to size (functional.interpolate; mode
+    'nearest')."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                 recompute_scale_factor=None):
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def extra_repr(self):
+        info = (f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None
+                else f"size={self.size!r}")
+        return info + f", mode={self.mode!r}"
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)
+
+
 class _PoolNd(Module):
     """Pooling layers keep their arguments as given (kernel_size=2 stays 2), as torch prints
     them; nn.functional turns them into tuples."""
@@ -316,5 +432,5 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
         return F.adaptive_avg_pool2d(input, self.output_size)
 
 
-__all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
-           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Upsample", "MaxPool1d",
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d"]

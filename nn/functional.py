@@ -511,6 +511,135 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
+                    fn):
+    """The adjoint of convolution (a 'deconvolution'): each input pixel scatters weight x value
+    onto a kernel window of the output, windows stride apart. Written as W^T x (one batched
+    matmul) and col2im (the op table's scatter of windows onto an image), then the padding
+    cut from both sides."""
+    x, w = _t(input), _t(weight)
+    batched = x.ndim == nd + 2
+    if not batched and x.ndim != nd + 1:
+        raise _InputError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                          f"{fn}, but got input of size: {list(x.shape)}")
+    if w.ndim != nd + 2:
+        raise _InputError(f"{fn}: weight must have {nd + 2} dims (in_channels, "
+                          f"out_channels / groups, *kernel), got shape {w.shape}")
+    if not batched:
+        x = x.unsqueeze(0)
+    if x.shape[1] != w.shape[0]:
+        raise _InputError(f"Given transposed=1, weight of size {list(w.shape)}, expected "
+                          f"input{list(x.shape)} to have {w.shape[0]} channels, but got "
+                          f"{x.shape[1]} channels instead")
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or w.shape[0] % groups:
+        raise _InputError(f"{fn}: groups={groups} must be a positive divisor of the "
+                          f"{w.shape[0]} input channels")
+    stride = _ints(stride, nd, "stride", fn)
+    padding = _ints(padding, nd, "padding", fn)
+    output_padding = _ints(output_padding, nd, "output_padding", fn)
+    dilation = _ints(dilation, nd, "dilation", fn)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise _InputError(f"output padding must be smaller than either stride or dilation, but "
+                          f"got output_padding {output_padding}, stride {stride}, dilation "
+                          f"{dilation}")
+    if nd == 1:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+        stride, padding, output_padding, dilation = ((1,) + stride, (0,) + padding,
+                                                     (0,) + output_padding, (1,) + dilation)
+    cin, cout_g = w.shape[0], w.shape[1]
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:]))
+    if dilation != (1, 1):
+        spread = (slice(None), slice(None), slice(None, None, dilation[0]),
+                  slice(None, None, dilation[1]))
+        w = OPS["scatter"](w, ctx=(spread, w.shape[:2] + span))
+    n, _, h, wd = x.shape
+    full = tuple((size - 1) * s + k + op for size, s, k, op in zip((h, wd), stride, span,
+                                                                    output_padding))
+    out_size = tuple(f - 2 * p for f, p in zip(full, padding))
+    if min(out_size) < 1:
+        raise _InputError(f"{fn}: the output size {out_size} is too small (input "
+                          f"{(h, wd)[2 - nd:]}, padding {padding[2 - nd:]})")
+    cin_g = cin // groups
+    outs = []
+    for g in range(groups):
+        xg = x if groups == 1 else x[:, g * cin_g:(g + 1) * cin_g]
+        wg = w if groups == 1 else w[g * cin_g:(g + 1) * cin_g]
+        # cols[n, (o, i, j), (p, q)] = sum_c w[c, o, i, j] x[n, c, p, q]
+        cols = wg.reshape(cin_g, -1).mT @ xg.reshape(n, cin_g, h * wd)
+        cols = cols.reshape((n, cout_g) + span + (h, wd))
+        outs.append(OPS["col2im"](cols, ctx=span + stride + full))
+    out = outs[0] if groups == 1 else _cat(outs, axis=1)
+    if any(padding):
+        out = out[:, :, padding[0]:full[0] - padding[0], padding[1]:full[1] - padding[1]]
+    if bias is not None:
+        out = out + _t(bias).reshape((1, -1, 1, 1))
+    if nd == 1:
+        out = out.squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-d convolution of (N, C_in, L) or (C_in, L) with weight (C_in,
+    C_out / groups, K): output length (L - 1) stride - 2 padding + dilation (K - 1) +
+    output_padding + 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-d convolution (the gradient of conv2d with respect to its input, used to
+    upsample in decoders and GAN generators) of (N, C_in, H, W) or (C_in, H, W) with weight
+    (C_in, C_out / groups, kH, kW); output size per dim (n - 1) stride - 2 padding +
+    dilation (k - 1) + output_padding + 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2, "conv_transpose2d")
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of (N, C, *spatial) to `size` or by `scale_factor`. mode
+    'nearest' only (torch's rule: source index floor(i * scale) with scale = in / out, or
+    1 / scale_factor when given, computed in float32 as torch does); the gradient of a
+    repeated pixel is the sum over its copies."""
+    if mode != "nearest":
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported by tapegrad "
+                                  f"(only 'nearest')")
+    if align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    x = _t(input)
+    nd = x.ndim - 2
+    if nd < 1:
+        raise _InputError(f"interpolate: expected an input of shape (N, C, *spatial), got "
+                          f"{x.shape}")
+    sizes = x.shape[2:]
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        out = _ints(size, nd, "size", "interpolate")
+        scales = [np.float32(n) / np.float32(o) for n, o in zip(sizes, out)]
+    else:
+        factors = (scale_factor,) * nd if np.isscalar(scale_factor) else tuple(scale_factor)
+        if len(factors) != nd:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of "
+                             f"{list(sizes)} and scale_factor of shape {list(factors)}.")
+        out = tuple(int(math.floor(n * f)) for n, f in zip(sizes, factors))
+        if recompute_scale_factor:
+            scales = [np.float32(n) / np.float32(o) for n, o in zip(sizes, out)]
+        else:
+            scales = [np.float32(1.0 / f) for f in factors]
+    for i, (n, o, scale) in enumerate(zip(sizes, out, scales)):
+        if o == n and scale == 1:
+            continue
+        src = np.minimum(np.floor(np.arange(o, dtype=np.float32) * scale).astype(np.intp),
+                         n - 1)
+        x = x[(slice(None),) * (2 + i) + (src,)]
+    return x
+
+
 def _pool_size(n, k, s, p, ceil_mode):
     """Output length of a pooling window k with stride s and padding p over n (torch's
     formula: in ceil mode the last window must start inside the input or its left padding)."""
@@ -1334,7 +1463,8 @@ __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "step", "hardtanh",
            "dropout1d", "dropout2d", "linear", "pad", "conv1d", "conv2d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "normalize", "cosine_similarity", "pairwise_distance",
-           "one_hot", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div",
+           "one_hot", "conv_transpose1d", "conv_transpose2d", "interpolate", "mse_loss",
+           "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
            "nll_loss", "hinge_loss", "hinge", "multi_margin_loss", "hinge_embedding_loss",
            "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "l1_penalty",

@@ -41,5 +41,6 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", 
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR",
            "CosineAnnealingLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau", "CyclicLR", "OneCycleLR", "EarlyStopping", "clip_grad_norm_", "clip_grad_value_",
+           "ReduceLROnPlateau", "CyclicLR", "OneCycleLR", "EarlyStopping", "clip_grad_norm_",
+           "clip_grad_value_",
            "save", "load", "required", "fit"]

@@ -616,3 +616,82 @@ def test_loss_modules_match_torch_modules():
     with pytest.raises(ValueError, match=r"Target size \(\(5,\)\) must be the same as input "
                                          r"size \(\(5, 4\)\)"):
         nn.BCEWithLogitsLoss()(Tensor(a), tb[:, 0])
+
+
+# ---------------------------------------------------------------------------------------------
+# transposed convolution and upsampling (the DCGAN tutorial's generator)
+CONVT = [dict(), dict(stride=2, padding=1, output_padding=1), dict(stride=2, padding=1),
+         dict(groups=2, stride=2), dict(dilation=2, padding=2), dict(stride=(2, 1),
+                                                                     padding=(0, 1))]
+
+
+@pytest.mark.parametrize("kwargs", CONVT, ids=[str(k) for k in CONVT])
+def test_conv_transpose2d_matches_torch(kwargs):
+    rng = np.random.default_rng(22)
+    g = kwargs.get("groups", 1)
+    x, w, b = rng.standard_normal((2, 4, 5, 6)), rng.standard_normal((4, 3, 3, 4)), \
+        rng.standard_normal(3 * g)
+    _both(lambda a, c, d: F.conv_transpose2d(a, c, d, **kwargs),
+          lambda a, c, d: TF.conv_transpose2d(a, c, d, **kwargs), x, w, b)
+
+
+def test_conv_transpose1d_unbatched_and_errors_match_torch():
+    rng = np.random.default_rng(23)
+    _both(lambda a, c: F.conv_transpose1d(a, c, stride=3, padding=1),
+          lambda a, c: TF.conv_transpose1d(a, c, stride=3, padding=1),
+          rng.standard_normal((2, 7)), rng.standard_normal((2, 4, 3)))
+    with pytest.raises(RuntimeError, match="output padding must be smaller than either stride "
+                                           "or dilation"):
+        F.conv_transpose2d(Tensor(np.ones((1, 4, 3, 3))), Tensor(np.ones((4, 2, 3, 3))),
+                           stride=2, output_padding=2)
+    with pytest.raises(RuntimeError, match=r"expected input\[1, 3, 3, 3\] to have 4 channels"):
+        F.conv_transpose2d(Tensor(np.ones((1, 3, 3, 3))), Tensor(np.ones((4, 2, 3, 3))))
+
+
+@pytest.mark.parametrize("cls, kwargs, shape", [
+    ("ConvTranspose2d", dict(in_channels=4, out_channels=2, kernel_size=4, stride=2, padding=1,
+                             bias=False), (2, 4, 4, 4)),
+    ("ConvTranspose2d", dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, padding=1,
+                             output_padding=1, groups=2), (1, 4, 3, 5)),
+    ("ConvTranspose1d", dict(in_channels=3, out_channels=2, kernel_size=5, dilation=2),
+     (2, 3, 6)),
+])
+def test_conv_transpose_layers_match_torch(cls, kwargs, shape):
+    ours, theirs = getattr(nn, cls)(**kwargs, dtype=np.float64), \
+        getattr(torch.nn, cls)(**kwargs).double()
+    assert repr(ours) == repr(theirs)
+    assert ours.weight.shape == tuple(theirs.weight.shape)
+    ours.load_state_dict(theirs.state_dict())
+    _both(ours, theirs, np.random.default_rng(24).standard_normal(shape), grad=(0,))
+
+
+def test_conv_transpose_init_and_output_size_follow_torch():
+    layer = nn.ConvTranspose2d(8, 4, 3, stride=2, rng=0)
+    bound = 1 / np.sqrt(4 * 9)
+    assert np.abs(layer.bias.data).max() <= bound and np.abs(layer.weight.data).max() <= bound
+    ref = torch.nn.ConvTranspose2d(8, 4, 3, stride=2)
+    x = np.random.default_rng(25).standard_normal((1, 8, 5, 5)).astype(np.float32)
+    assert layer(Tensor(x), output_size=(12, 12)).shape == \
+        tuple(ref(torch.from_numpy(x), output_size=(12, 12)).shape) == (1, 4, 12, 12)
+    with pytest.raises(ValueError, match="requested an output size of"):
+        layer(Tensor(x), output_size=(20, 20))
+    with pytest.raises(ValueError, match='Only "zeros" padding mode is supported'):
+        nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("kwargs", [dict(scale_factor=2), dict(size=(7, 3)),
+                                    dict(scale_factor=1.5), dict(scale_factor=(2, 3)),
+                                    dict(size=(10, 9)), dict(scale_factor=0.5)])
+def test_nearest_interpolate_matches_torch(kwargs):
+    x = np.random.default_rng(26).standard_normal((2, 3, 5, 4))
+    _both(lambda a: F.interpolate(a, **kwargs), lambda a: TF.interpolate(a, **kwargs), x)
+    ours, theirs = nn.Upsample(**kwargs), torch.nn.Upsample(**kwargs)
+    assert repr(ours) == repr(theirs)
+    _both(ours, theirs, x)
+
+
+def test_interpolate_refuses_what_it_does_not_do():
+    with pytest.raises(NotImplementedError, match="mode 'bilinear' is not supported"):
+        F.interpolate(Tensor(np.ones((1, 1, 2, 2))), scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="only one of size or scale_factor should be defined"):
+        F.interpolate(Tensor(np.ones((1, 1, 2, 2))))
