@@ -142,6 +142,8 @@ class Value(Node):
     __abs__ = abs
     sin = _unary("sin")
     cos = _unary("cos")
+    erf = _unary("erf")
+    expm1 = _unary("expm1")
 
     def leaky_relu(self, negative_slope=0.01):
         """a if a > 0 else negative_slope * a; gradient negative_slope at 0 (as PyTorch)."""

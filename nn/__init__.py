@@ -3,15 +3,22 @@
 Names and behaviour follow PyTorch (`nn.Linear`, `nn.Sequential`, `state_dict()` keys...).
 """
 from . import functional, init, utils
-from .module import Module, ModuleList, Parameter, StateDictError
-from .layers import (BatchNorm1d, BatchNorm2d, Dropout, Embedding, Flatten, Identity, LayerNorm,
-                     Linear, Residual, Sequential)
-from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Step, Tanh
-from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HingeEmbeddingLoss, HingeLoss,
-                     L1Loss, MSELoss, MultiMarginLoss, NLLLoss)
+from .module import (Module, ModuleDict, ModuleList, Parameter, ParameterDict, ParameterList,
+                     StateDictError)
+from .layers import (BatchNorm1d, BatchNorm2d, Dropout, Dropout1d, Dropout2d, Embedding,
+                     Flatten, Identity, LayerNorm, Linear, Residual, Sequential, Unflatten)
+from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh, LeakyReLU,
+                          LogSigmoid, LogSoftmax, Mish, PReLU, ReLU, ReLU6, Sigmoid, SiLU,
+                          Softmax, Softmin, Softplus, Softsign, Step, Tanh)
+from .losses import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimilarity,
+                     CrossEntropyLoss, HingeEmbeddingLoss, HingeLoss, HuberLoss, KLDivLoss,
+                     L1Loss, MarginRankingLoss, MSELoss, MultiMarginLoss, NLLLoss,
+                     PairwiseDistance, SmoothL1Loss, TripletMarginLoss)
 from .scalar import MLP, Layer, Neuron, Perceptron
 from .serialization import CheckpointError, load, save
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from .conv import AvgPool2d, Conv2d, MaxPool2d
+from .conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, Conv1d, Conv2d,
+                   ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, Upsample)
+from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyLinear
 from .som import SOM
 from .models import GAN, Autoencoder

@@ -1,62 +1,241 @@
-"""Activation functions as modules (each wraps the function of the same name in functional)."""
+"""Activation functions as modules (each wraps the function of the same name in functional).
+
+Constructors take torch's arguments; `inplace=True` is accepted and computes the same values
+out of place (see nn.functional).
+"""
+import numpy as np
+
+from autograd.tensor import get_default_dtype
+
 from . import functional as F
-from .module import Module
+from .module import Module, Parameter
 
 
-class ReLU(Module):
+class _Inplace(Module):
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_Inplace):
     """max(x, 0); gradient 0 at 0."""
 
-    def forward(self, x):
-        return F.relu(x)
+    def forward(self, input):
+        return F.relu(input)
+
+
+class ReLU6(_Inplace):
+    """min(max(x, 0), 6); gradient 0 at 0 and 6."""
+
+    def forward(self, input):
+        return F.relu6(input)
 
 
 class LeakyReLU(Module):
     """x if x > 0 else negative_slope * x."""
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = negative_slope
+        self.inplace = inplace
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                          else "")
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+    def forward(self, input):
+        return F.leaky_relu(input, self.negative_slope)
+
+
+class ELU(Module):
+    """x for x > 0, alpha (e^x - 1) otherwise."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+    def forward(self, input):
+        return F.elu(input, self.alpha)
+
+
+class CELU(ELU):
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
+
+    def forward(self, input):
+        return F.celu(input, self.alpha)
+
+
+class SELU(_Inplace):
+    """scale * elu(x, alpha) with the self-normalizing constants."""
+
+    def forward(self, input):
+        return F.selu(input)
+
+
+class GELU(Module):
+    """x Phi(x): exact with approximate='none' (erf), or the tanh approximation."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+
+class SiLU(_Inplace):
+    """x sigmoid(x)."""
+
+    def forward(self, input):
+        return F.silu(input)
+
+
+class Mish(_Inplace):
+    """x tanh(softplus(x))."""
+
+    def forward(self, input):
+        return F.mish(input)
+
+
+class Softplus(Module):
+    """log(1 + e^(beta x)) / beta, linear where beta x > threshold."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+
+class Hardtanh(Module):
+    """min(max(x, min_val), max_val); gradient 1 strictly inside, 0 at and beyond the bounds.
+    min_value / max_value are torch's deprecated spellings."""
+
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        super().__init__()
+        if min_value is not None:
+            min_val = min_value
+        if max_value is not None:
+            max_val = max_value
+        if min_val >= max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must be less than max_val "
+                             f"({max_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def extra_repr(self):
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else "")
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+
+class Hardsigmoid(_Inplace):
+    """0 below -3, 1 above 3, x / 6 + 1 / 2 between."""
+
+    def forward(self, input):
+        return F.hardsigmoid(input)
+
+
+class Hardswish(_Inplace):
+    """0 below -3, x above 3, x (x + 3) / 6 between."""
+
+    def forward(self, input):
+        return F.hardswish(input)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class LogSigmoid(Module):
+    """log sigmoid(x), stable."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
 
 
 class Tanh(Module):
     """tanh x."""
 
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, input):
+        return F.tanh(input)
 
 
 class Sigmoid(Module):
     """1 / (1 + e^-x)."""
 
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, input):
+        return F.sigmoid(input)
+
+
+class PReLU(Module):
+    """x if x > 0 else a x, with a learned slope: one shared (num_parameters=1) or one per
+    channel (dim 1 of the input), all starting at `init` (0.25)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        super().__init__()
+        from .module import _check_device
+        _check_device(device, "PReLU")
+        self.num_parameters = int(num_parameters)
+        self.init = init
+        dtype = np.dtype(get_default_dtype() if dtype is None else dtype)
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
+
+    def reset_parameters(self):
+        self.weight.data[...] = self.init
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
 
 
 class Softmax(Module):
-    """e^x_i / sum_j e^x_j along dim."""
+    """e^x_i / sum_j e^x_j along dim (dim=None: torch's legacy choice, with its warning)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def extra_repr(self):
         return f"dim={self.dim}"
 
-    def forward(self, x):
-        return F.softmax(x, self.dim)
+    def forward(self, input):
+        return F.softmax(input, self.dim, _stacklevel=5)
+
+
+class Softmin(Softmax):
+    """softmax(-x) along dim."""
+
+    def forward(self, input):
+        return F.softmin(input, self.dim, _stacklevel=5)
 
 
 class LogSoftmax(Softmax):
     """x_i - log sum_j e^x_j along dim."""
 
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
+    def forward(self, input):
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Step(Module):

@@ -1,27 +1,48 @@
-"""Activations, dropout, linear and losses as functions of Tensors (`torch.nn.functional`).
+"""Activations, dropout, convolution, pooling, distances and losses as functions of Tensors
+(`torch.nn.functional`, same names, keywords, defaults and positional order).
 
 Everything here is composed from the op table's primitives and defines no backward of its
 own, except binary_cross_entropy: one fused row, because PyTorch's gradient of it (capped at
 1e12 where a probability is 0 or 1) is not the derivative of any clamped composite.
 The softmax family calls the table's stable primitives (log_softmax, logsumexp); elsewhere
 stability comes from subtracting a constant before `exp`, which cancels in the math, so the
-gradient stays exact while no `exp` ever sees a positive argument.
+gradient stays exact while no `exp` ever sees a positive argument. Where torch's gradient at a
+boundary differs from the derivative of the obvious composite (hardtanh's bounds are excluded,
+clamp's included), a constant mask chooses the branch so that the gradient is torch's.
 
-conv2d, max_pool2d and avg_pool2d are re-exported from `autograd.functional`.
+`inplace=True` is accepted wherever torch has it and computes the same values out of place
+(tapegrad has no in-place ops yet): `x = F.relu(x, inplace=True)` behaves as in torch, but
+the input itself is not overwritten.
+
+Losses accept torch's legacy `size_average=` and `reduce=` and map them to `reduction` with
+torch's table and deprecation warning (see `_legacy_reduction`).
 """
+import math
+import warnings
+
 import numpy as np
 
 from autograd import Tensor
-from autograd.functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
+from autograd.functional import avg_pool2d as _avg_pool2d
+from autograd.functional import conv2d as _conv2d
+from autograd.functional import max_pool2d as _max_pool2d
+from autograd.functional import concatenate as _cat
 from autograd.functional import linear as _linear
+from autograd.functional import pad as _pad_constant
 from autograd.engine import Node
 from autograd.ops import OPS
 from autograd.ops_nn import ClassTargets
 from autograd.random import _bernoulli_fill
+from autograd.tensor import where as _where
 
 from .init import as_rng
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+
+class _InputError(ValueError, RuntimeError):
+    """Bad input where torch raises RuntimeError and tapegrad has always raised ValueError:
+    both `except` clauses catch it."""
 
 
 def _t(x):
@@ -39,26 +60,30 @@ def _const(x, like):
     return np.asarray(x.data if isinstance(x, Node) else x, dtype=like.dtype)
 
 
+def _data(x):
+    return x.data if isinstance(x, Node) else np.asarray(x)
+
+
 # ---------------------------------------------------------------------------------------------
 # activations
-def relu(x):
+def relu(input, inplace=False):
     """max(x, 0); gradient 0 at 0."""
-    return _t(x).relu()
+    return _t(input).relu()
 
 
-def leaky_relu(x, negative_slope=0.01):
-    """x if x > 0 else negative_slope * x."""
-    return _t(x).leaky_relu(negative_slope)
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x; gradient negative_slope at 0 (torch)."""
+    return _t(input).leaky_relu(negative_slope)
 
 
-def sigmoid(x):
+def sigmoid(input):
     """1 / (1 + e^-x)."""
-    return _t(x).sigmoid()
+    return _t(input).sigmoid()
 
 
-def tanh(x):
+def tanh(input):
     """tanh x."""
-    return _t(x).tanh()
+    return _t(input).tanh()
 
 
 def step(x):
@@ -69,59 +94,829 @@ def step(x):
     return x * 0.0 + mask
 
 
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """min(max(x, min_val), max_val). The gradient is 1 strictly inside (min_val, max_val) and
+    0 elsewhere, bounds included (torch's rule; clamp's gradient includes its bounds)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    x = _t(input)
+    inside = (x.data > min_val) & (x.data < max_val)
+    return _where(inside, x, np.clip(x.data, min_val, max_val))
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6): hardtanh(x, 0, 6); gradient 0 at 0 and at 6."""
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardsigmoid(input, inplace=False):
+    """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
+    x = _t(input)
+    d = x.data
+    outside = np.clip(d * (1.0 / 6.0) + 0.5, 0.0, 1.0)       # 0 or 1 there; nan stays nan
+    return _where((d > -3.0) & (d < 3.0), x * (1.0 / 6.0) + 0.5, outside)
+
+
+def hardswish(input, inplace=False):
+    """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
+    inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
+    x = _t(input)
+    d = x.data
+    upper = _where(d >= 3.0, x, x * 0.0)
+    return _where((d > -3.0) & (d < 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha (e^x - 1) otherwise (expm1, exact near 0); gradient alpha at 0.
+    The negative side sees min(x, 0), so a large x never overflows its unused branch."""
+    x = _t(input)
+    negative = OPS["expm1"](x.clip(max=0.0)) * alpha
+    return _where(x.data > 0, x, negative)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with torch's constants alpha = 1.6732632423543772 and
+    scale = 1.0507009873554805 (self-normalizing networks, Klambauer et al. 2017)."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1)); alpha = 0 is an error (torch)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    x = _t(input)
+    negative = OPS["expm1"](x.clip(max=0.0) * (1.0 / alpha)) * alpha
+    return _where(x.data > 0, x, negative)
+
+
+_SQRT1_2 = 1.0 / math.sqrt(2.0)
+_GELU_BETA = math.sqrt(2.0 / math.pi)
+
+
+def gelu(input, approximate="none"):
+    """x Phi(x), Phi the standard normal CDF:
+    approximate='none':  x / 2 (1 + erf(x / sqrt 2))                      (exact; erf row)
+    approximate='tanh':  x / 2 (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))  (Hendrycks & Gimpel)
+    """
+    x = _t(input)
+    if approximate == "none":
+        return x * 0.5 * (OPS["erf"](x * _SQRT1_2) + 1.0)
+    if approximate == "tanh":
+        inner = (x + x * x * x * 0.044715) * _GELU_BETA
+        return x * 0.5 * (inner.tanh() + 1.0)
+    raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def silu(input, inplace=False):
+    """x sigmoid(x) (also called swish)."""
+    x = _t(input)
+    return x * x.sigmoid()
+
+
+def mish(input, inplace=False):
+    """x tanh(softplus(x)) (Misra 2019)."""
+    x = _t(input)
+    return x * _softplus(x).tanh()
+
+
+def _softplus(x):
+    """log(1 + e^x) = m + log(e^-m + e^(x - m)) with m = max(x, 0) a constant: both exponents
+    are <= 0, so it never overflows, and the gradient is sigmoid(x) everywhere (no kink, unlike
+    the max(x, 0) + log(1 + e^-|x|) form, whose autograd gradient is wrong at x = 0)."""
+    m = np.maximum(x.data, 0).astype(x.dtype)
+    return ((x - m).exp() + np.exp(-m)).log() + m
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (torch's linear
+    region, so softplus(30.0) is exactly 30.0); gradient sigmoid(beta x), 1 past threshold."""
+    x = _t(input)
+    if beta == 1.0:
+        smooth = _softplus(x)
+    else:
+        smooth = _softplus(x * beta) * (1.0 / beta)
+    linear = x.data * beta > threshold
+    if not linear.any():
+        return smooth
+    return _where(linear, x, smooth)
+
+
+def softsign(input):
+    """x / (1 + |x|)."""
+    x = _t(input)
+    return x / (x.abs() + 1.0)
+
+
+def logsigmoid(input):
+    """log sigmoid(x) = -softplus(-x), stable for any x; gradient sigmoid(-x)."""
+    return -_softplus(-_t(input))
+
+
+def prelu(input, weight):
+    """x if x > 0 else a x, with a learned slope a per channel (dim 1) or one shared slope
+    (weight of one element); gradient a at 0, as torch."""
+    x = _t(input)
+    w = _t(weight)
+    if w.size != 1:
+        channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
+        if w.ndim != 1 or w.size != channels:
+            raise _InputError(f"Mismatch of parameter numbers and input channel size. Found "
+                              f"parameter numbers = {w.size} and channel size = {channels}.")
+        if x.ndim >= 2:
+            w = w.reshape((1, channels) + (1,) * (x.ndim - 2))
+    elif x.ndim:
+        w = w.reshape((1,) * x.ndim)
+    else:
+        w = w.reshape(())
+    return _where(x.data > 0, x, x * w)
+
+
+def _softmax_dim(name, ndim, stacklevel):
+    """torch's choice when dim is not given, with its deprecation warning: dim 0 for 0-, 1- and
+    3-d inputs, else 1."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  f"to include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_input(input, dim, dtype, name, stacklevel):
+    x = _t(input)
+    if dtype is not None:
+        x = x.astype(dtype)
+    if dim is None:
+        dim = _softmax_dim(name, x.ndim, stacklevel + 1)
+    return x, _dim(dim, x.ndim, name)
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """e^x_i / sum_j e^x_j along dim. Without dim, torch's legacy choice and warning: dim 0 for
+    0-, 1- and 3-d inputs, else 1. dtype: cast the input first."""
+    x, dim = _softmax_input(input, dim, dtype, "softmax", _stacklevel)
+    return x.softmax(dim)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along dim."""
+    x, dim = _softmax_input(input, dim, dtype, "softmin", _stacklevel)
+    return (-x).softmax(dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x_i - log sum_j e^x_j along dim (one stable primitive of the op table); dim as softmax."""
+    x, dim = _softmax_input(input, dim, dtype, "log_softmax", _stacklevel)
+    return x.log_softmax(dim)
+
+
 def logsumexp(x, dim=-1, keepdim=False):
     """log sum_dim e^x, computed stably as m + log sum e^(x - m) with m = max x."""
     x = _t(x)
     return x.logsumexp(_dim(dim, x.ndim, "logsumexp"), keepdims=keepdim)
 
 
-def softmax(x, dim=-1):
-    """e^x_i / sum_j e^x_j along dim."""
-    x = _t(x)
-    return x.softmax(_dim(dim, x.ndim, "softmax"))
-
-
-def log_softmax(x, dim=-1):
-    """x_i - log sum_j e^x_j along dim (one stable primitive of the op table)."""
-    x = _t(x)
-    return x.log_softmax(_dim(dim, x.ndim, "log_softmax"))
-
-
-def softplus(x):
-    """log(1 + e^x) = m + log(e^-m + e^(x - m)) with m = max(x, 0) a constant: both exponents
-    are <= 0, so it never overflows, and the gradient is sigmoid(x) everywhere (no kink, unlike
-    the max(x, 0) + log(1 + e^-|x|) form, whose autograd gradient is wrong at x = 0)."""
-    x = _t(x)
-    m = np.maximum(x.data, 0).astype(x.dtype)
-    return ((x - m).exp() + np.exp(-m)).log() + m
-
-
-def dropout(x, p=0.5, training=True, rng=None):
-    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
-    so the expectation is unchanged; identity when not training or p == 0. With rng None the
-    mask comes from autograd's default generator exactly as torch's F.dropout draws it (one
-    uniform float64 per element, kept when < 1 - p); a seed or numpy Generator uses numpy."""
+# ---------------------------------------------------------------------------------------------
+# dropout
+def _check_p(p):
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    x = _t(x)
+
+
+def _dropout_mask(x, p, mask_shape, rng):
+    """1 / (1 - p) where kept, 0 where dropped. With rng None the mask comes from autograd's
+    default generator exactly as torch draws it (bernoulli_(1 - p) on an array laid out like
+    the input); a seed or numpy Generator uses numpy."""
+    if rng is None:
+        buf = np.empty_like(x.data) if mask_shape == x.shape else np.empty(mask_shape, x.dtype)
+        return _bernoulli_fill(buf, 1.0 - p) / x.dtype.type(1.0 - p)
+    keep = as_rng(rng).random(mask_shape) >= p
+    return (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
+    """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
+    so the expectation is unchanged; identity when not training or p == 0. `rng`: a numpy
+    Generator or seed for the mask (torch draws from its global generator)."""
+    _check_p(p)
+    x = _t(input)
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    if rng is None:     # torch's mask: bernoulli_(1 - p) from autograd's default generator
-        keep = _bernoulli_fill(np.empty_like(x.data), 1.0 - p)
-        return x * (keep / x.dtype.type(1.0 - p))
-    keep = as_rng(rng).random(x.shape) >= p
-    return x * (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+    return x * _dropout_mask(x, p, x.shape, rng)
 
 
-def linear(x, weight, bias=None):
+def _feature_dropout(x, p, training, rng):
+    """Zero whole channels: one draw per (sample, channel) of x (N, C, *), scale the rest."""
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    return x * _dropout_mask(x, p, x.shape[:2] + (1,) * (x.ndim - 2), rng)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):
+    """Channel dropout for (N, C, L) or unbatched (C, L) inputs: each channel of each sample is
+    zeroed with probability p, the rest scaled by 1/(1-p)."""
+    _check_p(p)
+    x = _t(input)
+    if x.ndim not in (2, 3):
+        raise _InputError(
+            f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D input. Note that "
+            f"dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+            f"dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+            f"inputs).")
+    if x.ndim == 2:
+        return _feature_dropout(x.unsqueeze(0), p, training, rng).squeeze(0)
+    return _feature_dropout(x, p, training, rng)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):
+    """Channel dropout for (N, C, H, W) inputs: each channel of each sample is zeroed with
+    probability p, the rest scaled by 1/(1-p). As torch 2.x: a 3-d input is read as
+    (N, C, L) with a warning, and inputs of other ranks warn and drop dim 1."""
+    _check_p(p)
+    x = _t(input)
+    if x.ndim not in (3, 4):
+        warnings.warn(
+            f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will "
+            f"result in an error in a future release. To retain the behavior and silence this "
+            f"warning, please use dropout instead. Note that dropout2d exists to provide "
+            f"channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, "
+            f"and an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+    if x.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
+    if x.ndim < 2:
+        return dropout(x, p, training, rng=rng)
+    return _feature_dropout(x, p, training, rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# linear, padding, convolution and pooling
+def linear(input, weight, bias=None):
     """x W^T + b, W of shape (out_features, in_features): one fused node of the op table."""
-    x = _t(x)
+    x = _t(input)
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
-        raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
-                         f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
+        raise _InputError(f"linear: input of shape {x.shape} does not match weight of shape "
+                          f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
     return _linear(x, weight, bias)
+
+
+def _ints(v, n, name, fn):
+    """An int or a sequence of n ints as a tuple of n ints."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v),) * n
+    v = tuple(int(i) for i in v)
+    if len(v) == 1 and n > 1:
+        v = v * n
+    if len(v) != n:
+        raise ValueError(f"{fn}: {name} must be an int or a tuple of {n} ints, got {v}")
+    return v
+
+
+def _pad_index(n, lo, hi, mode, axis):
+    """Source indices of a padded axis of length n: reflect (no edge repeat), replicate (edge
+    repeated) or circular (wrapped), as torch's non-constant pad modes."""
+    if mode == "reflect" and (lo >= n or hi >= n):
+        raise _InputError(f"Argument #4: Padding size should be less than the corresponding "
+                          f"input dimension, but got: padding ({lo}, {hi}) at dimension {axis} "
+                          f"of input of length {n}")
+    if mode == "circular" and (lo > n or hi > n):
+        raise _InputError("Padding value causes wrapping around more than once.")
+    idx = np.arange(-lo, n + hi)
+    if mode == "reflect":
+        idx = np.abs(idx)
+        idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
+    elif mode == "replicate":
+        idx = np.clip(idx, 0, n - 1)
+    else:
+        idx = idx % n
+    return idx
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last len(pad) // 2 dims: pad = (left, right) for the last dim, then (top,
+    bottom) for the one before, ... (torch's order). mode 'constant' fills with `value`
+    (default 0); 'reflect', 'replicate' and 'circular' index the input (gather), so the
+    gradient of a repeated element is the sum over its copies."""
+    x = _t(input)
+    pad = [int(p) for p in pad]
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"Padding length must be divisible by 2 and at most twice the number "
+                         f"of dims ({x.ndim}), got {len(pad)}")
+    if mode == "constant":
+        return _pad_constant(x, pad, 0.0 if value is None else value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if value not in (None, 0, 0.0):
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+    k = len(pad) // 2
+    if x.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(f"Padding size {len(pad)} is not supported for {x.ndim}D "
+                                  f"input tensor (non-constant modes pad 1, 2 or 3 trailing "
+                                  f"dims of a tensor with 1 or 2 more)")
+    for i in range(k):
+        axis = x.ndim - 1 - i
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        if lo or hi:
+            idx = _pad_index(x.shape[axis], lo, hi, mode, axis)
+            x = x[(slice(None),) * axis + (idx,)]
+    return x
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
+    """conv1d and conv2d: an N-d convolution as conv2d rows (1-d inputs get a height of 1).
+    dilation spreads the kernel with zeros (a scatter of the weight, differentiable); groups
+    run one conv2d per group and join the outputs along the channels."""
+    x, w = _t(input), _t(weight)
+    batched = x.ndim == nd + 2
+    if not batched and x.ndim != nd + 1:
+        raise _InputError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                          f"{fn}, but got input of size: {list(x.shape)}")
+    if w.ndim != nd + 2:
+        raise _InputError(f"{fn}: weight must have {nd + 2} dims (out_channels, "
+                          f"in_channels / groups, *kernel), got shape {w.shape}")
+    if not batched:
+        x = x.unsqueeze(0)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise _InputError(f"non-positive groups is not supported, got groups={groups}")
+    if w.shape[0] % groups:
+        raise _InputError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                          f"at dimension 0, but got weight of size {list(w.shape)} instead")
+    if x.shape[1] != w.shape[1] * groups:
+        raise _InputError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
+                          f"input{list(x.shape)} to have {w.shape[1] * groups} channels, but got "
+                          f"{x.shape[1]} channels instead")
+    stride = _ints(stride, nd, "stride", fn)
+    dilation = _ints(dilation, nd, "dilation", fn)
+    if min(stride) < 1 or min(dilation) < 1:
+        raise _InputError(f"{fn}: stride {stride} and dilation {dilation} must be positive")
+    kernel = w.shape[2:]
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise _InputError("padding='same' is not supported for strided convolutions")
+            lo = tuple((s - 1) // 2 for s in span)
+            hi = tuple(s - 1 - a for s, a in zip(span, lo))
+            if lo != hi:        # an even span pads one more on the right, as torch
+                x = _pad_constant(x, [v for a, b in zip(lo[::-1], hi[::-1]) for v in (a, b)],
+                                  0.0)
+            padding = lo if lo == hi else (0,) * nd
+        else:
+            raise _InputError(f"Invalid padding string: '{padding}'")
+    padding = _ints(padding, nd, "padding", fn)
+    if min(padding) < 0:
+        raise _InputError(f"{fn}: negative padding is not supported, got {padding}")
+    sizes = tuple(n + 2 * p for n, p in zip(x.shape[2:], padding))
+    if any(n < s for n, s in zip(sizes, span)):
+        raise _InputError(f"Calculated padded input size per channel: {sizes}. Kernel size: "
+                          f"{span}. Kernel size can't be greater than actual input size")
+    if nd == 1:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+        stride, padding, dilation, span = ((1,) + stride, (0,) + padding, (1,) + dilation,
+                                           (1,) + span)
+    if dilation != (1, 1):
+        spread = (slice(None), slice(None), slice(None, None, dilation[0]),
+                  slice(None, None, dilation[1]))
+        w = OPS["scatter"](w, ctx=(spread, w.shape[:2] + span))
+    if groups == 1:
+        out = _conv2d(x, w, bias, stride, padding)
+    else:
+        cin, cout = x.shape[1] // groups, w.shape[0] // groups
+        b = None if bias is None else _t(bias)
+        outs = [_conv2d(x[:, g * cin:(g + 1) * cin], w[g * cout:(g + 1) * cout],
+                        None if b is None else b[g * cout:(g + 1) * cout], stride, padding)
+                for g in range(groups)]
+        out = _cat(outs, axis=1)
+    if nd == 1:
+        out = out.squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, l] = bias[o] + sum_{c, k} weight[o, c, k] x_pad[n, c, l stride + k dilation]
+    over the channels c of o's group (cross-correlation, as torch). input (N, C, L) or (C, L);
+    weight (out_channels, C / groups, K); padding an int, 'valid' or 'same' (stride 1)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, p, q] = bias[o] + sum_{c,i,j} weight[o, c, i, j] x_pad[n, c, p sh + i dh,
+    q sw + j dw] (cross-correlation, as torch). input (N, C, H, W) or (C, H, W); weight
+    (out_channels, C / groups, kH, kW); padding an int, a pair, 'valid' or 'same' (stride 1)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
+                    fn):
+    """The adjoint of convolution (a 'deconvolution'): each input pixel scatters weight x value
+    onto a kernel window of the output, windows stride apart. Written as W^T x (one batched
+    matmul) and col2im (the op table's scatter of windows onto an image), then the padding
+    cut from both sides."""
+    x, w = _t(input), _t(weight)
+    batched = x.ndim == nd + 2
+    if not batched and x.ndim != nd + 1:
+        raise _InputError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                          f"{fn}, but got input of size: {list(x.shape)}")
+    if w.ndim != nd + 2:
+        raise _InputError(f"{fn}: weight must have {nd + 2} dims (in_channels, "
+                          f"out_channels / groups, *kernel), got shape {w.shape}")
+    if not batched:
+        x = x.unsqueeze(0)
+    if x.shape[1] != w.shape[0]:
+        raise _InputError(f"Given transposed=1, weight of size {list(w.shape)}, expected "
+                          f"input{list(x.shape)} to have {w.shape[0]} channels, but got "
+                          f"{x.shape[1]} channels instead")
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or w.shape[0] % groups:
+        raise _InputError(f"{fn}: groups={groups} must be a positive divisor of the "
+                          f"{w.shape[0]} input channels")
+    stride = _ints(stride, nd, "stride", fn)
+    padding = _ints(padding, nd, "padding", fn)
+    output_padding = _ints(output_padding, nd, "output_padding", fn)
+    dilation = _ints(dilation, nd, "dilation", fn)
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        raise _InputError(f"output padding must be smaller than either stride or dilation, but "
+                          f"got output_padding {output_padding}, stride {stride}, dilation "
+                          f"{dilation}")
+    if nd == 1:
+        x, w = x.unsqueeze(2), w.unsqueeze(2)
+        stride, padding, output_padding, dilation = ((1,) + stride, (0,) + padding,
+                                                     (0,) + output_padding, (1,) + dilation)
+    cin, cout_g = w.shape[0], w.shape[1]
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:]))
+    if dilation != (1, 1):
+        spread = (slice(None), slice(None), slice(None, None, dilation[0]),
+                  slice(None, None, dilation[1]))
+        w = OPS["scatter"](w, ctx=(spread, w.shape[:2] + span))
+    n, _, h, wd = x.shape
+    full = tuple((size - 1) * s + k + op for size, s, k, op in zip((h, wd), stride, span,
+                                                                    output_padding))
+    out_size = tuple(f - 2 * p for f, p in zip(full, padding))
+    if min(out_size) < 1:
+        raise _InputError(f"{fn}: the output size {out_size} is too small (input "
+                          f"{(h, wd)[2 - nd:]}, padding {padding[2 - nd:]})")
+    cin_g = cin // groups
+    outs = []
+    for g in range(groups):
+        xg = x if groups == 1 else x[:, g * cin_g:(g + 1) * cin_g]
+        wg = w if groups == 1 else w[g * cin_g:(g + 1) * cin_g]
+        # cols[n, (o, i, j), (p, q)] = sum_c w[c, o, i, j] x[n, c, p, q]
+        cols = wg.reshape(cin_g, -1).mT @ xg.reshape(n, cin_g, h * wd)
+        cols = cols.reshape((n, cout_g) + span + (h, wd))
+        outs.append(OPS["col2im"](cols, ctx=span + stride + full))
+    out = outs[0] if groups == 1 else _cat(outs, axis=1)
+    if any(padding):
+        out = out[:, :, padding[0]:full[0] - padding[0], padding[1]:full[1] - padding[1]]
+    if bias is not None:
+        out = out + _t(bias).reshape((1, -1, 1, 1))
+    if nd == 1:
+        out = out.squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-d convolution of (N, C_in, L) or (C_in, L) with weight (C_in,
+    C_out / groups, K): output length (L - 1) stride - 2 padding + dilation (K - 1) +
+    output_padding + 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1, "conv_transpose1d")
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-d convolution (the gradient of conv2d with respect to its input, used to
+    upsample in decoders and GAN generators) of (N, C_in, H, W) or (C_in, H, W) with weight
+    (C_in, C_out / groups, kH, kW); output size per dim (n - 1) stride - 2 padding +
+    dilation (k - 1) + output_padding + 1."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2, "conv_transpose2d")
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of (N, C, *spatial) to `size` or by `scale_factor`. mode
+    'nearest' only (torch's rule: source index floor(i * scale) with scale = in / out, or
+    1 / scale_factor when given, computed in float32 as torch does); the gradient of a
+    repeated pixel is the sum over its copies."""
+    if mode != "nearest":
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported by tapegrad "
+                                  f"(only 'nearest')")
+    if align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    x = _t(input)
+    nd = x.ndim - 2
+    if nd < 1:
+        raise _InputError(f"interpolate: expected an input of shape (N, C, *spatial), got "
+                          f"{x.shape}")
+    sizes = x.shape[2:]
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        out = _ints(size, nd, "size", "interpolate")
+        scales = [np.float32(n) / np.float32(o) for n, o in zip(sizes, out)]
+    else:
+        factors = (scale_factor,) * nd if np.isscalar(scale_factor) else tuple(scale_factor)
+        if len(factors) != nd:
+            raise ValueError(f"Input and scale_factor must have the same number of spatial "
+                             f"dimensions, but got input with spatial dimensions of "
+                             f"{list(sizes)} and scale_factor of shape {list(factors)}.")
+        out = tuple(int(math.floor(n * f)) for n, f in zip(sizes, factors))
+        if recompute_scale_factor:
+            scales = [np.float32(n) / np.float32(o) for n, o in zip(sizes, out)]
+        else:
+            scales = [np.float32(1.0 / f) for f in factors]
+    for i, (n, o, scale) in enumerate(zip(sizes, out, scales)):
+        if o == n and scale == 1:
+            continue
+        src = np.minimum(np.floor(np.arange(o, dtype=np.float32) * scale).astype(np.intp),
+                         n - 1)
+        x = x[(slice(None),) * (2 + i) + (src,)]
+    return x
+
+
+def _pool_size(n, k, s, p, ceil_mode):
+    """Output length of a pooling window k with stride s and padding p over n (torch's
+    formula: in ceil mode the last window must start inside the input or its left padding)."""
+    out = (n + 2 * p - k + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn):
+    """x as (N, C, H, W) (1-d: H = 1; unbatched: N = 1), the 2-d kernel, stride and padding,
+    the output sizes, the extra right padding that ceil mode needs, and how to undo the
+    reshapes."""
+    x = _t(input)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise _InputError(f"{fn}: Expected {nd + 1}D or {nd + 2}D input, got input of shape "
+                          f"{x.shape}")
+    batched = x.ndim == nd + 2
+    kernel = _ints(kernel_size, nd, "kernel_size", fn)
+    stride = kernel if stride is None or stride == [] else _ints(stride, nd, "stride", fn)
+    padding = _ints(padding, nd, "padding", fn)
+    if _ints(dilation, nd, "dilation", fn) != (1,) * nd:
+        raise NotImplementedError(f"{fn}: dilation > 1 is not supported by tapegrad")
+    if min(kernel) < 1 or min(stride) < 1:
+        raise _InputError(f"{fn}: kernel_size {kernel} and stride {stride} must be positive")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise _InputError(f"pad should be at most half of effective kernel size, but got "
+                          f"pad={padding}, kernel_size={kernel} and dilation=1")
+    sizes = x.shape[-nd:]
+    out = tuple(_pool_size(n, k, s, p, ceil_mode)
+                for n, k, s, p in zip(sizes, kernel, stride, padding))
+    if min(out) < 1:
+        raise _InputError(f"{fn}: given input size {sizes}, calculated output size {out} is "
+                          f"too small (kernel_size={kernel}, stride={stride}, padding={padding})")
+    extra = tuple(max(0, (o - 1) * s + k - (n + 2 * p))
+                  for o, s, k, n, p in zip(out, stride, kernel, sizes, padding))
+    if not batched:
+        x = x.unsqueeze(0)
+    if nd == 1:
+        x = x.unsqueeze(2)
+        kernel, stride, padding, sizes, out, extra = ((1,) + kernel, (1,) + stride,
+                                                      (0,) + padding, (1,) + sizes,
+                                                      (1,) + out, (0,) + extra)
+
+    def finish(y):
+        if nd == 1:
+            y = y.squeeze(2)
+        return y if batched else y.squeeze(0)
+    return x, kernel, stride, padding, sizes, out, extra, finish
+
+
+def _extend_right(x, extra, value):
+    if not any(extra):
+        return x
+    return _pad_constant(x, (0, extra[1], 0, extra[0]), value)
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, fn):
+    if return_indices:
+        raise NotImplementedError(f"{fn}: return_indices=True is not supported by tapegrad")
+    x, kernel, stride, padding, _, _, extra, finish = _pool_setup(
+        input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn)
+    x = _extend_right(x, extra, -np.inf)
+    return finish(_max_pool2d(x, kernel, stride, padding))
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over windows of length kernel_size of (N, C, L) or (C, L), padded with -inf;
+    stride defaults to kernel_size; the gradient goes to the first maximum of a window."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     1, "max_pool1d")
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Max over kH x kW windows of (N, C, H, W) or (C, H, W), padded with -inf; stride
+    defaults to kernel_size; the gradient goes to the first maximum of a window (row-major),
+    as torch. ceil_mode lets a last partial window in."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     2, "max_pool2d")
+
+
+def _window_counts(n, k, s, p, out):
+    """Per output position along one dim: (window length within input + padding, within the
+    input alone), as torch's avg_pool counts them."""
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, n + p)
+    inside = np.minimum(end, n) - np.maximum(start, 0)
+    return end - start, inside
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, nd, fn):
+    x, kernel, stride, padding, sizes, out, extra, finish = _pool_setup(
+        input, kernel_size, stride, padding, 1, ceil_mode, nd, fn)
+    y = _avg_pool2d(_extend_right(x, extra, 0.0), kernel, stride, padding)
+    # the row divides every window sum by kH kW; torch divides by the window's size within the
+    # padded input (count_include_pad) or within the input, or by divisor_override
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise _InputError("divisor must be not zero")
+        divisor = np.full(out, float(divisor_override))
+    else:
+        (h_pad, h_in), (w_pad, w_in) = (_window_counts(*a) for a in
+                                        zip(sizes, kernel, stride, padding, out))
+        divisor = np.outer(h_pad, w_pad) if count_include_pad else np.outer(h_in, w_in)
+    scale = kernel[0] * kernel[1] / divisor
+    if np.any(scale != 1.0):
+        y = y * scale.astype(y.dtype)
+    return finish(y)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """Mean over windows of length kernel_size of (N, C, L) or (C, L); stride defaults to
+    kernel_size; padded zeros count unless count_include_pad=False."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1,
+                     "avg_pool1d")
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Mean over kH x kW windows of (N, C, H, W) or (C, H, W); stride defaults to kernel_size;
+    padded zeros count unless count_include_pad=False; divisor_override replaces the window
+    size as divisor."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 2, "avg_pool2d")
+
+
+def _adaptive_matrix(n, out, dtype):
+    """A (out, n) averaging matrix: row i averages input positions floor(i n / out) to
+    ceil((i + 1) n / out) - 1 (torch's adaptive windows; they overlap when n % out != 0)."""
+    a = np.zeros((out, n), dtype=dtype)
+    for i in range(out):
+        start, end = (i * n) // out, -((-(i + 1) * n) // out)
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+def _adaptive_sizes(output_size, sizes, fn):
+    nd = len(sizes)
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    output_size = tuple(output_size)
+    if len(output_size) != nd:
+        raise _InputError(f"{fn}: output_size must be {nd}")
+    out = tuple(n if o is None else int(o) for o, n in zip(output_size, sizes))
+    if min(out) < 1 or min(sizes) < 1:
+        raise _InputError(f"{fn}: output size {out} and input size {sizes} must be positive")
+    return out
+
+
+def _adaptive_avg_pool(input, output_size, nd, fn):
+    x = _t(input)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise _InputError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                          f"{list(x.shape)}")
+    sizes = x.shape[-nd:]
+    out = _adaptive_sizes(output_size, sizes, fn)
+    if out == (1,) * nd:            # global average pooling, the common case
+        return x.mean(tuple(range(x.ndim - nd, x.ndim)), keepdims=True)
+    # out = A_h x A_w^T: a product with a constant averaging matrix per pooled dim
+    if out[-1] != sizes[-1]:
+        x = x @ _adaptive_matrix(sizes[-1], out[-1], x.dtype).T
+    if nd == 2 and out[0] != sizes[0]:
+        x = _adaptive_matrix(sizes[0], out[0], x.dtype) @ x
+    return x
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """Average pooling of (N, C, L) or (C, L) to output_size positions, window i spanning
+    floor(i L / out) .. ceil((i + 1) L / out) (torch's windows)."""
+    return _adaptive_avg_pool(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling of (N, C, H, W) or (C, H, W) to output_size (an int, a pair, None to
+    keep a size), with torch's windows per dim; (1, 1) is a global average."""
+    return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+# ---------------------------------------------------------------------------------------------
+# norms, distances, one-hot
+def _vector_norm(x, p, dim, keepdim):
+    """||x||_p over dim, differentiable with gradient 0 where the norm is 0 (torch's
+    convention; sqrt's derivative there is infinite)."""
+    if p == 2:
+        s = (x * x).sum(dim, keepdim)
+        zero = s.data == 0
+        if not zero.any():
+            return s.sqrt()
+        return _where(zero, 0.0, _where(zero, 1.0, s).sqrt())
+    a = x.abs()
+    if p == 1:
+        return a.sum(dim, keepdim)
+    if p == math.inf:
+        return a.max(dim, keepdim)
+    if p == -math.inf:
+        return a.min(dim, keepdim)
+    if p == 0:
+        return Tensor((x.data != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype))
+    s = (a ** float(p)).sum(dim, keepdim)
+    zero = s.data == 0
+    if not zero.any():
+        return s ** (1.0 / p)
+    return _where(zero, 0.0, _where(zero, 1.0, s) ** (1.0 / p))
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """x / max(||x||_p, eps) along dim: unit vectors, and zero vectors stay zero."""
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported by tapegrad; use the "
+                                  "returned tensor")
+    x = _t(input)
+    dim = _dim(dim, x.ndim, "normalize")
+    return x / _vector_norm(x, p, dim, True).clip(min=eps)
+
+
+def _broadcast_shapes(a, b):
+    """np.broadcast_shapes, failing with torch's message naming the first mismatch."""
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        for i in range(1, min(len(a), len(b)) + 1):
+            if a[-i] != b[-i] and 1 not in (a[-i], b[-i]):
+                raise _InputError(
+                    f"The size of tensor a ({a[-i]}) must match the size of tensor b ({b[-i]}) "
+                    f"at non-singleton dimension {max(len(a), len(b)) - i}") from None
+        raise
+
+
+def _expand_pair(a, b):
+    shape = _broadcast_shapes(a.shape, b.shape)
+    return (a if a.shape == shape else a.expand(shape)), (b if b.shape == shape else
+                                                         b.expand(shape))
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along dim, x1 and x2 broadcast together.
+    As torch, each norm is clamped at eps in value only: its gradient is that of the norm."""
+    x1, x2 = _expand_pair(_t(x1), _t(x2))
+    dim = _dim(dim, x1.ndim, "cosine_similarity")
+    n1, n2 = _vector_norm(x1, 2, dim, True), _vector_norm(x2, 2, dim, True)
+    n1 = n1 + (np.maximum(n1.data, eps) - n1.data)
+    n2 = n2 + (np.maximum(n2.data, eps) - n2.data)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dim (torch adds eps to the difference)."""
+    x1, x2 = _expand_pair(_t(x1), _t(x2))
+    return _vector_norm(x1 - x2 + eps, p, x1.ndim - 1 if x1.ndim else None, keepdim)
+
+
+def one_hot(tensor, num_classes=-1):
+    """An int64 tensor of shape tensor.shape + (num_classes,) with 1 at each class index;
+    num_classes=-1 means max + 1. Not differentiable (an integer result)."""
+    t = _data(tensor)
+    if t.dtype.kind not in "iu":
+        raise _InputError("one_hot is only applicable to index tensor of type LongTensor.")
+    if num_classes == -1:
+        if t.size == 0:
+            raise _InputError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(t.max()) + 1
+    if t.size and t.min() < 0:
+        raise _InputError("Class values must be non-negative.")
+    if t.size and t.max() >= num_classes:
+        raise _InputError("Class values must be smaller than num_classes.")
+    return Tensor((t[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,11 +938,55 @@ def _check_reduction(reduction, fn):
         raise ValueError(f"{fn}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _same_shape(input, target, fn):
-    if input.shape != target.shape:
-        raise ValueError(
-            f"{fn}: input has shape {input.shape} but target has shape {target.shape}; they "
-            f"must match (broadcasting them is almost always a bug, e.g. (N, 1) against (N,))")
+_LEGACY_WARNING = ("size_average and reduce args will be deprecated, please use "
+                   "reduction='{}' instead.")
+
+
+def _legacy_get_string(size_average, reduce, emit_warning=True, stacklevel=4):
+    """torch's mapping of the pre-1.0 loss keywords to a reduction (None counts as True):
+    size_average and reduce -> 'mean', reduce alone -> 'sum', reduce=False -> 'none' (then
+    size_average is ignored); with torch's deprecation warning."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    out = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    if emit_warning:
+        warnings.warn(_LEGACY_WARNING.format(out), stacklevel=stacklevel)
+    return out
+
+
+def _reduction_of(size_average, reduce, reduction, stacklevel=5):
+    """The reduction a loss runs: the legacy keywords win when either is given (torch);
+    'elementwise_mean' is torch's deprecated spelling of 'mean'."""
+    if size_average is not None or reduce is not None:
+        return _legacy_get_string(size_average, reduce, stacklevel=stacklevel)
+    if reduction == "elementwise_mean":
+        warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' "
+                      "instead.", stacklevel=stacklevel - 1)
+        return "mean"
+    return reduction
+
+
+def _broadcast_target(input, target):
+    """input and target broadcast together as torch's regression losses do, warning (torch's
+    text) when their shapes differ: (N, 1) against (N,) is almost always a bug."""
+    if input.shape == target.shape:
+        return input, target
+    warnings.warn(f"Using a target size ({target.shape}) that is different to the input size "
+                  f"({input.shape}). This will likely lead to incorrect results due to "
+                  f"broadcasting. Please ensure they have the same size.", stacklevel=3)
+    return _expand_pair(input, target)
+
+
+def _weighted(loss, weight, input, reduction, fn):
+    """loss * weight reduced as torch's mse/l1/huber with weight=: 'mean' divides by the sum
+    of the weights (mse, l1) or by the number of elements (huber, through `fn`)."""
+    w = weight if isinstance(weight, Tensor) else Tensor(_const(weight, input))
+    if w.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * w
+    if reduction == "mean" and fn != "huber_loss":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction, fn)
 
 
 def _target(target, input):
@@ -158,26 +997,102 @@ def _target(target, input):
     return Tensor(np.asarray(target, dtype=input.dtype))
 
 
-def mse_loss(input, target, reduction="mean"):
-    """(input - target)^2, reduced."""
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(input - target)^2, reduced ('mean' over elements; with weight w: sum(w d^2) / sum(w)).
+    Shapes that differ are broadcast with torch's warning."""
     input = _t(input)
-    target = _target(target, input)
+    input, target = _broadcast_target(input, _target(target, input))
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "mse_loss")
-    _same_shape(input, target, "mse_loss")
     d = input - target
+    if weight is not None:
+        return _weighted(d * d, weight, input, reduction, "mse_loss")
     return _reduce(d * d, reduction, "mse_loss")
 
 
-def l1_loss(input, target, reduction="mean"):
-    """|input - target|, reduced; gradient 0 where they are equal (as PyTorch)."""
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target|, reduced (with weight w, 'mean' is sum(w |d|) / sum(w)); gradient 0
+    where they are equal (as PyTorch). Shapes that differ are broadcast with torch's warning."""
     input = _t(input)
-    target = _target(target, input)
+    input, target = _broadcast_target(input, _target(target, input))
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "l1_loss")
-    _same_shape(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction, "l1_loss")
+    loss = (input - target).abs()
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction, "l1_loss")
+    return _reduce(loss, reduction, "l1_loss")
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target: squared
+    near 0, linear (slope delta) in the tails. Gradient d inside, +-delta outside."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    input = _t(input)
+    input, target = _broadcast_target(input, _target(target, input))
+    _check_reduction(reduction, "huber_loss")
+    d = input - target
+    loss = _where(np.abs(d.data) < delta, d * d * 0.5, (d.abs() - 0.5 * delta) * delta)
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction, "huber_loss")
+    return _reduce(loss, reduction, "huber_loss")
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta: huber_loss(delta=beta) / beta,
+    so the tails have slope 1; beta = 0 is l1_loss."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    input = _t(input)
+    input, target = _broadcast_target(input, _target(target, input))
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction(reduction, "smooth_l1_loss")
+    d = input - target
+    if beta == 0:
+        return _reduce(d.abs(), reduction, "smooth_l1_loss")
+    loss = _where(np.abs(d.data) < beta, d * d * (0.5 / beta), d.abs() - 0.5 * beta)
+    return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+_KL_MEAN_WARNING = (
+    "reduction: 'mean' divides the total loss by both the batch size and the support size."
+    "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+    "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || q) pointwise for log-probabilities input = log q:
+    target (log target - input), with 0 log 0 = 0 (log_target=False), or
+    e^target (target - input) for log-probability targets (log_target=True).
+    reduction 'batchmean' (sum / batch size) is the true KL divergence; 'mean' averages over
+    every element and warns, as torch."""
+    input = _t(input)
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_get_string(size_average, reduce, stacklevel=3)
+    elif reduction == "mean":
+        warnings.warn(_KL_MEAN_WARNING, stacklevel=2)
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    target = _target(target, input)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:
+        nonzero = target.data != 0
+        if target.requires_grad:
+            xlogx = target * _where(nonzero, target, 1.0).log()
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                xlogx = np.where(nonzero, target.data * np.log(np.where(nonzero, target.data,
+                                                                        1.0)), 0.0)
+        loss = (target * input) * -1.0 + xlogx
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction, "kl_div")
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
     """-w [t log x + (1 - t) log(1 - x)], each log clamped below at -100, reduced (PyTorch).
 
     input holds probabilities in [0, 1]; for raw scores use binary_cross_entropy_with_logits.
@@ -187,14 +1102,18 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     unclamped (inf at x = 0)."""
     input = _t(input)
     target = _target(target, input)
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "binary_cross_entropy")
-    _same_shape(input, target, "binary_cross_entropy")
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
+                         f"size ({input.shape}) is deprecated. Please ensure they have the same "
+                         f"size.")
     lo, hi = (float(input.data.min()), float(input.data.max())) if input.size else (0.0, 0.0)
     if not (lo >= 0.0 and hi <= 1.0):
-        raise ValueError(
-            f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
-            f"[{lo:.4g}, {hi:.4g}]; apply sigmoid first, or use "
-            f"binary_cross_entropy_with_logits on raw scores")
+        raise _InputError(
+            f"all elements of input should be between 0 and 1: binary_cross_entropy takes "
+            f"probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; apply sigmoid "
+            f"first, or use binary_cross_entropy_with_logits on raw scores")
     loss = OPS["binary_cross_entropy"](input, target)
     if weight is not None:
         loss = loss * _const_or_tensor(weight, input)
@@ -205,20 +1124,23 @@ def _const_or_tensor(w, like):
     return w if isinstance(w, Tensor) else _const(w, like)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean", pos_weight=None):
     """BCE of sigmoid(x) computed from the logit x without forming sigmoid:
     (1 - t) x + (1 + (pw - 1) t) softplus(-x), which is
     softplus(x) - t x when pos_weight pw is None. Stable for any |x|."""
     input = _t(input)
     target = _target(target, input)
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "binary_cross_entropy_with_logits")
-    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size "
+                         f"({input.shape})")
     if pos_weight is None:
-        loss = softplus(input) - target * input
+        loss = _softplus(input) - target * input
     else:
         pw = _const_or_tensor(pos_weight, input)
-        loss = (1.0 - target) * input + (1.0 + (pw - 1.0) * target) * softplus(-input)
+        loss = (1.0 - target) * input + (1.0 + (pw - 1.0) * target) * _softplus(-input)
     if weight is not None:
         loss = loss * _const_or_tensor(weight, input)
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
@@ -273,10 +1195,12 @@ def _class_weight(weight, n_classes):
     return w
 
 
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
     """-w[t] * input[n, t[n]] for log-probabilities input (N, C, d1, ...) or (C,) and integer
     targets; 'mean' divides by the sum of the weights of the non-ignored targets (PyTorch)."""
     input = _t(input)
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "nll_loss")
     if input.ndim == 0:
         raise ValueError("nll_loss: input must have a class dimension, got a 0-d tensor")
@@ -289,14 +1213,15 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 _CROSS_ENTROPY = OPS["cross_entropy"]
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
+                  reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy from logits: log_softmax over the class dim (1, or 0 for a 1-D input),
     then either nll_loss for integer class targets, or -sum_c w_c t_c log p_c for
     probability (e.g. one-hot) targets of the input's shape, whose 'mean' divides by the number
     of elements (as PyTorch). label_smoothing eps mixes the targets with the uniform
     distribution: t' = (1 - eps) t + eps / C."""
     input = _t(input)
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "cross_entropy")
     in_shape = input.data.shape
     if not in_shape:
@@ -348,29 +1273,47 @@ def hinge_loss(input, target, margin=1.0, weight=None, reduction="mean"):
     """Multi-class hinge (PyTorch's multi_margin_loss with p=1): for scores x (N, C) or (C,)
     and class targets y, loss_n = sum_{i != y} max(0, margin - x[y] + x[i]) / C, each term
     scaled by weight[y] if given. Use hinge_embedding_loss for +1/-1 pair labels."""
+    return _multi_margin(input, target, 1, margin, weight, reduction, "hinge_loss")
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
+                      reduce=None, reduction="mean"):
+    """loss_n = sum_{i != y} max(0, margin - x[y] + x[i])^p / C for scores x (N, C) or (C,)
+    and class targets y, p = 1 or 2, each term scaled by weight[y] if given (torch)."""
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    reduction = _reduction_of(size_average, reduce, reduction)
+    return _multi_margin(input, target, p, margin, weight, reduction, "multi_margin_loss")
+
+
+def _multi_margin(input, target, p, margin, weight, reduction, fn):
     input = _t(input)
-    _check_reduction(reduction, "hinge_loss")
+    _check_reduction(reduction, fn)
     if input.ndim not in (1, 2):
-        raise ValueError(f"hinge_loss: input must be (N, C) or (C,), got shape {input.shape}")
-    t, valid, n_classes = _class_targets(target, input, "hinge_loss", ignore_index=None)
+        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {input.shape}")
+    t, valid, n_classes = _class_targets(target, input, fn, ignore_index=None)
     cls_axis = input.ndim - 1
     onehot = (np.expand_dims(t, cls_axis) == np.arange(n_classes)).astype(input.dtype)
     x_y = (input * onehot).sum(cls_axis, keepdims=True)
-    terms = (margin - x_y + input).relu() * (1.0 - onehot)
+    terms = (margin - x_y + input).relu()
+    if p == 2:
+        terms = terms * terms
+    terms = terms * (1.0 - onehot)
     if weight is not None:
         w = np.asarray(weight.data if isinstance(weight, Node) else weight, dtype=input.dtype)
         terms = terms * np.expand_dims(w[t], cls_axis)
     loss = terms.sum(cls_axis) * (1.0 / n_classes)
-    return _reduce(loss, reduction, "hinge_loss")
+    return _reduce(loss, reduction, fn)
 
 
-multi_margin_loss = hinge_loss
 hinge = hinge_loss          # the short name the multi-class SVM issue asks for
 
 
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None,
+                         reduction="mean"):
     """x where t = 1, max(0, margin - x) where t = -1 (PyTorch's hinge_embedding_loss)."""
     input = _t(input)
+    reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "hinge_embedding_loss")
     t = np.asarray(target.data if isinstance(target, Node) else target)
     if t.shape != input.shape:
@@ -381,6 +1324,67 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     pos = (t == 1).astype(input.dtype)
     loss = input * pos + (margin - input).relu() * (1.0 - pos)
     return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def _sign_targets(target, shape, fn):
+    t = _data(target)
+    if t.shape != shape and t.size != 1:
+        try:
+            np.broadcast_shapes(t.shape, shape)
+        except ValueError:
+            raise _InputError(f"{fn}: target of shape {t.shape} does not match inputs of shape "
+                              f"{shape}") from None
+    return t
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                        reduction="mean"):
+    """max(0, -y (x1 - x2) + margin) for labels y = 1 (x1 should rank higher) or -1."""
+    x1, x2 = _expand_pair(_t(input1), _t(input2))
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction(reduction, "margin_ranking_loss")
+    y = _sign_targets(target, x1.shape, "margin_ranking_loss")
+    loss = ((x1 - x2) * _const(-y, x1) + margin).relu()
+    return _reduce(loss, reduction, "margin_ranking_loss")
+
+
+_COSINE_EMBEDDING_EPS = 1e-12
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
+                          reduction="mean"):
+    """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1, cos along the last
+    dim with torch's form x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))."""
+    x1, x2 = _t(input1), _t(input2)
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction(reduction, "cosine_embedding_loss")
+    if x1.shape != x2.shape or x1.ndim not in (1, 2):
+        raise _InputError(f"cosine_embedding_loss: inputs must be two (N, D) or (D,) tensors "
+                          f"of the same shape, got {x1.shape} and {x2.shape}")
+    dim = x1.ndim - 1
+    dot = (x1 * x2).sum(dim)
+    mag = ((x1 * x1).sum(dim) + _COSINE_EMBEDDING_EPS) * ((x2 * x2).sum(dim) +
+                                                        _COSINE_EMBEDDING_EPS)
+    cos = dot / mag.sqrt()
+    y = _sign_targets(target, cos.shape, "cosine_embedding_loss")
+    pos = np.broadcast_to(y == 1, cos.shape)
+    neg = np.broadcast_to(y == -1, cos.shape)
+    loss = _where(pos, 1.0 - cos, 0.0) + _where(neg, (cos - margin).relu(), 0.0)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
+                        size_average=None, reduce=None, reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise_distance (p-norm, eps added);
+    swap uses min(d(a, n), d(p, n)) as the negative distance (Balntas et al. 2016)."""
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction(reduction, "triplet_margin_loss")
+    a, pos, neg = _t(anchor), _t(positive), _t(negative)
+    d_pos = pairwise_distance(a, pos, p, eps)
+    d_neg = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(pos, neg, p, eps))
+    return _reduce((d_pos - d_neg + margin).relu(), reduction, "triplet_margin_loss")
 
 
 def _param_list(params, fn):
@@ -421,9 +1425,15 @@ def l2_penalty(params):
     return _penalty(params, "l2_penalty", lambda p: p * p)
 
 
-__all__ = ["relu", "leaky_relu", "sigmoid", "tanh", "step", "softmax", "log_softmax",
-           "logsumexp", "softplus", "dropout", "linear", "conv2d", "max_pool2d", "avg_pool2d",
-           "mse_loss", "l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-           "cross_entropy", "nll_loss", "hinge_loss", "hinge", "multi_margin_loss",
-           "hinge_embedding_loss", "l1_penalty", "l2_penalty"]
-
+__all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "step", "hardtanh", "hardsigmoid",
+           "hardswish", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
+           "logsigmoid", "prelu", "softmax", "softmin", "log_softmax", "logsumexp", "dropout",
+           "dropout1d", "dropout2d", "linear", "pad", "conv1d", "conv2d", "max_pool1d",
+           "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+           "adaptive_avg_pool2d", "normalize", "cosine_similarity", "pairwise_distance",
+           "one_hot", "conv_transpose1d", "conv_transpose2d", "interpolate", "mse_loss",
+           "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+           "nll_loss", "hinge_loss", "hinge", "multi_margin_loss", "hinge_embedding_loss",
+           "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "l1_penalty",
+           "l2_penalty"]

@@ -9,7 +9,7 @@ from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype
 
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, _check_device
 
 
 def _as_tensor(x):
@@ -106,21 +106,76 @@ class Sequential(Module):
         self.add_module(str(len(self._modules)), module)
         return self
 
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
+    def _key(self, index):
+        keys = list(self._modules)
         try:
-            return items[index][1]
-        except IndexError:
+            return keys[index]
+        except (IndexError, TypeError):
             raise IndexError(f"index {index} is out of range for a Sequential of length "
-                             f"{len(items)}") from None
+                             f"{len(keys)}") from None
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return self._modules[self._key(index)]
+
+    def __setitem__(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._modules[self._key(index)] = module
+
+    def __delitem__(self, index):
+        if isinstance(index, slice):
+            keys = list(self._modules)[index]
+        else:
+            keys = [self._key(index)]
+        for k in keys:
+            del self._modules[k]
+        # torch renumbers the remaining children 0, 1, ... (custom names included)
+        items = list(self._modules.values())
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
 
     def __len__(self):
         return len(self._modules)
 
     def __iter__(self):
         return iter(self._modules.values())
+
+    def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but "
+                             f"{type(other)} is given.")
+        return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        return self.extend(other)
+
+    def insert(self, index, module):
+        """Insert a module at position index (children renumbered 0, 1, ...)."""
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        items = list(self._modules.values())
+        items.insert(index % (n + 1) if index < 0 else index, module)
+        self._modules.clear()
+        for i, m in enumerate(items):
+            self._modules[str(i)] = m
+        return self
+
+    def extend(self, sequential):
+        for m in sequential:
+            self.append(m)
+        return self
+
+    def pop(self, key):
+        """Remove and return the module at position key (children renumbered)."""
+        m = self[key]
+        del self[key]
+        return m
 
 
 class Flatten(Module):
@@ -140,21 +195,69 @@ class Flatten(Module):
 
 class Dropout(Module):
     """Inverted dropout: in training each element is zeroed with probability p and the rest
-    scaled by 1/(1-p); in eval it is the identity. `rng` (Generator or seed) drives the masks."""
+    scaled by 1/(1-p); in eval it is the identity. `rng` (Generator or seed) drives the masks.
+    `inplace` is accepted and computes the same values out of place."""
+    _fn = "dropout"
 
-    def __init__(self, p=0.5, rng=None):
+    def __init__(self, p=0.5, inplace=False, *, rng=None):
         super().__init__()
+        if isinstance(inplace, (np.random.Generator, int)) and not isinstance(inplace, bool):
+            raise TypeError(f"{type(self).__name__}: the second argument is inplace (as in "
+                            f"torch); pass the generator or seed as rng=")
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: probability has to be between 0 and 1, but got {p}")
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = p
+        self.inplace = inplace
         self.rng = init._rng_or_default(rng)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
-    def forward(self, x):
-        from .functional import dropout
-        return dropout(x, self.p, self.training, self.rng)
+    def forward(self, input):
+        from . import functional
+        return getattr(functional, self._fn)(input, self.p, self.training, rng=self.rng)
+
+
+class Dropout1d(Dropout):
+    """Channel dropout: whole channels of (N, C, L) or (C, L) inputs are zeroed."""
+    _fn = "dropout1d"
+
+
+class Dropout2d(Dropout):
+    """Channel dropout: whole channels (feature maps) of (N, C, H, W) inputs are zeroed, the
+    rest scaled by 1/(1-p) (functional.dropout2d, with torch's handling of 3-d inputs)."""
+    _fn = "dropout2d"
+
+
+class Unflatten(Module):
+    """Expand dim `dim` into `unflattened_size` (one entry may be -1): the inverse of
+    Flatten, e.g. Unflatten(1, (1, 28, 28)) turns (N, 784) into (N, 1, 28, 28)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, str):
+            raise TypeError("Unflatten: named dimensions are not supported by tapegrad; "
+                            "give dim as an int")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+                isinstance(n, (int, np.integer)) for n in unflattened_size):
+            raise TypeError(f"unflattened_size must be tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        self.dim = dim
+        self.unflattened_size = tuple(int(n) for n in unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+    def forward(self, input):
+        x = _as_tensor(input)
+        dim = self.dim % x.ndim if x.ndim else 0
+        size = self.unflattened_size
+        known = int(np.prod([n for n in size if n != -1]))
+        n = x.shape[dim]
+        if (-1 not in size and known != n) or (-1 in size and (known == 0 or n % known)):
+            raise RuntimeError(f"unflatten: Provided sizes {list(size)} don't multiply up to "
+                               f"the size of dim {self.dim} ({n}) in the input tensor")
+        return x.reshape(x.shape[:dim] + size + x.shape[dim + 1:])
 
 
 class _BatchNorm(Module):
@@ -167,17 +270,22 @@ class _BatchNorm(Module):
     _ndims = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
+        _check_device(device, type(self).__name__)
         self.num_features = int(num_features)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
+        self.use_bias = bias and affine
         dt = _dtype(dtype)
         if affine:
             self.weight = Parameter(np.ones(self.num_features, dtype=dt))
-            self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
+            if bias:
+                self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -198,7 +306,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.use_bias}, "
+                f"track_running_stats={self.track_running_stats}")
 
     def _check(self, x):
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
@@ -227,7 +336,9 @@ class _BatchNorm(Module):
             var = Tensor(self.running_var.data.reshape(shape))
         out = xc * (var + self.eps) ** -0.5
         if self.affine:
-            out = out * self.weight.reshape(shape) + self.bias.reshape(shape)
+            out = out * self.weight.reshape(shape)
+            if self.bias is not None:
+                out = out + self.bias.reshape(shape)
         return out
 
     def _update_running(self, mean, var, n):
@@ -255,8 +366,9 @@ class LayerNorm(Module):
     len(normalized_shape) dims of each sample (same in train and eval)."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
+        _check_device(device, "LayerNorm")
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (int(normalized_shape),)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
@@ -275,7 +387,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
     def forward(self, x):
         x = _as_tensor(x)

@@ -6,7 +6,9 @@ Everything else follows from those three dicts: `parameters()`, dotted `named_pa
 `state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree.
 """
 import html
+import itertools
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -61,6 +63,74 @@ def _count(shape):
     return int(np.prod(shape)) if len(shape) else 1
 
 
+def _device_type(device):
+    """'cpu' for "cpu", "cpu:0", a device object whose .type is 'cpu'; else the name asked."""
+    if device is None:
+        return None
+    kind = getattr(device, "type", device)
+    if isinstance(kind, str):
+        return kind.split(":", 1)[0]
+    return repr(device)
+
+
+def _check_device(device, where):
+    """tapegrad computes on the CPU only: any other device is a clear error (torch without CUDA
+    fails too, but later and less plainly)."""
+    kind = _device_type(device)
+    if kind not in (None, "cpu"):
+        raise RuntimeError(f"{where}: device {device!r} is not available: tapegrad computes on "
+                           f"the CPU only (numpy); use device='cpu' or leave it out")
+
+
+class RemovableHandle:
+    """What register_forward_hook and friends return: `handle.remove()` unregisters the hook
+    (also usable as a context manager, as torch's)."""
+    _ids = itertools.count()
+
+    def __init__(self, hooks):
+        self.hooks_dict_ref = hooks
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        self.hooks_dict_ref.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _repr_tree(root):
+    """torch's module repr, built without recursion: 'Name(extra)' for a leaf, else
+    'Name(\\n  (child): ...\\n)' with each child's text indented two spaces. A module
+    that contains itself (torch would recurse forever) shows as '...'."""
+    text = {}
+    open_ = set()
+    stack = [(root, False)]
+    while stack:            # post-order: a module's text is made after all its children's
+        m, ready = stack.pop()
+        if id(m) in text:
+            continue
+        if ready:
+            open_.discard(id(m))
+            text[id(m)] = m._repr_with(
+                lambda c: "None" if c is None else text.get(id(c), "..."))
+            continue
+        open_.add(id(m))
+        stack.append((m, True))
+        stack.extend((c, False) for c in m._modules.values()
+                     if c is not None and id(c) not in text and id(c) not in open_)
+    return text[id(root)]
+
+
+def _addindent(s, spaces):
+    lines = s.split("\n")
+    if len(lines) == 1:
+        return s
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
 class Module:
     """Base class of every layer and model: subclass it, assign parameters and submodules in
     `__init__`, write `forward`. Calling the module calls `forward`.
@@ -73,7 +143,14 @@ class Module:
                 return self.fc(x).relu()
     """
 
-    def __init__(self):
+    # forward hooks: None until one is registered, so that calling a module without hooks
+    # costs one attribute test
+    _hooks = None
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments; "
+                            f"Module.__init__() takes none")
         d = self.__dict__
         d["_parameters"] = OrderedDict()
         d["_buffers"] = OrderedDict()
@@ -166,29 +243,116 @@ class Module:
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f"module name can't contain \".\", got: {name}" if name else
+                           "module name can't be empty string \"\"")
         self._forget(name)
         self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The module at dotted path `target` ('' is self), e.g. 'encoder.0'."""
+        m = self
+        for part in target.split(".") if target else []:
+            if part not in m._modules or m._modules[part] is None:
+                raise AttributeError(f"{type(m).__name__} has no attribute `{part}`")
+            m = m._modules[part]
+        return m
+
+    def get_parameter(self, target):
+        """The parameter at dotted path `target`, e.g. 'encoder.0.weight'."""
+        path, _, name = target.rpartition(".")
+        m = self.get_submodule(path)
+        if name not in m._parameters:
+            raise AttributeError(f"{type(m).__name__} has no parameter `{name}`")
+        return m._parameters[name]
+
+    # ------------------------------------------------------------------ hooks
+    def _hook_table(self):
+        hooks = self.__dict__.get("_hooks")
+        if hooks is None:
+            hooks = {"pre": OrderedDict(), "post": OrderedDict()}
+            self.__dict__["_hooks"] = hooks
+        return hooks
+
+    def _register_hook(self, kind, hook, prepend, flags):
+        table = self._hook_table()[kind]
+        handle = RemovableHandle(table)
+        table[handle.id] = (hook, flags)
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before forward; returning a value replaces the positional
+        inputs (a tuple, or one value). with_kwargs=True: hook(module, args, kwargs) may
+        return (args, kwargs). Returns a handle with .remove()."""
+        return self._register_hook("pre", hook, prepend, (with_kwargs, False))
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """hook(module, args, output) runs after forward; returning a value replaces the
+        output. with_kwargs=True: hook(module, args, kwargs, output). always_call=True also
+        runs it when forward raises. Returns a handle with .remove()."""
+        return self._register_hook("post", hook, prepend, (with_kwargs, always_call))
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        hooks = self._hooks
+        for hook, (with_kwargs, _) in list(hooks["pre"].values()):
+            if with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            for hook, (with_kwargs, always) in list(hooks["post"].values()):
+                if always:
+                    hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
+            raise
+        for hook, (with_kwargs, _) in list(hooks["post"].values()):
+            result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
+            if result is not None:
+                out = result
+        return out
 
     # ------------------------------------------------------------------ traversal
-    def named_modules(self, prefix="", memo=None):
-        """(dotted name, module) for this module and every descendant, each once, pre-order."""
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module and every descendant, pre-order; a module
+        reached twice is listed once unless remove_duplicate=False (torch's arguments)."""
         if memo is None:
             memo = set()
-        if id(self) in memo:
-            return
-        memo.add(id(self))
-        yield prefix, self
-        for name, m in self._modules.items():
-            if m is not None:
-                yield from m.named_modules(f"{prefix}.{name}" if prefix else name, memo)
+        stack = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if remove_duplicate:
+                if id(m) in memo:
+                    continue
+                memo.add(id(m))
+            yield name, m
+            kids = [(f"{name}.{k}" if name else k, c) for k, c in m._modules.items()
+                    if c is not None]
+            stack.extend(reversed(kids))
 
     def modules(self):
         for _, m in self.named_modules():
@@ -207,7 +371,7 @@ class Module:
 
     def _named_members(self, registry, prefix, recurse):
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
         for mprefix, m in mods:
             for name, v in getattr(m, registry).items():
                 if v is None or id(v) in seen:
@@ -290,6 +454,53 @@ class Module:
 
     def float(self):
         return self.to_dtype(np.float32)
+
+    def half(self):
+        return self.to_dtype(np.float16)
+
+    def to(self, *args, **kwargs):
+        """torch's forms: to(device), to(dtype), to(device, dtype), to(tensor), with keywords
+        device=, dtype=, non_blocking= (ignored). Only the CPU exists: another device is an
+        error. A float dtype converts every floating parameter and buffer in place."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, bool):           # to(dtype, non_blocking) positional
+                continue
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, str) or hasattr(arg, "type") and not hasattr(arg, "kind"):
+                device = arg
+            else:
+                try:
+                    dtype = np.dtype(arg)
+                except TypeError:
+                    raise TypeError(f"to() received an invalid combination of arguments: "
+                                    f"{arg!r} is neither a device nor a dtype") from None
+        _check_device(device, f"{type(self).__name__}.to")
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind not in "fc":
+                raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={dtype}")
+            self.to_dtype(dtype)
+        return self
+
+    def cpu(self):
+        """Everything already lives on the CPU: returns self."""
+        return self
+
+    def cuda(self, device=None):
+        """tapegrad has no GPU: a clear error (use .to('cpu') or leave the model where it is)."""
+        _check_device("cuda" if device is None else f"cuda:{device}", f"{type(self).__name__}"
+                      f".cuda")
+
+    def mps(self):
+        _check_device("mps", f"{type(self).__name__}.mps")
 
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix=""):
@@ -378,9 +589,31 @@ class Module:
         parts = [f"{n} {tuple(p.shape)}" for n, p in self._parameters.items() if p is not None]
         return ", ".join(parts)
 
+    def _get_name(self):
+        return type(self).__name__
+
+    def _repr_with(self, child_text):
+        """This module's text, given the text of each child (torch's layout)."""
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({k}): " + _addindent(child_text(c), 2)
+                       for k, c in self._modules.items()]
+        lines = extra_lines + child_lines
+        text = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                text += extra_lines[0]
+            else:
+                text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
+
     def __repr__(self):
+        """torch's text: Name(settings), children indented as '(name): ...'."""
+        return _repr_tree(self)
+
+    def summary(self):
         """A tree: one line per module with its settings, its own parameter shapes and the
-        number of parameters below it."""
+        number of parameters below it (repr() is torch's text, without the counts)."""
         lines = []
         stack = [(0, None, self, False)]
         while stack:
@@ -501,3 +734,250 @@ class ModuleList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container and has no forward(); iterate "
                                   "over it in your module's forward")
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
+    def pop(self, index=-1):
+        items = self._list()
+        m = items.pop(index)
+        self._renumber(items)
+        return m
+
+    def _repr_with(self, child_text):
+        """torch's ModuleList text: runs of equal children folded, '(0-2): 3 x Linear(...)'."""
+        texts = [child_text(m) for m in self._modules.values()]
+        if not texts:
+            return self._get_name() + "()"
+        lines = []
+        start = 0
+        for i in range(1, len(texts) + 1):
+            if i == len(texts) or texts[i] != texts[start]:
+                body = texts[start]
+                head = (f"({start})" if i - 1 == start else
+                        f"({start}-{i - 1}): {i - start} x")
+                lines.append(_addindent(f"{head}: {body}" if i - 1 == start else
+                                        f"{head} {body}", 2))
+                start = i
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules registered under their keys (state_dict keys read
+    'blocks.encoder.weight'), as torch.nn.ModuleDict."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def clear(self):
+        self._modules.clear()
+
+    def pop(self, key):
+        m = self._modules[key]
+        del self._modules[key]
+        return m
+
+    def update(self, modules):
+        """Add (key, module) pairs from a mapping (dict, OrderedDict, ModuleDict) or an
+        iterable of pairs, in order."""
+        if isinstance(modules, (Mapping, ModuleDict)):
+            pairs = modules.items()
+        else:
+            pairs = []
+            for i, pair in enumerate(modules):
+                if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                    raise ValueError(f"ModuleDict update sequence element #{i} should be an "
+                                     f"iterable of length 2, got {pair!r}")
+                pairs.append(pair)
+        for key, module in pairs:
+            self[key] = module
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict is a container and has no forward(); index it "
+                                  "in your module's forward")
+
+
+def _as_parameter(value):
+    """What torch's parameter containers store: Parameters as they are, other tensors (and
+    arrays) wrapped as Parameters, anything else unchanged."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, (Tensor, np.ndarray)):
+        return Parameter(value)
+    return value
+
+
+def _parameter_text(p):
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    size = "x".join(str(n) for n in p.shape)
+    return f"Parameter containing: [{p.dtype} of size {size}]"
+
+
+class ParameterList(Module):
+    """A list of parameters registered as '0', '1', ... (tensors are wrapped as Parameters),
+    so that model.parameters() and optimizers find them."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return self._size
+
+    def _get(self, i):
+        return getattr(self, str(i))
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return ParameterList([self._get(i) for i in range(self._size)[index]])
+        if not -self._size <= index < self._size:
+            raise IndexError(f"index {index} is out of range for a ParameterList of length "
+                             f"{self._size}")
+        return self._get(index % self._size)
+
+    def __setitem__(self, index, value):
+        if not -self._size <= index < self._size:
+            raise IndexError(f"index {index} is out of range for a ParameterList of length "
+                             f"{self._size}")
+        self._set(str(index % self._size), _as_parameter(value))
+
+    def _set(self, name, value):
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        else:
+            self._forget(name)
+            object.__setattr__(self, name, value)
+
+    def __iter__(self):
+        return (self._get(i) for i in range(self._size))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def append(self, value):
+        self._size += 1
+        self._set(str(self._size - 1), _as_parameter(value))
+        return self
+
+    def extend(self, values):
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"({i}): {_parameter_text(p)}" for i, p in enumerate(self))
+
+    def _repr_with(self, child_text):
+        extra = self.extra_repr()
+        return self._get_name() + ("(\n    " + extra.replace("\n", "\n    ") + "\n)"
+                                   if extra else "()")
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList is a container and has no forward()")
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters registered under their keys (tensors are wrapped as
+    Parameters)."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys = OrderedDict()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        if key not in self._keys:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str) or "." in key or not key:
+            raise KeyError(f"parameter name must be a non-empty string without '.', got "
+                           f"{key!r}")
+        self._keys[key] = None
+        value = _as_parameter(value)
+        if isinstance(value, Parameter):
+            self.register_parameter(key, value)
+        else:
+            self._forget(key)
+            object.__setattr__(self, key, value)
+
+    def __delitem__(self, key):
+        del self._keys[key]
+        self._forget(key)
+
+    def __len__(self):
+        return len(self._keys)
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __contains__(self, key):
+        return key in self._keys
+
+    def keys(self):
+        return self._keys.keys()
+
+    def items(self):
+        return [(k, self[k]) for k in self._keys]
+
+    def values(self):
+        return [self[k] for k in self._keys]
+
+    def get(self, key, default=None):
+        return self[key] if key in self._keys else default
+
+    def pop(self, key):
+        value = self[key]
+        del self[key]
+        return value
+
+    def update(self, parameters):
+        pairs = parameters.items() if isinstance(parameters, (Mapping, ParameterDict)) \
+            else parameters
+        for key, value in pairs:
+            self[key] = value
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): {_parameter_text(p)}" for k, p in self.items())
+
+    _repr_with = ParameterList._repr_with
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterDict is a container and has no forward()")

@@ -8,27 +8,39 @@
         sched.step()
 
 Regularization can live in the optimizer or in the loss, with the same effect for SGD:
-    weight_decay=lam (SGD, Adam, Adagrad, RMSprop) adds lam * p to each gradient, which is the
-        gradient of the L2 penalty (lam / 2) * sum(p^2), i.e. of
-        (lam / 2) * nn.functional.l2_penalty(params) added to the loss;
+    weight_decay=lam (SGD, Adam, Adagrad, RMSprop, Adamax, Adadelta, NAdam, RAdam) adds
+        lam * p to each gradient, which is the gradient of the L2 penalty
+        (lam / 2) * sum(p^2), i.e. of (lam / 2) * nn.functional.l2_penalty(params) added to
+        the loss;
     putting the penalty in the loss instead makes it show in the loss curve, and gives L1 too:
         lam * nn.functional.l1_penalty(params) = lam * sum|p|, gradient lam * sign(p).
-    AdamW decays p directly (p *= 1 - lr * lam): not the same as L2 under Adam's per-coordinate
-    scaling, which is the point of it.
+    AdamW (and Adam, NAdam, RAdam with decoupled_weight_decay=True) decays p directly
+    (p *= 1 - lr * lam): not the same as L2 under Adam's per-coordinate scaling, which is the
+    point of it.
 """
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
 from .clip import clip_grad_norm_, clip_grad_value_
 from .early_stopping import EarlyStopping
-from .lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, LRScheduler,
-                           MultiStepLR, StepLR)
+from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
+                           CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
+                           LinearLR, LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR,
+                           PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR)
+from .nadam import NAdam
 from .optimizer import Optimizer, load, required, save
+from .radam import RAdam
 from .rmsprop import RMSprop
 from .sgd import SGD
 from .training import fit
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "lr_scheduler",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "Adadelta",
+           "NAdam", "RAdam", "lr_scheduler",
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR",
-           "CosineAnnealingLR", "EarlyStopping", "clip_grad_norm_", "clip_grad_value_",
+           "CosineAnnealingLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
+           "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",
+           "ReduceLROnPlateau", "CyclicLR", "OneCycleLR", "EarlyStopping", "clip_grad_norm_",
+           "clip_grad_value_",
            "save", "load", "required", "fit"]

@@ -1,5 +1,5 @@
 """Adagrad: per-coordinate step sizes from the sum of squared gradients."""
-from .optimizer import Optimizer, _check_nonneg, _xp
+from .optimizer import Optimizer, _check_nonneg, _with_flags, _xp
 
 
 class Adagrad(Optimizer):
@@ -14,15 +14,18 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
         _check_nonneg("lr", lr, "learning rate")
         _check_nonneg("lr_decay", lr_decay, "lr_decay value")
         _check_nonneg("weight_decay", weight_decay, "weight_decay value")
         _check_nonneg("initial_accumulator_value", initial_accumulator_value,
                       "initial_accumulator_value value")
         _check_nonneg("eps", eps, "epsilon value")
-        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, maximize=maximize)
+        defaults = _with_flags(dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                    initial_accumulator_value=initial_accumulator_value,
+                                    maximize=maximize),
+                               foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group):

@@ -1,5 +1,5 @@
 """Adam and AdamW: moment estimates with bias correction; L2 or decoupled weight decay."""
-from .optimizer import Optimizer, _check_nonneg
+from .optimizer import Optimizer, _check_nonneg, _with_flags
 
 
 class Adam(Optimizer):
@@ -12,20 +12,26 @@ class Adam(Optimizer):
         v_max = max(v_max, v)                          (amsgrad only; then v_max replaces v)
         p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
+    decoupled_weight_decay=True makes Adam AdamW. foreach, fused and capturable are torch's
+    implementation switches: accepted, same arithmetic.
     State: "step", "exp_avg" (m), "exp_avg_sq" (v), "max_exp_avg_sq" (amsgrad).
     """
-    _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
         _check_nonneg("lr", lr, "learning rate")
         _check_nonneg("eps", eps, "epsilon value")
         for i in (0, 1):
             if not 0.0 <= betas[i] < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
         _check_nonneg("weight_decay", weight_decay, "weight_decay value")
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+        defaults = _with_flags(dict(lr=lr, betas=tuple(betas), eps=eps,
+                                    weight_decay=weight_decay, amsgrad=amsgrad,
+                                    maximize=maximize,
+                                    decoupled_weight_decay=decoupled_weight_decay),
+                               foreach=foreach, capturable=capturable,
+                               differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _update(self, p, g, group, xp):
@@ -42,7 +48,7 @@ class Adam(Optimizer):
         step = state["step"] + 1.0
         state["step"] = step
         if weight_decay != 0:
-            if self._decoupled:
+            if group.get("decoupled_weight_decay", False):
                 p.data *= 1 - lr * weight_decay
             else:
                 g = g + weight_decay * p.data
@@ -66,8 +72,11 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019): p *= 1 - lr * weight_decay
     before the Adam step, instead of adding weight_decay * p to the gradient. Default
     weight_decay is 1e-2, as in PyTorch."""
-    _decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

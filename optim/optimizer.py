@@ -221,6 +221,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self._opt_called = True         # lr schedulers check the order of the two steps
         for group in self.param_groups:
             maximize = group.get("maximize", False)
             for p in group["params"]:
@@ -291,6 +292,9 @@ class Optimizer:
                 if isinstance(v, tuple) and isinstance(group.get(k), list):
                     group[k] = tuple(group[k])
             group["params"] = mine["params"]
+            for k in _IMPLEMENTATION_FLAGS + ("decoupled_weight_decay",):
+                if k in self.defaults:  # a state dict saved before these keys existed
+                    group.setdefault(k, self.defaults[k])
             if "param_names" in mine and "param_names" not in group:
                 group["param_names"] = mine["param_names"]
             groups.append(group)
@@ -318,6 +322,20 @@ def _check_nonneg(name, value, label=None):
                         f"{type(value).__name__} {value!r}") from None
     if not ok:
         raise ValueError(f"Invalid {label or name}: {value}")
+
+
+# torch's implementation switches: each optimizer accepts the ones torch's has and keeps them in
+# its defaults (so param_groups read as torch's); none changes the arithmetic here, which is one
+# loop over the parameters. differentiable=True would need the step recorded on the tape.
+_IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+
+
+def _with_flags(defaults, **flags):
+    if flags.get("differentiable"):
+        raise RuntimeError("differentiable=True is not supported: tapegrad's optimizers update "
+                           "p.data outside the graph, so a step cannot be differentiated")
+    defaults.update(flags)
+    return defaults
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,6 +461,8 @@ def _check_groups(optimizer, saved_groups, path, error):
         for key, value in mine.items():
             if key in ("params", "param_names"):
                 continue
+            if key in _IMPLEMENTATION_FLAGS and key not in saved:
+                continue                # written before the flags existed: defaults apply
             if key not in saved:
                 raise error(f"optimizer checkpoint '{path}': parameter group {i} lacks "
                             f"hyperparameter '{key}'")

@@ -1,5 +1,5 @@
 """RMSprop: steps scaled by a running average of squared gradients."""
-from .optimizer import Optimizer, _check_nonneg
+from .optimizer import Optimizer, _check_nonneg, _with_flags
 
 
 class RMSprop(Optimizer):
@@ -17,14 +17,17 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         _check_nonneg("lr", lr, "learning rate")
         _check_nonneg("eps", eps, "epsilon value")
         _check_nonneg("momentum", momentum, "momentum value")
         _check_nonneg("weight_decay", weight_decay, "weight_decay value")
         _check_nonneg("alpha", alpha, "alpha value")
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+        defaults = _with_flags(dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                    momentum=momentum, centered=centered, maximize=maximize),
+                               capturable=capturable, foreach=foreach,
+                               differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _update(self, p, g, group, xp):

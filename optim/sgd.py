@@ -1,5 +1,5 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay."""
-from .optimizer import Optimizer, _check_nonneg
+from .optimizer import Optimizer, _check_nonneg, _with_flags
 
 
 class SGD(Optimizer):
@@ -13,18 +13,22 @@ class SGD(Optimizer):
 
     `maximize=True` ascends (g is negated first). Batch, mini-batch and stochastic gradient
     descent are the same update: they differ only in how many samples the loss averages.
+    foreach and fused are torch's implementation switches: accepted, same arithmetic.
     State: "momentum_buffer" (only when momentum != 0).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
         _check_nonneg("lr", lr, "learning rate")
         _check_nonneg("momentum", momentum, "momentum value")
         _check_nonneg("weight_decay", weight_decay, "weight_decay value")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        defaults = _with_flags(dict(lr=lr, momentum=momentum, dampening=dampening,
+                                    weight_decay=weight_decay, nesterov=nesterov,
+                                    maximize=maximize),
+                               foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _update(self, p, g, group, xp):

@@ -310,6 +310,8 @@ CASES = {
     "binary_cross_entropy": _bce,
     "lstm_c": _lstm,
     "lstm_h": _lstm,
+    "erf": _unary(_real(-6.5, 6.5)),
+    "expm1": _unary(_real(-10.0, 10.0)),
 }
 
 

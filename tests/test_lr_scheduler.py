@@ -67,6 +67,7 @@ def test_importable_both_ways():
     assert issubclass(optim.CosineAnnealingLR, optim.lr_scheduler.LRScheduler)
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")
 @pytest.mark.parametrize("name,kwargs", [("StepLR", dict(step_size=4, gamma=0.5)),
                                          ("CosineAnnealingLR", dict(T_max=9)),
                                          ("LambdaLR", dict(lr_lambda=Halving(3)))])

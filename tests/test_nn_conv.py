@@ -113,9 +113,10 @@ def test_max_pool_ties_send_gradient_to_first_maximum_like_torch():
 def test_pool_errors():
     with pytest.raises(ValueError, match=r"MaxPool2d: padding \(2, 2\) must be at most half"):
         nn.MaxPool2d(3, padding=2)
-    with pytest.raises(ValueError, match=r"AvgPool2d\(kernel_size=\(2, 2\).*\(N, C, H, W\)"):
+    with pytest.raises(ValueError,
+                       match=r"AvgPool2d\(kernel_size=2, stride=2, padding=0\).*\(N, C, H, W\)"):
         nn.AvgPool2d(2)(np.zeros((4, 4)))
-    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=\(5, 5\).*kernel 5x5"):
+    with pytest.raises(ValueError, match=r"MaxPool2d\(kernel_size=5, stride=5.*kernel 5x5"):
         nn.MaxPool2d(5)(np.zeros((1, 1, 3, 3)))
 
 

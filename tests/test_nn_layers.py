@@ -268,10 +268,14 @@ def test_embedding_and_losses_gradcheck(rng):
     assert_gradients_close(lambda a: F.hinge_loss(a, y, margin=0.3), x)
 
 
-def test_functional_reexports_conv_and_pool(rng):
+def test_functional_conv_and_pool_wrap_autograds_with_torchs_signatures(rng):
     from autograd import functional as AF
     F = nn.functional
-    assert F.conv2d is AF.conv2d and F.max_pool2d is AF.max_pool2d
-    assert F.avg_pool2d is AF.avg_pool2d
+    x = Tensor(rng.standard_normal((2, 3, 6, 6)))
+    w = Tensor(rng.standard_normal((4, 3, 3, 3)))
+    np.testing.assert_array_equal(F.conv2d(x, w, None, 1, 1).data,
+                                  AF.conv2d(x, w, None, 1, 1).data)
+    np.testing.assert_array_equal(F.max_pool2d(x, 2).data, AF.max_pool2d(x, 2).data)
+    np.testing.assert_array_equal(F.avg_pool2d(x, 3, 1, 1).data, AF.avg_pool2d(x, 3, 1, 1).data)
     with pytest.raises(AttributeError, match="no attribute 'conv9d'"):
         F.conv9d

@@ -36,6 +36,17 @@ CONFIGS = [
     ("RMSprop", dict(lr=0.01, momentum=0.9)),
     ("RMSprop", dict(lr=0.005, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-4)),
     ("RMSprop", dict(lr=0.005, maximize=True, momentum=0.3)),
+    ("Adam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.05, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.05, maximize=True)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, momentum_decay=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict()),
+    ("RAdam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
 ]
 IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in cfg.items()) or 'defaults'}"
        for name, cfg in CONFIGS]
@@ -83,7 +94,7 @@ def test_tensor_params_match_torch(name, cfg):
     # one more parameter that never gets a gradient: skipped by both
     idle = Tensor(np.ones(2), requires_grad=True)
     idle_t = torch.ones(2, dtype=torch.float64, requires_grad=True)
-    opt = getattr(optim, name)(ours + [idle], **cfg)
+    opt = getattr(optim, name)(ours + [idle], foreach=False, **cfg)
     ref = _torch_opt(name, theirs + [idle_t], cfg)
     for t in range(STEPS):
         grads = _gradients([p.detach().numpy() for p in theirs], t)
@@ -106,7 +117,7 @@ def test_value_params_match_torch(name, cfg):
     starts = np.random.default_rng(3).normal(size=6)
     ours = [Value(x) for x in starts]
     theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in starts]
-    opt = getattr(optim, name)(ours, **cfg)
+    opt = getattr(optim, name)(ours, foreach=False, **cfg)
     ref = _torch_opt(name, theirs, cfg)
     for t in range(STEPS):
         grads = _gradients([p.item() for p in theirs], t)
@@ -131,7 +142,7 @@ def test_param_groups_with_their_own_options_match_torch():
     def groups(ps):
         return [{"params": ps[:1]}, {"params": ps[1:], "lr": 0.01, "momentum": 0.5}]
 
-    opt = optim.SGD(groups(ours), lr=0.1, momentum=0.9, nesterov=True)
+    opt = optim.SGD(groups(ours), lr=0.1, momentum=0.9, nesterov=True, foreach=False)
     ref = torch.optim.SGD(groups(theirs), lr=0.1, momentum=0.9, nesterov=True, foreach=False)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
     for t in range(30):

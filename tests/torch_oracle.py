@@ -140,3 +140,8 @@ TORCH["binary_cross_entropy"] = lambda c, x, t: torch.nn.functional.binary_cross
     x, t, reduction="none")
 TORCH["lstm_c"] = _torch_lstm_c
 TORCH["lstm_h"] = _torch_lstm_h
+
+
+# rows of autograd/ops_more.py (issue 15: erf for GELU, expm1 for the ELU family)
+TORCH["erf"] = lambda c, a: torch.erf(a)
+TORCH["expm1"] = lambda c, a: torch.expm1(a)
