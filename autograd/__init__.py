@@ -10,6 +10,7 @@ from .functional import (avg_pool2d, cat, concatenate, conv2d, log_softmax, logs
                          max_pool2d, maximum, minimum, pad, softmax, stack)
 from .gradcheck import gradcheck
 from .draw import draw_graph, render_svg
+from .explore import explore
 from .tape import Tape
 from .ops import OPS
 from .tensor import Tensor, get_default_dtype, set_default_dtype, where
@@ -17,6 +18,6 @@ from .value import Value
 
 __all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "detect_anomaly", "set_default_dtype", "get_default_dtype", "where", "gradcheck",
-           "draw_graph", "render_svg", "Tape", "avg_pool2d", "cat", "concatenate", "conv2d",
+           "draw_graph", "render_svg", "explore", "Tape", "avg_pool2d", "cat", "concatenate", "conv2d",
            "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "pad", "softmax",
            "stack"]
