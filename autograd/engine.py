@@ -27,20 +27,21 @@ class _State:
     Slots, set per instance: every op reads `grad_enabled` and `hooks`, and the interpreter
     caches a slot's lookup where a class attribute read through an instance is looked up anew
     each time (CPython 3.11)."""
-    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks")
+    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "module")
 
     def __init__(self):
         self.grad_enabled = True
         self.anomaly = False
         self.tapes = []
         self.hooks = False
+        self.module = None      # weakref to the innermost nn.Module running forward, or None
 
 
 STATE = _State()
 
 
 def _refresh_hooks():
-    STATE.hooks = STATE.anomaly or bool(STATE.tapes)
+    STATE.hooks = STATE.anomaly or bool(STATE.tapes) or STATE.module is not None
 
 
 class Node:
@@ -56,9 +57,11 @@ class Node:
     _g            gradient of the backward pass in flight
     label         a name for printing and drawing
     _where        creation site, kept only in anomaly mode
+    _module       weakref to the nn.Module whose forward made it, set only inside one (drawings
+                  name ops after it); unset elsewhere, so read it with getattr(n, "_module", None)
     """
     __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_ctx", "_index", "_g",
-                 "label", "_where", "__weakref__")
+                 "label", "_where", "_module", "__weakref__")
 
     # Backends used by backward; set by the subclasses (see ops.py).
     _raw = None          # namespace of functions on raw data (floats or arrays)
@@ -74,7 +77,9 @@ class Node:
 
 
 def _record(node):
-    """Slow path of node creation: anomaly checks and Tape recording."""
+    """Slow path of node creation: anomaly checks, Tape recording, the module it was made in."""
+    if STATE.module is not None:
+        node._module = STATE.module
     if STATE.anomaly:
         node._where = _caller_site()
         _check_finite(node.data, node._op.name, node._where, "forward")

@@ -7,11 +7,12 @@ Everything else follows from those three dicts: `parameters()`, dotted `named_pa
 """
 import html
 from collections import OrderedDict, namedtuple
+from weakref import ref as _weakref
 
 import numpy as np
 
 from autograd import Tensor
-from autograd.engine import Node
+from autograd.engine import STATE, Node, _refresh_hooks
 from autograd.tensor import get_default_dtype
 
 
@@ -175,7 +176,17 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        # Nodes made inside remember this module (weakly: a graph never keeps a model alive),
+        # so that drawings can name an op after its layer ("Linear 0").
+        prev = STATE.module
+        STATE.module = _weakref(self)
+        STATE.hooks = True
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            STATE.module = prev
+            if prev is None:
+                _refresh_hooks()
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, prefix="", memo=None):
