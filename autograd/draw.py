@@ -1,9 +1,11 @@
 """`draw_graph`: the computation graph of a Value or Tensor as a Graphviz drawing.
 
-One record node per value (label | data | grad; a Tensor shows its dtype and shape instead of
-its numbers) and one small node per op, showing the op's symbol from the op table. Nodes are
-laid out in recording order, so the same expression always gives the same DOT text. The walk
-is iterative: a graph of any depth is walked without recursion.
+What is drawn comes from the graph model (autograd/graph.py): for a Value graph a record per
+value (label | data | grad) and a small node per op showing its symbol from the op table; for a
+Tensor graph one box per op, named after the layer that made it, parameters named as in
+`named_parameters()`, and each result's shape on its edge. Modules can be grouped into clusters,
+collapsed into one box or drawn alone. Boxes are laid out in recording order, so the same
+expression always gives the same DOT text; the walk is iterative (no recursion at any depth).
 
 Graphviz's `dot` program turns the DOT text into pictures. Without it `draw_graph` still returns
 the `graphviz.Digraph` (its `.source` is the DOT text); only rendering needs `dot`.
