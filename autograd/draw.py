@@ -1,20 +1,23 @@
 """`draw_graph`: the computation graph of a Value or Tensor as a Graphviz drawing.
 
-One record node per value (label | data | grad; a Tensor shows its dtype and shape instead of
-its numbers) and one small node per op, showing the op's symbol from the op table. Nodes are
-laid out in recording order, so the same expression always gives the same DOT text. The walk
-is iterative: a graph of any depth is walked without recursion.
+What is drawn comes from the graph model (autograd/graph.py): for a Value graph a record per
+value (label | data | grad) and a small node per op showing its symbol from the op table; for a
+Tensor graph one box per op, named after the layer that made it, parameters named as in
+`named_parameters()`, and each result's shape on its edge. Modules can be grouped into clusters,
+collapsed into one box or drawn alone. Boxes are laid out in recording order, so the same
+expression always gives the same DOT text; the walk is iterative (no recursion at any depth).
 
 Graphviz's `dot` program turns the DOT text into pictures. Without it `draw_graph` still returns
 the `graphviz.Digraph` (its `.source` is the DOT text); only rendering needs `dot`.
 """
 import math
 import shutil
+import textwrap
 
 import graphviz
 import numpy as np
 
-from .engine import Node, walk
+from .graph import Graph
 
 INSTALL_HINT = ("Graphviz's `dot` program is not installed, so the graph cannot be rendered "
                 "(its DOT text is still in draw_graph(...).source). Install it with "
@@ -61,54 +64,123 @@ class Drawing(graphviz.Digraph):
             return {"text/plain": f"{INSTALL_HINT}\n\n{self.source}"}
 
 
-def draw_graph(root, rankdir="LR", show_grad=True, color_by_grad=False, max_nodes=500,
-               show_data=True):
+def draw_graph(root, rankdir=None, show_grad=True, color_by_grad=False, max_nodes=500,
+               show_data=True, model=None, group_modules=False, collapse=(), module=None,
+               compact=None, intermediate_grads=False, max_width=800):
     """The graph that `root` was computed from, as a `graphviz.Digraph`.
 
-    rankdir: "LR" (inputs left, output right) or "TB", "RL", "BT".
-    show_grad / show_data: include the grad / data field of each value.
-    color_by_grad: fill each value by log10 |grad| (a Tensor by its largest |grad| entry), one
-        colour per decade, with a legend: vanishing gradients show blue, exploding ones red,
-        nan/inf magenta, exactly zero grey.
-    max_nodes: refuse (ValueError) graphs with more values than this; Graphviz needs minutes
-        for tens of thousands of nodes and the picture is unreadable long before.
+    rankdir: "LR" (inputs left, output right), "TB", "RL" or "BT"; None picks LR when the
+        graph fits `max_width` pixels across, else the narrower of LR and TB.
+    show_grad / show_data: include each value's gradient / data.
+    color_by_grad: fill each box by log10 |grad| (an array by its largest |entry|), one colour
+        per decade, with a legend of the decades present: vanishing gradients show blue,
+        exploding ones red, nan/inf magenta, exactly zero grey.
+    model: the nn.Module that made the graph: parameters are named as in
+        `model.named_parameters()` ("0.weight (8, 4)") and ops after the layer that made them
+        ("Linear 0", "ReLU 1"); without it, ops are named after their module's class.
+    group_modules: draw each module's boxes in a labelled cluster (nested as the modules are).
+    collapse: module names (as in named_modules(), or the modules) to draw as one box each,
+        with their parameters and largest gradient; True collapses every top-level module.
+    module: draw only this module's ops and parameters (a zoom); what flows in from outside or
+        out to the rest of the graph shows as a dashed stub.
+    compact: one box per op with result shapes on the edges (torchviz's layout), rather than
+        a box per value and a circle per op (micrograd's). Default: compact for Tensor graphs.
+    intermediate_grads: show d(root)/d(node) for every node, computed by one replay of the
+        backward pass that leaves `.grad` alone (so draw before backward(), or keep the graph
+        with backward(retain_graph=True)). Otherwise a Tensor intermediate shows a gradient only
+        when `retain_grad()` kept one.
+    max_nodes: above this many values, a graph made by modules is drawn with each top-level
+        module collapsed, and says how to zoom into one; one without modules is refused
+        (ValueError): Graphviz needs minutes for tens of thousands of nodes.
+    max_width: pixels; Graphviz scales a wider drawing down to this (one notebook column).
     In Jupyter the returned Digraph displays itself; `.source` is the DOT text. Without `dot`,
     rendering raises a RuntimeError saying how to install Graphviz (see `Drawing`).
     """
-    if not isinstance(root, Node):
-        raise TypeError(f"draw_graph: root must be a Value or Tensor, got {type(root).__name__}")
-    if rankdir not in ("LR", "TB", "RL", "BT"):
+    if rankdir not in (None, "LR", "TB", "RL", "BT"):
         raise ValueError(f"draw_graph: rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    nodes = walk(root)
-    if len(nodes) > max_nodes:
-        raise ValueError(
-            f"draw_graph: the graph has {len(nodes)} values, more than max_nodes={max_nodes}. "
-            f"Draw a smaller part (e.g. one neuron), or raise the cap with "
-            f"draw_graph(root, max_nodes={len(nodes)}) (Graphviz gets slow past a few "
-            f"thousand nodes).")
+    graph = Graph(root, model=model, module=module, collapse=collapse, compact=compact,
+                  group_modules=group_modules, intermediate_grads=intermediate_grads,
+                  show_data=show_data, show_grad=show_grad, max_nodes=max_nodes)
+    rankdir = rankdir or graph.rankdir(max_width)
     dot = Drawing("tapegrad", format="svg")
-    dot.attr(rankdir=rankdir)
+    dot.attr(rankdir=rankdir, size=f"{max_width * 0.75 / 72:.2f},1000")
+    if graph.note:
+        # left-justified lines (\l) short enough not to widen the drawing
+        note = "".join(_esc(line) + "\\l" for line in textwrap.wrap(graph.note, 64))
+        dot.attr(label=note, labelloc="t", labeljust="l", fontname="Helvetica",
+                 fontsize="10")
     dot.attr("node", fontname="Helvetica", fontsize="11")
-    name = {id(n): f"v{k}" for k, n in enumerate(nodes)}
-    for n in nodes:
-        vid = name[id(n)]
-        # constants (numbers lifted into the graph) are dashed and have no grad field
-        attrs = {} if n.requires_grad else {"style": "dashed"}
-        if color_by_grad and n.requires_grad:
-            fill, font = _grad_colour(n.grad)
-            attrs = {"style": "filled", "fillcolor": fill, "fontcolor": font}
-        dot.node(vid, _record_label(n, show_data, show_grad and n.requires_grad),
-                 shape="record", **attrs)
-        if n._op is not None:
-            oid = vid + "_op"
-            dot.node(oid, _escape(n._op.symbol), shape="circle" if len(n._op.symbol) <= 2
-                     else "ellipse", fontsize="10", width="0.3", height="0.3", margin="0.02")
-            for p in n._parents:
-                dot.edge(name[id(p)], oid)
-            dot.edge(oid, vid)
-    if color_by_grad:
-        _legend(dot)
+    dot.attr("edge", fontname="Helvetica", fontsize="9", fontcolor="#555555")
+    holders = {}
+    for path, label in graph.clusters.items():
+        holders[path] = graphviz.Digraph(name=f"cluster_{len(holders)}")
+        holders[path].attr(label=label, fontname="Helvetica", fontsize="10", color="#9ecae1",
+                           style="rounded")
+    flip = rankdir in ("LR", "RL")
+    coloured = []
+    for box in graph.boxes:
+        attrs = _box_attrs(box, flip)
+        if color_by_grad and box.grad is not None and box.kind != "stub":
+            fill, font = _grad_colour(box.grad)
+            attrs.update(style=_with_filled(attrs.get("style")), fillcolor=fill,
+                         fontcolor=font)
+            coloured.append(box.grad)
+        holders.get(box.module, dot).node(box.key, **attrs)
+    # nested clusters: each one complete before its parent copies it in
+    for path in sorted(holders, key=lambda p: -p.count(".")):
+        parent = path.rsplit(".", 1)[0] if "." in path else None
+        holders.get(parent, dot).subgraph(holders[path])
+    kinds = {box.key: box.kind for box in graph.boxes}
+    for src, dst, label in graph.edges:
+        attrs = {"label": _esc(label)} if label else {}
+        if kinds.get(src) in _CHAIN and kinds.get(dst) in _CHAIN:
+            attrs["weight"] = "4"       # the path of results stays straight; leaves go aside
+        dot.edge(src, dst, **attrs)
+    if color_by_grad and coloured:
+        _legend(dot, coloured)
     return dot
+
+
+_CHAIN = ("op", "module", "circle", "value")
+
+
+def _box_attrs(box, flip):
+    """Graphviz attributes of one box, by kind."""
+    if box.record:
+        text = " | ".join(_escape(t) for t in box.lines)
+        attrs = {"label": "{ " + text + " }" if flip else text, "shape": "record"}
+        if box.dashed:
+            attrs["style"] = "dashed"
+        return attrs
+    label = "\\n".join(_esc(t) for t in box.lines)
+    if box.kind == "circle":
+        one = len(box.lines) == 1 and len(box.lines[0]) <= 2
+        return {"label": label, "shape": "circle" if one else "ellipse", "fontsize": "10",
+                "width": "0.3", "height": "0.3", "margin": "0.02"}
+    attrs = {"label": label, "shape": "box"}
+    if box.kind == "op":
+        attrs["style"] = "rounded"
+    elif box.kind == "param":
+        attrs.update(style="filled", fillcolor="#deebf7")
+    elif box.kind == "module":
+        attrs.update(shape="box3d", style="filled", fillcolor="#f0f0f0")
+    elif box.kind == "stub":
+        attrs.update(style="dashed", color="#999999", fontcolor="#666666", fontsize="9")
+    elif box.dashed:
+        attrs["style"] = "dashed"
+    if box.root:
+        attrs["penwidth"] = "2"
+    return attrs
+
+
+def _with_filled(style):
+    parts = [p for p in (style or "").split(",") if p and p != "dashed"]
+    return ",".join([p for p in parts if p != "filled"] + ["filled"])
+
+
+def _esc(text):
+    """A label line for a plain (not record) node: backslashes stay literal."""
+    return text.replace("\\", "\\\\")
 
 
 def _escape(text):
@@ -116,34 +188,6 @@ def _escape(text):
     for ch in "\\{}|<>\"":
         text = text.replace(ch, "\\" + ch)
     return text
-
-
-def _fmt(x):
-    if x is None:
-        return "none"
-    if isinstance(x, (np.ndarray, np.generic)):
-        if x.size == 1:
-            return f"{x.item():.4g}"
-        return f"{x.dtype} {tuple(x.shape)}"
-    return f"{x:.4g}"
-
-
-def _record_label(n, show_data, show_grad):
-    fields = []
-    if n.label:
-        fields.append(_escape(n.label))
-    if show_data:
-        fields.append("data " + _escape(_fmt(n.data)))
-    if show_grad:
-        g = n.grad
-        if isinstance(g, np.ndarray) and g.size > 1:
-            text = f"grad max {float(np.abs(g).max()):.3g}"
-        else:
-            text = "grad " + _fmt(g)
-        fields.append(_escape(text))
-    if not fields:
-        fields.append(" ")
-    return "{ " + " | ".join(fields) + " }"
 
 
 def _grad_magnitude(g):
@@ -155,6 +199,11 @@ def _grad_magnitude(g):
     return abs(float(g))
 
 
+def _decade(m):
+    """Palette index of a finite, non-zero magnitude."""
+    return min(max(math.floor(math.log10(m)), _DECADES[0]), _DECADES[-1]) - _DECADES[0]
+
+
 def _grad_colour(g):
     """(fill colour, font colour) for a gradient: one colour per decade of |g|."""
     m = _grad_magnitude(g)
@@ -162,32 +211,38 @@ def _grad_colour(g):
         return _ZERO, "black"
     if not math.isfinite(m):
         return _NONFINITE, "white"
-    k = min(max(math.floor(math.log10(m)), _DECADES[0]), _DECADES[-1]) - _DECADES[0]
+    k = _decade(m)
     return _PALETTE[k], "white" if k in _DARK else "black"
 
 
-def _legend(dot):
-    """A row of swatches: the colour of each decade of |grad|."""
-    with dot.subgraph(name="cluster_legend") as leg:
-        leg.attr(label="|grad| (log scale)", fontname="Helvetica", fontsize="10",
-                 color="#bbbbbb")
-        leg.attr("node", shape="box", style="filled", fontsize="9", width="0.4", height="0.25")
-        names = []
-        for k, e in enumerate(_DECADES):
-            if e == _DECADES[0]:
-                text = f"< 1e{e + 1}"
-            elif e == _DECADES[-1]:
-                text = f">= 1e{e}"
-            else:
-                text = f"1e{e}"
-            names.append(f"legend{k}")
-            leg.node(names[-1], text, fillcolor=_PALETTE[k],
-                     fontcolor="white" if k in _DARK else "black")
-        leg.node("legend_zero", "0", fillcolor=_ZERO)
-        leg.node("legend_nonfinite", "nan/inf", fillcolor=_NONFINITE, fontcolor="white")
-        names += ["legend_zero", "legend_nonfinite"]
-        for a, b in zip(names, names[1:]):          # invisible edges keep the swatches in a row
-            leg.edge(a, b, style="invis")
+def _legend(dot, grads):
+    """One row of swatches, from the smallest decade of |grad| drawn to the largest (and the
+    zero and nan/inf colours when some box has them): it is as wide as the graph needs."""
+    decades, zero, nonfinite = set(), False, False
+    for g in grads:
+        m = _grad_magnitude(g)
+        if m is None or m == 0.0:
+            zero = True
+        elif not math.isfinite(m):
+            nonfinite = True
+        else:
+            decades.add(_decade(m))
+    cells = []
+    if decades:
+        for k in range(min(decades), max(decades) + 1):
+            e = _DECADES[k]
+            text = f"&lt;1e{e + 1}" if k == 0 else (f"&ge;1e{e}" if k == len(_DECADES) - 1
+                                                    else f"1e{e}")
+            cells.append((text, _PALETTE[k], "white" if k in _DARK else "black"))
+    if zero:
+        cells.append(("0", _ZERO, "black"))
+    if nonfinite:
+        cells.append(("nan/inf", _NONFINITE, "white"))
+    row = "".join(f'<TD BGCOLOR="{fill}"><FONT COLOR="{font}">{text}</FONT></TD>'
+                  for text, fill, font in cells)
+    dot.node("legend", f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="2">'
+                       f'<TR><TD BORDER="0">|grad|, log scale</TD>{row}</TR></TABLE>>',
+             shape="plaintext", fontsize="9")
 
 
 def dot_available():

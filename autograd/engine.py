@@ -25,9 +25,10 @@ _next_index = itertools.count().__next__
 
 
 class _State:
-    """Global switches: grad mode, anomaly mode, open Tapes, the fast paths. `hooks` is True when
-    anything must see each recorded node (anomaly mode, open Tapes)."""
-    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast")
+    """Global switches: grad mode, anomaly mode, open Tapes, the fast paths, the nn.Module whose
+    forward is running. `hooks` is True when anything must see each recorded node (anomaly
+    mode, open Tapes, a module's forward)."""
+    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module")
 
     def __init__(self):
         self.grad_enabled = True
@@ -35,13 +36,14 @@ class _State:
         self.tapes = []
         self.hooks = False
         self.fast = True
+        self.module = None      # weakref to the innermost nn.Module running forward, or None
 
 
 STATE = _State()
 
 
 def _refresh_hooks():
-    STATE.hooks = STATE.anomaly or bool(STATE.tapes)
+    STATE.hooks = STATE.anomaly or bool(STATE.tapes) or STATE.module is not None
 
 
 class Node:
@@ -57,9 +59,11 @@ class Node:
     _retains_grad  whether backward stores .grad on it although it is not a leaf
     label          a name for printing and drawing
     _where         the user's line that created it, kept only in anomaly mode
+    _module        weakref to the nn.Module whose forward made it, set only inside one
+                   (drawings name ops after it); read it with getattr(n, "_module", None)
     """
     __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_ctx", "_index",
-                 "_retains_grad", "label", "_where", "__weakref__")
+                 "_retains_grad", "label", "_where", "_module", "__weakref__")
 
     # Set by each subclass:
     _kind = None              # the class whose ops results take: Value, or Tensor for Parameters
@@ -118,7 +122,10 @@ class Node:
 
 
 def _on_record(node):
-    """What sees each recorded node when hooks are on: anomaly checks, open Tapes."""
+    """What sees each recorded node when hooks are on: the module it was made in, anomaly
+    checks, open Tapes."""
+    if STATE.module is not None:
+        node._module = STATE.module
     if STATE.anomaly:
         node._where = _caller_site()
         _check_finite(node.data, node._op.name, node._where, "forward")

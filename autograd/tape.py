@@ -122,11 +122,9 @@ class Tape:
             raise TypeError(f"Tape.backward: root must be a Value or Tensor, got "
                             f"{type(root).__name__}")
         seed = root._seed(grad)
-        trace = []
         # Keep the saved context until the table is built (leaky_relu's slope lives there),
         # then free it as the caller asked.
-        run_backward(root, seed, True, False, root._keep_grad if accumulate else _ignore,
-                     lambda node, i, p, contribution: trace.append((node, i, contribution, p)))
+        trace = backward_trace(root, seed, accumulate)
         steps = BackwardSteps(root, seed, trace, self._names())
         if not retain_graph:
             for node, *_ in trace:
@@ -134,8 +132,18 @@ class Tape:
         return steps
 
 
+def backward_trace(root, seed, accumulate=False):
+    """The edges of root's backward pass in the order the engine replays them, as
+    [(node, input position, contribution, input), ...]: the engine's own loop, watched. The
+    graph is kept (retain_graph); .grad is filled as backward() fills it only if `accumulate`."""
+    trace = []
+    run_backward(root, seed, True, False, root._keep_grad if accumulate else _ignore,
+                 lambda node, i, p, contribution: trace.append((node, i, contribution, p)))
+    return trace
+
+
 def _ignore(node, g):
-    """Tape.explain's `take`: the gradients are shown, not stored."""
+    """The `take` of a pass that shows its gradients without storing them."""
 
 
 class BackwardSteps:

@@ -9,11 +9,12 @@ import html
 import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
+from weakref import ref as _weakref
 
 import numpy as np
 
 from autograd import Tensor
-from autograd.engine import Node
+from autograd.engine import STATE, Node, _refresh_hooks
 from autograd.tensor import get_default_dtype
 
 
@@ -305,9 +306,19 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward() method")
 
     def __call__(self, *args, **kwargs):
-        if self._hooks is None:
-            return self.forward(*args, **kwargs)
-        return self._call_with_hooks(args, kwargs)
+        # Nodes made inside remember this module (weakly: a graph never keeps a model alive),
+        # so that drawings can name an op after its layer ("Linear 0").
+        prev = STATE.module
+        STATE.module = _weakref(self)
+        STATE.hooks = True
+        try:
+            if self._hooks is None:
+                return self.forward(*args, **kwargs)
+            return self._call_with_hooks(args, kwargs)
+        finally:
+            STATE.module = prev
+            if prev is None:
+                _refresh_hooks()
 
     def _call_with_hooks(self, args, kwargs):
         hooks = self._hooks

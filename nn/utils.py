@@ -1,18 +1,34 @@
-"""Training diagnostics: gradient norms per parameter and per layer, and gradient clipping.
+"""Training diagnostics: gradient norms per parameter and per layer, the gradient-flow plot,
+and gradient clipping.
 
     loss.backward()
     for name, norm in nn.utils.grad_norms(model, per_layer=True).items():
         print(f"{name:12s} {norm:.2e}")    # shrinking toward the input: vanishing gradients
+    nn.utils.plot_grad_flow(model)         # the same at a glance: mean and max |grad| per tensor
 """
 import math
 
 import numpy as np
 
 
-def _norm(grad):
+def _grad_array(grad):
+    """A gradient as a float64 numpy array, or None: a numpy array or a number as it is, a
+    Tensor (or a torch tensor) through `.numpy()`, anything else with `.data` through that.
+    (`.grad` of a Tensor is a numpy array today and a Tensor, as in PyTorch, tomorrow.)"""
     if grad is None:
+        return None
+    if not isinstance(grad, (np.ndarray, np.generic, float, int)):
+        if hasattr(grad, "numpy"):
+            grad = grad.numpy()
+        elif hasattr(grad, "data"):
+            grad = grad.data
+    return np.asarray(grad, dtype=np.float64)
+
+
+def _norm(grad):
+    g = _grad_array(grad)
+    if g is None:
         return 0.0
-    g = np.asarray(grad, dtype=np.float64)
     return float(np.sqrt(np.sum(g * g)))
 
 
@@ -55,6 +71,70 @@ def grad_norms(module, per_layer=False):
     """
     return {name: math.sqrt(sum(_norm(p.grad) ** 2 for p in params))
             for name, params in _groups(module, per_layer)}
+
+
+def grad_flow(module):
+    """(name, mean |grad|, max |grad|) per parameter tensor of an nn.Module, in
+    named_parameters() order (per layer for the scalar MLP: its parameters are single numbers).
+    A parameter without a gradient gives None for both."""
+    rows = []
+    for name, params in _groups(module, per_layer=not _is_module(module)):
+        grads = [_grad_array(p.grad) for p in params]
+        if all(g is None for g in grads):
+            rows.append((name, None, None))
+            continue
+        flat = np.abs(np.concatenate([g.ravel() for g in grads if g is not None]))
+        rows.append((name, float(flat.mean()), float(flat.max())))
+    return rows
+
+
+def plot_grad_flow(module, ax=None, title="gradient flow"):
+    """The gradient-flow plot of `module` after backward: for each parameter tensor, in the
+    order the model uses them, the mean and the max of |grad| on a log scale. Gradients that
+    shrink toward the input layers (vanishing) or grow (exploding) show as a slope; a tensor
+    with no gradient is marked "none", an all-zero one "0" (log scales have no zero).
+
+    Returns a matplotlib Figure (a new one of at most 8 x 3.4 inches, or the figure of `ax`),
+    drawn off pyplot so that a notebook shows it once.
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("plot_grad_flow needs matplotlib: pip install matplotlib") from None
+    rows = grad_flow(module)
+    if not rows:
+        raise ValueError(f"plot_grad_flow: {type(module).__name__} has no parameters")
+    if ax is None:
+        fig = Figure(figsize=(min(8.0, 2.0 + 0.45 * len(rows)), 3.4), dpi=100,
+                     layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.figure
+    x = np.arange(len(rows))
+    positive = [v for _, mean, big in rows for v in (mean, big) if v]
+    floor = min(positive) / 10 if positive else 1e-12      # where "0" and "none" are drawn
+    means = np.array([mean if mean else floor for _, mean, _ in rows])
+    maxes = np.array([big if big else floor for _, _, big in rows])
+    ax.bar(x, maxes, width=0.7, color="#9ecae1", label="max |grad|")
+    ax.bar(x, means, width=0.35, color="#08519c", label="mean |grad|")
+    for i, (_, mean, big) in enumerate(rows):
+        if big is None or big == 0.0:
+            ax.annotate("none" if big is None else "0", (i, floor), ha="center",
+                        va="bottom", fontsize=8, color="#cb181d")
+    ax.set_yscale("log")
+    ax.set_xticks(x, [name for name, _, _ in rows], rotation=45 if len(rows) > 4 else 0,
+                  ha="right" if len(rows) > 4 else "center", fontsize=8)
+    ax.set_ylabel("|grad| (log scale)")
+    ax.set_xlim(-0.6, len(rows) - 0.4)
+    ax.grid(axis="y", which="major", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _is_module(module):
+    from .module import Module
+    return isinstance(module, Module)
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,

@@ -66,10 +66,14 @@ def test_tensor_shows_shape():
     x = Tensor(np.ones((2, 3)), requires_grad=True, label="x")
     y = (x * 2.0).sum()
     y.backward()
-    src = draw_graph(y).source
-    assert "data float64 (2, 3)" in src and "grad max 2" in src
-    assert "grad none" in src           # intermediates keep no grad, as in PyTorch
-    assert re.search(r'label=sum', src)
+    src = draw_graph(y).source                  # compact: a box per op, shapes on the edges
+    assert 'label="x (2, 3)\\n|grad| max 2 mean 2"' in src
+    assert 'label="* 2"' in src                 # the constant 2 written into its op
+    assert 'label="sum\\n= 12"' in src and 'label="(2, 3)"' in src
+    assert "grad none" not in src               # an intermediate without .grad says nothing
+    expanded = draw_graph(y, compact=False).source
+    assert "data float64 (2, 3)" in expanded and r"\|grad\| max 2" in expanded
+    assert "grad none" not in expanded and re.search(r'label=sum', expanded)
 
 
 def test_colour_by_grad_decades_and_legend():
@@ -82,8 +86,12 @@ def test_colour_by_grad_decades_and_legend():
     y = (x * 2e-4).tanh()
     y.backward()
     src = draw_graph(y, color_by_grad=True).source
-    assert "cluster_legend" in src and "log scale" in src
-    assert f'fillcolor="{_PALETTE[2]}"' in src.split("subgraph")[0]      # x.grad ~ 2e-4
+    assert "|grad|, log scale" in src
+    assert f'fillcolor="{_PALETTE[2]}"' in src.split("legend")[0]      # x.grad ~ 2e-4
+    # the legend spans the decades drawn (2e-4 to 1), not all ten
+    legend = src[src.index("legend ["):]
+    assert legend.count("<TD BGCOLOR") == 5 and "1e-4" in legend and "1e0" in legend
+    assert "nan/inf" not in legend and "1e3" not in legend
 
 
 def test_max_nodes_error():
