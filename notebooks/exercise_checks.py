@@ -1,0 +1,143 @@
+"""The checkers of the notebooks' exercises.
+
+Each checker takes the learner's answer (a value, a function, a class) and returns a Verdict:
+"right", "not right yet" (with a hint) or "not answered yet" (the answer is still None, or
+the function still raises NotImplementedError). Checkers compute the truth themselves, with
+tapegrad, from scratch: a checker never compares against a number copied from a notebook.
+Where gradients are involved they use tapegrad's own testing tools (`autograd.gradcheck`,
+`autograd.testing`).
+
+The reference answers are in notebooks/answers/, one file per notebook; tests/test_notebooks.py
+runs every exercise section with those answers (each checker must say "right") and with the
+wrong answers beside them (each must say "not right yet"), so a checker that cannot fail is
+caught.
+"""
+import math
+
+import numpy as np
+
+RIGHT, WRONG, UNANSWERED = "right", "not right yet", "not answered yet"
+
+LOG = []            # every verdict given in this process, in order (the tests read it)
+
+
+class Verdict:
+    """The outcome of one check: `status` is RIGHT, WRONG or UNANSWERED; shows as one line."""
+
+    def __init__(self, exercise, status, message=""):
+        self.exercise, self.status, self.message = exercise, status, message
+
+    @property
+    def ok(self):
+        return self.status == RIGHT
+
+    def __repr__(self):
+        mark = {RIGHT: "[right]", WRONG: "[not right yet]", UNANSWERED: "[not answered yet]"}
+        text = f"Exercise {self.exercise} {mark[self.status]}"
+        return text + (f" {self.message}" if self.message else "")
+
+    __str__ = __repr__
+
+
+def _verdict(exercise, status, message=""):
+    verdict = Verdict(exercise, status, message)
+    LOG.append(verdict)
+    return verdict
+
+
+def right(exercise, message=""):
+    return _verdict(exercise, RIGHT, message)
+
+
+def wrong(exercise, message):
+    return _verdict(exercise, WRONG, message)
+
+
+def unanswered(exercise, message="replace the None in the answer cell, then run it"):
+    return _verdict(exercise, UNANSWERED, message)
+
+
+def _choice(exercise, answer, truth, options, why):
+    """A multiple-choice prediction: `answer` one of `options` (letters), `truth` the right one
+    (computed by the checker)."""
+    if answer is None:
+        return unanswered(exercise, f"set the answer to one of {', '.join(map(repr, options))}")
+    if not isinstance(answer, str) or answer.strip().lower() not in options:
+        return wrong(exercise, f"the answer should be one of {', '.join(map(repr, options))}, "
+                               f"got {answer!r}")
+    if answer.strip().lower() == truth:
+        return right(exercise, why)
+    return wrong(exercise, f"{answer!r} is not what happens: run the experiment cell and look "
+                           f"again.")
+
+
+def _call(exercise, fn, *args):
+    """fn(*args), or a Verdict when the learner's code is missing or raises."""
+    try:
+        return fn(*args), None
+    except NotImplementedError as e:
+        return None, unanswered(exercise, str(e) or "the function is not written yet")
+    except Exception as e:          # the learner's code is what is being checked: report it
+        return None, wrong(exercise, f"the code raised {type(e).__name__}: {e}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 01 neurons
+def _fires(w, b, x):
+    from autograd import Value
+
+    return (Value(float(w)) * Value(float(x)) + Value(float(b))).sigmoid().data > 0.5
+
+
+def check_1_1(answer):
+    """Where does sigmoid(-2 x + 3) fire (output > 1/2)?"""
+    w, b = -2.0, 3.0
+    theta = -b / w
+    options = {"a": lambda x: x > theta, "b": lambda x: x < theta,
+               "c": lambda x: x > -theta, "d": lambda x: x < -theta}
+    probes = np.linspace(-4, 4, 81) + 0.05          # off the grid of thresholds
+    truth = [k for k, rule in options.items()
+             if all(rule(x) == _fires(w, b, x) for x in probes)]
+    return _choice("1.1", answer, truth[0], list(options),
+                   "a negative weight flips the direction: the neuron fires for x < -b/w = 1.5.")
+
+
+def check_1_2(w, theta):
+    """A threshold unit (fires when w . x > theta) that computes NAND."""
+    from autograd import Value
+
+    if w is None or theta is None:
+        return unanswered("1.2", "set w_nand (two weights) and theta_nand")
+    truth = [(0, 0, 1), (0, 1, 1), (1, 0, 1), (1, 1, 0)]
+    outputs = []
+    for x1, x2, _ in truth:
+        n = Value(float(w[0])) * x1 + Value(float(w[1])) * x2 - float(theta)
+        outputs.append(1 if n.data > 0 else 0)
+    if outputs == [t for *_, t in truth]:
+        return right("1.2", "NAND is AND with every sign flipped: w = -w_AND, theta = -theta_AND "
+                            "(and NAND alone can build every other gate).")
+    return wrong("1.2", f"for the inputs (0,0), (0,1), (1,0), (1,1) your unit outputs {outputs}, "
+                        f"NAND is [1, 1, 1, 0]")
+
+
+def check_1_3(tanh_slope):
+    """A hand-written derivative of tanh, against the engine's backward()."""
+    from autograd import Value
+
+    xs = np.linspace(-3, 3, 41)
+    engine = []
+    for x in xs:
+        v = Value(float(x))
+        v.tanh().backward()
+        engine.append(v.grad)
+    mine, failed = _call("1.3", lambda: [float(tanh_slope(float(x))) for x in xs])
+    if failed:
+        return failed
+    bad = [(x, m, e) for x, m, e in zip(xs, mine, engine) if not math.isclose(m, e, rel_tol=1e-9,
+                                                                               abs_tol=1e-12)]
+    if not bad:
+        return right("1.3", "d tanh(x)/dx = 1 - tanh(x)^2, equal to the engine's backward() at "
+                            "all 41 points.")
+    x, m, e = bad[0]
+    return wrong("1.3", f"{len(bad)} of 41 points differ from the engine, e.g. at x = {x:+.2f}: "
+                        f"yours {m:.6f}, backward() {e:.6f}")
