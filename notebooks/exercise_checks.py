@@ -2,8 +2,9 @@
 
 Each checker takes the learner's answer (a value, a function, a class) and returns a Verdict:
 "right", "not right yet" (with a hint) or "not answered yet" (the answer is still None, or
-the function still raises NotImplementedError). Checkers compute the truth themselves, with
-tapegrad, from scratch: a checker never compares against a number copied from a notebook.
+the function still raises NotImplementedError). Checkers compute the truth themselves, from
+scratch (with tapegrad, or with numpy where tapegrad is what is being checked): a checker never
+compares against a number copied from a notebook.
 Where gradients are involved they use tapegrad's own testing tools (`autograd.gradcheck`,
 `autograd.testing`).
 
@@ -141,3 +142,102 @@ def check_1_3(tanh_slope):
     x, m, e = bad[0]
     return wrong("1.3", f"{len(bad)} of 41 points differ from the engine, e.g. at x = {x:+.2f}: "
                         f"yours {m:.6f}, backward() {e:.6f}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 02 learning from data
+def _diabetes():
+    """The standardized (bmi, s5) features and target of notebook 2."""
+    from sklearn.datasets import load_diabetes
+
+    data = load_diabetes()
+    features = data.data[:, [2, 8]]
+    X = (features - features.mean(0)) / features.std(0)
+    y = (data.target - data.target.mean()) / data.target.std()
+    return X, y
+
+
+def _numpy_descent(X, y, lr, steps, w0=(0.0, 0.0), b0=0.0):
+    """Gradient descent on mean((X w + b - y)^2) by the closed-form gradient: (losses, ws)."""
+    w, b = np.array(w0, dtype=float), float(b0)
+    losses, ws = [], [w.copy()]
+    for _ in range(steps):
+        r = X @ w + b - y
+        losses.append(float(np.mean(r ** 2)))
+        w = w - lr * 2 * X.T @ r / len(y)
+        b = b - lr * 2 * r.mean()
+        ws.append(w.copy())
+    return np.array(losses), np.array(ws)
+
+
+def check_2_1(answer):
+    """What gradient descent does at 0.95 * 2 / lambda_max."""
+    X, y = _diabetes()
+    lam, vecs = np.linalg.eigh(2 / len(X) * X.T @ X)
+    w_best = np.linalg.lstsq(X, y, rcond=None)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses, ws = _numpy_descent(X, y, 0.95 * 2 / lam.max(), 60, w0=(-1.0, 1.5))
+    steep = (ws - w_best) @ vecs[:, -1]           # distance to the minimum, steep direction
+    if not losses[-1] < losses[0]:
+        truth = "a"
+    elif np.all(np.sign(steep[1:12]) != np.sign(steep[:11])):
+        truth = "c"
+    else:
+        truth = "b"
+    return _choice("2.1", answer, truth, ["a", "b", "c"],
+                   "along the steep direction each step multiplies the distance by "
+                   "1 - η λmax = -0.9: smaller, and on the other side.")
+
+
+def check_2_2(lr):
+    """A learning rate that gets within 1e-6 of the minimum in 20 steps."""
+    from autograd import Tensor
+
+    if lr is None:
+        return unanswered("2.2", "set lr_2_2 to a learning rate")
+    if not isinstance(lr, (int, float)) or not lr > 0:
+        return wrong("2.2", f"a learning rate is a positive number, got {lr!r}")
+    X, y = _diabetes()
+    w = Tensor(np.array([-1.0, 1.5]), requires_grad=True)
+    b = Tensor(np.zeros(()), requires_grad=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(20):
+            loss = ((Tensor(X) @ w + b - Tensor(y)) ** 2).mean()
+            gw, gb = (np.asarray(g.data) for g in _grads(loss, [w, b]))
+            w = Tensor(np.asarray(w.data) - lr * gw, requires_grad=True)
+            b = Tensor(np.asarray(b.data) - lr * gb, requires_grad=True)
+        final = float(np.mean((X @ np.asarray(w.data) + float(np.asarray(b.data)) - y) ** 2))
+    A = np.c_[X, np.ones(len(X))]
+    best = float(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
+    gap = final - best
+    if np.isfinite(gap) and gap < 1e-6:
+        return right("2.2", f"after 20 steps the loss is {gap:.1e} above its minimum.")
+    if not np.isfinite(final) or final > 1e3:
+        return wrong("2.2", f"with lr = {lr:g} the descent diverges: the rate is above "
+                            f"2 / λmax")
+    return wrong("2.2", f"after 20 steps the loss is still {gap:.1e} above its minimum")
+
+
+def _grads(loss, params):
+    from autograd import grad
+
+    return grad(loss, params)
+
+
+def check_2_3(train):
+    """The learner's training loop against gradient descent computed in numpy."""
+    X, y = _diabetes()
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses, failed = _call("2.3", train, X, y, 0.1, 50)
+    if failed:
+        return failed
+    reference, _ = _numpy_descent(X, y, 0.1, 50)
+    losses = np.asarray(losses, dtype=float)
+    if losses.shape == reference.shape and np.allclose(losses, reference, rtol=1e-9, atol=0):
+        return right("2.3", "backward() adds to .grad, so each step must start from cleared "
+                            "gradients (w.grad = None, or zero_grad() with an optimizer).")
+    if losses.shape != reference.shape:
+        return wrong("2.3", f"expected 50 losses, got {losses.shape}")
+    k = int(np.argmax(~np.isclose(losses, reference, rtol=1e-9, atol=0)))
+    return wrong("2.3", f"the losses part from gradient descent at step {k}: {losses[k]:.6f} "
+                        f"instead of {reference[k]:.6f}")
