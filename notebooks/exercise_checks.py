@@ -241,3 +241,88 @@ def check_2_3(train):
     k = int(np.argmax(~np.isclose(losses, reference, rtol=1e-9, atol=0)))
     return wrong("2.3", f"the losses part from gradient descent at step {k}: {losses[k]:.6f} "
                         f"instead of {reference[k]:.6f}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 03 perceptron and MLP
+_X_BOOL = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+
+
+def check_3_1(answer):
+    """Epochs of the perceptron rule on OR with lr 0.1 against lr 1."""
+    import nn
+
+    y_or = np.array([0, 1, 1, 1])
+    errors = {}
+    for lr in (1.0, 0.1):
+        p = nn.Perceptron(2, lr=lr)
+        p.fit(_X_BOOL, y_or, epochs=50)
+        errors[lr] = list(p.errors_)
+    first_clean = {lr: e.index(0) if 0 in e else len(e) for lr, e in errors.items()}
+    truth = ("a" if first_clean[0.1] > first_clean[1.0] else
+             "c" if first_clean[0.1] < first_clean[1.0] else "b")
+    return _choice("3.1", answer, truth, ["a", "b", "c"],
+                   "from zero weights each update is 0.1 times as large, so the weights are "
+                   "0.1 times those of the lr = 1 run and every prediction step(w.x + b) is "
+                   "the same: the rate does not matter for the perceptron.")
+
+
+def check_3_2(activation):
+    """nn.MLP(2, [4, 1]) with the learner's activation, 300 SGD steps on XOR."""
+    import nn
+    import optim
+
+    choices = ("linear", "tanh", "relu", "sigmoid")
+    if activation not in choices:
+        return wrong("3.2", f"the activation should be one of {choices}, got {activation!r}")
+    targets = np.array([-1.0, 1.0, 1.0, -1.0])
+    mlp = nn.MLP(2, [4, 1], activation=activation, rng=0)
+    opt = optim.SGD(mlp.parameters(), lr=0.1)
+    for _ in range(300):
+        preds = [mlp(list(x)) for x in _X_BOOL]
+        loss = sum((p - t) ** 2 for p, t in zip(preds, targets)) * (1 / 4)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    mse = float(loss.data)
+    if mse < 0.05:
+        return right("3.2", f"MSE {mse:.4f}: a non-linear activation lets the hidden layer "
+                            f"bend the boundary.")
+    return wrong("3.2", f"with {activation!r} the MSE is still {mse:.3f} after 300 steps")
+
+
+def check_3_3(add_feature):
+    """A bias-free ReLU network trained on the learner's 3-column features of the circles."""
+    from sklearn.datasets import make_circles
+
+    import nn
+    import nn.functional as F
+    import optim
+    from autograd import Tensor
+
+    X, y = make_circles(n_samples=400, factor=0.45, noise=0.06, random_state=1)
+    feats, failed = _call("3.3", add_feature, X)
+    if failed:
+        return failed
+    feats = np.asarray(feats, dtype=np.float64)
+    if feats.shape != (len(X), 3):
+        return wrong("3.3", f"add_feature should return shape {(len(X), 3)}, got {feats.shape}")
+    r = np.random.default_rng(0)
+    net = nn.Sequential(nn.Linear(3, 32, bias=False, rng=r, dtype=np.float64), nn.ReLU(),
+                        nn.Linear(32, 32, bias=False, rng=r, dtype=np.float64), nn.ReLU(),
+                        nn.Linear(32, 1, bias=False, rng=r, dtype=np.float64))
+    opt = optim.Adam(net.parameters(), lr=0.03)
+    xt, yt = Tensor(feats[:300]), Tensor(y[:300, None].astype(np.float64))
+    for _ in range(400):
+        loss = F.binary_cross_entropy_with_logits(net(xt), yt)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    acc = float(((np.asarray(net(Tensor(feats[300:])).data)[:, 0] > 0) == y[300:]).mean())
+    if acc >= 0.9:
+        return right("3.3", f"test accuracy {acc:.2f}: a constant column is a bias in disguise "
+                            f"(its weights add a constant to every first-layer neuron); the "
+                            f"squared radius works too, because it breaks the homogeneity.")
+    return wrong("3.3", f"test accuracy {acc:.2f}: the features are still positively "
+                        f"homogeneous in x (scaling the point scales every feature), so the "
+                        f"prediction is still constant along each ray")
