@@ -326,3 +326,85 @@ def check_3_3(add_feature):
     return wrong("3.3", f"test accuracy {acc:.2f}: the features are still positively "
                         f"homogeneous in x (scaling the point scales every feature), so the "
                         f"prediction is still constant along each ray")
+
+
+# ---------------------------------------------------------------------------------------------
+# 04 forward propagation
+def _value_layer(xs, W, b, act):
+    from autograd import Value
+
+    out = []
+    for j in range(len(b)):
+        z = Value(float(b[j]))
+        for i, x in enumerate(xs):
+            z = z + Value(float(W[j][i])) * x
+        out.append(getattr(z, act)() if act else z)
+    return out
+
+
+def check_4_1(answer):
+    """The number of values in the graph of a 3-4-1 network built from Values."""
+    from autograd import Value, draw_graph
+
+    if answer is None:
+        return unanswered("4.1", "set answer_4_1 to a whole number")
+    r = np.random.default_rng(0)
+    xs = [Value(float(v)) for v in r.normal(size=3)]
+    hidden = _value_layer(xs, r.normal(size=(4, 3)), r.normal(size=4), "tanh")
+    (out,) = _value_layer(hidden, r.normal(size=(1, 4)), r.normal(size=1), "sigmoid")
+    truth = draw_graph(out, show_grad=False).source.count("shape=record")
+    if answer == truth:
+        return right("4.1", f"{truth} values: the 3 inputs, then 2 + 3 n_in per neuron "
+                            f"(bias, activation, and a weight, a product and a sum per input).")
+    return wrong("4.1", f"{answer} is not the count; per neuron with n inputs: a bias, n weights, "
+                        f"n products, n sums and the activation; do not forget the inputs")
+
+
+def check_4_2(W):
+    """One entry of a 2-2 layer changed so that neuron 1 ignores x2 (checked by gradients)."""
+    from autograd import Value, grad
+
+    original = np.array([[0.5, -1.2], [0.3, 0.8]])
+    W = np.asarray(W, dtype=float)
+    if W.shape != (2, 2):
+        return wrong("4.2", f"W_4_2 should stay a 2x2 matrix, got shape {W.shape}")
+    changed = int(np.sum(W != original))
+    if changed == 0:
+        return wrong("4.2", "W_4_2 is unchanged: change one entry")
+    x1, x2 = Value(0.7), Value(-0.4)
+    a1, a2 = _value_layer([x1, x2], W, [0.1, -0.2], "tanh")
+    da1_dx2 = grad(a1, [x2])[0]
+    da1_dx2 = 0.0 if da1_dx2 is None else float(np.asarray(getattr(da1_dx2, "data", da1_dx2)))
+    if changed > 1:
+        return wrong("4.2", f"{changed} entries changed: one is enough")
+    if da1_dx2 != 0.0:
+        return wrong("4.2", f"d a1 / d x2 = {da1_dx2:+.4f}: the first neuron still depends on x2")
+    if not np.array_equal(W[1], original[1]):
+        return wrong("4.2", "the second neuron's weights changed")
+    return right("4.2", "W[j, i] is neuron j's weight on input i: W[0, 1] = 0 cuts x2 off from "
+                        "neuron 1, and the engine's gradient d a1/d x2 is exactly 0.")
+
+
+def check_4_3(linear_batch):
+    """A vectorized layer against a Value forward pass, on square and non-square layers."""
+    r = np.random.default_rng(1)
+    for n_in, n_out in ((2, 2), (3, 5), (4, 1)):
+        X = r.normal(size=(6, n_in))
+        W, b = r.normal(size=(n_out, n_in)), r.normal(size=n_out)
+        reference = np.array([[v.data for v in _value_layer(
+            [_as_value(x) for x in row], W, b, None)] for row in X])
+        Z, failed = _call("4.3", linear_batch, X, W, b)
+        if failed:
+            return failed
+        Z = np.asarray(Z, dtype=float)
+        if Z.shape != reference.shape or not np.allclose(Z, reference, atol=1e-12):
+            return wrong("4.3", f"on a {n_in}-{n_out} layer the output has shape {Z.shape} and "
+                                f"differs from the Value forward pass (shape {reference.shape})")
+    return right("4.3", "W has one row per neuron (n_out, n_in), so a batch X (n, n_in) needs "
+                        "X @ W.T; X @ W only runs at all when the layer is square.")
+
+
+def _as_value(x):
+    from autograd import Value
+
+    return Value(float(x))
