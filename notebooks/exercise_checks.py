@@ -408,3 +408,69 @@ def _as_value(x):
     from autograd import Value
 
     return Value(float(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# 05 backpropagation
+def check_5_1(answer):
+    """a.grad after b = a * a + a, b.backward(), a = 3."""
+    from autograd import Value
+
+    if answer is None:
+        return unanswered("5.1", "set answer_5_1 to a number")
+    a = Value(3.0)
+    (a * a + a).backward()
+    if isinstance(answer, (int, float)) and math.isclose(answer, a.grad):
+        return right("5.1", "2a + 1 = 7: the gradients of every path from a to b add up "
+                            "(3 and 3 through a * a, 1 through + a).")
+    return wrong("5.1", f"{answer!r} is not a.grad; count the paths from a to b and add their "
+                        f"contributions")
+
+
+def check_5_2(hand_dL_dw1):
+    """The learner's dL/dw1 for a sigmoid neuron against the engine's gradient."""
+    from autograd import Value
+
+    r = np.random.default_rng(5)
+    for _ in range(20):
+        x1, x2, t, w1, w2, b = (float(v) for v in r.normal(size=6))
+        W1 = Value(w1)
+        loss = ((W1 * x1 + Value(w2) * x2 + Value(b)).sigmoid() - t) ** 2
+        loss.backward()
+        mine, failed = _call("5.2", hand_dL_dw1, x1, x2, t, w1, w2, b)
+        if failed:
+            return failed
+        if not math.isclose(float(mine), W1.grad, rel_tol=1e-9, abs_tol=1e-12):
+            return wrong("5.2", f"at x1={x1:+.2f}, x2={x2:+.2f}, t={t:+.2f}, w1={w1:+.2f}, "
+                                f"w2={w2:+.2f}, b={b:+.2f}: yours {float(mine):.6f}, the engine "
+                                f"{W1.grad:.6f}")
+    return right("5.2", "only do/dn changes: sigmoid' = o (1 - o) where tanh' was 1 - o^2; "
+                        "dL/do and dn/dw1 stay the same.")
+
+
+def check_5_3(silu_vjp):
+    """A SiLU op built from the learner's VJP, checked by autograd.testing."""
+    from autograd import Tensor
+    from autograd.ops import REAL, Op
+    from autograd.testing import GradcheckError, assert_gradients_close
+
+    def silu_forward(ctx, a):
+        return a / (1 + np.exp(-a))
+
+    silu = Op("silu", scalar=None, array=silu_forward, vjps=(silu_vjp,), domains=(REAL,),
+              doc="a sigmoid(a)")
+    x = Tensor(np.linspace(-3, 3, 9), requires_grad=True, dtype=np.float64)
+    try:
+        assert_gradients_close(lambda a: silu(a).sum(), x)
+    except GradcheckError as e:
+        worst = e.result.failures[0]
+        return wrong("5.3", f"{len(e.result.failures)} of 9 elements fail the gradient check; "
+                            f"at a = {x.data[worst.index] if worst.index else 0:+.2f} the VJP "
+                            f"gives {worst.analytical:.4f}, finite differences "
+                            f"{worst.numerical:.4f}")
+    except NotImplementedError as e:
+        return unanswered("5.3", str(e))
+    except Exception as e:          # the learner's VJP raised: report it
+        return wrong("5.3", f"the VJP raised {type(e).__name__}: {e}")
+    return right("5.3", "d(a s)/da = s + a s (1 - s): the gradient check passes on all 9 "
+                        "points.")
