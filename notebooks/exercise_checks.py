@@ -474,3 +474,86 @@ def check_5_3(silu_vjp):
         return wrong("5.3", f"the VJP raised {type(e).__name__}: {e}")
     return right("5.3", "d(a s)/da = s + a s (1 - s): the gradient check passes on all 9 "
                         "points.")
+
+
+# ---------------------------------------------------------------------------------------------
+# 06 loss functions
+def check_6_1(answer):
+    """dBCE/dz at z = 0, y = 1, from the engine."""
+    import nn.functional as F
+    from autograd import Tensor, grad
+
+    if answer is None:
+        return unanswered("6.1", "set answer_6_1 to a number")
+    z = Tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
+    (g,) = grad(F.binary_cross_entropy_with_logits(z, np.ones(1)), [z])
+    truth = float(np.asarray(g.data)[0])
+    if isinstance(answer, (int, float)) and math.isclose(answer, truth, abs_tol=1e-12):
+        return right("6.1", f"sigmoid(z) - y = 0.5 - 1 = {truth}: negative, so gradient descent "
+                            f"raises z towards the right answer.")
+    return wrong("6.1", f"{answer!r} is not the gradient; dBCE/dz = sigmoid(z) - y")
+
+
+def check_6_2(loss_fn):
+    """Fit a line to 20 points with one outlier using the learner's loss."""
+    import optim
+    from autograd import Tensor
+
+    r = np.random.default_rng(0)
+    x = np.linspace(0, 1, 20)
+    y = x + r.normal(0, 0.05, 20)
+    y[-1] += 5.0
+    params = Tensor(np.zeros(2), requires_grad=True, dtype=np.float64)
+    opt = optim.Adam([params], lr=0.05)
+    try:
+        for _ in range(1500):
+            loss = loss_fn(Tensor(x) * params[0] + params[1], Tensor(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    except Exception as e:          # the learner's loss is what is being checked
+        return wrong("6.2", f"training with that loss raised {type(e).__name__}: {e}")
+    slope = float(np.asarray(params.data)[0])
+    if abs(slope - 1.0) < 0.1:
+        return right("6.2", f"slope {slope:.3f}: the absolute error's gradient has size 1 "
+                            f"whatever the residual, so one outlier cannot dominate.")
+    return wrong("6.2", f"the fitted slope is {slope:.3f}, more than 0.1 away from 1")
+
+
+def check_6_3(bce_with_logits):
+    """A hand-written BCE from logits against the library's, at extreme logits, and gradcheck."""
+    import nn.functional as F
+    from autograd import Tensor, gradcheck, grad
+    from autograd.gradcheck import GradcheckError
+
+    # not z = 0: there relu and abs take the gradient 0 by convention, and the two kinks that
+    # cancel in the formula do not cancel in their conventional gradients (0 instead of 1/2)
+    zs = np.array([-800.0, -30.0, -1.0, 0.5, 1.0, 30.0, 800.0])
+    for target in (0.0, 1.0):
+        y = np.full(zs.shape, target)
+        z = Tensor(zs, requires_grad=True, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            mine, failed = _call("6.3", bce_with_logits, z, Tensor(y))
+            if failed:
+                return failed
+            (g_mine,) = grad(mine.sum(), [z])
+        z_ref = Tensor(zs, requires_grad=True, dtype=np.float64)
+        ref = F.binary_cross_entropy_with_logits(z_ref, y, reduction="none")
+        (g_ref,) = grad(ref.sum(), [z_ref])
+        values, grads = np.asarray(mine.data), np.asarray(g_mine.data)
+        bad = ~(np.isclose(values, np.asarray(ref.data), rtol=1e-9, atol=1e-12)
+                & np.isclose(grads, np.asarray(g_ref.data), rtol=1e-9, atol=1e-12))
+        if bad.any():
+            k = int(np.argmax(bad))
+            return wrong("6.3", f"at z = {zs[k]:g}, y = {target:g}: loss {values[k]:.6g} and "
+                                f"gradient {grads[k]:.6g}, the library's {np.asarray(ref.data)[k]:.6g}"
+                                f" and {np.asarray(g_ref.data)[k]:.6g}")
+    z = Tensor(np.linspace(-3, 3, 7) + 0.1, requires_grad=True, dtype=np.float64)
+    try:
+        gradcheck(lambda t: bce_with_logits(t, Tensor(np.ones(7) * 0.0)).sum(), [z])
+    except GradcheckError as e:
+        return wrong("6.3", f"the gradient check fails:\n{e}")
+    return right("6.3", "max(z, 0) + log(1 + e^-|z|) is log(1 + e^z) without ever forming e^z "
+                        "for large z: finite everywhere, and equal to the library's. (At z = 0 "
+                        "exactly its gradient is 0, not 1/2: relu and abs take gradient 0 at "
+                        "their kinks; the library's op has its own backward, sigmoid(z) - y.)")
