@@ -557,3 +557,96 @@ def check_6_3(bce_with_logits):
                         "for large z: finite everywhere, and equal to the library's. (At z = 0 "
                         "exactly its gradient is 0, not 1/2: relu and abs take gradient 0 at "
                         "their kinks; the library's op has its own backward, sigmoid(z) - y.)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 07 optimizers
+def check_7_1(answer):
+    """The step of SGD with momentum 0.9 under a constant gradient, in units of lr * g."""
+    import optim
+    from autograd import Tensor
+
+    p = Tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
+    opt = optim.SGD([p], lr=0.01, momentum=0.9)
+    steps = []
+    for _ in range(300):
+        before = float(np.asarray(p.data)[0])
+        loss = (p * 2.0).sum()                 # gradient 2, whatever p is
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        steps.append((before - float(np.asarray(p.data)[0])) / (0.01 * 2.0))
+    last, earlier = steps[-1], steps[-50]
+    if abs(last - earlier) > 1e-6 * abs(last):
+        truth = "d"
+    else:
+        truth = {1: "a", 9: "b", 10: "c"}.get(round(last), "d")
+    return _choice("7.1", answer, truth, ["a", "b", "c", "d"],
+                   "v = g (1 + β + β² + ...) approaches g / (1 - β) = 10 g: momentum multiplies "
+                   "steps along a steady direction by up to 10.")
+
+
+def _valley():
+    r = np.random.default_rng(0)
+    x = r.normal(4.0, 1.0, 200)
+    y = 2 * x - 3 + r.normal(0, 0.5, 200)
+    A = np.stack([x, np.ones(200)], 1)
+    return A, y, np.linalg.lstsq(A, y, rcond=None)[0]
+
+
+def check_7_2(momentum):
+    """300 full-batch updates at lr 0.05 with the learner's momentum on the valley."""
+    import optim
+    from autograd import Tensor
+
+    if not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        return wrong("7.2", f"momentum is a number in [0, 1), got {momentum!r}")
+    A, y, best = _valley()
+    p = Tensor(np.array([-1.0, 5.0]), requires_grad=True)
+    opt = optim.SGD([p], lr=0.05, momentum=momentum)
+    with np.errstate(all="ignore"):
+        for _ in range(300):
+            loss = ((Tensor(A) @ p - Tensor(y)) ** 2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        final = float(np.mean((A @ np.asarray(p.data) - y) ** 2))
+    gap = final - float(np.mean((A @ best - y) ** 2))
+    if np.isfinite(gap) and gap < 1e-6:
+        return right("7.2", f"{gap:.1e} above the minimum: along the flat valley the velocity "
+                            f"builds up to 1 / (1 - β) times the gradient.")
+    return wrong("7.2", f"after 300 updates the loss is {gap:.2e} above its minimum")
+
+
+def check_7_3(sgd_momentum):
+    """The learner's momentum SGD against optim.SGD(momentum=beta) on a small quadratic."""
+    import optim
+    from autograd import Tensor
+
+    H = np.array([[3.0, 0.5], [0.5, 0.2]])
+
+    def grad_fn(theta):
+        return H @ theta
+
+    start, lr, beta = np.array([1.0, -2.0]), 0.1, 0.8
+    mine, failed = _call("7.3", sgd_momentum, grad_fn, start.copy(), lr, beta, 20)
+    if failed:
+        return failed
+    p = Tensor(start.copy(), requires_grad=True, dtype=np.float64)
+    opt = optim.SGD([p], lr=lr, momentum=beta)
+    reference = [start.copy()]
+    for _ in range(20):
+        loss = 0.5 * (p * (Tensor(H) @ p)).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        reference.append(np.asarray(p.data).copy())
+    mine = np.asarray(mine, dtype=float)
+    if mine.shape == (21, 2) and np.allclose(mine, reference, rtol=1e-10, atol=1e-12):
+        return right("7.3", "the step follows the velocity v, which remembers past gradients; "
+                            "stepping along g is plain gradient descent with extra bookkeeping.")
+    if mine.shape != (21, 2):
+        return wrong("7.3", f"expected 21 points of 2 parameters, got shape {mine.shape}")
+    k = int(np.argmax(np.any(~np.isclose(mine, reference, rtol=1e-10, atol=1e-12), axis=1)))
+    return wrong("7.3", f"the paths part at step {k}: yours {mine[k].round(5)}, optim.SGD "
+                        f"{np.round(reference[k], 5)}")
