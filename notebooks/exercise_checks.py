@@ -650,3 +650,69 @@ def check_7_3(sgd_momentum):
     k = int(np.argmax(np.any(~np.isclose(mine, reference, rtol=1e-10, atol=1e-12), axis=1)))
     return wrong("7.3", f"the paths part at step {k}: yours {mine[k].round(5)}, optim.SGD "
                         f"{np.round(reference[k], 5)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 08 exploding and vanishing gradients
+def check_8_1(answer):
+    """Growth of the activations' std through 20 ReLU layers at 1.5 x He init."""
+    import nn
+    from autograd import Tensor
+
+    r = np.random.default_rng(0)
+    layers, n_in = [], 64
+    for _ in range(20):
+        lin = nn.Linear(n_in, 32, rng=r, dtype=np.float64)
+        nn.init.kaiming_normal_(lin.weight, nonlinearity="relu", rng=r)
+        lin.weight.data *= 1.5
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.ReLU()]
+        n_in = 32
+    h, stds = Tensor(r.normal(size=(256, 64))), []
+    for layer in layers:
+        h = layer(h)
+        if isinstance(layer, nn.ReLU):
+            stds.append(float(np.asarray(h.data).std()))
+    growth = stds[-1] / stds[0]
+    options = {"a": 1.5, "b": 30.0, "c": 2000.0, "d": 5e6}
+    truth = min(options, key=lambda k: abs(math.log(options[k] / growth)))
+    return _choice("8.1", answer, truth, list(options),
+                   f"measured: {growth:,.0f}. Each layer multiplies the std by 1.5 (the second "
+                   f"moment by 1.5^2 = 2.25 instead of He's 1), so 19 layers give 1.5^19 = 2217.")
+
+
+def check_8_2(clip, train, deep_net, he):
+    """The notebook's training at lr 0.1 with the learner's clipping threshold."""
+    import nn
+
+    if clip is None:
+        return unanswered("8.2", "set clip_8_2 to a positive number")
+    if not isinstance(clip, (int, float)) or not clip > 0:
+        return wrong("8.2", f"a clipping threshold is a positive number, got {clip!r}")
+    losses, norms, acc = train(deep_net(nn.ReLU, init=he), lr=0.1, clip=float(clip))
+    if acc > 0.8:
+        clipped = float(np.mean(np.asarray(norms) > clip))
+        return right("8.2", f"test accuracy {acc:.3f}; {clipped:.0%} of the steps were clipped.")
+    return wrong("8.2", f"test accuracy {acc:.3f}: the threshold does not tame the large steps")
+
+
+def check_8_3(total_grad_norm):
+    """The learner's global gradient norm against optim.clip_grad_norm_'s."""
+    import nn
+    import nn.functional as F
+    import optim
+    from autograd import Tensor
+
+    r = np.random.default_rng(3)
+    model = nn.Sequential(nn.Linear(5, 4, rng=r, dtype=np.float64), nn.Tanh(),
+                          nn.Linear(4, 3, rng=r, dtype=np.float64))
+    F.cross_entropy(model(Tensor(r.normal(size=(8, 5)))), r.integers(0, 3, 8)).backward()
+    params = list(model.parameters())
+    mine, failed = _call("8.3", total_grad_norm, params)
+    if failed:
+        return failed
+    truth = float(optim.clip_grad_norm_(params, 1e12))        # returns the norm, clips nothing
+    if math.isclose(float(mine), truth, rel_tol=1e-9):
+        return right("8.3", "the square root of the sum of every squared gradient entry: "
+                            "the length of all the gradients as one vector.")
+    return wrong("8.3", f"yours {float(mine):.6f}, optim.clip_grad_norm_ {truth:.6f}")
