@@ -716,3 +716,65 @@ def check_8_3(total_grad_norm):
         return right("8.3", "the square root of the sum of every squared gradient entry: "
                             "the length of all the gradients as one vector.")
     return wrong("8.3", f"yours {float(mine):.6f}, optim.clip_grad_norm_ {truth:.6f}")
+
+
+# ---------------------------------------------------------------------------------------------
+# 09 regularization and normalization
+def check_9_1(answer):
+    """The value of the surviving entries of nn.Dropout(0.2) on ones."""
+    import nn
+    from autograd import Tensor
+
+    out = np.asarray(nn.Dropout(0.2, rng=0)(Tensor(np.ones((100, 100)))).data)
+    survivors = np.unique(out[out != 0])
+    options = {"a": 0.8, "b": 1.0, "c": 1.25, "d": 5.0}
+    truth = [k for k, v in options.items() if np.allclose(survivors, v)]
+    return _choice("9.1", answer, truth[0] if truth else "none", list(options),
+                   "the survivors are scaled by 1 / (1 - p) = 1.25, so that every unit's "
+                   "expected output is the same in training and in evaluation.")
+
+
+def check_9_2(lam, train, mlp, digits_split):
+    """L1 strength: >= 60% of weights below 1e-3 with test accuracy above 0.8."""
+    import nn.functional as F
+    from autograd import Tensor, no_grad
+
+    if not isinstance(lam, (int, float)) or lam < 0:
+        return wrong("9.2", f"lambda is a number >= 0, got {lam!r}")
+    x_tr, y_tr, x_te, y_te = digits_split(0)
+    model = train(mlp(seed=0), x_tr, y_tr, lr=0.05, sgd=True, penalty=F.l1_penalty,
+                  lam=float(lam), seed=1)
+    weights = np.concatenate([np.asarray(p.data).ravel() for n, p in model.named_parameters()
+                              if n.endswith("weight")])
+    zero = float(np.mean(np.abs(weights) < 1e-3))
+    model.eval()
+    with no_grad():
+        acc = float((np.asarray(model(Tensor(x_te)).data).argmax(1) == y_te).mean())
+    model.train()
+    if zero >= 0.6 and acc > 0.8:
+        return right("9.2", f"{zero:.0%} of the weights below 1e-3, test accuracy {acc:.3f}: "
+                            f"L1 removes weights the task does not need.")
+    return wrong("9.2", f"{zero:.0%} of the weights below 1e-3, test accuracy {acc:.3f}")
+
+
+def check_9_3(my_dropout):
+    """A hand-written inverted dropout: zero fraction, mean, evaluation mode."""
+    x = np.ones((2000, 50))
+    for p in (0.3, 0.7):
+        out, failed = _call("9.3", my_dropout, x, p, np.random.default_rng(0), True)
+        if failed:
+            return failed
+        out = np.asarray(out, dtype=float)
+        zeros, mean = float(np.mean(out == 0)), float(out.mean())
+        if abs(zeros - p) > 0.02:
+            return wrong("9.3", f"with p = {p} it zeroes {zeros:.1%} of the entries")
+        if abs(mean - 1.0) > 0.03:
+            return wrong("9.3", f"with p = {p} the mean of the output is {mean:.3f}, not 1: the "
+                                f"expected value changed")
+    out, failed = _call("9.3", my_dropout, x, 0.3, np.random.default_rng(0), False)
+    if failed:
+        return failed
+    if not np.array_equal(np.asarray(out), x):
+        return wrong("9.3", "in evaluation (training=False) the output should be the input")
+    return right("9.3", "scaling the survivors by 1 / (1 - p) keeps the expected value, so the "
+                        "network sees the same scale in training and in evaluation.")
