@@ -778,3 +778,62 @@ def check_9_3(my_dropout):
         return wrong("9.3", "in evaluation (training=False) the output should be the input")
     return right("9.3", "scaling the survivors by 1 / (1 - p) keeps the expected value, so the "
                         "network sees the same scale in training and in evaluation.")
+
+
+# ---------------------------------------------------------------------------------------------
+# 10 network types
+def check_10_1(answer):
+    """The shape after Conv2d(1, 8, 3, padding=1) and MaxPool2d(2) on (5, 1, 8, 8)."""
+    import nn
+    from autograd import Tensor
+
+    if answer is None:
+        return unanswered("10.1", "set answer_10_1 to a tuple")
+    layers = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=0), nn.MaxPool2d(2))
+    truth = tuple(layers(Tensor(np.zeros((5, 1, 8, 8)))).shape)
+    if isinstance(answer, (tuple, list)) and tuple(answer) == truth:
+        return right("10.1", f"{truth}: one channel per filter, padding 1 keeps 8x8, the 2x2 "
+                             f"pooling halves height and width.")
+    return wrong("10.1", f"{answer!r} is not the shape; count the channels (filters), then "
+                         f"what padding and pooling do to height and width")
+
+
+def check_10_2(k):
+    """Receptive field of the centre pixel of two stacked k x k convolutions, by gradients."""
+    import nn
+    from autograd import Tensor, grad
+
+    if not isinstance(k, int) or k < 1 or k % 2 == 0:
+        return wrong("10.2", f"k should be an odd whole number, got {k!r}")
+    r = np.random.default_rng(0)
+    stack = nn.Sequential(nn.Conv2d(1, 1, k, padding=k // 2, rng=r, dtype=np.float64),
+                          nn.Conv2d(1, 1, k, padding=k // 2, rng=r, dtype=np.float64))
+    x = Tensor(r.normal(size=(1, 1, 8, 8)), requires_grad=True, dtype=np.float64)
+    out = stack(x)
+    (g,) = grad(out[0, 0, 4, 4], [x])
+    seen = int(np.sum(np.asarray(g.data) != 0))
+    if seen == 64:
+        return right("10.2", f"with k = {k} the centre output depends on all 64 input pixels: "
+                             f"two k x k layers see 2k - 1 pixels across.")
+    return wrong("10.2", f"with k = {k} the centre output depends on {seen} of the 64 input "
+                         f"pixels")
+
+
+def check_10_3(max_pool_2x2):
+    """A numpy 2x2 max pooling against F.max_pool2d."""
+    import nn.functional as F
+    from autograd import Tensor
+
+    maps = np.random.default_rng(1).normal(size=(2, 3, 6, 8))
+    mine, failed = _call("10.3", max_pool_2x2, maps)
+    if failed:
+        return failed
+    truth = np.asarray(F.max_pool2d(Tensor(maps), 2).data)
+    mine = np.asarray(mine)
+    if mine.shape == truth.shape and np.allclose(mine, truth):
+        return right("10.3", "row i of the map is 2 * (i // 2) + i % 2: reshaping h into "
+                             "(h // 2, 2) puts each 2x2 block's rows on the last axis of the pair.")
+    if mine.shape != truth.shape:
+        return wrong("10.3", f"shape {mine.shape}, F.max_pool2d gives {truth.shape}")
+    return wrong("10.3", f"{int(np.sum(~np.isclose(mine, truth)))} of {truth.size} values differ "
+                         f"from F.max_pool2d")
