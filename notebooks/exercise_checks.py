@@ -837,3 +837,224 @@ def check_10_3(max_pool_2x2):
         return wrong("10.3", f"shape {mine.shape}, F.max_pool2d gives {truth.shape}")
     return wrong("10.3", f"{int(np.sum(~np.isclose(mine, truth)))} of {truth.size} values differ "
                          f"from F.max_pool2d")
+
+
+# ---------------------------------------------------------------------------------------------
+# 00 build your own engine: the learner's micrograd-sized Value, checked against tapegrad
+def _topo_iterative(root):
+    """Every node root depends on, children before parents, without recursion (the checker's
+    own order, so that a check of one method does not depend on the learner's backward)."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for child in reversed(node._prev):
+            if id(child) not in seen:
+                stack.append((child, False))
+    return order
+
+
+def _run_backward(root):
+    """Seed root.grad = 1 and call every _backward closure in reverse topological order."""
+    for node in _topo_iterative(root):
+        node.grad = 0.0
+    root.grad = 1.0
+    for node in reversed(_topo_iterative(root)):
+        node._backward()
+
+
+def _against_tapegrad(exercise, Value, build, names, what):
+    """Build the same expression from the learner's Value and from tapegrad's, run the
+    learner's closures (by the checker's order) and compare data and gradients."""
+    from autograd import Value as TapeValue
+
+    for point in ([0.5, -1.5], [2.0, 0.3], [-0.7, -0.2]):
+        try:
+            mine_in = [Value(v) for v in point]
+            mine_out = build(*mine_in)
+            _run_backward(mine_out)
+        except NotImplementedError as e:
+            return unanswered(exercise, str(e) or f"{what} is not written yet")
+        except Exception as e:          # the learner's code is what is being checked
+            return wrong(exercise, f"{what} raised {type(e).__name__}: {e}")
+        ref_in = [TapeValue(v) for v in point]
+        ref_out = build(*ref_in)
+        ref_out.backward()
+        if not math.isclose(mine_out.data, ref_out.data, rel_tol=1e-12, abs_tol=1e-12):
+            return wrong(exercise, f"at {dict(zip(names, point))} the value is "
+                                   f"{mine_out.data:.6g}, tapegrad's {ref_out.data:.6g}")
+        for name, m, r in zip(names, mine_in, ref_in):
+            if not math.isclose(m.grad, r.grad, rel_tol=1e-9, abs_tol=1e-12):
+                return wrong(exercise, f"at {dict(zip(names, point))} d/d{name} = {m.grad:.6g}, "
+                                       f"tapegrad's {r.grad:.6g}")
+    return None
+
+
+def check_0_1(Value):
+    """__mul__: forward and local derivatives, against tapegrad (a * b, a * a, 3 * a * b)."""
+    for build, names in ((lambda a, b: a * b, "ab"), (lambda a, b: a * a, "ab"),
+                         (lambda a, b: 3.0 * a * b + b * 2.0, "ab")):
+        failed = _against_tapegrad("0.1", Value, build, names, "__mul__")
+        if failed:
+            return failed
+    return right("0.1", "d(a b)/da = b and d(a b)/db = a, each times out.grad, added with +=: "
+                        "a * a gets 2a.")
+
+
+def check_0_2(Value):
+    """tanh: forward and local derivative, against tapegrad."""
+    for build, names in ((lambda a, b: a.tanh(), "ab"), (lambda a, b: (a + b).tanh() + a, "ab")):
+        failed = _against_tapegrad("0.2", Value, build, names, "tanh")
+        if failed:
+            return failed
+    return right("0.2", "d tanh(x)/dx = 1 - tanh(x)^2, computed from the output t itself.")
+
+
+def check_0_3(Value, build_topo):
+    """build_topo and backward, with + only (given): order, accumulation, a second call."""
+    try:
+        a, b = Value(2.0), Value(-1.0)
+        d = a + b
+        e = d + d
+        f = e + a
+        order = build_topo(f)
+        f.backward()
+    except NotImplementedError as e:
+        return unanswered("0.3", str(e) or "build_topo / backward are not written yet")
+    except Exception as e:          # the learner's code is what is being checked
+        return wrong("0.3", f"the code raised {type(e).__name__}: {e}")
+    order = list(order)
+    if len(order) != 5 or len({id(n) for n in order}) != 5:
+        return wrong("0.3", f"f = (a + b) + (a + b) + a depends on 5 distinct Values (a, b, d, e, "
+                            f"f); build_topo returned {len(order)} nodes")
+    position = {id(n): k for k, n in enumerate(order)}
+    for node in order:
+        for child in node._prev:
+            if position[id(child)] > position[id(node)]:
+                return wrong("0.3", "build_topo puts a node before one of its children: "
+                                    "children must come first")
+    if (a.grad, b.grad) != (3.0, 2.0):
+        return wrong("0.3", f"after f.backward(): a.grad = {a.grad}, b.grad = {b.grad}; "
+                            f"f = 2 (a + b) + a gives 3 and 2")
+    return right("0.3", "children before parents, then the closures in reverse order, with "
+                        "f.grad = 1 to start: every node's grad is complete before it is passed "
+                        "on.")
+
+
+def check_0_4(Value):
+    """exp: the accumulation bug (= instead of +=), caught with e^x + e^x."""
+    from autograd import Value as TapeValue
+
+    try:
+        x = Value(0.3)
+        y = x.exp() + x.exp()
+        _run_backward(y)
+    except NotImplementedError as e:
+        return unanswered("0.4", str(e))
+    except Exception as e:          # the learner's code is what is being checked
+        return wrong("0.4", f"exp raised {type(e).__name__}: {e}")
+    ref = TapeValue(0.3)
+    (ref.exp() + ref.exp()).backward()
+    if math.isclose(x.grad, ref.grad, rel_tol=1e-12):
+        return right("0.4", "a node used twice gets the sum of both gradients: every _backward "
+                            "must add (+=), never assign.")
+    return wrong("0.4", f"for y = e^x + e^x at x = 0.3, dy/dx = {x.grad:.6f}; tapegrad says "
+                        f"{ref.grad:.6f}")
+
+
+def compare_gradients(Value):
+    """A neuron and a small network built from the learner's Value and from tapegrad's, every
+    gradient side by side. Prints what is missing instead when the Value is not finished."""
+    from autograd import Value as TapeValue
+
+    def neuron(V):
+        x1, x2, w1, w2, b = V(2.0), V(0.0), V(-3.0), V(1.0), V(6.8813735870195432)
+        o = (x1 * w1 + x2 * w2 + b).tanh()
+        return o, {"x1": x1, "x2": x2, "w1": w1, "w2": w2, "b": b}
+
+    def two_layer(V):
+        x, w, v, c = V(0.5), V(-1.2), V(0.8), V(0.1)
+        h = (x * w + c).tanh()
+        o = (h * v + h * h).tanh() * x
+        return o, {"x": x, "w": w, "v": v, "c": c}
+
+    ok = True
+    for name, build in (("neuron", neuron), ("two layers, h used three times", two_layer)):
+        try:
+            mine, mine_in = build(Value)
+            mine.backward()
+        except NotImplementedError as e:
+            print(f"{name}: your Value is not finished yet ({e})")
+            return False
+        ref, ref_in = build(TapeValue)
+        ref.backward()
+        print(f"{name}:  {'input':>5} {'yours':>12} {'tapegrad':>12}")
+        for key in mine_in:
+            same = math.isclose(mine_in[key].grad, ref_in[key].grad, rel_tol=1e-9,
+                                abs_tol=1e-12)
+            ok = ok and same
+            print(f"{'':>{len(name) + 2}} {key:>5} {mine_in[key].grad:12.6f} "
+                  f"{ref_in[key].grad:12.6f}  {'same' if same else 'DIFFERENT'}")
+    return ok
+
+
+def side_by_side(Value, build_topo):
+    """The learner's topological order next to tapegrad's tape for the same neuron."""
+    from autograd import Tape
+    from autograd import Value as TapeValue
+
+    def neuron(V):
+        x1, w1, x2, w2, b = V(2.0), V(-3.0), V(0.0), V(1.0), V(6.88)
+        return (x1 * w1 + x2 * w2 + b).tanh()
+
+    try:
+        order = build_topo(neuron(Value))
+    except NotImplementedError as e:
+        print(f"your engine is not finished yet ({e})")
+        return None
+    with Tape() as tape:
+        neuron(TapeValue)
+    mine = [f"{k:>2}  {n._op or 'input':>5}  {n.data:+.4f}" for k, n in enumerate(order)]
+    title, *theirs = str(tape).splitlines()
+    width = max(len(s) for s in mine) + 6
+    print(f"{'your build_topo order':<{width}}tapegrad's {title[len('Tape: '):]}")
+    for k in range(max(len(mine), len(theirs))):
+        left = mine[k] if k < len(mine) else ""
+        right_ = theirs[k] if k < len(theirs) else ""
+        print(f"{left:<{width}}{right_}")
+    return order
+
+
+def deep_chain(Value, depth=20_000):
+    """x + 1 + 1 + ... (depth times): the learner's recursive backward against tapegrad's."""
+    from autograd import Value as TapeValue
+
+    try:
+        y = Value(0.0)
+        x = y
+        for _ in range(depth):
+            y = y + 1.0
+        y.backward()
+        print(f"your engine: backward through {depth} nodes worked, x.grad = {x.grad}")
+        yours = "ok"
+    except RecursionError:
+        print(f"your engine: RecursionError after the recursion limit (a recursive "
+              f"build_topo needs one Python frame per node of the chain)")
+        yours = "RecursionError"
+    except NotImplementedError as e:
+        print(f"your engine is not finished yet ({e})")
+        yours = "unfinished"
+    t = TapeValue(0.0)
+    z = t
+    for _ in range(depth):
+        z = z + 1.0
+    z.backward()
+    print(f"tapegrad:    backward through {depth} nodes, x.grad = {t.grad} (it walks its tape, "
+          f"a flat list, in reverse: no recursion)")
+    return yours
