@@ -29,12 +29,32 @@ def test_there_are_notebooks():
     assert PATHS, f"no NN_*.ipynb notebooks in {NOTEBOOKS}"
 
 
+def output_noise(nb):
+    """What a reader should not see in an executed notebook's outputs: terminal escape codes,
+    warnings, widget views (they show nothing in a static page)."""
+    noise = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code, 1):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            text = out.get("text", "") + "".join(data.get("text/plain", ""))
+            if "\x1b[" in text:
+                noise.append(f"code cell {i}: a terminal escape code")
+            if re.search(r"\w+Warning\b", text):
+                noise.append(f"code cell {i}: a warning: {text.strip()[:300]}")
+            if "application/vnd.jupyter.widget-view+json" in data:
+                noise.append(f"code cell {i}: a widget, which a static page cannot show")
+    return noise
+
+
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_notebook_runs(path):
     try:
-        run.execute_notebook(path)
+        nb = run.execute_notebook(path)
     except run.NotebookError as e:
         pytest.fail(str(e), pytrace=False)
+    noise = output_noise(nb)
+    assert not noise, f"{path.name}:\n" + "\n".join(noise)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
