@@ -219,3 +219,44 @@ def test_wrong_answers_are_caught(path, monkeypatch):
     sources = [wrong.get(answer_id(s), s) for s in exercise_section(path)]
     verdicts = run_exercises(sources, monkeypatch)
     assert verdicts and set(verdicts.values()) == {"not right yet"}, verdicts
+
+
+def test_seed_offset_reaches_the_notebook(tmp_path):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from teaching import SEED\nassert SEED == 3, SEED")]
+    path = tmp_path / "97_seed.ipynb"
+    nbformat.write(nb, path)
+    run.execute_notebook(path, timeout=120, seed_offset=3)
+    with pytest.raises(run.NotebookError, match="AssertionError"):
+        run.execute_notebook(path, timeout=120)
+
+
+def _teaching(monkeypatch):
+    monkeypatch.syspath_prepend(str(NOTEBOOKS))
+    import teaching
+    return teaching
+
+
+def test_spread_and_its_two_standard_errors(monkeypatch):
+    teaching = _teaching(monkeypatch)
+    s = teaching.Spread([0.90, 0.92, 0.91, 0.93, 0.89])
+    assert s.n == 5 and abs(s.mean - 0.91) < 1e-12 and (s.lo, s.hi) == (0.89, 0.93)
+    assert abs(s.std - 0.0158113883) < 1e-9 and abs(s.sem - s.std / 5 ** 0.5) < 1e-15
+    assert f"{s:.2f}" == "0.91 +- 0.02 (0.89..0.93)"
+    assert teaching.Spread([0.01, 0.012, 0.009, 0.011, 0.01]).clearly_positive()
+    assert not teaching.Spread([0.02, -0.015, 0.01, -0.01, 0.005]).clearly_positive()
+    assert not teaching.Spread([-0.01, -0.012, -0.009]).clearly_positive()
+    with pytest.raises(ValueError):
+        teaching.Spread([])
+
+
+def test_explore_headless_calls_once_with_the_start_values(monkeypatch, capsys):
+    teaching = _teaching(monkeypatch)
+    monkeypatch.setenv("TAPEGRAD_HEADLESS", "1")
+    seen = []
+    result = teaching.explore(lambda lr, mode, w: seen.append((lr, mode, w)) or "done",
+                              lr={"log": (0.1, 0.001, 1.0)}, mode=["sgd", "adam"],
+                              w=(1.5, -5.0, 5.0, 0.1))
+    assert seen == [(0.1, "sgd", 1.5)] and result == "done"
+    assert "static output" in capsys.readouterr().out
