@@ -3,11 +3,17 @@
     python notebooks/run.py                      # every notebooks/NN_*.ipynb
     python notebooks/run.py 01 03_perceptron     # a selection (prefix or file name)
     python notebooks/run.py --html notebooks/html
+    python notebooks/run.py --figures /tmp/figs   # every figure as a PNG, to look at
+    python notebooks/run.py --seed-offset 1       # every seed of every notebook shifted by 1
 
 Each notebook runs in a fresh python3 kernel of this interpreter with the working directory
 `notebooks/`, matplotlib's headless inline backend and plain-text tqdm bars. The first failing
 cell stops the run with the notebook's name, the cell's number, its source and its error.
 The notebooks on disk are never modified: they are committed without outputs.
+
+Seeds: every notebook takes its seeds as `SEED + k` with `SEED` from `teaching.py`, which reads
+TAPEGRAD_SEED_OFFSET (0 by default). A claim that holds only for the committed seeds fails
+under `--seed-offset 1` or `2`: run those before trusting a new assertion.
 """
 import argparse
 import os
@@ -52,10 +58,13 @@ def notebook_paths(names=()):
     return chosen
 
 
-def kernel_env():
-    """The environment of the notebook kernel: headless matplotlib, plain tqdm bars, and the
-    project importable even without `pip install -e .`."""
+def kernel_env(seed_offset=0):
+    """The environment of the notebook kernel: headless matplotlib, plain tqdm bars, no widget
+    front end (sliders show one setting), the seed offset, and the project importable even
+    without `pip install -e .`."""
     env = dict(os.environ)
+    env["TAPEGRAD_SEED_OFFSET"] = str(int(seed_offset))
+    env["TAPEGRAD_HEADLESS"] = "1"
     # Headless either way; the inline backend (not Agg) also sends each figure to the notebook
     # as a PNG, so the HTML pages have their pictures. Agg would show nothing.
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
@@ -74,9 +83,10 @@ def _strip(text):
     return _ANSI.sub("", text)
 
 
-def execute_notebook(path, timeout=CELL_TIMEOUT):
+def execute_notebook(path, timeout=CELL_TIMEOUT, seed_offset=0):
     """Run the notebook at `path` in a fresh kernel and return the executed notebook (a
-    NotebookNode); the file is left as it is. Raises NotebookError at the first failing cell."""
+    NotebookNode); the file is left as it is. Raises NotebookError at the first failing cell.
+    `seed_offset` shifts every seed the notebook draws (see the module docstring)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -85,10 +95,13 @@ def execute_notebook(path, timeout=CELL_TIMEOUT):
     nb = nbformat.read(path, as_version=4)
     # "python3" resolves to this interpreter: jupyter_client swaps a kernel argv of `python`
     # for sys.executable, so the kernel sees the same venv as the caller.
+    # The kernel's own log (a warning about its TCP transport at every start) is not the
+    # notebook's output: keep it off the runner's stderr.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
-                            resources={"metadata": {"path": str(HERE)}})
+                            resources={"metadata": {"path": str(HERE)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     try:
-        client.execute(env=kernel_env(), cwd=str(HERE))
+        client.execute(env=kernel_env(seed_offset), cwd=str(HERE))
     except (CellExecutionError, CellTimeoutError) as e:
         index, cell = _failed_cell(nb)
         if isinstance(e, CellTimeoutError):
@@ -123,10 +136,34 @@ def render_html(nb, out_path):
     return out_path
 
 
+def save_figures(nb, out_dir, stem):
+    """Write every PNG the executed notebook shows as `stem_cellNN_K.png` (NN counts code cells
+    from 1); returns the paths."""
+    import base64
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for i, cell in enumerate(code, 1):
+        k = 0
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png:
+                k += 1
+                path = out_dir / f"{stem}_cell{i:02d}_{k}.png"
+                path.write_bytes(base64.b64decode(png))
+                paths.append(path)
+    return paths
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebooks to run (default: all NN_*.ipynb)")
     parser.add_argument("--html", metavar="DIR", help="render each executed notebook here")
+    parser.add_argument("--figures", metavar="DIR", help="write every figure here as a PNG")
+    parser.add_argument("--seed-offset", type=int, default=0, metavar="N",
+                        help="shift every seed of the notebooks by N (default 0)")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
                         help=f"seconds per cell (default {CELL_TIMEOUT})")
     args = parser.parse_args(argv)
@@ -138,7 +175,7 @@ def main(argv=None):
     for path in paths:
         start = time.perf_counter()
         try:
-            nb = execute_notebook(path, args.timeout)
+            nb = execute_notebook(path, args.timeout, args.seed_offset)
         except NotebookError as e:
             print(f"FAIL {path.name} ({time.perf_counter() - start:.1f} s)\n{e}", flush=True)
             failed.append(path.name)
@@ -147,6 +184,8 @@ def main(argv=None):
         if args.html:
             out = render_html(nb, Path(args.html) / (path.stem + ".html"))
             line += f" -> {out}"
+        if args.figures:
+            line += f", {len(save_figures(nb, args.figures, path.stem))} figures"
         print(line, flush=True)
     if failed:
         print(f"{len(failed)} of {len(paths)} notebooks failed: {', '.join(failed)}")
