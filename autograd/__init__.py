@@ -19,7 +19,7 @@ from . import random
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
                      randn, randn_like, randperm, seed, set_rng_state)
-from . import utils       # autograd.utils.data, as torch.utils.data
+from . import utils       # autograd.utils._data, as torch.utils._data
 
 __all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "detect_anomaly", "fast_paths", "set_default_dtype", "get_default_dtype", "where",

@@ -194,14 +194,14 @@ class Array:
     @staticmethod
     def unbroadcast(g, like):
         """Sum g down to the shape of node `like` (undo numpy broadcasting), in like's dtype."""
-        shape = like.data.shape
+        shape = like._data.shape
         if g.shape != shape:
             axes, lead = broadcast_axes(g.shape, shape)
             if axes:
                 g = np.add.reduce(g, axis=axes, keepdims=True)
             if lead > 0:
                 g = g.reshape(shape)
-        dtype = like.data.dtype
+        dtype = like._data.dtype
         if g.dtype is not dtype and g.dtype != dtype:
             g = g.astype(dtype)
         return g
@@ -229,7 +229,7 @@ class Graph:
 
     @staticmethod
     def data(x):
-        return x.data
+        return x._data
 
     @staticmethod
     def exp(x):
@@ -273,7 +273,7 @@ class Graph:
 
     @staticmethod
     def sign(x):
-        d = x.data
+        d = x._data
         return x._const_like(np.sign(d) if isinstance(d, np.ndarray) else f_sign(d))
 
     @staticmethod
@@ -337,17 +337,17 @@ class Graph:
     fast = False            # the reference: every row's textbook VJPs
     @staticmethod
     def unbroadcast(g, like):
-        if not isinstance(like.data, np.ndarray):
+        if not isinstance(like._data, np.ndarray):
             return g                              # a Value: nothing broadcasts
-        shape = like.data.shape
-        if g.data.shape != shape:
-            axes, lead = broadcast_axes(g.data.shape, shape)
+        shape = like._data.shape
+        if g._data.shape != shape:
+            axes, lead = broadcast_axes(g._data.shape, shape)
             if axes:
                 g = g.sum(axis=axes, keepdims=True)
             if lead > 0:
                 g = g.reshape(shape)
-        if g.data.dtype != like.data.dtype:
-            g = g.astype(like.data.dtype)  # a Tensor gradient keeps its input's dtype
+        if g._data.dtype != like._data.dtype:
+            g = g.astype(like._data.dtype)  # a Tensor gradient keeps its input's dtype
         return g
 
     @staticmethod

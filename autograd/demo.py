@@ -36,9 +36,9 @@ def neuron_demo(out_dir="demo_output", print_fn=print):
     print_fn(tape.backward(o))
 
     # closed forms: do/dn = 1 - o^2, and n is linear in each input
-    dn = 1.0 - o.data ** 2
-    expected = {"x1": dn * w1.data, "w1": dn * x1.data, "x2": dn * w2.data,
-                "w2": dn * x2.data, "b": dn}
+    dn = 1.0 - o._data ** 2
+    expected = {"x1": dn * w1._data, "w1": dn * x1._data, "x2": dn * w2._data,
+                "w2": dn * x2._data, "b": dn}
     print_fn("\nGradients (do/dleaf), with the chain rule by hand: do/dn = 1 - o^2 = "
              f"{dn:.6g}")
     for leaf in (x1, w1, x2, w2, b):

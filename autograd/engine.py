@@ -49,27 +49,31 @@ def _refresh_hooks():
 class Node:
     """Base of `Value` and `Tensor`: what the engine reads and writes.
 
-    data           float (Value) or numpy array (Tensor)
-    grad           gradient accumulated by backward passes
+    _data          the value: a float (Value) or a numpy array (Tensor); a Value's public
+                   `.data` is this float, a Tensor's a Tensor that shares this array
+    _grad          the gradient accumulated by backward passes (the public `.grad`)
     requires_grad  whether gradients flow to this node
     _op            the op-table row that made it (None for a leaf)
     _parents       its input nodes, in the op's argument order
     _ctx           the op's parameters (axis, shape, index...), or _FREED after backward
     _index         recording index: its position on the tape
+    _version       None, or the InPlace record it shares with its views: when its data was
+                   last changed in place (backpropagate refuses values changed since use)
     _retains_grad  whether backward stores .grad on it although it is not a leaf
     label          a name for printing and drawing
     _where         the user's line that created it, kept only in anomaly mode
     _module        weakref to the nn.Module whose forward made it, set only inside one
                    (drawings name ops after it); read it with getattr(n, "_module", None)
     """
-    __slots__ = ("data", "grad", "requires_grad", "_op", "_parents", "_ctx", "_index",
-                 "_retains_grad", "label", "_where", "_module", "__weakref__")
+    __slots__ = ("_data", "_grad", "requires_grad", "_op", "_parents", "_ctx", "_index",
+                 "_version", "_retains_grad", "label", "_where", "_module", "__weakref__")
 
     # Set by each subclass:
     _kind = None              # the class whose ops results take: Value, or Tensor for Parameters
     _empty_grad = None        # .grad before any backward: 0.0 for Value, None for Tensor
     _forward_name = ""        # "float" or "array": which forward of a row this kind runs
     _retains_every_grad = False   # Value keeps .grad on every node (for drawing), Tensor not
+    _array_valued = False     # Tensor: values are always numpy arrays, 0-d ones included
 
     @property
     def is_leaf(self):
@@ -81,13 +85,14 @@ class Node:
         """The one constructor of nodes that ops make: a recorded result when `op` is given,
         else a constant (requires_grad False)."""
         node = object.__new__(cls)
-        node.data = data
-        node.grad = cls._empty_grad
+        node._data = data
+        node._grad = cls._empty_grad
         node.requires_grad = op is not None
         node._op = op
         node._parents = parents
         node._ctx = ctx
         node._index = _next_index()
+        node._version = None
         node._retains_grad = cls._retains_every_grad
         node.label = ""
         if op is not None and STATE.hooks:
@@ -104,21 +109,74 @@ class Node:
             raise TypeError(f"op '{op.name}' has no {cls._forward_name} forward: apply it to "
                             f"{other}")
         try:
-            data = forward(ctx, *[x.data for x in inputs])
+            data = forward(ctx, *[x._data for x in inputs])
         except ValueError as e:
-            shapes = " and ".join(str(np.shape(x.data)) for x in inputs)
+            shapes = " and ".join(str(np.shape(x._data)) for x in inputs)
             raise ValueError(f"{op.name}: invalid input shapes {shapes}: {e}") from None
+        if cls._array_valued and type(data) is not np.ndarray:
+            data = np.asarray(data)     # numpy gives a scalar for a full reduction or x[i, j]
+        out = None
         if STATE.grad_enabled:
             for x in inputs:
                 if x.requires_grad:
-                    return cls._node(data, op, inputs, ctx)
-        return cls._node(data)
+                    out = cls._node(data, op, inputs, ctx)
+                    break
+        if out is None:
+            out = cls._node(data)
+        if type(data) is np.ndarray and data.base is not None:
+            _share_in_place_record(out, inputs)
+        return out
 
     # ------------------------------------------------------------------ backward
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into `.grad` of every leaf this node depends on (and of
         the nodes that keep their gradient: every Value, Tensors after retain_grad())."""
         run_backward(self, self._seed(grad), retain_graph, False, self._keep_grad)
+
+
+class InPlace:
+    """When a tensor's data was last changed in place, as a recording index: shared by a
+    tensor and the views of its array (x[0], x.reshape(...)), since a change through either
+    changes both. An op recorded before that index may have used the old value."""
+    __slots__ = ("changed_at",)
+
+    def __init__(self):
+        self.changed_at = -1
+
+    @staticmethod
+    def of(node):
+        """node's record, made on first use."""
+        if node._version is None:
+            node._version = InPlace()
+        return node._version
+
+    def stamp(self):
+        self.changed_at = _next_index()
+
+
+def _share_in_place_record(out, inputs):
+    """out's array is a view (a slice, a reshape...): if it views an input's array, the two
+    share one InPlace record, so that a change through one is a change of the other."""
+    base = out._data.base
+    for x in inputs:
+        if x._data is base or (getattr(x._data, "base", None) is base):
+            out._version = InPlace.of(x)
+            return
+
+
+def _changed_since(x, node):
+    """True if x's data was changed in place after `node` was recorded from it."""
+    return x._version is not None and x._version.changed_at > node._index
+
+
+def _changed_in_place_error(node, x):
+    what = "its output" if x is node else (
+        f"input {node._parents.index(x)} (shape {tuple(np.shape(x._data))})")
+    return RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: {what} of op '{node._op.name}' was changed in place after the op "
+        f"used it, so its gradient would be computed from the wrong values. Change it out of "
+        f"place (y = x + 1 rather than x += 1), or clone it before the in-place change.")
 
 
 def _on_record(node):
@@ -128,7 +186,7 @@ def _on_record(node):
         node._module = STATE.module
     if STATE.anomaly:
         node._where = _caller_site()
-        _check_finite(node.data, node._op.name, node._where, "forward")
+        _check_finite(node._data, node._op.name, node._where, "forward")
     for tape in STATE.tapes:
         tape._nodes.append(node)
 
@@ -256,12 +314,16 @@ def backpropagate(root, seed, xp, retain_graph, take, watch=None):
         take(node, g)
         if node._op is None:
             continue                          # a leaf: nothing further back
+        if _changed_since(node, node):        # the output a VJP may read, changed in place
+            raise _changed_in_place_error(node, node)
         if xp is GRAPH:      # create_graph: the VJPs work on the nodes, so they are recorded
             out, inputs = node, node._parents
         else:
-            out, inputs = node.data, [p.data for p in node._parents]
+            out, inputs = node._data, [p._data for p in node._parents]
         vjps = node._op.fast_vjps if xp.fast else node._op.vjps
         for i, p in enumerate(node._parents):
+            if _changed_since(p, node):       # an input the VJPs may read, changed in place
+                raise _changed_in_place_error(node, p)
             if not p.requires_grad:
                 continue
             # the chain rule; unbroadcast sums g back to p's shape where numpy broadcast p
@@ -316,7 +378,7 @@ class _AnomalyWatch:
 
     def __call__(self, node, i, p, contribution):
         where = getattr(node, "_where", None) or "an unknown line (made outside detect_anomaly())"
-        data = contribution.data if isinstance(contribution, Node) else contribution
+        data = contribution._data if isinstance(contribution, Node) else contribution
         _check_finite(data, node._op.name, where, "backward")
         if self.inner is not None:
             self.inner(node, i, p, contribution)

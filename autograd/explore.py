@@ -118,7 +118,7 @@ class Explorer:
         for k, n in enumerate(nodes):
             info = {"name": names(n), "long": names.long(n), "const": not n.requires_grad,
                     "fwd": fwd_at.get(id(n), 0), "final": final_at.get(id(n), -1),
-                    "data": "data " + _fmt(n.data), "fill": None, "font": None}
+                    "data": "data " + _fmt(n._data), "fill": None, "font": None}
             if id(n) in acc:
                 info["grad"] = _grad_text(acc[id(n)])
                 info["fill"], info["font"] = _grad_colour(acc[id(n)])
@@ -199,15 +199,15 @@ class Explorer:
         key = self._key
         op = n._op
         args = [names(p) for p in n._parents]
-        vals = [_fmt_data(p.data) for p in n._parents]
-        out = _fmt_data(n.data)
+        vals = [_fmt_data(p._data) for p in n._parents]
+        out = _fmt_data(n._data)
         if op.name in _INFIX and len(args) == 2:
             sym = _INFIX[op.name]
             expr, nums = f" {sym} ".join(args), f" {sym} ".join(vals)
         else:
             expr, nums = f"{op.name}({', '.join(args)})", f"{op.name}({', '.join(vals)})"
         text = f"{names.long(n)} = {expr}"
-        if all(isinstance(p.data, float) for p in n._parents):
+        if all(isinstance(p._data, float) for p in n._parents):
             text += f" = {nums}"
         return {"node": key[id(n)], "inputs": [key[id(p)] for p in n._parents],
                 "op": op.name, "text": text, "value": out}

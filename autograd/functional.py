@@ -135,7 +135,7 @@ def linear(x, weight, bias=None):
         x = _as_tensor(x, None, "linear")
     if not isinstance(weight, Tensor):
         weight = _as_tensor(weight, x, "linear")
-    xs, ws = x.data.shape, weight.data.shape
+    xs, ws = x._data.shape, weight._data.shape
     if len(ws) != 2 or not xs or xs[-1] != ws[1]:
         raise ValueError(f"linear: input of shape {xs} does not match weight of shape "
                          f"{ws} (expected (out_features, {xs[-1] if xs else '?'})"
@@ -144,7 +144,7 @@ def linear(x, weight, bias=None):
         return x @ weight.mT
     if not isinstance(bias, Tensor):
         bias = _as_tensor(bias, x, "linear")
-    if bias.data.shape != ws[:1]:
+    if bias._data.shape != ws[:1]:
         raise ValueError(f"linear: bias must have shape ({ws[0]},) for a weight of "
                          f"shape {ws}, got {bias.shape}")
     return Tensor._apply(_LINEAR, None, x, weight, bias)

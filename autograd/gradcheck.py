@@ -124,12 +124,12 @@ def _as_inputs(inputs, caller):
         if not isinstance(x, Node):
             raise TypeError(f"{caller}: input {i} is a {type(x).__name__}; pass Values or "
                             f"Tensors (with requires_grad=True for those to check)")
-        if isinstance(x, Tensor) and x.requires_grad and x.data.dtype != np.float64:
+        if isinstance(x, Tensor) and x.requires_grad and x._data.dtype != np.float64:
             raise TypeError(
-                f"{caller}: input {i} is a {x.data.dtype} Tensor of shape {x.shape}; finite "
+                f"{caller}: input {i} is a {x._data.dtype} Tensor of shape {x.shape}; finite "
                 f"differences need float64 (in float32 rounding alone is ~0.1 of the derivative "
                 f"at eps=1e-6, so a loose check would pass wrong gradients). Make it with "
-                f"dtype=np.float64, e.g. Tensor(x.data, dtype=np.float64, requires_grad=True)")
+                f"dtype=np.float64, e.g. Tensor(x._data, dtype=np.float64, requires_grad=True)")
     checked = [x for x in inputs if x.requires_grad]
     if not checked:
         raise ValueError(f"{caller}: none of the {len(inputs)} inputs requires grad, so there "
@@ -143,9 +143,9 @@ def _outputs(out, caller):
         if not isinstance(o, Node):
             raise TypeError(f"{caller}: fn must return a Value or Tensor (or a list of them), "
                             f"got {type(o).__name__}")
-        if isinstance(o, Tensor) and o.data.dtype != np.float64:
+        if isinstance(o, Tensor) and o._data.dtype != np.float64:
             raise TypeError(
-                f"{caller}: fn returned a {o.data.dtype} Tensor (output {k}, shape {o.shape}) "
+                f"{caller}: fn returned a {o._data.dtype} Tensor (output {k}, shape {o.shape}) "
                 f"from float64 inputs; something inside fn casts to a lower precision, which "
                 f"makes finite differences meaningless. Keep every constant in float64.")
     return outs
@@ -156,7 +156,7 @@ def _projection(outs, seed):
     rng = np.random.default_rng(seed)
     rs = []
     for o in outs:
-        if isinstance(o, Tensor) and o.data.size != 1:
+        if isinstance(o, Tensor) and o._data.size != 1:
             rs.append(rng.standard_normal(o.shape))
         elif isinstance(o, Tensor):
             rs.append(np.ones(o.shape))
@@ -168,13 +168,13 @@ def _projection(outs, seed):
 def _project(outs, rs):
     total = 0.0
     for o, r in zip(outs, rs):
-        total += float(np.sum(o.data * r)) if isinstance(o, Tensor) else o.data * r
+        total += float(np.sum(o._data * r)) if isinstance(o, Tensor) else o._data * r
     return total
 
 
 def _analytical(outs, rs, checked):
     """d sum_k <out_k, r_k> / d x for each checked input, as float64 arrays (zeros if unused)."""
-    total = [np.zeros(np.shape(x.data)) for x in checked]
+    total = [np.zeros(np.shape(x._data)) for x in checked]
     live = [(o, r) for o, r in zip(outs, rs) if o.requires_grad]
     for k, (o, r) in enumerate(live):
         # outputs may share a graph (an LSTM cell's (h, c)): keep it for all but the last pass
@@ -183,7 +183,7 @@ def _analytical(outs, rs, checked):
         for i, g in enumerate(gs):
             if g is None:
                 continue
-            gd = np.asarray(g.data, dtype=np.float64)
+            gd = np.asarray(g._data, dtype=np.float64)
             if gd.shape != total[i].shape:
                 raise GradcheckError(
                     f"gradcheck: the analytical gradient of input {i} has shape {gd.shape} but "
@@ -220,10 +220,10 @@ def compare(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, names=None,
             continue
         ga = analytical_of[id(x)]
         name = _name(x, pos, names)
-        orig = x.data
+        orig = x._data
         if isinstance(x, Tensor):
             work = np.array(orig, dtype=np.float64)   # a private copy: the input's array is
-            x.data = work                             # never written, even on an exception
+            x._data = work                             # never written, even on an exception
             try:
                 for idx in np.ndindex(work.shape):
                     v = work[idx]
@@ -234,15 +234,15 @@ def compare(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, names=None,
                     work[idx] = v
                     rows.append(_Row(x, name, idx, ga[idx], f0, fp, fm, eps, atol, rtol))
             finally:
-                x.data = orig
+                x._data = orig
         else:
             try:
-                x.data = orig + eps
+                x._data = orig + eps
                 fp = f()
-                x.data = orig - eps
+                x._data = orig - eps
                 fm = f()
             finally:
-                x.data = orig
+                x._data = orig
             rows.append(_Row(x, name, (), ga, f0, fp, fm, eps, atol, rtol))
     projected = any(isinstance(r, np.ndarray) and r.size != 1 for r in rs)
     return GradcheckResult(rows, eps, atol, rtol, projected)

@@ -175,7 +175,7 @@ class Graph:
             out = {}
             for n in self.nodes:
                 if n.requires_grad and n.grad is not None:
-                    out[id(n)] = n.grad
+                    out[id(n)] = _raw(n.grad)
             return out
         found = {}
 
@@ -238,7 +238,7 @@ class Graph:
                 self._merge(box, n)
                 key[id(n)] = box.key
                 continue
-            if self.compact and leaf and not n.requires_grad and _is_scalar(n.data) and \
+            if self.compact and leaf and not n.requires_grad and _is_scalar(n._data) and \
                     not n.label:
                 folded.add(id(n))       # a number: written into the op that reads it
                 continue
@@ -265,7 +265,7 @@ class Graph:
             consts = []
             for p in n._parents:
                 if id(p) in folded:
-                    consts.append(_fmt_scalar(p.data))
+                    consts.append(_fmt_scalar(p._data))
                     continue
                 src = key.get(id(p))
                 if src is None:         # made outside the zoomed module
@@ -334,7 +334,7 @@ class Graph:
             if label:
                 lines.append(label)
             if self.show_data:
-                lines.append("data " + _fmt(n.data))
+                lines.append("data " + _fmt(n._data))
             if self.show_grad and n.requires_grad and (grad is not None or n.grad is not None
                                                         or not n._op):
                 lines.append(_grad_text(grad))
@@ -349,8 +349,8 @@ class Graph:
             elif n.requires_grad:
                 kind, head = "leaf", f"{n.label or 'leaf'} {shape}"
             else:
-                kind = "input" if n.label or not _is_scalar(n.data) else "const"
-                head = f"{n.label or 'input'} {shape}" if kind == "input" else _fmt(n.data)
+                kind = "input" if n.label or not _is_scalar(n._data) else "const"
+                head = f"{n.label or 'input'} {shape}" if kind == "input" else _fmt(n._data)
             lines = [head]
         else:
             kind = "op"
@@ -365,8 +365,8 @@ class Graph:
             if n.label:
                 lines[0] = f"{n.label} = {head}"
             if n is self.root or shape == "()":
-                if self.show_data and np.size(n.data) == 1:
-                    lines.append(f"= {_fmt(n.data)}")
+                if self.show_data and np.size(n._data) == 1:
+                    lines.append(f"= {_fmt(n._data)}")
                 elif n is self.root:
                     lines.append(shape)
         if grad is not None:
@@ -488,7 +488,7 @@ def _is_scalar(x):
 
 
 def _shape_text(n):
-    shape = np.shape(n.data)
+    shape = np.shape(n._data)
     return "()" if shape == () else str(tuple(shape))
 
 
@@ -520,6 +520,11 @@ def _magnitude(g):
         return -1.0
     a = np.abs(np.asarray(g, dtype=np.float64))
     return float(a.max()) if a.size else 0.0
+
+
+def _raw(g):
+    """A gradient as the engine holds it: a float, or an array (a Tensor's .grad is a Tensor)."""
+    return g._data if isinstance(g, Node) else g
 
 
 def _grad_text(g):

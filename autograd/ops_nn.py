@@ -109,6 +109,7 @@ def _ce_fwd(ctx, a):
         loss = np.add.reduce(loss)
         if ctx.reduction == "mean":     # all ignored: a mean of nothing is nan, as in torch
             loss = loss * (1.0 / ctx.denom) if ctx.denom else loss * np.nan
+    loss = np.asarray(loss)             # a 0-d array, not numpy's scalar: the node's own value
     ctx._out, ctx._e, ctx._s = loss, e, s
     return loss
 

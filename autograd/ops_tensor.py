@@ -156,6 +156,30 @@ SCATTER = Op("scatter", formula="zeros(shape) with g added at index (adjoint of 
              examples=[((np.array([0, 2, 0]), (3, 2)), ((3, 2),)), ((1, (3, 2)), ((2,),))])
 
 
+def _setitem_fwd(ctx, a, v):
+    out = a.copy()
+    out[ctx] = v
+    return out
+
+
+def _setitem_da(xp, g, out, ctx, a, v):
+    # the entries at index were overwritten: their gradient goes to v, not to a
+    kept = np.ones(xp.data(a).shape, dtype=bool)
+    kept[ctx] = False
+    return xp.mask(g, kept)
+
+
+SETITEM = Op("setitem", symbol="[]=",
+             formula="a with a[index] = v (ctx = index; v broadcast to a[index]); d/da = 1 "
+                     "outside index, 0 at it; d/dv = g[index], summed where v was broadcast",
+             array=_setitem_fwd,
+             vjps=(_setitem_da, lambda xp, g, out, c, a, v: xp.getitem(g, c)),
+             domains=(REAL, REAL),
+             examples=[((1,), ((3, 2), (2,))), ((slice(0, 2), 1), ((3, 2), ())),
+                       (np.array([2, 0]), ((3, 2), (2, 2))),
+                       (np.array([[True, False], [False, True], [True, True]]), ((3, 2), (4,)))])
+
+
 # casts, clipping, pairwise extremes ----------------------------------------------------------
 ASTYPE = Op("astype",
             formula="a converted to float dtype ctx; the engine casts the gradient back to a's "
@@ -496,6 +520,7 @@ AVG_POOL2D = Op("avg_pool2d",
                           ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
                           ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
 
-ROWS = (MATMUL, LINEAR, SUM, RESHAPE, TRANSPOSE, BROADCAST_TO, WHERE, GETITEM, SCATTER, ASTYPE,
+ROWS = (MATMUL, LINEAR, SUM, RESHAPE, TRANSPOSE, BROADCAST_TO, WHERE, GETITEM, SCATTER, SETITEM,
+        ASTYPE,
         CLIP, MAXIMUM, MINIMUM, AMAX, AMIN, LOGSUMEXP, LOG_SOFTMAX, CONCATENATE, PAD, IM2COL,
         COL2IM, CONV2D, MAX_POOL2D, AVG_POOL2D)

@@ -746,7 +746,7 @@ def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
 
 
 def _array_of(x):
-    return x.data if isinstance(x, Tensor) else None
+    return x._data if isinstance(x, Tensor) else None
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,

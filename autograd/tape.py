@@ -75,11 +75,11 @@ class Tape:
         rows = []
         for leaf in names.inputs():
             rows.append({"node": names(leaf), "op": "input", "inputs": "",
-                         "value": _fmt_data(leaf.data), "label": ""})
+                         "value": _fmt_data(leaf._data), "label": ""})
         for node in self._nodes:
             rows.append({"node": names(node), "op": _op_text(node._op),
                          "inputs": ", ".join(names(p) for p in node._parents),
-                         "value": _fmt_data(node.data), "label": node.label})
+                         "value": _fmt_data(node._data), "label": node.label})
         return rows
 
     def __str__(self):
@@ -216,7 +216,7 @@ class _Names:
         if name is not None:
             return name
         if not node.requires_grad and node.is_leaf and not node.label:
-            return _fmt_const(node.data)
+            return _fmt_const(node._data)
         if node.label:
             name = node.label
         else:
@@ -257,7 +257,7 @@ def _fmt_const(x):
 def _fmt_data(x):
     """A float as 6 significant digits; an array as its shape and dtype (plus values if tiny)."""
     if isinstance(x, Node):
-        x = x.data
+        x = x._data
     if isinstance(x, (np.ndarray, np.generic)):
         if x.ndim == 0:
             return f"{x.item():.6g} ({x.dtype})"
@@ -284,8 +284,8 @@ def _local_text(node, i):
     """d(node)/d(input i) for a scalar op: its VJP applied to an upstream gradient of 1."""
     if node._reference_backend is not SCALAR:
         return _JACOBIAN
-    ins = [p.data for p in node._parents]
-    return _fmt_data(node._op.vjps[i](SCALAR, 1.0, node.data, node._ctx, *ins))
+    ins = [p._data for p in node._parents]
+    return _fmt_data(node._op.vjps[i](SCALAR, 1.0, node._data, node._ctx, *ins))
 
 
 def _text_table(cols, rows, head=None):

@@ -4,7 +4,7 @@ import numbers
 import numpy as np
 
 from .backends import ARRAY
-from .engine import STATE, Node, _next_index
+from .engine import STATE, InPlace, Node, _next_index
 from .fast import FAST_ARRAY, adopt
 from .ops import OPS
 
@@ -94,9 +94,73 @@ def _operand(x, like, opname):
     return t
 
 
+def _add(a, b):
+    return a + b
+
+
+def _sub(a, b):
+    return a - b
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _div(a, b):
+    return a / b
+
+
+def _pow(a, b):
+    return a ** b
+
+
+_UFUNC_OPERATORS = {np.add: _add, np.subtract: _sub, np.multiply: _mul, np.true_divide: _div,
+                    np.power: _pow, np.matmul: lambda a, b: a @ b}
+
+# numpy's dtype names as PyTorch prints them in its messages
+_TORCH_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+               "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+               "bool": "Bool"}
+
+
+def _raw_index(index):
+    """An index with Tensors replaced by their arrays, lists by arrays (numpy semantics)."""
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _dim_alias(dim, keepdim, axis, keepdims, out, opname):
+    """torch's dim / keepdim from either spelling (numpy's axis / keepdims are aliases, so that
+    numpy's functions work on tensors); numpy's out= is accepted only as None."""
+    if out is not None:
+        raise TypeError(f"{opname}: out= is not supported on tensors")
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{opname}: got both dim and axis")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    return dim, bool(keepdim)
+
+
+def _arg_extreme(t, fn, dim, keepdim):
+    if dim is None:
+        out = fn(t._data)
+        if keepdim:
+            out = np.reshape(out, (1,) * t.ndim)
+    else:
+        out = fn(t._data, axis=dim, keepdims=keepdim)
+    return Tensor._node(np.asarray(out, dtype=np.int64))
+
+
 def _to_array(data, dtype):
     if isinstance(data, Node):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=dtype)
     if isinstance(data, np.ndarray):
@@ -122,7 +186,7 @@ class Tensor(Node):
     _empty_grad = None
     _forward_name = "array"
     _reference_backend = ARRAY
-    __array_ufunc__ = None      # numpy defers to our reflected ops: ndarray * tensor is a Tensor
+    _array_valued = True
 
     def __init__(self, data, requires_grad=False, dtype=None, label=""):
         arr = _to_array(data, dtype)
@@ -136,15 +200,51 @@ class Tensor(Node):
             raise TypeError(
                 f"Tensor: only floating point tensors can require gradients, got dtype "
                 f"{arr.dtype}; pass dtype=np.float32 or np.float64")
-        self.data = arr
-        self.grad = None
+        self._data = arr
+        self._grad = None
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._parents = ()
         self._ctx = None
         self._index = _next_index()
+        self._version = None
         self._retains_grad = False
         self.label = label
+
+    # ------------------------------------------------------------------ .data and .grad
+    @property
+    def data(self):
+        """The same array as a tensor that autograd does not see: changes made through it
+        (`p.data -= lr * p.grad`) change this tensor and are not recorded, nor checked at
+        backward, as in PyTorch (prefer `with no_grad(): p -= ...`, which is checked).
+        Assigning a tensor replaces this one's data, shape and dtype included."""
+        return Tensor._node(self._data)
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+
+    @property
+    def grad(self):
+        """d(root)/d(self) accumulated by backward passes: a Tensor, or None before any (and
+        for an intermediate result unless retain_grad() was called)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"assigned grad has data of a different size: the tensor "
+                                   f"has shape {self.shape}, the grad {value.shape}")
+            if value.dtype != self.dtype:
+                raise RuntimeError(f"assigned grad has data of a different type: the tensor "
+                                   f"is {self.dtype}, the grad {value.dtype}")
+        self._grad = value
 
     @staticmethod
     def _forward(op):
@@ -165,9 +265,9 @@ class Tensor(Node):
         if isinstance(x, Node):
             raise TypeError(
                 f"'{opname}' between a Tensor and a {type(x).__name__}: a Value is a scalar "
-                f"graph node and cannot mix with Tensor. Use Tensor(value.data) (a constant) "
+                f"graph node and cannot mix with Tensor. Use Tensor(value._data) (a constant) "
                 f"or build both sides as Tensors.")
-        own = self.data.dtype if self.data.dtype.kind == "f" else _DEFAULT[0]
+        own = self._data.dtype if self._data.dtype.kind == "f" else _DEFAULT[0]
         if isinstance(x, (float, int)) or (isinstance(x, numbers.Number)
                                            and not isinstance(x, np.ndarray)):
             return Tensor._node(np.asarray(x, dtype=own))
@@ -182,46 +282,115 @@ class Tensor(Node):
     # ------------------------------------------------------------------ array facts
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self):
-        return self.data.size
+        return self._data.size
 
     def numel(self):
-        return self.data.size
+        return self._data.size
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def __float__(self):
         return float(self.item())
 
-    def numpy(self):
-        return self.data
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self._data.item())
+
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """True where every entry (along dim) is nonzero; a bool tensor. (axis, keepdims: numpy's
+        names, so that np.all(t, axis=0) works.)"""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "all")
+        return Tensor._node(np.asarray(np.all(self._data, axis=dim, keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """True where some entry (along dim) is nonzero; a bool tensor."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "any")
+        return Tensor._node(np.asarray(np.any(self._data, axis=dim, keepdims=keepdim)))
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """The index of the first maximum (of the flattened tensor when dim is None), int64."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "argmax")
+        return _arg_extreme(self, np.argmax, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """The index of the first minimum (of the flattened tensor when dim is None), int64."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "argmin")
+        return _arg_extreme(self, np.argmin, dim, keepdim)
+
+    def tolist(self):
+        """The values as (nested) Python lists of numbers; a 0-d tensor gives a number."""
+        return self._data.tolist()
+
+    def clone(self):
+        """A copy with its own memory; differentiable (the gradient passes through)."""
+        return self * 1 if self.requires_grad else Tensor._node(self._data.copy())
+
+    def numpy(self, *, force=False):
+        """The numpy array itself (shared memory: a change to either is a change to both). As
+        in PyTorch, a tensor that requires grad must be detached first (or force=True)."""
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        """numpy's view of a tensor (np.asarray(t) shares memory; np.array(t) copies, as numpy
+        2 asks its protocol to)."""
+        arr = self.numpy()
+        if dtype is not None and np.dtype(dtype) != arr.dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """numpy on tensors: `array (op) tensor` is the Tensor op, recorded like `tensor (op)
+        array`; other ufuncs (np.exp(t), np.abs(t)) run on the arrays of tensors that do not
+        require grad and give a Tensor, as in PyTorch."""
+        op = _UFUNC_OPERATORS.get(ufunc)
+        if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
+            a, b = (x if isinstance(x, Tensor) else self._lift(x, ufunc.__name__)
+                    for x in inputs)
+            return op(a, b)
+        arrays = [x.numpy() if isinstance(x, Tensor) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(x.numpy() if isinstance(x, Tensor) else x
+                                  for x in kwargs["out"])
+        result = getattr(ufunc, method)(*arrays, **kwargs)
+        if isinstance(result, tuple):
+            return tuple(Tensor._node(np.asarray(r)) for r in result)
+        return Tensor._node(np.asarray(result)) if result is not None else None
 
     def detach(self):
-        """The same data as a constant: gradients stop here."""
-        return Tensor._node(self.data)
+        """The same array as a constant: gradients stop here. A change in place through either
+        is a change of both (and backward checks it), as in PyTorch."""
+        t = Tensor._node(self._data)
+        t._version = InPlace.of(self)
+        return t
 
     def retain_grad(self):
         """Keep `.grad` on this intermediate tensor after backward."""
@@ -229,33 +398,31 @@ class Tensor(Node):
         return self
 
     def requires_grad_(self, flag=True):
-        if flag and self.data.dtype.kind != "f":
+        if flag and self._data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: only floating point tensors can require "
-                            f"gradients, got dtype {self.data.dtype}")
+                            f"gradients, got dtype {self._data.dtype}")
         if not self.is_leaf:
             raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad")
         self.requires_grad = bool(flag)
         return self
 
-    def zero_grad(self):
-        self.grad = None
 
     def _seed(self, grad):
         if grad is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (this output has "
                     f"shape {self.shape}); pass backward(grad=...) of the same shape, or reduce "
                     f"it first, e.g. out.sum().backward()")
-            return np.ones(self.data.shape, self.data.dtype)
-        g = grad.data if isinstance(grad, Node) else np.asarray(grad, dtype=self.data.dtype)
+            return np.ones(self._data.shape, self._data.dtype)
+        g = grad._data if isinstance(grad, Node) else np.asarray(grad, dtype=self._data.dtype)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: grad has shape {g.shape} but the output has shape "
                                f"{self.shape}")
         return g
 
     def _const_like(self, x):
-        return x if isinstance(x, Tensor) else Tensor._node(np.asarray(x, dtype=self.data.dtype))
+        return x if isinstance(x, Tensor) else Tensor._node(np.asarray(x, dtype=self._data.dtype))
 
     def _sum_all(self):
         return self.sum()
@@ -266,27 +433,172 @@ class Tensor(Node):
         if node._op is not None and not node._retains_grad:
             return
         if isinstance(g, Node):
-            g = g.data
-        if node.grad is None:
+            g = g._data
+        if node._grad is None:
             # .grad must be this tensor's own array: the pass may have handed the same array
             # to another node (add's VJP gives g to both inputs), so it keeps a copy
-            node.grad = adopt(g) if STATE.fast else np.array(g, order="K")
+            node._grad = Tensor._node(adopt(g) if STATE.fast else np.array(g, order="K"))
         else:
-            node.grad = node.grad + g
+            node._grad._data += g           # in place, as PyTorch accumulates
+
+    # ------------------------------------------------------------------ in place
+    def _in_place(self, opname, compute, *operands, cast_check=True):
+        """This tensor's data becomes compute(self, *operands) (an out-of-place Tensor
+        expression), written into its own array, as PyTorch's x.op_() does:
+
+        - with grad enabled, on a leaf that requires grad: PyTorch's error (its gradient would
+          lose track of the value it belongs to);
+        - when something involved requires grad (grad enabled): recorded. The old value moves
+          to a new node, and this tensor becomes the result of the op applied to it, so that
+          backward runs through the op. Ops recorded earlier that used this tensor see it
+          changed, and backward refuses them (PyTorch's version counter);
+        - otherwise (no_grad, or plain data): the array is overwritten, and backward refuses
+          the ops recorded earlier that used the old values.
+        The result keeps this tensor's shape and dtype: a float result cannot go into an
+        integer tensor, nor a broadcast one into a smaller shape (PyTorch's errors)."""
+        operands = [self._lift(o, opname) if not isinstance(o, Tensor) else o
+                    for o in operands]
+        if any(o is None for o in operands):
+            raise TypeError(f"{opname}: cannot combine a Tensor with "
+                            f"{', '.join(type(o).__name__ for o in operands)}")
+        tracked = STATE.grad_enabled and (
+            self.requires_grad or any(o.requires_grad for o in operands))
+        if not tracked:
+            self._overwrite(compute(self, *operands)._data, opname, cast_check)
+            return self
+        if self._op is None and self.requires_grad:
+            raise RuntimeError(
+                f"a leaf Variable that requires grad is being used in an in-place operation "
+                f"({opname}); update parameters inside `with no_grad():`")
+        old = Tensor._node(self._data.copy(), self._op, self._parents, self._ctx)
+        old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        old.requires_grad = self.requires_grad
+        InPlace.of(self).stamp()            # before the new node, whose index is later
+        result = compute(old, *[old if o is self else o for o in operands])
+        self._overwrite(result._data, opname, cast_check, stamp=False)
+        self._op, self._parents, self._ctx = result._op, result._parents, result._ctx
+        self._index, self.requires_grad = result._index, True
+        self._grad = None
+        return self
+
+    def _overwrite(self, values, opname, cast_check=True, stamp=True):
+        """Copy `values` into this tensor's array (its views see the change), checking what
+        PyTorch checks, and note the change for backward's check."""
+        own = self._data
+        if np.shape(values) != own.shape:
+            try:
+                np.broadcast_to(values, own.shape)
+            except ValueError:
+                raise RuntimeError(f"{opname}: output with shape {list(own.shape)} doesn't "
+                                   f"match the broadcast shape {list(np.shape(values))}") from None
+        vdt = np.asarray(values).dtype
+        if cast_check and (own.dtype.kind in "iu" and vdt.kind == "f"
+                           or own.dtype.kind == "b" and vdt.kind != "b"):
+            raise RuntimeError(f"{opname}: result type {_TORCH_NAME.get(vdt.name, vdt.name)} "
+                               f"can't be cast to the desired output type "
+                               f"{_TORCH_NAME.get(own.dtype.name, own.dtype.name)}")
+        if not own.flags.writeable:
+            raise RuntimeError(f"{opname}: this tensor's data cannot be written in place (it "
+                               f"is a broadcast view or read-only); clone() it first")
+        np.copyto(own, values, casting="unsafe")
+        if stamp:
+            InPlace.of(self).stamp()
+
+    def __iadd__(self, other):
+        return self._in_place("add_", _add, other)
+
+    def __isub__(self, other):
+        return self._in_place("sub_", _sub, other)
+
+    def __imul__(self, other):
+        return self._in_place("mul_", _mul, other)
+
+    def __itruediv__(self, other):
+        return self._in_place("div_", _div, other)
+
+    def __ipow__(self, other):
+        return self._in_place("pow_", _pow, other)
+
+    def add_(self, other, *, alpha=1):
+        """self += alpha * other, in place."""
+        return self._in_place("add_", _add if alpha == 1 else lambda a, b: a + b * alpha, other)
+
+    def sub_(self, other, *, alpha=1):
+        """self -= alpha * other, in place."""
+        return self._in_place("sub_", _sub if alpha == 1 else lambda a, b: a - b * alpha, other)
+
+    def mul_(self, other):
+        return self._in_place("mul_", _mul, other)
+
+    def div_(self, other):
+        return self._in_place("div_", _div, other)
+
+    def pow_(self, exponent):
+        return self._in_place("pow_", _pow, exponent)
+
+    def neg_(self):
+        return self._in_place("neg_", lambda a: -a)
+
+    def zero_(self):
+        """Every entry 0, in place; recorded, the gradient to the old value is 0."""
+        return self.fill_(0)
+
+    def fill_(self, value):
+        """Every entry `value`, in place; recorded, the gradient to the old value is 0."""
+        full = np.ones(self.shape, dtype=bool)
+        return self._in_place("fill_", lambda a: where(full, value, a))
+
+    def copy_(self, src):
+        """The values of src (broadcast to this shape, cast to this dtype), in place."""
+        full = np.ones(self.shape, dtype=bool)
+        return self._in_place("copy_", lambda a, b: where(full, b, a), src, cast_check=False)
+
+    def masked_fill_(self, mask, value):
+        """value where mask (a bool tensor or array broadcastable to this shape), in place."""
+        mask = np.broadcast_to(np.asarray(mask._data if isinstance(mask, Node) else mask,
+                                          dtype=bool), self.shape)
+        return self._in_place("masked_fill_", lambda a: where(mask, value, a))
+
+    def clamp_(self, min=None, max=None):
+        return self._in_place("clamp_", lambda a: a.clamp(min, max))
+
+    clip_ = clamp_
+
+    def __setitem__(self, index, value):
+        """self[index] = value: in place (see _in_place), as PyTorch; recorded as the op
+        `setitem` when value or this tensor requires grad."""
+        index = _raw_index(index)
+        value = value if isinstance(value, Tensor) else self._lift(value, "setitem")
+        if value is None:
+            raise TypeError(f"setitem: cannot assign a {type(value).__name__} to a Tensor")
+        if STATE.grad_enabled and (self.requires_grad or value.requires_grad):
+            self._in_place("setitem", lambda a, v: Tensor._apply(OPS["setitem"], index, a, v),
+                           value)
+            return
+        # plain data: written straight into the array, as numpy does
+        vdt = value._data.dtype
+        own = self._data.dtype
+        if own.kind in "iu" and vdt.kind == "f" or own.kind == "b" and vdt.kind != "b":
+            value = value._data.astype(own)     # torch casts an assigned value to the dtype
+        try:
+            self._data[index] = value._data if isinstance(value, Tensor) else value
+        except IndexError as e:
+            raise IndexError(f"index into a tensor of shape {self.shape}: {e}") from None
+        InPlace.of(self).stamp()
 
     @staticmethod
     def _concatenate(tensors, axis):
         return Tensor._apply(OPS["concatenate"], axis, *tensors)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", precision=4, prefix="Tensor(")
+        body = np.array2string(self._data, separator=", ", precision=4, prefix="Tensor(")
         extra = ""
         if self._op is not None:
             extra = f", op={self._op.name}"
         elif self.requires_grad:
             extra = ", requires_grad=True"
-        if self.data.dtype != _DEFAULT[0]:
-            extra += f", dtype={self.data.dtype}"
+        if self._data.dtype != _DEFAULT[0]:
+            extra += f", dtype={self._data.dtype}"
         return f"Tensor({body}{extra})"
 
     # ------------------------------------------------------------------ elementwise
@@ -320,7 +632,7 @@ class Tensor(Node):
         if other.requires_grad:
             return _composite("div", self, other, lambda a, b: a * b ** -1.0)
         with np.errstate(divide="ignore"):
-            inverse = Tensor._node(np.reciprocal(other.data))
+            inverse = Tensor._node(np.reciprocal(other._data))
         return _composite("div", self, other, lambda a, b: a * inverse)
 
     def __rtruediv__(self, other):
@@ -371,10 +683,10 @@ class Tensor(Node):
         """The data as `dtype`. To a float dtype it is differentiable (the gradient comes back
         in this tensor's dtype); to an integer or bool dtype the result is a constant."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":
-            return Tensor._node(self.data.astype(dtype))
+            return Tensor._node(self._data.astype(dtype))
         return Tensor._apply(OPS["astype"], dtype, self)
 
     def double(self):
@@ -385,8 +697,11 @@ class Tensor(Node):
 
     # comparisons: constant boolean tensors, not differentiable
     def _compare(self, other, fn):
-        o = other.data if isinstance(other, Node) else other
-        return Tensor._node(fn(self.data, o))
+        if isinstance(other, Node):
+            other = other._data
+        elif not isinstance(other, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+            return NotImplemented       # e.g. pytest.approx, which compares itself
+        return Tensor._node(np.asarray(fn(self._data, other)))
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -408,13 +723,39 @@ class Tensor(Node):
         return self._compare(other, np.not_equal)
 
     eq, ne = __eq__, __ne__
+
+    # logical and bitwise operators of bool and integer tensors: constants, as in torch
+    def _bitwise(self, other, fn, opname):
+        if self._data.dtype.kind not in "biu" or (
+                isinstance(other, Tensor) and other._data.dtype.kind not in "biu"):
+            raise TypeError(f"{opname}: only integer and bool tensors support bitwise "
+                            f"operators, got {self.dtype}")
+        if isinstance(other, Node):
+            other = other._data
+        return Tensor._node(np.asarray(fn(self._data, other)))
+
+    def __and__(self, other):
+        return self._bitwise(other, np.bitwise_and, "bitwise_and")
+
+    def __or__(self, other):
+        return self._bitwise(other, np.bitwise_or, "bitwise_or")
+
+    def __xor__(self, other):
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_not: only integer and bool tensors, got {self.dtype}")
+        return Tensor._node(np.invert(self._data))
     __hash__ = Node.__hash__
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(f"Boolean value of a Tensor with more than one value is ambiguous "
-                               f"(shape {self.shape}); use .any() or .all() on .data, or .item()")
-        return bool(self.data.item())
+                               f"(shape {self.shape}); use .any() or .all() on ._data, or .item()")
+        return bool(self._data.item())
 
     # ------------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
@@ -424,7 +765,7 @@ class Tensor(Node):
     def mean(self, axis=None, keepdims=False):
         """sum / count over axis"""
         axes = _norm_axis(axis, self.ndim, "mean")
-        n = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         return self.sum(axes, keepdims) * (1.0 / n if n else np.nan)    # empty: nan, as torch
 
     def max(self, axis=None, keepdims=False):
@@ -443,7 +784,7 @@ class Tensor(Node):
         if ddof is not None:
             correction = ddof
         axes = _norm_axis(axis, self.ndim, "var")
-        n = self.data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
+        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
         d = self - self.mean(axes, keepdims=True)
         scale = 1.0 / (n - correction) if n > correction else np.inf
         return (d * d).sum(axes, keepdims) * scale
@@ -473,6 +814,10 @@ class Tensor(Node):
         return Tensor._apply(OPS["reshape"], shape, self)
 
     view = reshape
+
+    def ravel(self):
+        """The entries as one dimension (a view where the layout allows)."""
+        return self.reshape(-1)
 
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self.shape
@@ -530,12 +875,7 @@ class Tensor(Node):
                                   if not (i in axes and n == 1)))
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        if isinstance(index, list):
-            index = np.asarray(index)
+        index = _raw_index(index)
         try:
             return Tensor._apply(OPS["getitem"], index, self)
         except IndexError as e:
@@ -548,7 +888,7 @@ class Tensor(Node):
 
 def where(cond, a, b):
     """a where cond else b, elementwise; cond is a constant (a bool array or Tensor)."""
-    cond = np.asarray(cond.data if isinstance(cond, Node) else cond, dtype=bool)
+    cond = np.asarray(cond._data if isinstance(cond, Node) else cond, dtype=bool)
     like = a if isinstance(a, Tensor) else b
     if not isinstance(like, Tensor):
         like = Tensor(np.asarray(a))

@@ -134,7 +134,7 @@ def check_directional(fn, inputs, order=1, rng=None, eps=1e-6, atol=1e-5, rtol=1
     for o, r in zip(outs, rs):
         if o.requires_grad:
             gs = grad(o, checked, grad_outputs=r, allow_unused=True)
-            analytical += sum(float(np.sum(np.asarray(g.data) * d))
+            analytical += sum(float(np.sum(np.asarray(g._data) * d))
                               for g, d in zip(gs, u) if g is not None)
     del outs
     f_plus = _shifted(fn, inputs, checked, u, eps, rs)
@@ -154,20 +154,20 @@ def check_directional(fn, inputs, order=1, rng=None, eps=1e-6, atol=1e-5, rtol=1
 
 
 def _directions(checked, rng):
-    return [rng.standard_normal(np.shape(x.data)) if isinstance(x, Tensor)
+    return [rng.standard_normal(np.shape(x._data)) if isinstance(x, Tensor)
             else float(rng.standard_normal()) for x in checked]
 
 
 def _shifted(fn, inputs, checked, directions, step, rs):
     """The projected fn at x + step * direction (all inputs moved at once), then x restored."""
-    saved = [x.data for x in checked]
+    saved = [x._data for x in checked]
     try:
         for x, d in zip(checked, directions):
-            x.data = x.data + step * d
+            x._data = x._data + step * d
         return _project(_outputs(fn(*inputs), "check_directional"), rs)
     finally:
         for x, d in zip(checked, saved):
-            x.data = d
+            x._data = d
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,8 +183,8 @@ def _named_parameters(module):
 
 def _as_float64(x):
     """A module input in float64: float Tensors and arrays are cast, anything else kept."""
-    if isinstance(x, Tensor) and x.data.dtype.kind == "f":
-        return Tensor(x.data, dtype=np.float64, requires_grad=x.requires_grad, label=x.label)
+    if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+        return Tensor(x._data, dtype=np.float64, requires_grad=x.requires_grad, label=x.label)
     if isinstance(x, np.ndarray) and x.dtype.kind == "f":
         return x.astype(np.float64)
     return x
@@ -209,7 +209,7 @@ def check_module(module, inputs, loss_fn=None, eps=1e-6, atol=1e-5, rtol=1e-3, s
     xs = [_as_float64(x) for x in inputs]
     checked_xs = [(f"input {i}", x) for i, x in enumerate(xs)
                   if isinstance(x, Node) and x.requires_grad]
-    saved = [p.data for _, p in named]
+    saved = [p._data for _, p in named]
 
     def fn(*_):                # the module reads its parameters itself; compare perturbs them
         out = module(*xs)
@@ -218,7 +218,7 @@ def check_module(module, inputs, loss_fn=None, eps=1e-6, atol=1e-5, rtol=1e-3, s
     try:
         for _, p in named:
             if isinstance(p, Tensor):
-                p.data = p.data.astype(np.float64)
+                p._data = p._data.astype(np.float64)
         everything = named + checked_xs
         if not everything:
             raise ValueError(f"check_module: {type(module).__name__} has no parameter that "
@@ -227,7 +227,7 @@ def check_module(module, inputs, loss_fn=None, eps=1e-6, atol=1e-5, rtol=1e-3, s
                          names=[n for n, _ in everything], caller="check_module")
     finally:
         for (_, p), d in zip(named, saved):
-            p.data = d
+            p._data = d
     if not result.ok:
         msg = result.message(f"check_module({type(module).__name__})")
         raise GradcheckError("\n".join([msg] + _kink_hints(result)), result)

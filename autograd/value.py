@@ -16,7 +16,7 @@ def _binary(name):
         other = self._lift(other, name)
         if other is None:
             return NotImplemented
-        data = forward(None, self.data, other.data)
+        data = forward(None, self._data, other._data)
         if STATE.grad_enabled and (self.requires_grad or other.requires_grad):
             return Value._node(data, op, (self, other))
         return Value._node(data)
@@ -36,7 +36,7 @@ def _unary(name):
     forward = op.scalar
 
     def method(self):
-        data = forward(None, self.data)
+        data = forward(None, self._data)
         if STATE.grad_enabled and self.requires_grad:
             return Value._node(data, op, (self,))
         return Value._node(data)
@@ -68,15 +68,33 @@ class Value(Node):
         except (TypeError, ValueError):
             raise TypeError(
                 f"Value(data) needs a real number, got {type(data).__name__} {data!r}") from None
-        self.data = data
-        self.grad = 0.0
+        self._data = data
+        self._grad = 0.0
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._parents = ()
         self._ctx = None
         self._index = _next_index()
+        self._version = None
         self._retains_grad = True
         self.label = label
+
+    # micrograd's habits: .data and .grad are plain floats, `p.data += -lr * p.grad`
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = float(value)
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = float(value)
 
     @staticmethod
     def _forward(op):
@@ -151,31 +169,31 @@ class Value(Node):
 
     # comparisons look at the data: handy for max(values) and if-statements
     def __lt__(self, other):
-        return self.data < _data_of(other)
+        return self._data < _data_of(other)
 
     def __le__(self, other):
-        return self.data <= _data_of(other)
+        return self._data <= _data_of(other)
 
     def __gt__(self, other):
-        return self.data > _data_of(other)
+        return self._data > _data_of(other)
 
     def __ge__(self, other):
-        return self.data >= _data_of(other)
+        return self._data >= _data_of(other)
 
     __hash__ = Node.__hash__
 
     def __float__(self):
-        return self.data
+        return self._data
 
     def item(self):
-        return self.data
+        return self._data
 
     def detach(self):
         """A constant with the same data: gradients stop here."""
-        return Value._node(self.data)
+        return Value._node(self._data)
 
     def zero_grad(self):
-        self.grad = 0.0
+        self._grad = 0.0
 
     def _seed(self, grad):
         return 1.0 if grad is None else float(grad)
@@ -189,11 +207,11 @@ class Value(Node):
     @staticmethod
     def _keep_grad(node, g):
         """backward()'s `take`: every Value keeps its gradient, leaf or not (for drawing)."""
-        node.grad += g.data if isinstance(g, Node) else g
+        node._grad += g._data if isinstance(g, Node) else g
 
     def __repr__(self):
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data:.6g}, grad={self.grad:.6g}{label})"
+        return f"Value(data={self._data:.6g}, grad={self._grad:.6g}{label})"
 
     def _repr_svg_(self):
         """Jupyter shows a Value as the drawing of its graph (None without Graphviz's dot)."""
@@ -205,5 +223,5 @@ Value._kind = Value
 
 
 def _data_of(x):
-    return x.data if isinstance(x, Value) else x
+    return x._data if isinstance(x, Value) else x
 

@@ -187,7 +187,7 @@ class _ConvTransposeNd(_ConvNd):
         _ConvNd.__init__(self, out_channels, in_channels, kernel_size, stride, padding,
                          dilation, groups, False, padding_mode, device, dtype, rng=0)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        dt = self.weight.data.dtype
+        dt = self.weight._data.dtype
         self.weight = Parameter(np.empty((self.in_channels, self.out_channels // self.groups)
                                          + self.kernel_size, dtype=dt))
         if bias:

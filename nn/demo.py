@@ -42,7 +42,7 @@ def batches(x, y, batch_size, rng):
 
 
 def accuracy(logits, labels):
-    return float((logits.data.argmax(axis=1) == labels).mean())
+    return float((logits._data.argmax(axis=1) == labels).mean())
 
 
 def train_digits(epochs=30, hidden=64, lr=1e-2, seed=0, progress=True):
@@ -58,7 +58,7 @@ def train_digits(epochs=30, hidden=64, lr=1e-2, seed=0, progress=True):
     model.eval()
     with autograd.no_grad():
         logits = model(Tensor(x_test))
-    pred = logits.data.argmax(axis=1)
+    pred = logits._data.argmax(axis=1)
     return model, history, float((pred == y_test).mean()), pred, (x_test, y_test)
 
 
@@ -75,10 +75,10 @@ def neuron_graph(model, image, unit=None, inputs=8):
     gradients everywhere, which makes a dull picture)."""
     layer = model[0]
     if unit is None:
-        unit = int(np.argmax(layer.weight.data @ image + layer.bias.data))
-    w = layer.weight.data[unit]
+        unit = int(np.argmax(layer.weight._data @ image + layer.bias._data))
+    w = layer.weight._data[unit]
     keep = np.argsort(-np.abs(w * image))[:inputs]
-    act = Value(float(layer.bias.data[unit]), label="b")
+    act = Value(float(layer.bias._data[unit]), label="b")
     for i in sorted(keep):
         act = act + Value(float(w[i]), label=f"w{i}") * Value(float(image[i]), label=f"x{i}")
     out = act.relu()

@@ -57,11 +57,11 @@ def _dim(dim, ndim, fn):
 
 def _const(x, like):
     """A plain array as a constant of like's float dtype."""
-    return np.asarray(x.data if isinstance(x, Node) else x, dtype=like.dtype)
+    return np.asarray(x._data if isinstance(x, Node) else x, dtype=like.dtype)
 
 
 def _data(x):
-    return x.data if isinstance(x, Node) else np.asarray(x)
+    return x._data if isinstance(x, Node) else np.asarray(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def step(x):
     """Heaviside step: 1 where x >= 0, else 0 (the perceptron's activation). Its gradient is
     0 everywhere (undefined at 0; taken as 0), so nothing learns through it by backprop."""
     x = _t(x)
-    mask = (x.data >= 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    mask = (x._data >= 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
     return x * 0.0 + mask
 
 
@@ -100,8 +100,8 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _t(input)
-    inside = (x.data > min_val) & (x.data < max_val)
-    return _where(inside, x, np.clip(x.data, min_val, max_val))
+    inside = (x._data > min_val) & (x._data < max_val)
+    return _where(inside, x, np.clip(x._data, min_val, max_val))
 
 
 def relu6(input, inplace=False):
@@ -112,7 +112,7 @@ def relu6(input, inplace=False):
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
     x = _t(input)
-    d = x.data
+    d = x._data
     outside = np.clip(d * (1.0 / 6.0) + 0.5, 0.0, 1.0)       # 0 or 1 there; nan stays nan
     return _where((d > -3.0) & (d < 3.0), x * (1.0 / 6.0) + 0.5, outside)
 
@@ -121,7 +121,7 @@ def hardswish(input, inplace=False):
     """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
     inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
     x = _t(input)
-    d = x.data
+    d = x._data
     upper = _where(d >= 3.0, x, x * 0.0)
     return _where((d > -3.0) & (d < 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
 
@@ -131,7 +131,7 @@ def elu(input, alpha=1.0, inplace=False):
     The negative side sees min(x, 0), so a large x never overflows its unused branch."""
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0)) * alpha
-    return _where(x.data > 0, x, negative)
+    return _where(x._data > 0, x, negative)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -150,7 +150,7 @@ def celu(input, alpha=1.0, inplace=False):
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0) * (1.0 / alpha)) * alpha
-    return _where(x.data > 0, x, negative)
+    return _where(x._data > 0, x, negative)
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -187,7 +187,7 @@ def _softplus(x):
     """log(1 + e^x) = m + log(e^-m + e^(x - m)) with m = max(x, 0) a constant: both exponents
     are <= 0, so it never overflows, and the gradient is sigmoid(x) everywhere (no kink, unlike
     the max(x, 0) + log(1 + e^-|x|) form, whose autograd gradient is wrong at x = 0)."""
-    m = np.maximum(x.data, 0).astype(x.dtype)
+    m = np.maximum(x._data, 0).astype(x.dtype)
     return ((x - m).exp() + np.exp(-m)).log() + m
 
 
@@ -199,7 +199,7 @@ def softplus(input, beta=1.0, threshold=20.0):
         smooth = _softplus(x)
     else:
         smooth = _softplus(x * beta) * (1.0 / beta)
-    linear = x.data * beta > threshold
+    linear = x._data * beta > threshold
     if not linear.any():
         return smooth
     return _where(linear, x, smooth)
@@ -232,7 +232,7 @@ def prelu(input, weight):
         w = w.reshape((1,) * x.ndim)
     else:
         w = w.reshape(())
-    return _where(x.data > 0, x, x * w)
+    return _where(x._data > 0, x, x * w)
 
 
 def _softmax_dim(name, ndim, stacklevel):
@@ -289,7 +289,7 @@ def _dropout_mask(x, p, mask_shape, rng):
     default generator exactly as torch draws it (bernoulli_(1 - p) on an array laid out like
     the input); a seed or numpy Generator uses numpy."""
     if rng is None:
-        buf = np.empty_like(x.data) if mask_shape == x.shape else np.empty(mask_shape, x.dtype)
+        buf = np.empty_like(x._data) if mask_shape == x.shape else np.empty(mask_shape, x.dtype)
         return _bernoulli_fill(buf, 1.0 - p) / x.dtype.type(1.0 - p)
     keep = as_rng(rng).random(mask_shape) >= p
     return (keep * (1.0 / (1.0 - p))).astype(x.dtype)
@@ -836,7 +836,7 @@ def _vector_norm(x, p, dim, keepdim):
     convention; sqrt's derivative there is infinite)."""
     if p == 2:
         s = (x * x).sum(dim, keepdim)
-        zero = s.data == 0
+        zero = s._data == 0
         if not zero.any():
             return s.sqrt()
         return _where(zero, 0.0, _where(zero, 1.0, s).sqrt())
@@ -848,9 +848,9 @@ def _vector_norm(x, p, dim, keepdim):
     if p == -math.inf:
         return a.min(dim, keepdim)
     if p == 0:
-        return Tensor((x.data != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype))
+        return Tensor((x._data != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype))
     s = (a ** float(p)).sum(dim, keepdim)
-    zero = s.data == 0
+    zero = s._data == 0
     if not zero.any():
         return s ** (1.0 / p)
     return _where(zero, 0.0, _where(zero, 1.0, s) ** (1.0 / p))
@@ -891,8 +891,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     x1, x2 = _expand_pair(_t(x1), _t(x2))
     dim = _dim(dim, x1.ndim, "cosine_similarity")
     n1, n2 = _vector_norm(x1, 2, dim, True), _vector_norm(x2, 2, dim, True)
-    n1 = n1 + (np.maximum(n1.data, eps) - n1.data)
-    n2 = n2 + (np.maximum(n2.data, eps) - n2.data)
+    n1 = n1 + (np.maximum(n1._data, eps) - n1._data)
+    n2 = n2 + (np.maximum(n2._data, eps) - n2._data)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
@@ -1032,7 +1032,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     input, target = _broadcast_target(input, _target(target, input))
     _check_reduction(reduction, "huber_loss")
     d = input - target
-    loss = _where(np.abs(d.data) < delta, d * d * 0.5, (d.abs() - 0.5 * delta) * delta)
+    loss = _where(np.abs(d._data) < delta, d * d * 0.5, (d.abs() - 0.5 * delta) * delta)
     if weight is not None:
         return _weighted(loss, weight, input, reduction, "huber_loss")
     return _reduce(loss, reduction, "huber_loss")
@@ -1050,7 +1050,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     d = input - target
     if beta == 0:
         return _reduce(d.abs(), reduction, "smooth_l1_loss")
-    loss = _where(np.abs(d.data) < beta, d * d * (0.5 / beta), d.abs() - 0.5 * beta)
+    loss = _where(np.abs(d._data) < beta, d * d * (0.5 / beta), d.abs() - 0.5 * beta)
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
@@ -1077,12 +1077,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        nonzero = target.data != 0
+        nonzero = target._data != 0
         if target.requires_grad:
             xlogx = target * _where(nonzero, target, 1.0).log()
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                xlogx = np.where(nonzero, target.data * np.log(np.where(nonzero, target.data,
+                xlogx = np.where(nonzero, target._data * np.log(np.where(nonzero, target._data,
                                                                         1.0)), 0.0)
         loss = (target * input) * -1.0 + xlogx
     if reduction == "batchmean":
@@ -1108,7 +1108,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
-    lo, hi = (float(input.data.min()), float(input.data.max())) if input.size else (0.0, 0.0)
+    lo, hi = (float(input._data.min()), float(input._data.max())) if input.size else (0.0, 0.0)
     if not (lo >= 0.0 and hi <= 1.0):
         raise _InputError(
             f"all elements of input should be between 0 and 1: binary_cross_entropy takes "
@@ -1148,7 +1148,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 def _class_targets(target, input, fn, ignore_index):
     """Integer class targets checked against input (N, C, d1, ...) or (C,)."""
-    t = np.asarray(target.data if isinstance(target, Node) else target)
+    t = np.asarray(target._data if isinstance(target, Node) else target)
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)) and t.shape != input.shape:
             t = t.astype(np.int64)          # float-typed labels like 3.0 are accepted
@@ -1189,7 +1189,7 @@ def _pick_mask(t, valid, n_classes, weight, input):
 
 
 def _class_weight(weight, n_classes):
-    w = np.asarray(weight.data if isinstance(weight, Node) else weight, dtype=np.float64)
+    w = np.asarray(weight._data if isinstance(weight, Node) else weight, dtype=np.float64)
     if w.shape != (n_classes,):
         raise ValueError(f"class weight must have shape ({n_classes},), got {w.shape}")
     return w
@@ -1223,7 +1223,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     input = _t(input)
     reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "cross_entropy")
-    in_shape = input.data.shape
+    in_shape = input._data.shape
     if not in_shape:
         raise ValueError("cross_entropy: input must have a class dimension, got a 0-d tensor")
     if not 0.0 <= label_smoothing <= 1.0:
@@ -1231,7 +1231,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                          f"{label_smoothing}")
     cls_axis = 0 if len(in_shape) == 1 else 1
     n_classes = in_shape[cls_axis]
-    tarr = target.data if isinstance(target, Node) else np.asarray(target)
+    tarr = target._data if isinstance(target, Node) else np.asarray(target)
     kind = tarr.dtype.kind
     probs = kind == "f" and tarr.shape == in_shape
     if len(in_shape) == 2 and not probs and not label_smoothing:
@@ -1300,7 +1300,7 @@ def _multi_margin(input, target, p, margin, weight, reduction, fn):
         terms = terms * terms
     terms = terms * (1.0 - onehot)
     if weight is not None:
-        w = np.asarray(weight.data if isinstance(weight, Node) else weight, dtype=input.dtype)
+        w = np.asarray(weight._data if isinstance(weight, Node) else weight, dtype=input.dtype)
         terms = terms * np.expand_dims(w[t], cls_axis)
     loss = terms.sum(cls_axis) * (1.0 / n_classes)
     return _reduce(loss, reduction, fn)
@@ -1315,7 +1315,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     input = _t(input)
     reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "hinge_embedding_loss")
-    t = np.asarray(target.data if isinstance(target, Node) else target)
+    t = np.asarray(target._data if isinstance(target, Node) else target)
     if t.shape != input.shape:
         raise ValueError(f"hinge_embedding_loss: input has shape {input.shape} but target has "
                          f"shape {t.shape}")

@@ -66,7 +66,7 @@ def _draw(tensor, fill, args, generator, fn):
 
 def _array(tensor, fn):
     if isinstance(tensor, Node):
-        arr = tensor.data
+        arr = tensor._data
     elif isinstance(tensor, np.ndarray):
         arr = tensor
     else:
@@ -83,7 +83,7 @@ def _fill(tensor, values, fn):
     if arr.flags.writeable:
         arr[...] = values
     else:                               # e.g. a broadcast view: give the tensor its own array
-        tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
+        tensor._data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
     return tensor
 
 

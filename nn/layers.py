@@ -300,9 +300,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -330,10 +330,10 @@ class _BatchNorm(Module):
             xc = x - mean
             var = (xc * xc).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
-                self._update_running(mean.data.reshape(-1), var.data.reshape(-1), n)
+                self._update_running(mean._data.reshape(-1), var._data.reshape(-1), n)
         else:
-            xc = x - self.running_mean.data.reshape(shape)
-            var = Tensor(self.running_var.data.reshape(shape))
+            xc = x - self.running_mean._data.reshape(shape)
+            var = Tensor(self.running_var._data.reshape(shape))
         out = xc * (var + self.eps) ** -0.5
         if self.affine:
             out = out * self.weight.reshape(shape)
@@ -342,13 +342,13 @@ class _BatchNorm(Module):
         return out
 
     def _update_running(self, mean, var, n):
-        self.num_batches_tracked.data = np.asarray(self.num_batches_tracked.data + 1)
-        m = (1.0 / float(self.num_batches_tracked.data) if self.momentum is None
+        self.num_batches_tracked._data = np.asarray(self.num_batches_tracked._data + 1)
+        m = (1.0 / float(self.num_batches_tracked._data) if self.momentum is None
              else self.momentum)
         unbiased = var * (n / (n - 1))
         rm, rv = self.running_mean, self.running_var
-        rm.data = ((1 - m) * rm.data + m * mean).astype(rm.data.dtype)
-        rv.data = ((1 - m) * rv.data + m * unbiased).astype(rv.data.dtype)
+        rm._data = ((1 - m) * rm._data + m * mean).astype(rm._data.dtype)
+        rv._data = ((1 - m) * rv._data + m * unbiased).astype(rv._data.dtype)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -433,7 +433,7 @@ class Embedding(Module):
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
     def forward(self, indices):
-        idx = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Embedding({self.extra_repr()}): indices must be integers, got "
                             f"dtype {idx.dtype}")
@@ -445,7 +445,7 @@ class Embedding(Module):
         if self.padding_idx is not None:
             # the padding row passes forward but its gradient is cut
             keep = (idx != self.padding_idx)[..., None].astype(out.dtype)
-            out = out * keep + out.data * (1.0 - keep)
+            out = out * keep + out._data * (1.0 - keep)
         return out
 
 

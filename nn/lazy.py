@@ -39,10 +39,10 @@ class LazyLinear(Linear):
         if x.ndim == 0:
             raise ValueError("LazyLinear: cannot read in_features from a 0-d input")
         self.in_features = x.shape[-1]
-        dt = self.weight.data.dtype
-        self.weight.data = np.empty((self.out_features, self.in_features), dtype=dt)
+        dt = self.weight._data.dtype
+        self.weight._data = np.empty((self.out_features, self.in_features), dtype=dt)
         if self.bias is not None:
-            self.bias.data = np.empty(self.out_features, dtype=dt)
+            self.bias._data = np.empty(self.out_features, dtype=dt)
         self.reset_parameters(self.__dict__.pop("_lazy_rng"))
         self.__class__ = self.cls_to_become
         return self.forward(x)
@@ -58,10 +58,10 @@ class _LazyConvNd:
         self.cls_to_become.__init__(self, groups, out_channels, kernel_size, stride, padding,
                                     dilation, groups, bias, padding_mode, device, dtype, rng=0)
         self.in_channels = 0
-        self.weight.data = np.empty((self.out_channels, 0) + self.kernel_size,
-                                    dtype=self.weight.data.dtype)
+        self.weight._data = np.empty((self.out_channels, 0) + self.kernel_size,
+                                    dtype=self.weight._data.dtype)
         if self.bias is not None:
-            self.bias.data = np.empty(0, dtype=self.bias.data.dtype)
+            self.bias._data = np.empty(0, dtype=self.bias._data.dtype)
         self._lazy_rng = rng
 
     def has_uninitialized_params(self):
@@ -78,11 +78,11 @@ class _LazyConvNd:
             raise ValueError(f"{type(self).__name__}: in_channels ({channels}) must be divisible "
                              f"by groups ({self.groups})")
         self.in_channels = channels
-        dt = self.weight.data.dtype
-        self.weight.data = np.empty((self.out_channels, channels // self.groups)
+        dt = self.weight._data.dtype
+        self.weight._data = np.empty((self.out_channels, channels // self.groups)
                                     + self.kernel_size, dtype=dt)
         if self.bias is not None:
-            self.bias.data = np.empty(self.out_channels, dtype=dt)
+            self.bias._data = np.empty(self.out_channels, dtype=dt)
         self.reset_parameters(self.__dict__.pop("_lazy_rng"))
         self.__class__ = self.cls_to_become
         return self.forward(x)
@@ -117,11 +117,11 @@ class _LazyBatchNorm:
         for name, fill in (("weight", 1.0), ("bias", 0.0)):
             p = self._parameters.get(name)
             if p is not None:
-                p.data = np.full(c, fill, dtype=p.data.dtype)
+                p._data = np.full(c, fill, dtype=p._data.dtype)
         for name, fill in (("running_mean", 0.0), ("running_var", 1.0)):
             b = self._buffers.get(name)
             if b is not None:
-                b.data = np.full(c, fill, dtype=b.data.dtype)
+                b._data = np.full(c, fill, dtype=b._data.dtype)
         self.__class__ = self.cls_to_become
         return self.forward(x)
 

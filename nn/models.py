@@ -81,7 +81,7 @@ def _first_linear(module):
 
 def _param_dtype(module):
     for p in module.parameters():
-        return p.data.dtype
+        return p._data.dtype
     return np.dtype(np.float32)
 
 
@@ -224,15 +224,15 @@ class GAN(Module):
     def sample(self, n, rng=None):
         """n generated samples G(z), z ~ N(0, I), as a numpy array (no graph recorded)."""
         with no_grad():
-            return self.generator(self.noise(n, rng)).data
+            return self.generator(self.noise(n, rng))._data
 
     def discriminator_loss(self, real, fake):
         """BCE(D(real), 1) + BCE(D(fake), 0), with BCE on logits:
         -mean(log sigmoid(D(real))) - mean(log(1 - sigmoid(D(fake))))."""
         F = _functional()
         lr, lf = self.discriminator(real), self.discriminator(fake)
-        ones = Tensor(np.ones(lr.shape, dtype=lr.data.dtype))
-        zeros = Tensor(np.zeros(lf.shape, dtype=lf.data.dtype))
+        ones = Tensor(np.ones(lr.shape, dtype=lr._data.dtype))
+        zeros = Tensor(np.zeros(lf.shape, dtype=lf._data.dtype))
         return (F.binary_cross_entropy_with_logits(lr, ones)
                 + F.binary_cross_entropy_with_logits(lf, zeros)), lr, lf
 
@@ -241,7 +241,7 @@ class GAN(Module):
         log(1 - D(G(z))) instead (the minimax game as written) gives the generator almost no
         gradient early on, when D rejects its samples with confidence."""
         logits = self.discriminator(fake)
-        ones = Tensor(np.ones(logits.shape, dtype=logits.data.dtype))
+        ones = Tensor(np.ones(logits.shape, dtype=logits._data.dtype))
         return _functional().binary_cross_entropy_with_logits(logits, ones), logits
 
     def train_step(self, real_batch, opt_g, opt_d, rng=None):
@@ -279,10 +279,10 @@ class GAN(Module):
             for p in d_params:
                 p.requires_grad = True
         opt_g.step()
-        return {"loss_d": float(loss_d.data), "loss_g": float(loss_g.data),
+        return {"loss_d": float(loss_d._data), "loss_g": float(loss_g._data),
                 "d_real": _mean_sigmoid(lr), "d_fake": _mean_sigmoid(lf)}
 
 
 def _mean_sigmoid(logits):
     """mean(sigmoid(logits)), as 0.5 (1 + tanh(x / 2)): no overflow warning for large |x|."""
-    return float(np.mean(0.5 * (1.0 + np.tanh(0.5 * logits.data))))
+    return float(np.mean(0.5 * (1.0 + np.tanh(0.5 * logits._data))))

@@ -27,7 +27,7 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True, dtype=None):
         if isinstance(data, Node):
-            data = data.data
+            data = data._data
         arr = np.asarray(data) if dtype is None else np.asarray(data, dtype=dtype)
         if arr.dtype.kind != "f":
             if arr.dtype.kind not in "iub":
@@ -46,7 +46,7 @@ def _as_array(value, key):
     """A state_dict entry as a numpy array: numpy arrays, our Tensors, torch tensors (duck
     typed through .detach().cpu().numpy(), so torch is never imported) and Python numbers."""
     if isinstance(value, Node):
-        return np.asarray(value.data)
+        return np.asarray(value._data)
     if not isinstance(value, np.ndarray) and hasattr(value, "detach") and hasattr(value, "numpy"):
         value = value.detach().cpu().numpy()
     try:
@@ -424,7 +424,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad = np.zeros_like(p.data)
+                p.grad.zero_()
 
     def train(self, mode=True):
         """Training mode (Dropout samples, BatchNorm uses batch statistics); returns self."""
@@ -451,13 +451,13 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"to_dtype: only float dtypes are allowed, got {dtype}")
         for p in self.parameters():
-            p.data = p.data.astype(dtype)
-            if p.grad is not None:
-                p.grad = np.asarray(p.grad).astype(dtype)
+            p._data = p._data.astype(dtype)
+            if p._grad is not None:
+                p._grad = Tensor(p._grad._data.astype(dtype))
         for m in self.modules():
             for name, b in m._buffers.items():
-                if b is not None and b.data.dtype.kind == "f":
-                    m._buffers[name] = Tensor(b.data.astype(dtype))
+                if b is not None and b._data.dtype.kind == "f":
+                    m._buffers[name] = Tensor(b._data.astype(dtype))
         return self
 
     def double(self):
@@ -525,10 +525,10 @@ class Module:
     def _save_to(self, out, prefix):
         for name, p in self._parameters.items():
             if p is not None:
-                out[prefix + name] = p.data.copy()
+                out[prefix + name] = p._data.copy()
         for name, b in self._buffers.items():
             if b is not None:
-                out[prefix + name] = b.data.copy()
+                out[prefix + name] = b._data.copy()
         for name, m in self._modules.items():
             if m is not None:
                 m._save_to(out, f"{prefix}{name}.")
@@ -569,10 +569,10 @@ class Module:
             if key not in state_dict:
                 continue
             arr = _as_array(state_dict[key], key)
-            if arr.shape != t.data.shape:
+            if arr.shape != t._data.shape:
                 problems.append(f"size mismatch for '{key}': the checkpoint has shape "
                                 f"{arr.shape}, the model ({type(m).__name__}) expects shape "
-                                f"{t.data.shape}")
+                                f"{t._data.shape}")
                 continue
             arrays[key] = arr
         if strict:
@@ -588,7 +588,7 @@ class Module:
                 "\n  ".join(problems))
         for key, arr in arrays.items():
             m, reg, name, t = slots[key]
-            t.data = np.array(arr, dtype=t.data.dtype, copy=True)
+            t._data = np.array(arr, dtype=t._data.dtype, copy=True)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing

@@ -12,16 +12,14 @@ import numpy as np
 
 
 def _grad_array(grad):
-    """A gradient as a float64 numpy array, or None: a numpy array or a number as it is, a
-    Tensor (or a torch tensor) through `.numpy()`, anything else with `.data` through that.
-    (`.grad` of a Tensor is a numpy array today and a Tensor, as in PyTorch, tomorrow.)"""
+    """A gradient as a float64 numpy array, or None: a Tensor's array, a Value's float, or
+    anything numpy reads (a torch tensor through numpy's protocol)."""
     if grad is None:
         return None
-    if not isinstance(grad, (np.ndarray, np.generic, float, int)):
-        if hasattr(grad, "numpy"):
-            grad = grad.numpy()
-        elif hasattr(grad, "data"):
-            grad = grad.data
+    if hasattr(grad, "_data"):
+        grad = grad._data
+    elif not isinstance(grad, (np.ndarray, np.generic, float, int)) and hasattr(grad, "data"):
+        grad = grad.data          # a torch tensor's, or any holder of one
     return np.asarray(grad, dtype=np.float64)
 
 
@@ -186,13 +184,13 @@ def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
     params = _tensors(parameters, "vector_to_parameters")
-    data = np.asarray(vec.data)
-    total = sum(p.data.size for p in params)
+    data = np.asarray(vec._data)
+    total = sum(p._data.size for p in params)
     if data.ndim != 1 or data.size != total:
         raise RuntimeError(f"vector_to_parameters: vec of shape {data.shape} does not hold the "
                            f"{total} values of the parameters")
     offset = 0
     for p in params:
-        n = p.data.size
-        p.data = data[offset:offset + n].reshape(p.data.shape).astype(p.data.dtype)
+        n = p._data.size
+        p._data = data[offset:offset + n].reshape(p._data.shape).astype(p._data.dtype)
         offset += n

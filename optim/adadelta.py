@@ -33,11 +33,11 @@ class Adadelta(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = 0.0
-            state["square_avg"] = xp.zeros_like(p.data)
-            state["acc_delta"] = xp.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(p._data)
+            state["acc_delta"] = xp.zeros_like(p._data)
         state["step"] += 1.0
         if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * p._data
         v = state["square_avg"]
         v *= rho
         v += (1 - rho) * g * g
@@ -47,4 +47,4 @@ class Adadelta(Optimizer):
         a *= rho
         a += (1 - rho) * delta * delta
         state["acc_delta"] = a
-        p.data -= group["lr"] * delta
+        p._data -= group["lr"] * delta

@@ -34,16 +34,16 @@ class Adagrad(Optimizer):
         group = self.param_groups[-1]
         for p in group["params"]:
             self.state[p] = {"step": 0.0, "sum": _xp(p).full_like(
-                p.data, group["initial_accumulator_value"])}
+                p._data, group["initial_accumulator_value"])}
 
     def _update(self, p, g, group, xp):
         state = self.state[p]
         step = state["step"] + 1.0
         state["step"] = step
         if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * p._data
         clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
         s = state["sum"]
         s += g * g
         state["sum"] = s
-        p.data -= clr * g / (xp.sqrt(s) + group["eps"])
+        p._data -= clr * g / (xp.sqrt(s) + group["eps"])

@@ -41,17 +41,17 @@ class Adam(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p._data)
+            state["exp_avg_sq"] = xp.zeros_like(p._data)
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
         if weight_decay != 0:
             if group.get("decoupled_weight_decay", False):
-                p.data *= 1 - lr * weight_decay
+                p._data *= 1 - lr * weight_decay
             else:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._data
         m = state["exp_avg"]
         m += (1 - beta1) * (g - m)          # torch's lerp
         state["exp_avg"] = m
@@ -65,7 +65,7 @@ class Adam(Optimizer):
         bias_correction1 = 1 - beta1 ** step
         bias_correction2 = 1 - beta2 ** step
         denom = xp.sqrt(v) / bias_correction2 ** 0.5 + group["eps"]
-        p.data -= (lr / bias_correction1) * m / denom
+        p._data -= (lr / bias_correction1) * m / denom
 
 
 class AdamW(Adam):

@@ -36,15 +36,15 @@ class Adamax(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_inf"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p._data)
+            state["exp_inf"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
         if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * p._data
         m = state["exp_avg"]
         m += (1 - beta1) * (g - m)          # torch's lerp
         state["exp_avg"] = m
         u = xp.maximum(state["exp_inf"] * beta2, abs(g) + group["eps"])
         state["exp_inf"] = u
-        p.data -= (group["lr"] / (1 - beta1 ** step)) * m / u
+        p._data -= (group["lr"] / (1 - beta1 ** step)) * m / u

@@ -25,7 +25,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not params:
         return 0.0
     norm_type = float(norm_type)
-    norms = [_xp(p).norm(p.grad, norm_type) for p in params]
+    norms = [_xp(p).norm(_xp(p).grad_of(p), norm_type) for p in params]
     total = float(np.linalg.norm(np.asarray(norms, dtype=np.float64), norm_type))
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(
@@ -35,7 +35,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = min(max_norm / (total + 1e-6), 1.0)
     with np.errstate(invalid="ignore"):         # an inf norm gives nan gradients, as in torch
         for p in params:
-            p.grad *= coef          # in place for arrays; a new float for a Value
+            _xp(p).scale_grad(p, coef)
     return total
 
 
@@ -45,4 +45,4 @@ def clip_grad_value_(parameters, clip_value):
     parameters: one parameter or an iterable; those whose grad is None are ignored."""
     clip_value = float(clip_value)
     for p in _with_grads(parameters):
-        p.grad = _xp(p).clip(p.grad, -clip_value, clip_value)
+        _xp(p).clip_grad(p, -clip_value, clip_value)

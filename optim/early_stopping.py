@@ -4,10 +4,12 @@ import math
 
 import numpy as np
 
+from .optimizer import _xp
+
 
 def _snapshot(v):
     """A detached copy of a parameter's data (or of an array / number)."""
-    v = v.data if hasattr(v, "data") else v
+    v = v._data if hasattr(v, "_data") else v
     return np.array(v, copy=True) if isinstance(v, np.ndarray) else v
 
 
@@ -98,7 +100,8 @@ class EarlyStopping:
             raise ValueError(f"EarlyStopping.restore: {len(params)} parameters given but "
                              f"{len(self.best_state)} were saved")
         for p, saved in zip(params, self.best_state):
-            if isinstance(p.data, np.ndarray):
-                p.data[...] = saved         # in place: views and optimizers keep the same array
+            if isinstance(p._data, np.ndarray):
+                p._data[...] = saved         # in place: views and optimizers keep the same array
             else:
-                p.data = saved
+                p._data = saved
+            _xp(p).stepped(p)

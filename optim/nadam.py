@@ -38,16 +38,16 @@ class NAdam(Optimizer):
         if not state:
             state["step"] = 0.0
             state["mu_product"] = 1.0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p._data)
+            state["exp_avg_sq"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
         weight_decay = group["weight_decay"]
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * weight_decay
+                p._data *= 1 - lr * weight_decay
             else:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._data
         psi = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -61,5 +61,5 @@ class NAdam(Optimizer):
         v += (1 - beta2) * g * g
         state["exp_avg_sq"] = v
         denom = xp.sqrt(v / (1 - beta2 ** step)) + group["eps"]
-        p.data -= (lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
-        p.data -= (lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom
+        p._data -= (lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
+        p._data -= (lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom

@@ -1,17 +1,20 @@
 """`Optimizer`: parameter groups, per-parameter state, state dicts; one code path for Value and
 Tensor.
 
-An optimizer reads only `p.data` and `p.grad` of each parameter and keeps its own `state[p]`.
-A `Value` holds Python floats there, a `Tensor` numpy arrays. The update rules are written once
-with arithmetic and augmented assignment, which is in place for arrays and rebinding for floats:
+An optimizer reads a parameter's value and gradient and keeps its own `state[p]`. A `Value`
+holds Python floats there; a `Tensor` numpy arrays (its `_data`, and the array of its `.grad`
+tensor). The update rules are written once with arithmetic and augmented assignment, which is
+in place for arrays and rebinding for floats:
 
     m = state["exp_avg"]
     m *= beta1                 # arrays: updated in place; floats: a new float bound to m
     state["exp_avg"] = m       # so storing back makes both right
 
-and the few functions that differ (sqrt, maximum, zeros_like, copy, clip) come from one small
-adapter, `_xp(p)`. Parameter data of a Tensor is updated in place (`p.data -= step`), so views of
-it (and the array the caller holds) see the new values.
+and the few functions that differ (sqrt, maximum, zeros_like, copy, clip, reading the gradient)
+come from one small adapter, `_xp(p)`. A Tensor's data is updated in place (`p._data -= step`),
+so its views (and the array the caller holds) see the new values, and the step counts as an
+in-place change: backward refuses a graph recorded before it that used the old values, as
+PyTorch does.
 """
 import copy
 import hashlib
@@ -24,7 +27,7 @@ from collections import defaultdict
 import numpy as np
 
 from autograd.checkpoint import UNREADABLE, CheckpointError
-from autograd.engine import enable_grad
+from autograd.engine import InPlace, enable_grad
 
 
 class _Required:
@@ -69,10 +72,6 @@ class _Floats:
         return x
 
     @staticmethod
-    def clip(x, low, high):
-        return min(max(x, low), high)
-
-    @staticmethod
     def norm(x, ord):
         return abs(x) if ord != 0 else float(x != 0)
 
@@ -85,6 +84,22 @@ class _Floats:
     def zero_grad(p, set_to_none):
         p.grad = 0.0      # a Value's grad is always a float
 
+    @staticmethod
+    def grad_of(p):
+        return p._grad
+
+    @staticmethod
+    def scale_grad(p, coef):
+        p.grad = p._grad * coef
+
+    @staticmethod
+    def clip_grad(p, low, high):
+        p.grad = min(max(p._grad, low), high)
+
+    @staticmethod
+    def stepped(p):
+        """Nothing to note: a Value's data is a float, rebound by each update."""
+
 
 class _Arrays:
     """Math on a Tensor's data and grad (numpy arrays); results keep the parameter's dtype."""
@@ -93,11 +108,6 @@ class _Arrays:
     zeros_like = staticmethod(np.zeros_like)
     full_like = staticmethod(np.full_like)
     copy = staticmethod(np.copy)
-
-    @staticmethod
-    def clip(x, low, high):
-        # in place when the grad is an array (a 0-d grad may arrive as a numpy scalar)
-        return np.clip(x, low, high, out=x if isinstance(x, np.ndarray) else None)
 
     @staticmethod
     def norm(x, ord):
@@ -120,12 +130,30 @@ class _Arrays:
         if set_to_none or p.grad is None:
             p.grad = None
         else:
-            p.grad[...] = 0
+            p.grad.zero_()
+
+    @staticmethod
+    def grad_of(p):
+        """The array of p's gradient tensor (None when p has none)."""
+        return None if p._grad is None else p._grad._data
+
+    @staticmethod
+    def scale_grad(p, coef):
+        p._grad._data *= coef
+
+    @staticmethod
+    def clip_grad(p, low, high):
+        np.clip(p._grad._data, low, high, out=p._grad._data)
+
+    @staticmethod
+    def stepped(p):
+        """p's data changed in place: graphs recorded before may not use the old values."""
+        InPlace.of(p).stamp()
 
 
 def _xp(p):
     """The math namespace for parameter p: arrays for a Tensor, floats for a Value."""
-    return _Arrays if isinstance(p.data, np.ndarray) else _Floats
+    return _Arrays if isinstance(p._data, np.ndarray) else _Floats
 
 
 def _describe(p):
@@ -136,7 +164,7 @@ def _describe(p):
 class Optimizer:
     """Base class: holds `param_groups` (dicts with "params" and hyperparameters) and `state`.
 
-    params: an iterable of parameters (objects with `.data` and `.grad`: `Value` or `Tensor`),
+    params: an iterable of parameters (`Value`s or `Tensor`s),
         of (name, parameter) pairs, or of dicts {"params": [...], **hyperparameters} for groups
         with their own settings. Hyperparameters a group omits come from `defaults`.
     Subclasses implement `_update(p, g, group, xp)`: one step for one parameter with gradient g
@@ -184,7 +212,7 @@ class Optimizer:
         for p in params:
             if not (hasattr(p, "data") and hasattr(p, "grad")):
                 raise TypeError("optimizer can only optimize Values and Tensors (objects with "
-                                f".data and .grad), but one of the params is a {_describe(p)}")
+                                f"._data and .grad), but one of the params is a {_describe(p)}")
             if not getattr(p, "is_leaf", True):
                 raise ValueError(f"can't optimize a non-leaf {_describe(p)} (it is the result of "
                                  "an op; optimize the leaves it was computed from)")
@@ -225,12 +253,14 @@ class Optimizer:
         for group in self.param_groups:
             maximize = group.get("maximize", False)
             for p in group["params"]:
-                g = p.grad
+                xp = _xp(p)
+                g = xp.grad_of(p)
                 if g is None:
                     continue
                 if maximize:
                     g = -g
-                self._update(p, g, group, _xp(p))
+                self._update(p, g, group, xp)
+                xp.stepped(p)
         return loss
 
     def _update(self, p, g, group, xp):
@@ -283,7 +313,7 @@ class Optimizer:
             if p is None:
                 continue
             xp = _xp(p)
-            state[p] = {k: xp.load(v, p.data, k) for k, v in entries.items()}
+            state[p] = {k: xp.load(v, p._data, k) for k, v in entries.items()}
         groups = []
         for mine, saved in zip(self.param_groups, saved_groups):
             group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -333,7 +363,7 @@ _IMPLEMENTATION_FLAGS = ("foreach", "fused", "capturable", "differentiable")
 def _with_flags(defaults, **flags):
     if flags.get("differentiable"):
         raise RuntimeError("differentiable=True is not supported: tapegrad's optimizers update "
-                           "p.data outside the graph, so a step cannot be differentiated")
+                           "parameters outside the graph, so a step cannot be differentiated")
     defaults.update(flags)
     return defaults
 

@@ -38,16 +38,16 @@ class RAdam(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = 0.0
-            state["exp_avg"] = xp.zeros_like(p.data)
-            state["exp_avg_sq"] = xp.zeros_like(p.data)
+            state["exp_avg"] = xp.zeros_like(p._data)
+            state["exp_avg_sq"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
         weight_decay = group["weight_decay"]
         if weight_decay != 0:
             if group["decoupled_weight_decay"]:
-                p.data *= 1 - lr * weight_decay
+                p._data *= 1 - lr * weight_decay
             else:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._data
         m = state["exp_avg"]
         m += (1 - beta1) * (g - m)          # torch's lerp
         state["exp_avg"] = m
@@ -63,6 +63,6 @@ class RAdam(Optimizer):
             rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
                              / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
             adaptive = bias_correction2 ** 0.5 / (xp.sqrt(v) + group["eps"])
-            p.data -= corrected * lr * adaptive * rect
+            p._data -= corrected * lr * adaptive * rect
         else:
-            p.data -= corrected * lr
+            p._data -= corrected * lr

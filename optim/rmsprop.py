@@ -36,14 +36,14 @@ class RMSprop(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = 0.0
-            state["square_avg"] = xp.zeros_like(p.data)
+            state["square_avg"] = xp.zeros_like(p._data)
             if momentum > 0:
-                state["momentum_buffer"] = xp.zeros_like(p.data)
+                state["momentum_buffer"] = xp.zeros_like(p._data)
             if group["centered"]:
-                state["grad_avg"] = xp.zeros_like(p.data)
+                state["grad_avg"] = xp.zeros_like(p._data)
         state["step"] += 1.0
         if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p.data
+            g = g + group["weight_decay"] * p._data
         v = state["square_avg"]
         v *= alpha
         v += (1 - alpha) * g * g
@@ -60,6 +60,6 @@ class RMSprop(Optimizer):
             buf *= momentum
             buf += g / avg
             state["momentum_buffer"] = buf
-            p.data -= group["lr"] * buf
+            p._data -= group["lr"] * buf
         else:
-            p.data -= group["lr"] * g / avg
+            p._data -= group["lr"] * g / avg

@@ -35,7 +35,7 @@ class SGD(Optimizer):
         weight_decay = group["weight_decay"]
         momentum = group["momentum"]
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p._data
         if momentum != 0:
             state = self.state[p]
             buf = state.get("momentum_buffer")
@@ -46,4 +46,4 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * g
             state["momentum_buffer"] = buf
             g = g + momentum * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * g
+        p._data -= group["lr"] * g

@@ -97,7 +97,7 @@ def _adam(seed, steps=3, cls=optim.Adam, **kw):
     opt = cls(params, lr=0.01, **kw)
     for _ in range(steps):
         for p in params:
-            p.grad = rng.standard_normal(p.shape)
+            p.grad = Tensor(rng.standard_normal(p.shape), dtype=p.dtype)
         opt.step()
     return params, opt
 
@@ -490,7 +490,7 @@ def test_optimizer_round_trip_continues_bit_exact(tmp_path, make):
     def grads(step, params):
         r = np.random.default_rng(1000 + step)
         for p in params:
-            p.grad = r.standard_normal(p.shape)
+            p.grad = Tensor(r.standard_normal(p.shape), dtype=p.dtype)
 
     rng = np.random.default_rng(5)
     init = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
@@ -506,7 +506,7 @@ def test_optimizer_round_trip_continues_bit_exact(tmp_path, make):
         opt.step()
     path = tmp_path / "opt.npz"
     optim.save(opt, path)
-    resumed = [Tensor(p.data.copy(), requires_grad=True) for p in run]
+    resumed = [Tensor(np.array(p.data), requires_grad=True) for p in run]
     opt2 = make([Tensor(np.zeros_like(p.data), requires_grad=True) for p in run])
     opt2.param_groups[0]["params"] = resumed
     optim.load(opt2, path)

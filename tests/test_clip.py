@@ -19,7 +19,7 @@ def _params(grads):
     ours = [Tensor(np.zeros_like(g), requires_grad=True) for g in grads]
     theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
     for p, q, g in zip(ours, theirs, grads):
-        p.grad, q.grad = g.copy(), torch.tensor(g)
+        p.grad, q.grad = Tensor(g.copy()), torch.tensor(g)
     return ours, theirs
 
 
@@ -51,7 +51,7 @@ def test_clip_grad_norm_on_values_single_params_and_missing_grads():
     assert all(type(v.grad) is float for v in values)
     # one parameter (not a list), and a parameter without grad next to one with
     p = Tensor(np.zeros(2), requires_grad=True)
-    p.grad = np.array([3.0, 4.0])
+    p.grad = Tensor(np.array([3.0, 4.0]))
     assert optim.clip_grad_norm_(p, 1.0) == 5.0
     np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)
     q = Tensor(np.zeros(2), requires_grad=True)
@@ -62,7 +62,7 @@ def test_clip_grad_norm_on_values_single_params_and_missing_grads():
 
 def test_clip_grad_norm_nonfinite():
     p = Tensor(np.zeros(2), requires_grad=True)
-    p.grad = np.array([np.inf, 1.0])
+    p.grad = Tensor(np.array([np.inf, 1.0]))
     with pytest.raises(RuntimeError, match="The total norm of order 2.0 for gradients from "
                                            "`parameters` is non-finite"):
         optim.clip_grad_norm_(p, 1.0, error_if_nonfinite=True)
@@ -85,15 +85,16 @@ def test_clip_grad_value_matches_torch(clip_value):
 def test_clip_is_in_place_for_tensors():
     p = Tensor(np.zeros(3), requires_grad=True)
     g = np.array([10.0, -10.0, 0.5])
-    p.grad = g
+    p.grad = Tensor(g)
+    held = p.grad
     optim.clip_grad_value_([p], 1.0)
     optim.clip_grad_norm_([p], 1.0)
-    assert p.grad is g
+    assert p.grad is held and p.grad.numpy() is g
 
 
 def test_reachable_from_nn_utils():
     nn = pytest.importorskip("nn")
     p = Tensor(np.zeros(2), requires_grad=True)
-    p.grad = np.array([3.0, 4.0])
+    p.grad = Tensor(np.array([3.0, 4.0]))
     assert nn.utils.clip_grad_norm_([p], 1.0) == 5.0
     np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)

@@ -143,12 +143,12 @@ def test_a_fresh_gradient_is_adopted_not_copied():
     w = Tensor(np.ones(3), requires_grad=True)
     k = w * 1.0
     (_returns(made)(x) + k).backward(np.ones(3))
-    assert id(x.grad) == made[0]
+    assert id(x.grad.numpy()) == made[0]
     with autograd.fast_paths(False):                  # the reference engine always copies
         y = Tensor(np.ones(3), requires_grad=True)
         k = w * 1.0
         (_returns(made)(y) + k).backward(np.ones(3))
-    assert id(y.grad) != made[1]
+    assert id(y.grad.numpy()) != made[1]
 
 
 @pytest.mark.parametrize("fast", [True, False])

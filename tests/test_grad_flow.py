@@ -48,7 +48,7 @@ def test_bars_are_mean_and_max_of_each_tensor():
 def test_missing_and_zero_gradients_are_marked():
     model = trained()
     model[2].bias.grad = None
-    model[0].bias.grad = np.zeros_like(model[0].bias.data)
+    model[0].bias.grad = Tensor(np.zeros_like(model[0].bias.data))
     rows = dict((n, (m, b)) for n, m, b in grad_flow(model))
     assert rows["2.bias"] == (None, None) and rows["0.bias"] == (0.0, 0.0)
     ax = plot_grad_flow(model).axes[0]

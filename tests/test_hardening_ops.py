@@ -258,6 +258,14 @@ def _cross_entropy(draw):
     return ctx, [_array(draw, (n, c), _real(-10.0, 10.0))]
 
 
+def _setitem(draw):
+    shape = draw(NONEMPTY_DIMS)
+    index = tuple(draw(st.integers(0, n - 1)) for n in shape[:draw(st.integers(1, len(shape)))])
+    part = shape[len(index):]
+    value_shape = part[draw(st.integers(0, len(part))):]      # v broadcast to a[index]
+    return index, [_array(draw, shape, _real()), _array(draw, value_shape, _real())]
+
+
 def _bce(draw):
     shape = draw(SHAPES)
     return None, [_array(draw, shape, _real(0.05, 0.95)), _array(draw, shape, _real(0.0, 1.0))]
@@ -308,6 +316,7 @@ CASES = {
     "max_pool2d": _pool(unique=True),     # distinct values: no tie inside a window
     "avg_pool2d": _pool(unique=False),
     "binary_cross_entropy": _bce,
+    "setitem": _setitem,
     "lstm_c": _lstm,
     "lstm_h": _lstm,
     "erf": _unary(_real(-6.5, 6.5)),

@@ -103,7 +103,7 @@ def test_scheduled_lr_is_used_by_the_optimizer():
     opt = optim.SGD([p], lr=1.0)
     sched = optim.StepLR(opt, step_size=1, gamma=0.5)
     for _ in range(3):
-        p.grad = np.ones(1)
+        p.grad = Tensor(np.ones(1), dtype=p.dtype)
         opt.step()
         sched.step()
     np.testing.assert_allclose(p.data, [-(1.0 + 0.5 + 0.25)])

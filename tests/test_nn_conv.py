@@ -15,7 +15,7 @@ TOL = 1e-6
 
 
 def _close(a, b, what):
-    a = a.data if isinstance(a, Tensor) else a
+    a = np.asarray(a.data) if isinstance(a, Tensor) else a
     b = b.detach().numpy()
     assert a.shape == b.shape, f"{what}: shape {a.shape} vs torch {b.shape}"
     err = np.max(np.abs(a - b))

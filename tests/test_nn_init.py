@@ -66,9 +66,9 @@ def test_random_initializers_have_torch_spread(shape):
 
 def test_simple_fills_and_seeds():
     t = Tensor(np.zeros((3, 4), dtype=np.float32))
-    arr = t.data
+    arr = t.numpy()
     init.constant_(t, 0.5)
-    assert t.data is arr and np.all(t.data == 0.5) and t.dtype == np.float32
+    assert t.numpy() is arr and np.all(t.data == 0.5) and t.dtype == np.float32
     assert np.all(init.ones_(t).data == 1) and np.all(init.zeros_(t).data == 0)
     init.uniform_(t, -2, -1, rng=3)
     assert t.data.min() >= -2 and t.data.max() <= -1

@@ -38,7 +38,7 @@ class _Spy:
         self.module.zero_grad()
 
     def step(self):
-        self.seen = {k: (None if p.grad is None else p.grad.copy())
+        self.seen = {k: (None if p.grad is None else np.array(p.grad))
                      for k, p in self.module.named_parameters()}
 
 
@@ -179,7 +179,7 @@ def test_gan_train_step_gradients_match_torch():
     # Spies do not step: both losses are evaluated at the initial weights, like torch below.
     info = gan.train_step(real, spy_g, spy_d, rng=11)
     assert all(p.requires_grad for p in gan.discriminator.parameters())
-    z = torch.tensor(gan.noise(6, rng=11).data)          # the z the step drew from seed 11
+    z = torch.tensor(gan.noise(6, rng=11).numpy())          # the z the step drew from seed 11
     G, D = _to_torch(gan.generator, torch), _to_torch(gan.discriminator, torch)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     fake = G(z)

@@ -271,7 +271,7 @@ def test_parameters_to_vector_and_back_match_torch():
 
 def test_clip_grad_norm_returns_a_tensor_like_torch():
     p = nn.Parameter(np.zeros(2, dtype=np.float32))
-    p.grad = np.array([3.0, 4.0], dtype=np.float32)
+    p.grad = Tensor(np.array([3.0, 4.0], dtype=np.float32))
     total = nn.utils.clip_grad_norm_([p], 1.0)
     assert isinstance(total, Tensor) and total.dtype == np.float32 and total.shape == ()
     assert total.item() == pytest.approx(5.0) and float(total) == pytest.approx(5.0)

@@ -41,7 +41,7 @@ def _leaf(rng, shape):
 
 
 def _close(a, b, what):
-    a = a.data if isinstance(a, Tensor) else a
+    a = np.asarray(a.data) if isinstance(a, Tensor) else a
     b = b.detach().numpy()
     if a is None:       # unused here (W_hh at a zero initial state): torch has zeros there
         a = np.zeros_like(b)

@@ -99,7 +99,7 @@ def test_tensor_params_match_torch(name, cfg):
     for t in range(STEPS):
         grads = _gradients([p.detach().numpy() for p in theirs], t)
         for p, q, g in zip(ours, theirs, grads):
-            p.grad = g.copy()
+            p.grad = Tensor(g.copy())
             q.grad = torch.tensor(g)
         opt.step()
         ref.step()
@@ -148,7 +148,7 @@ def test_param_groups_with_their_own_options_match_torch():
     for t in range(30):
         grads = _gradients([p.detach().numpy() for p in theirs], t)
         for p, q, g in zip(ours, theirs, grads):
-            p.grad, q.grad = g.copy(), torch.tensor(g)
+            p.grad, q.grad = Tensor(g.copy()), torch.tensor(g)
         opt.step()
         ref.step()
     for p, q in zip(ours, theirs):
@@ -175,9 +175,9 @@ def test_tensor_update_is_in_place_and_keeps_dtype():
     for cls in (optim.SGD, optim.Adam, optim.Adagrad, optim.RMSprop):
         opt = cls([p], lr=0.1, **({"momentum": 0.9} if cls in (optim.SGD,) else {}))
         for _ in range(3):
-            p.grad = np.full((2, 3), 0.5, dtype=np.float32)
+            p.grad = Tensor(np.full((2, 3), 0.5, dtype=np.float32))
             opt.step()
-        assert p.data is arr and p.data.dtype == np.float32
+        assert p.detach().numpy() is arr and p.data.dtype == np.float32
         assert all(v.dtype == np.float32 for v in opt.state[p].values()
                    if isinstance(v, np.ndarray))
     assert (arr < 1).all()
@@ -341,7 +341,7 @@ def _make(kind, datas):
 
 def _set_grads(params, t):
     for p, g in zip(params, _gradients([p.data for p in params], t)):
-        p.grad = g if isinstance(p.data, np.ndarray) else float(g)
+        p.grad = Tensor(g) if isinstance(p, Tensor) else float(g)
 
 
 def _datas(params):
@@ -384,7 +384,7 @@ def test_round_trip_mid_training_resumes_the_same_trajectory(name, cfg, kind, vi
 def test_state_dict_is_a_copy_and_has_torch_layout():
     p = Tensor(np.ones(3), requires_grad=True)
     opt = optim.Adam([p], lr=0.1)
-    p.grad = np.ones(3)
+    p.grad = Tensor(np.ones(3), dtype=p.dtype)
     opt.step()
     sd = opt.state_dict()
     before = sd["state"][0]["exp_avg"].copy()
@@ -399,7 +399,7 @@ def test_npz_file_needs_no_pickle(tmp_path):
     p = Tensor(np.ones(3), requires_grad=True)
     v = Value(2.0)
     opt = optim.SGD([p, v], lr=0.1, momentum=0.9)
-    p.grad, v.grad = np.ones(3), 1.0
+    p.grad, v.grad = Tensor(np.ones(3), dtype=p.dtype), 1.0
     opt.step()
     optim.save(opt, tmp_path / "o.npz")
     with np.load(tmp_path / "o.npz", allow_pickle=False) as f:
@@ -417,7 +417,7 @@ def test_save_refuses_what_json_cannot_hold(tmp_path):
 def test_load_state_dict_mismatches_raise():
     a = Tensor(np.ones(3), requires_grad=True)
     opt = optim.Adam([a], lr=0.1)
-    a.grad = np.ones(3)
+    a.grad = Tensor(np.ones(3), dtype=a.dtype)
     opt.step()
     sd = opt.state_dict()
     with pytest.raises(ValueError, match="different number of parameter groups"):

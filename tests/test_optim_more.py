@@ -44,8 +44,8 @@ def test_adam_with_decoupled_weight_decay_is_adamw():
     opt_a = optim.Adam([a], lr=0.1, weight_decay=0.3, decoupled_weight_decay=True)
     opt_b = optim.AdamW([b], lr=0.1, weight_decay=0.3)
     for t in range(5):
-        a.grad = np.sin(a.data + t)
-        b.grad = np.sin(b.data + t)
+        a.grad = Tensor(np.sin(a.data + t))
+        b.grad = Tensor(np.sin(b.data + t))
         opt_a.step()
         opt_b.step()
     np.testing.assert_array_equal(a.data, b.data)
@@ -54,7 +54,7 @@ def test_adam_with_decoupled_weight_decay_is_adamw():
 def test_a_state_dict_saved_before_the_flags_existed_still_loads(tmp_path):
     p = Tensor(np.ones(2), requires_grad=True)
     opt = optim.Adam([p], lr=0.1)
-    p.grad = np.ones(2)
+    p.grad = Tensor(np.ones(2), dtype=p.dtype)
     opt.step()
     sd = opt.state_dict()
     for group in sd["param_groups"]:

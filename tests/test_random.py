@@ -80,7 +80,7 @@ def test_state_save_restore_and_exchange_with_torch():
     first = ar.randn(50)
     autograd.set_rng_state(saved)
     np.testing.assert_array_equal(ar.randn(50).data, first.data)
-    torch.set_rng_state(torch.from_numpy(saved.data.copy()))    # tapegrad state -> torch
+    torch.set_rng_state(torch.from_numpy(np.array(saved.data)))    # tapegrad state -> torch
     autograd.set_rng_state(saved)
     same(ar.randn(7), torch.randn(7))
     autograd.set_rng_state(torch.get_rng_state())               # torch state -> tapegrad

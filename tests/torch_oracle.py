@@ -139,6 +139,15 @@ def _torch_lstm_h(ctx, gates, c_new):
 TORCH["binary_cross_entropy"] = lambda c, x, t: torch.nn.functional.binary_cross_entropy(
     x, t, reduction="none")
 TORCH["lstm_c"] = _torch_lstm_c
+
+
+def _torch_setitem(ctx, a, v):
+    out = a.clone()
+    out[_index(ctx)] = v
+    return out
+
+
+TORCH["setitem"] = _torch_setitem
 TORCH["lstm_h"] = _torch_lstm_h
 
 

@@ -53,18 +53,18 @@ def _new_generator(seed):
 
 def _permutation(n, generator):
     """A random order of range(n) as a list of ints (torch: torch.randperm(n, generator=g))."""
-    return _random.randperm(n, generator=generator).data.tolist()
+    return _random.randperm(n, generator=generator)._data.tolist()
 
 
 def _randint(high, size, generator):
     """`size` ints uniform in [0, high) (torch: torch.randint(high, (size,), generator=g))."""
-    return _random.randint(high, (size,), generator=generator).data.tolist()
+    return _random.randint(high, (size,), generator=generator)._data.tolist()
 
 
 def _multinomial(weights, num_samples, replacement, generator):
     """Indices drawn with probability proportional to weights (torch.multinomial)."""
     return _random.multinomial(Tensor(np.asarray(weights, dtype=np.float64)), num_samples,
-                               replacement, generator=generator).data.tolist()
+                               replacement, generator=generator)._data.tolist()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,7 +279,7 @@ class WeightedRandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise ValueError(f"replacement should be a boolean value, but got "
                              f"replacement={replacement}")
-        w = np.asarray(weights.data if isinstance(weights, Node) else weights, dtype=np.float64)
+        w = np.asarray(weights._data if isinstance(weights, Node) else weights, dtype=np.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
                              f"{tuple(w.shape)}")
@@ -346,7 +346,7 @@ def _stack_tensors(batch):
                                f"{list(shape)} at entry 0 and {list(t.shape)} at entry {i}")
     if any(t.requires_grad for t in batch):
         return _stack_recorded(batch)
-    return Tensor(np.stack([t.data for t in batch]))
+    return Tensor(np.stack([t._data for t in batch]))
 
 
 def default_collate(batch):
