@@ -11,6 +11,7 @@ from .functional import (avg_pool2d, cat, concatenate, conv2d, log_softmax, logs
 from .gradcheck import gradcheck
 from .draw import draw_graph, render_svg
 from .explore import explore
+from .compile import compile
 from .tape import Tape
 from .ops import OPS
 from .tensor import Tensor, get_default_dtype, set_default_dtype, where
@@ -23,7 +24,7 @@ from . import utils       # autograd.utils._data, as torch.utils._data
 
 __all__ = ["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
            "detect_anomaly", "fast_paths", "set_default_dtype", "get_default_dtype", "where",
-           "gradcheck", "draw_graph", "render_svg", "explore", "Tape", "avg_pool2d", "cat",
+           "gradcheck", "draw_graph", "render_svg", "explore", "compile", "Tape", "avg_pool2d", "cat",
            "concatenate", "conv2d",
            "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "pad", "softmax",
            "stack", "utils"] + random.__all__

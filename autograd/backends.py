@@ -281,9 +281,8 @@ class Graph:
         """a where cond else b; cond is raw data (a constant), a and b nodes or numbers."""
         if isinstance(cond, (bool, np.bool_)):
             return a if cond else b
-        if hasattr(a, "where"):
-            return a.where(cond, b)
-        return b.where(~np.asarray(cond), a)
+        like = a if hasattr(a, "_kind") else b
+        return like._kind._select(cond, a, b)
 
     @classmethod
     def mask(cls, g, keep):

@@ -28,7 +28,7 @@ class _State:
     """Global switches: grad mode, anomaly mode, open Tapes, the fast paths, the nn.Module whose
     forward is running. `hooks` is True when anything must see each recorded node (anomaly
     mode, open Tapes, a module's forward)."""
-    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module")
+    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module", "trace")
 
     def __init__(self):
         self.grad_enabled = True
@@ -37,6 +37,7 @@ class _State:
         self.hooks = False
         self.fast = True
         self.module = None      # weakref to the innermost nn.Module running forward, or None
+        self.trace = None       # the Trace of autograd.compile while it traces a function
 
 
 STATE = _State()
@@ -116,7 +117,7 @@ class Node:
         if cls._array_valued and type(data) is not np.ndarray:
             data = np.asarray(data)     # numpy gives a scalar for a full reduction or x[i, j]
         out = None
-        if STATE.grad_enabled:
+        if STATE.grad_enabled and op.vjps is not None:
             for x in inputs:
                 if x.requires_grad:
                     out = cls._node(data, op, inputs, ctx)
@@ -125,6 +126,8 @@ class Node:
             out = cls._node(data)
         if type(data) is np.ndarray and data.base is not None:
             _share_in_place_record(out, inputs)
+        if STATE.trace is not None:
+            STATE.trace.record(out, op, ctx, inputs)
         return out
 
     # ------------------------------------------------------------------ backward
@@ -270,19 +273,27 @@ def fast_paths(enabled=True):
 _recording_index = attrgetter("_index")
 
 
-def walk(root, constants=True):
+def walk(root, constants=True, data_inputs=True):
     """The nodes `root` was computed from, itself included, in recording order; without
     `constants`, only the nodes that require grad, reached through such nodes (what backward
-    needs; a drawing shows the constants too). An explicit stack, not recursion: a chain of a
-    million nodes is no deeper than one."""
+    needs; a drawing shows the constants too); without `data_inputs`, not through the inputs
+    that take no gradient (class targets, a condition: a drawing leaves them out). An explicit
+    stack, not recursion: a chain of a million nodes is no deeper than one."""
     seen = {root}
     stack = [root]
     while stack:
-        for p in stack.pop()._parents:
+        for p in operands(stack.pop(), data_inputs):
             if (constants or p.requires_grad) and p not in seen:
                 seen.add(p)
                 stack.append(p)
     return sorted(seen, key=_recording_index)
+
+
+def operands(node, data_inputs=True):
+    """node's inputs; without `data_inputs`, only those its op takes a gradient for."""
+    if data_inputs or node._op is None:
+        return node._parents
+    return [p for i, p in enumerate(node._parents) if node._op.takes_gradient(i)]
 
 
 def backpropagate(root, seed, xp, retain_graph, take, watch=None):

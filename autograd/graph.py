@@ -18,7 +18,7 @@ order without recursion, so the same graph always gives the same model.
 """
 import numpy as np
 
-from .engine import Node, run_backward, walk
+from .engine import Node, operands, run_backward, walk
 
 _INFIX = {"add": "+", "mul": "*", "pow": "**", "matmul": "@"}
 
@@ -57,7 +57,7 @@ class Graph:
             raise TypeError(f"draw_graph: root must be a Value or Tensor, got "
                             f"{type(root).__name__}")
         self.root = root
-        self.nodes = walk(root)
+        self.nodes = walk(root, data_inputs=False)
         self.compact = (type(root).__name__ != "Value") if compact is None else bool(compact)
         self.show_data, self.show_grad = show_data, show_grad
         self.group = bool(group_modules)
@@ -221,7 +221,7 @@ class Graph:
 
         uses = {}                       # id(node) -> number of ops reading it
         for n in order:
-            for p in n._parents:
+            for p in operands(n, False):
                 uses[id(p)] = uses.get(id(p), 0) + 1
         for k, n in enumerate(order):
             m = self._module[id(n)]
@@ -263,7 +263,7 @@ class Graph:
             if not self.compact and box_of[dst].kind != "module":
                 dst = f"v{k}_op"
             consts = []
-            for p in n._parents:
+            for p in operands(n, False):
                 if id(p) in folded:
                     consts.append(_fmt_scalar(p._data))
                     continue
@@ -312,7 +312,7 @@ class Graph:
         if users is None:
             users = self._user_map = {}
             for m in self.nodes:
-                for p in m._parents:
+                for p in operands(m, False):
                     users.setdefault(id(p), [])
                     if not users[id(p)] or users[id(p)][-1] is not m:
                         users[id(p)].append(m)

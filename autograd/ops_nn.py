@@ -14,27 +14,46 @@ from .optable import REAL, Domain, Op
 # Every classifier's loss. As a composite (log_softmax, a one-hot multiply, sums, a division) it
 # was 6 nodes and 55 us on a (64, 10) batch; fused, its VJP is the textbook
 # w_n (softmax(a)_n - onehot(t_n)), written as a scaled copy of exp(a - m) and a subtraction at
-# the targets: no one-hot array, no softmax division in the forward.
+# the targets: no one-hot array, no softmax division in the forward. The targets are an input
+# (with no gradient), not part of ctx, so a compiled training step reads each batch's own.
+class CrossEntropy:
+    """ctx of the cross_entropy row: torch's options, class `weight` (C,), `ignore_index`
+    (those samples count for nothing) and `reduction` ('mean': sum_n w_n loss_n / sum_n w_n,
+    'sum' or 'none'). The forward leaves what the fast VJP reuses in `saved`, marked with the
+    output it belongs to: (output, ClassTargets, exp(a - m), its row sums)."""
+    __slots__ = ("class_weight", "ignore_index", "reduction", "saved")
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        self.class_weight = None if weight is None else np.asarray(weight, dtype=np.float64)
+        self.ignore_index, self.reduction = ignore_index, reduction
+        self.saved = None
+
+    def targets(self, target, n_classes):
+        return ClassTargets(target, n_classes, self.class_weight, self.ignore_index,
+                            self.reduction)
+
+    def __repr__(self):
+        w = "" if self.class_weight is None else f"weight={self.class_weight.tolist()}, "
+        return (f"CrossEntropy({w}ignore_index={self.ignore_index}, "
+                f"reduction={self.reduction!r})")
+
+
 class ClassTargets:
-    """ctx of the cross_entropy row: integer class targets `target` (N,) in [0, n_classes) of
-    logits (N, n_classes), with torch's options: class `weight` (C,), `ignore_index` (those
-    samples count for nothing) and `reduction` ('mean': sum_n w_n loss_n / sum_n w_n, 'sum' or
-    'none'). A target out of range raises IndexError naming it.
+    """Integer class targets `target` (N,) in [0, n_classes) of logits (N, n_classes), read
+    with the options of a CrossEntropy: the per-sample weights, what is ignored, the
+    denominator of the mean. A target out of range raises IndexError naming it.
 
     `flat` holds n * n_classes + t_n, the targets' positions in the flattened logits: a take
     or an index of a raveled array with it costs a third of a[rows, t] on a (64, 10) batch.
-    The forward leaves exp(a - m) and its row sums here for the VJP, marked with the output
-    they belong to; a VJP of any other output of the same ctx (gradcheck runs the forward many
-    times) or on recorded nodes (create_graph) recomputes the softmax from the logits.
     """
-    __slots__ = ("target", "n_classes", "class_weight", "ignore_index", "reduction", "starts",
-                 "flat", "weight", "ignored", "denom", "_out", "_e", "_s")
+    __slots__ = ("target", "n_classes", "class_weight", "reduction", "starts", "flat", "weight",
+                 "ignored", "denom")
 
-    def __init__(self, target, n_classes, weight=None, ignore_index=-100, reduction="mean"):
+    def __init__(self, target, n_classes, class_weight=None, ignore_index=-100,
+                 reduction="mean"):
         t = np.asarray(target).astype(np.intp, copy=False)
         self.target, self.n_classes = t, n_classes
-        self.ignore_index, self.reduction = ignore_index, reduction
-        self.class_weight = None if weight is None else np.asarray(weight, dtype=np.float64)
+        self.class_weight, self.reduction = class_weight, reduction
         n = t.shape[0]
         self.starts = _row_starts(n, n_classes)
         # one call finds the targets' flat positions and checks that each is a class (it raises
@@ -51,26 +70,20 @@ class ClassTargets:
                                  f"for {n_classes} classes")
             pick, self.ignored = np.where(valid, t, 0), ~valid
             flat = self.starts + pick
-            w = np.ones(t.shape) if weight is None else self.class_weight[pick]
+            w = np.ones(t.shape) if class_weight is None else class_weight[pick]
             w = w * valid
         else:
             self.ignored = None
-            w = None if weight is None else self.class_weight[t]
+            w = None if class_weight is None else class_weight[t]
         self.flat = flat
         # per-sample weights w_n; None when every sample counts once (the fast path)
         self.weight = w
         self.denom = float(n if w is None else w.sum())
-        self._out = self._e = self._s = None
 
     def onehot(self, shape, dtype):
         o = np.zeros(shape, dtype=dtype)
         o.ravel()[self.flat] = 1.0
         return o
-
-    def __repr__(self):
-        w = "" if self.class_weight is None else f", weight={self.class_weight.tolist()}"
-        return (f"ClassTargets({self.target.tolist()}, {self.n_classes}{w}, "
-                f"ignore_index={self.ignore_index}, reduction={self.reduction!r})")
 
 
 def _row_starts(n, width, cache={}):
@@ -85,81 +98,86 @@ def _row_starts(n, width, cache={}):
     return r
 
 
-def _ce_fwd(ctx, a):
+def _ce_fwd(ctx, a, target):
     """The loss from m = the row maxima, e = exp(a - m) and s = the row sums of e:
     loss_n = -log softmax(a)[n, t_n] = log s_n - (a - m)[n, t_n], reduced. m is not clamped
-    to the finite range (as shift_by_max does for logsumexp): a row with a +inf, or of -infs only,
-    then gives nan, as torch's cross_entropy does, and a finite batch is spared two calls."""
+    to the finite range (as shift_by_max does for logsumexp): a row with a +inf, or of -infs
+    only, then gives nan, as torch's cross_entropy does, and a finite batch is spared two
+    calls."""
+    t = ctx.targets(target, a.shape[1])
     # the row maxima through argmax and a take: 3.9 us against 6 for maximum.reduce along a
     # short axis ((64, 10) float32)
-    m = a.take(ctx.starts + a.argmax(axis=1))
+    m = a.take(t.starts + a.argmax(axis=1))
     # C order whatever a's layout (transposed logits are F-ordered): the VJP writes into the
     # raveled copy of e it makes, which must be a view of it
     e = np.subtract(a, m[:, None], order="C")
-    picked = e.take(ctx.flat)
+    picked = e.take(t.flat)
     np.exp(e, out=e)
     s = np.add.reduce(e, axis=1)
     loss = np.log(s)
     loss -= picked
-    if ctx.weight is not None:
-        loss *= ctx.weight.astype(loss.dtype, copy=False)
-        if ctx.ignored is not None:
-            loss[ctx.ignored] = 0.0        # not 0 * inf where an ignored row's logit is -inf
-    if ctx.reduction != "none":
+    if t.weight is not None:
+        loss *= t.weight.astype(loss.dtype, copy=False)
+        if t.ignored is not None:
+            loss[t.ignored] = 0.0          # not 0 * inf where an ignored row's logit is -inf
+    if t.reduction != "none":
         loss = np.add.reduce(loss)
-        if ctx.reduction == "mean":     # all ignored: a mean of nothing is nan, as in torch
-            loss = loss * (1.0 / ctx.denom) if ctx.denom else loss * np.nan
+        if t.reduction == "mean":       # all ignored: a mean of nothing is nan, as in torch
+            loss = loss * (1.0 / t.denom) if t.denom else loss * np.nan
     loss = np.asarray(loss)             # a 0-d array, not numpy's scalar: the node's own value
-    ctx._out, ctx._e, ctx._s = loss, e, s
+    ctx.saved = (loss, t, e, s)
     return loss
 
 
-def _ce_scale(xp, g, ctx, dtype):
+def _ce_scale(xp, g, t, dtype):
     """k_n = w_n g_n ('none'), w_n g / denom ('mean') or w_n g ('sum')."""
     k = g
-    if ctx.reduction == "mean":
-        k = k * (1.0 / ctx.denom) if ctx.denom else k * np.nan
-    if ctx.weight is not None:
-        k = k * ctx.weight.astype(dtype)
+    if t.reduction == "mean":
+        k = k * (1.0 / t.denom) if t.denom else k * np.nan
+    if t.weight is not None:
+        k = k * t.weight.astype(dtype)
     return k
 
 
-def _ce_vjp(xp, g, out, ctx, a):
+def _ce_vjp(xp, g, out, ctx, a, target):
     # d loss_n / d a[n, c] = k_n (softmax(a)[n, c] - [c == t_n])
-    dtype = xp.data(a).dtype
-    k = _ce_scale(xp, g, ctx, dtype)
-    if ctx.reduction == "none" or ctx.weight is not None:
+    shape, dtype = xp.data(a).shape, xp.data(a).dtype
+    t = ctx.targets(xp.data(target), shape[1])
+    k = _ce_scale(xp, g, t, dtype)
+    if t.reduction == "none" or t.weight is not None:
         k = xp.unsqueeze(k, 1)          # one k_n per row
     p = xp.exp(xp.apply(LOG_SOFTMAX, 1, a))
-    return (p - ctx.onehot(xp.data(a).shape, dtype)) * k
+    return (p - t.onehot(shape, dtype)) * k
 
 
-def _ce_vjp_fast(xp, g, out, ctx, a):
+def _ce_vjp_fast(xp, g, out, ctx, a, target):
     """softmax(a) k = e (k / s) from the forward's e = exp(a - m) and its row sums s: one
     scaled copy, then k off at each row's target. No one-hot array, no new exp (6 nodes and
     55 us as a composite on a (64, 10) batch; this, 9 us)."""
-    if ctx._out is not out:         # another forward of the same ctx ran since (gradcheck)
-        return _ce_vjp(xp, g, out, ctx, a)
+    if ctx.saved is None or ctx.saved[0] is not out:    # another forward of this ctx since
+        return _ce_vjp(xp, g, out, ctx, a, target)
+    _, t, e, s = ctx.saved
     # a 0-d g read as a numpy scalar: scalar arithmetic costs a tenth of a 0-d array's
-    k = _ce_scale(xp, g[()] if g.ndim == 0 else g, ctx, a.dtype)
-    d = np.multiply(ctx._e, (k / ctx._s)[:, None], order="C")    # C order: ravel is a view
-    d.ravel()[ctx.flat] -= k
+    k = _ce_scale(xp, g[()] if g.ndim == 0 else g, t, a.dtype)
+    d = np.multiply(e, (k / s)[:, None], order="C")       # C order: ravel is a view
+    d.ravel()[t.flat] -= k
     return d
 
 
 CROSS_ENTROPY = Op(
     "cross_entropy",
-    formula="-w_n log softmax(a)[n, t_n] with ctx = ClassTargets(t, w, reduction); 'mean' "
-            "divides by sum_n w_n (stable: log-sum-exp); d/da = k_n (softmax(a) - onehot(t))",
-    array=_ce_fwd, vjps=(_ce_vjp,), domains=(REAL,),
-    examples=[(ClassTargets([0, 2], 3), ((2, 3),)),
-              (ClassTargets([1, 0, 3], 4, reduction="sum"), ((3, 4),)),
-              (ClassTargets([2, 2, 0, 1], 3, reduction="none"), ((4, 3),)),
-              (ClassTargets([1, 0, 2], 3, weight=[0.5, 0.0, 2.0]), ((3, 3),)),
-              (ClassTargets([1, -100, 0, 1], 2, ignore_index=-100), ((4, 2),)),
-              (ClassTargets([0, 3, 1], 4, weight=[1.5, 1.0, 0.5, 2.0], ignore_index=3,
-                            reduction="none"), ((3, 4),))],
-    fast_vjps=(_ce_vjp_fast,))
+    formula="-w_n log softmax(a)[n, t_n] for logits a and class targets t (an input with no "
+            "gradient), ctx = CrossEntropy(weight, ignore_index, reduction); 'mean' divides by "
+            "sum_n w_n (stable: log-sum-exp); d/da = k_n (softmax(a) - onehot(t))",
+    array=_ce_fwd, vjps=(_ce_vjp, None), domains=(REAL, None),
+    examples=[(CrossEntropy(), ((2, 3), np.array([0, 2]))),
+              (CrossEntropy(reduction="sum"), ((3, 4), np.array([1, 0, 3]))),
+              (CrossEntropy(reduction="none"), ((4, 3), np.array([2, 2, 0, 1]))),
+              (CrossEntropy(weight=[0.5, 0.0, 2.0]), ((3, 3), np.array([1, 0, 2]))),
+              (CrossEntropy(ignore_index=-100), ((4, 2), np.array([1, -100, 0, 1]))),
+              (CrossEntropy(weight=[1.5, 1.0, 0.5, 2.0], ignore_index=3, reduction="none"),
+               ((3, 4), np.array([0, 3, 1])))],
+    fast_vjps=(_ce_vjp_fast, None))
 
 
 # binary_cross_entropy as one row: torch's backward is not the derivative of its clamped

@@ -9,7 +9,7 @@ import numpy as np
 
 from .fast import SparseGrad, is_basic
 from .ops_elementwise import identity_vjp
-from .optable import REAL, Domain, Op, PerInput
+from .optable import BOOL, REAL, Domain, Op, PerInput
 
 
 # matmul -------------------------------------------------------------------------------------
@@ -108,14 +108,30 @@ BROADCAST_TO = Op("broadcast_to",
                   array=lambda c, a: np.broadcast_to(a, c), vjps=(identity_vjp,),
                   domains=(REAL,), examples=[((2, 3), ((1, 3),)), ((4, 2, 3), ((2, 1),))])
 
-WHERE = Op("where", formula="a where mask else b (ctx = mask, a constant); "
-                            "d/da = mask, d/db = not mask",
-           array=lambda c, a, b: np.where(c, a, b),
-           vjps=(lambda xp, g, out, c, a, b: xp.mask(g, c),
-                 lambda xp, g, out, c, a, b: xp.mask(g, ~c)),
-           domains=(REAL, REAL),
-           examples=[(np.array([[True, False, True], [False, True, True]]), ((2, 3), (2, 3))),
-                     (np.array([True, False, True]), ((2, 3), (1,)))])
+WHERE = Op("where", formula="a where cond else b (cond a bool input, no gradient); "
+                            "d/da = cond, d/db = not cond",
+           array=lambda c, cond, a, b: np.where(cond, a, b),
+           vjps=(None,
+                 lambda xp, g, out, c, cond, a, b: xp.mask(g, xp.data(cond)),
+                 lambda xp, g, out, c, cond, a, b: xp.mask(g, ~xp.data(cond))),
+           domains=(BOOL, REAL, REAL),
+           examples=[(None, ((2, 3), (2, 3), (2, 3))), (None, ((3,), (2, 3), (1,))),
+                     (None, ((2, 1), (1, 3), ()))])
+
+
+def _numpy_fwd(ctx, *arrays):
+    function, keywords = ctx
+    return function(*arrays, **keywords)
+
+
+# The values a program computes without a gradient (comparisons, argmax, integer casts): one
+# row, so that they are ops like the others (autograd.compile replays them) though backward
+# never meets them.
+NUMPY = Op("numpy", formula="a numpy function of the inputs, ctx = (function, keywords); no "
+                            "gradient",
+           array=_numpy_fwd, vjps=None, domains=PerInput(lambda i: REAL),
+           examples=[((np.greater, {}), ((2, 3), (2, 3))), ((np.argmax, {"axis": 1}), ((2, 3),)),
+                     ((np.equal, {}), ((3,), ()))])
 
 
 # indexing: getitem and its adjoint, scatter-add ------------------------------------------------
@@ -520,7 +536,8 @@ AVG_POOL2D = Op("avg_pool2d",
                           ((3, 2, 1, 2, 1, 1), ((1, 2, 5, 5),)),
                           ((2, 2, 1, 1, 0, 0), ((1, 1, 3, 4),))])
 
-ROWS = (MATMUL, LINEAR, SUM, RESHAPE, TRANSPOSE, BROADCAST_TO, WHERE, GETITEM, SCATTER, SETITEM,
+ROWS = (MATMUL, LINEAR, SUM, RESHAPE, TRANSPOSE, BROADCAST_TO, WHERE, NUMPY, GETITEM, SCATTER,
+        SETITEM,
         ASTYPE,
         CLIP, MAXIMUM, MINIMUM, AMAX, AMIN, LOGSUMEXP, LOG_SOFTMAX, CONCATENATE, PAD, IM2COL,
         COL2IM, CONV2D, MAX_POOL2D, AVG_POOL2D)

@@ -39,19 +39,42 @@ REAL = Domain()
 POSITIVE = Domain(0.2, 3.0)
 
 
+class Choice(Domain):
+    """An input that takes no gradient: booleans, or integers in [low, high) (class targets,
+    indices), sampled uniformly."""
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype=np.bool_, low=0, high=2):
+        super().__init__(low, high)
+        self.dtype = np.dtype(dtype)
+
+    def sample(self, rng, shape):
+        return rng.integers(self.low, self.high, size=shape).astype(self.dtype)
+
+    def __repr__(self):
+        return f"Choice({self.dtype}, {self.low}, {self.high})"
+
+
+BOOL = Choice()
+
+
 class Op:
     """One row of the op table.
 
     name      the op's name ("tanh"), as printed on tapes and in error messages
     scalar    forward on floats, scalar(ctx, *floats), or None for a Tensor-only op
     array     forward on numpy arrays, array(ctx, *arrays), or None for a Value-only op
-    vjps      one VJP per input, the textbook form (see the module docstring); for an op of
-              any number of inputs, an object that makes input i's VJP when indexed
+    vjps      one VJP per input, the textbook form (see the module docstring), None for an
+              input that takes no gradient (a condition, class targets); for an op of any
+              number of inputs, an object that makes input i's VJP when indexed; None for an op
+              with no gradient at all (a comparison), whose results are never recorded for
+              backward (autograd.compile still sees them)
     domains   one Domain per input, where the generated tests sample it
     formula   the maths as text ("tanh a; d/da = 1 - tanh^2 a")
     symbol    short label for drawings ("+", "@"); the name by default
-    examples  the generated tests' cases: a list of (ctx, input shapes); None for an
-              elementwise op (tested on scalar, vector, matrix and broadcast shapes, ctx None)
+    examples  the generated tests' cases: a list of (ctx, inputs), each input a shape (sampled
+              from its domain) or a fixed array; None for an elementwise op (tested on scalar,
+              vector, matrix and broadcast shapes, ctx None)
     fast_array, fast_vjps
               optional faster forms on arrays, used by the fast paths (autograd/fast.py): the
               same results, measured to be faster; tests compare them with the textbook forms.
@@ -84,6 +107,25 @@ class Op:
         # completed with the textbook VJPs where a fast one is not given
         self.fast_vjps = vjps if fast_vjps is None else tuple(
             fast or vjp for fast, vjp in zip(fast_vjps, vjps))
+        if vjps is None:
+            self.nin = None
+
+    def example_inputs(self, rng, inputs, dtype=np.float64):
+        """The arrays of one generated test case: each input a fixed array, or a shape sampled
+        from its domain (floats in `dtype`)."""
+        arrays = []
+        for i, spec in enumerate(inputs):
+            if isinstance(spec, np.ndarray):
+                arrays.append(spec)
+                continue
+            domain = self.domains[i]
+            x = domain.sample(rng, spec)
+            arrays.append(x if isinstance(domain, Choice) else np.asarray(x, dtype=dtype))
+        return arrays
+
+    def takes_gradient(self, i):
+        """Whether input i has a VJP (a condition or class targets has none)."""
+        return self.vjps is not None and self.vjps[i] is not None
 
     @property
     def doc(self):

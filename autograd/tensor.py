@@ -587,6 +587,11 @@ class Tensor(Node):
         InPlace.of(self).stamp()
 
     @staticmethod
+    def _select(cond, a, b):
+        """where(cond, a, b): the GRAPH backend's select."""
+        return where(cond, a, b)
+
+    @staticmethod
     def _concatenate(tensors, axis):
         return Tensor._apply(OPS["concatenate"], axis, *tensors)
 
@@ -697,11 +702,11 @@ class Tensor(Node):
 
     # comparisons: constant boolean tensors, not differentiable
     def _compare(self, other, fn):
-        if isinstance(other, Node):
-            other = other._data
-        elif not isinstance(other, (numbers.Number, np.ndarray, np.generic, list, tuple)):
+        if not isinstance(other, (Node, numbers.Number, np.ndarray, np.generic, list, tuple)):
             return NotImplemented       # e.g. pytest.approx, which compares itself
-        return Tensor._node(np.asarray(fn(self._data, other)))
+        other = other if isinstance(other, Tensor) else Tensor._node(np.asarray(
+            other._data if isinstance(other, Node) else other))
+        return Tensor._apply(OPS["numpy"], (fn, {}), self, other)
 
     def __lt__(self, other):
         return self._compare(other, np.less)
@@ -887,14 +892,18 @@ class Tensor(Node):
 
 
 def where(cond, a, b):
-    """a where cond else b, elementwise; cond is a constant (a bool array or Tensor)."""
-    cond = np.asarray(cond._data if isinstance(cond, Node) else cond, dtype=bool)
+    """a where cond else b, elementwise (cond a bool Tensor or array; no gradient flows to
+    it)."""
+    if not isinstance(cond, Tensor):
+        cond = Tensor._node(np.asarray(cond, dtype=bool))
+    elif cond._data.dtype != np.bool_:
+        cond = cond != 0
     like = a if isinstance(a, Tensor) else b
     if not isinstance(like, Tensor):
         like = Tensor(np.asarray(a))
     a = _operand(a, like, "where")
     b = _operand(b, like, "where")
-    return Tensor._apply(OPS["where"], cond, a, b)
+    return Tensor._apply(OPS["where"], None, cond, a, b)
 
 
 Tensor._kind = Tensor

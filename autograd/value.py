@@ -16,6 +16,8 @@ def _binary(name):
         other = self._lift(other, name)
         if other is None:
             return NotImplemented
+        if STATE.trace is not None:          # autograd.compile is watching: the full path
+            return Value._apply(op, None, self, other)
         data = forward(None, self._data, other._data)
         if STATE.grad_enabled and (self.requires_grad or other.requires_grad):
             return Value._node(data, op, (self, other))
@@ -36,6 +38,8 @@ def _unary(name):
     forward = op.scalar
 
     def method(self):
+        if STATE.trace is not None:
+            return Value._apply(op, None, self)
         data = forward(None, self._data)
         if STATE.grad_enabled and self.requires_grad:
             return Value._node(data, op, (self,))

@@ -31,7 +31,7 @@ from autograd.functional import linear as _linear
 from autograd.functional import pad as _pad_constant
 from autograd.engine import Node
 from autograd.ops import OPS
-from autograd.ops_nn import ClassTargets
+from autograd.ops_nn import CrossEntropy
 from autograd.random import _bernoulli_fill
 from autograd.tensor import where as _where
 
@@ -1238,10 +1238,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         # the common case, (N, C) logits and class indices: one fused node of the op table
         if kind not in "iu" or tarr.shape != in_shape[:1]:
             tarr, _, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
+            target = None
         if weight is not None:
             weight = _class_weight(weight, n_classes)
-        ctx = ClassTargets(tarr, n_classes, weight, ignore_index, reduction)
-        return _CROSS_ENTROPY(input, ctx=ctx)
+        if not isinstance(target, Tensor):      # the targets are an input of the row
+            target = Tensor._node(np.asarray(tarr))
+        return _CROSS_ENTROPY(input, target, ctx=CrossEntropy(weight, ignore_index, reduction))
     logp = log_softmax(input, cls_axis)
     shape = [1] * input.ndim
     shape[cls_axis] = n_classes

@@ -42,8 +42,8 @@ def _scatter(ctx, g):
     return z.index_put(idx if isinstance(idx, tuple) else (idx,), g, accumulate=True)
 
 
-def _where(ctx, a, b):
-    return torch.where(torch.from_numpy(np.asarray(ctx, dtype=bool)), a, b)
+def _where(ctx, cond, a, b):
+    return torch.where(cond.bool(), a, b)
 
 
 TORCH = {
@@ -120,10 +120,14 @@ TORCH["conv2d"] = lambda c, x, w, b: torch.nn.functional.conv2d(x, w, b, stride=
                                                                 padding=c[2:])
 TORCH["max_pool2d"] = lambda c, x: torch.nn.functional.max_pool2d(x, c[:2], c[2:4], c[4:])
 TORCH["avg_pool2d"] = lambda c, x: torch.nn.functional.avg_pool2d(x, c[:2], c[2:4], c[4:])
-TORCH["cross_entropy"] = lambda c, a: torch.nn.functional.cross_entropy(
-    a, torch.from_numpy(c.target.astype(np.int64)), reduction=c.reduction,
+TORCH["cross_entropy"] = lambda c, a, t: torch.nn.functional.cross_entropy(
+    a, t.long(), reduction=c.reduction,
     weight=None if c.class_weight is None else torch.from_numpy(c.class_weight).to(a.dtype),
     ignore_index=c.ignore_index)
+# the row of values without a gradient is numpy itself: its oracle is numpy, through torch's
+# tensors
+TORCH["numpy"] = lambda c, *ins: torch.from_numpy(np.asarray(c[0](
+    *[np.asarray(i.detach()) for i in ins], **c[1])))
 
 
 # rows that moved into the table from nn (autograd/ops_nn.py)

@@ -1,0 +1,509 @@
+"""`autograd.compile`: the tape of a function, as a program.
+
+    step = autograd.compile(loss_fn)     # loss_fn(*args) returns a Tensor (or a Value)
+    loss = step(x, y)                    # the same value as loss_fn(x, y)
+    loss.backward()                      # gradients reach every leaf loss_fn used
+    print(step.source)                   # the forward and backward code it runs
+
+The first call traces `fn`: it runs once, eagerly, and every op applied to a value that comes
+from the arguments, or that requires grad, is recorded in order: a Wengert list, as the tape of
+backward is. That list is then written out as Python: one line per op for the forward, and the
+chain rule run backwards over it for the backward, each VJP written out from the op table (the
+same functions eager backward runs, applied to symbols that write code: see source.py). From
+then on a call runs that code: no nodes, no tape, no dispatch, only numpy (or float
+arithmetic, for Value programs).
+
+The compiled call is one node on the tape: its inputs are the arguments and every leaf `fn`
+reached without taking it as an argument (a model's parameters, read afresh at each call, so an
+optimizer's step is seen); its VJPs come from the generated backward. So it composes with eager
+code around it, and backward(), autograd.grad, optimizers and no_grad() work as usual.
+
+What a trace freezes. Tracing runs Python once; what the arguments decide beyond their types,
+shapes and dtypes is fixed at that run:
+- Python branches and loops on the values of tensors (`if loss.item() > 1:`), and values
+  computed with numpy from a tensor's array inside fn;
+- Python numbers and other non-tensor arguments (a change retraces);
+- tensors made inside fn from anything but the arguments (they are constants of the program);
+- Python state that fn changes (BatchNorm's running statistics in training mode: compile it in
+  eval mode), and random numbers drawn by Python rather than by an op.
+A new combination of argument types, shapes and dtypes traces again (a small cache, as
+jax.jit keeps). At each trace the compiled code is run once against eager mode on other
+values of the same shapes, and a difference is an error at trace time; compile(fn,
+check=True) compares with eager mode at every call. In-place changes of the arguments inside
+fn, and ops with no source form, are errors at trace time.
+"""
+import builtins
+import functools
+import re
+import inspect
+from collections import OrderedDict
+
+import numpy as np
+
+from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
+from .optable import Op
+from .source import SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, write_forward, write_vjp
+
+
+class CompileError(RuntimeError):
+    """fn cannot be compiled as it is (the message says why and what to do)."""
+
+
+class Trace:
+    """The ops of one run of fn applied to values that come from its arguments or require
+    grad, in the order they ran: (result, op, ctx, inputs)."""
+
+    def __init__(self, proxies):
+        self.entries = []
+        self.traced = {id(p) for p in proxies}
+        self.keep = list(proxies)          # holds every traced object, so ids stay unique
+        self.start = _next_index()
+
+    def record(self, out, op, ctx, inputs):
+        for x in inputs:
+            if id(x) in self.traced or x.requires_grad:
+                self.traced.add(id(out))
+                self.keep.append(out)
+                self.entries.append((out, op, ctx, inputs))
+                return
+
+    def replaced(self, old, new_obj, result):
+        """An in-place op inside fn: `new_obj` (the tensor the user holds) now stands for
+        `result`, and the value it stood for before is `old`."""
+        swap = {id(new_obj): old, id(result): new_obj}
+        self.entries = [(swap.get(id(o), o), op, ctx,
+                         tuple(old if x is new_obj else x for x in ins))
+                        for o, op, ctx, ins in self.entries]
+        self.traced.add(id(old))
+        self.keep.append(old)
+
+    def is_traced(self, node):
+        return id(node) in self.traced
+
+
+class _Call:
+    """ctx of one call of a compiled node: what the forward saved for the backward, and the
+    gradients once computed (every input's, in one run of the generated backward)."""
+    __slots__ = ("saved", "g", "grads")
+
+    def __init__(self):
+        self.saved = self.g = self.grads = None
+
+
+class Program:
+    """One trace, written out and ready to run: `source` is its code."""
+
+    def __init__(self, fn, args, names):
+        self.fn = fn
+        proxies = [_proxy(a) for a in args if _is_traced_arg(a)]
+        self._trace(fn, args, proxies)
+        self._write(names)
+
+    # ------------------------------------------------------------------ tracing
+    def _trace(self, fn, args, proxies):
+        it = iter(proxies)
+        call_args = [next(it) if _is_traced_arg(a) else a for a in args]
+        trace = Trace(proxies)
+        prev, STATE.trace = STATE.trace, trace
+        try:
+            with enable_grad():
+                out = fn(*call_args)
+        finally:
+            STATE.trace = prev
+        if not isinstance(out, Node):
+            raise CompileError(f"compile: {_name(fn)} must return a Tensor or a Value, got "
+                               f"{type(out).__name__}")
+        self.kind = out._kind
+        self.scalar = self.kind._forward_name == "float"
+        for p in proxies:
+            if p._kind is not self.kind:
+                raise CompileError(f"compile: {_name(fn)} mixes Values and Tensors")
+        for p in proxies:
+            if p._version is not None and p._version.changed_at >= trace.start:
+                raise CompileError(f"compile: {_name(fn)} changes an argument in place; "
+                                   f"compiled code cannot replay that: change a copy instead")
+        self.proxies, self.out = proxies, out
+        made = {id(o): k for k, (o, _, _, _) in enumerate(trace.entries)}
+        keep, stack, seen = [], [out], {id(out)}
+        while stack:                          # the entries the output depends on
+            node = stack.pop()
+            k = made.get(id(node))
+            if k is None:
+                continue
+            keep.append(k)
+            for x in trace.entries[k][3]:
+                if id(x) not in seen:
+                    seen.add(id(x))
+                    stack.append(x)
+        self.entries = [trace.entries[k] for k in sorted(keep)]
+        produced = {id(e[0]) for e in self.entries}
+        proxy_ids = {id(p) for p in proxies}
+        self.free, self.constants, seen = [], [], set()
+        for _, _, _, ins in self.entries:
+            for x in ins:
+                if id(x) in produced or id(x) in proxy_ids or id(x) in seen:
+                    continue
+                seen.add(id(x))
+                if x.requires_grad or x._index < trace.start:
+                    self.free.append(x)     # parameters and outside values: read each call
+                else:
+                    self.constants.append(x)    # made by fn from no argument: fixed
+        if not self.entries and id(out) not in proxy_ids:
+            raise CompileError(f"compile: the output of {_name(fn)} does not depend on its "
+                               f"arguments or on any tensor that requires grad")
+
+    # ------------------------------------------------------------------ writing
+    def _write(self, names):
+        ns = {"np": np}
+        fw = Writer(ns, taken=("ctx", "g", "np"))
+        inputs = self.proxies + self.free
+        parameter_names = _parameter_names(self.fn)
+        input_names = [fw.claim(_identifier(n)) for n in names] + [
+            fw.claim(_leaf_name(x, k, parameter_names)) for k, x in enumerate(self.free)]
+        sym = {}
+        for x, name in zip(inputs, input_names):
+            sym[id(x)] = Sym(fw, name, x._data)
+        for k, c in enumerate(self.constants):
+            text = fw.render(c._data)           # a literal when it has one: 2.0, np.float32(1.0)
+            if text not in fw.namespace or fw.namespace[text] is not c._data:
+                if not (isinstance(c._data, float) or text.startswith("np.")):
+                    text = fw.constant(c._data, stem=_const_stem(c, k))
+            sym[id(c)] = Sym(fw, text, c._data)
+        # forward: one line per op
+        for k, (out, op, ctx, ins) in enumerate(self.entries):
+            fw.comment(_forward_comment(op))
+            value = write_forward(op, ctx, [sym[id(x)] for x in ins], scalar=self.scalar)
+            sym[id(out)] = fw.materialize(value, name=_value_name(out, k))
+        result = sym[id(self.out)]
+        # backward: the chain rule, last op first
+        needs = {id(x): x.requires_grad for x in inputs}
+        for out, op, ctx, ins in self.entries:
+            needs[id(out)] = op.vjps is not None and any(needs.get(id(x), False) for x in ins)
+        bw = Writer(ns, taken=set(fw.taken))
+        xp = SOURCE_SCALAR if self.scalar else SOURCE_ARRAY
+        rebound = {key: Sym(bw, s.text, s.value) for key, s in sym.items()}
+        grads = {id(self.out): Sym(bw, "g", self.out._data)}
+        for out, op, ctx, ins in reversed(self.entries):
+            g = grads.pop(id(out), None)
+            if g is None or not needs[id(out)]:
+                continue
+            name = rebound[id(out)].text
+            g = bw.materialize(g, name=f"g_{name}")
+            bw.comment(_backward_comment(op))
+            ins_sym = [rebound[id(x)] for x in ins]
+            for i, x in enumerate(ins):
+                if not needs.get(id(x), False):
+                    continue
+                # the chain rule: d out/d x times g, summed back over broadcast axes
+                c = write_vjp(op, i, xp, g, rebound[id(out)], ctx, ins_sym)
+                c = xp.unbroadcast(c, rebound[id(x)])
+                total = grads.get(id(x))
+                grads[id(x)] = c if total is None else total + c
+        returned = []
+        for x in inputs:
+            g = grads.get(id(x))
+            returned.append(None if g is None else bw.materialize(
+                g, name=f"g_{rebound[id(x)].text}"))
+        self.needs = [needs[id(x)] for x in inputs]
+        # the two functions
+        bw_body = list(bw.lines)
+        used = _names_in(bw_body)
+        # only names travel from forward to backward: literals and namespace constants are
+        # spelled the same in both functions
+        saved = [s.text for s in sym.values()
+                 if s.text in used and s.text.isidentifier() and s.text not in ns]
+        saved = list(dict.fromkeys(saved))
+        ret = ", ".join(r.text if r is not None else "None" for r in returned)
+        fw_lines = [f"def forward(ctx, {', '.join(input_names)}):"] + [
+            "    " + line for line in fw.lines]
+        if saved:
+            fw_lines.append(f"    ctx.saved = ({', '.join(saved)},)")
+        fw_lines.append(f"    return {result.text}")
+        bw_lines = ["def backward(ctx, g):"]
+        if saved:
+            bw_lines.append(f"    {', '.join(saved)}, = ctx.saved")
+        bw_lines += ["    " + line for line in bw_body]
+        bw_lines.append(f"    return ({ret}{',' if len(returned) == 1 else ''})")
+        self.source = "\n".join(fw_lines) + "\n\n\n" + "\n".join(bw_lines) + "\n"
+        code = builtins.compile(self.source, f"<compiled {_name(self.fn)}>", "exec")
+        exec(code, ns)
+        self.forward, self.backward, self.namespace = ns["forward"], ns["backward"], ns
+        self.op = self._node_op(len(inputs))
+
+    def _node_op(self, n):
+        program = self
+
+        def vjp_for(i):
+            def vjp(xp, g, out, ctx, *ins):
+                if isinstance(g, Node):
+                    raise RuntimeError(
+                        f"a compiled function ({_name(program.fn)}) cannot be differentiated "
+                        f"twice: its backward is generated code, not recorded ops. Call the "
+                        f"function itself (not compiled) under create_graph=True")
+                if ctx.g is not g:
+                    ctx.grads, ctx.g = program.backward(ctx, g), g
+                return ctx.grads[i]
+            return vjp
+        forward = self.forward
+        fields = dict(formula=f"the compiled code of {_name(self.fn)} (see .source)",
+                      vjps=tuple(vjp_for(i) for i in range(n)), domains=None)
+        if self.scalar:
+            return Op(f"compiled {_name(self.fn)}", scalar=forward, **fields)
+        return Op(f"compiled {_name(self.fn)}", array=forward, **fields)
+
+    # ------------------------------------------------------------------ running
+    def inputs_of(self, args):
+        return [_as_input(a, self.kind) for a in args if _is_traced_arg(a)] + self.free
+
+    def run(self, args):
+        return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
+
+
+def _forward_comment(op):
+    """`# tanh: tanh a`: the op and its formula, up to the derivative part."""
+    return _short(f"{op.name}: {op.formula.split(';')[0]}")
+
+
+def _backward_comment(op):
+    """`# tanh: d/da = 1 - tanh^2 a`: the op and the derivative part of its formula."""
+    parts = op.formula.split(";")
+    derivative = next((p.strip() for p in parts[1:] if p.strip().startswith("d")), parts[0])
+    return _short(f"{op.name}: {derivative}")
+
+
+def _short(text, width=88):
+    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
+
+
+def _names_in(lines):
+    """The names a block of code reads (identifiers not after a dot), comments left out."""
+    code = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+    return set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", code))
+
+
+class Compiled:
+    """A compiled function: call it like fn. `source` is the code of its latest trace."""
+
+    def __init__(self, fn, check=False, cache_size=8):
+        self.fn, self.check, self.cache_size = fn, check, cache_size
+        self._programs = OrderedDict()
+        self._last = None
+        functools.update_wrapper(self, fn)
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        self._param_names = [p.name for p in params
+                             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+    @property
+    def source(self):
+        if self._last is None:
+            raise RuntimeError("compile: nothing traced yet: call the compiled function once")
+        return self._last.source
+
+    def __call__(self, *args):
+        key = tuple(_key(a) for a in args)
+        program = self._programs.get(key)
+        if program is None:
+            program = self._trace(args, key)
+        else:
+            self._programs.move_to_end(key)
+        self._last = program
+        out = program.run(args)
+        if self.check:
+            _compare(self.fn, program, args, out, "check=True")
+        return out
+
+    def _trace(self, args, key):
+        names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"
+                 for i, a in enumerate(args) if _is_traced_arg(a)]
+        program = Program(self.fn, args, names)
+        _verify(self.fn, program, args)
+        self._programs[key] = program
+        while len(self._programs) > self.cache_size:
+            self._programs.popitem(last=False)
+        return program
+
+    def __repr__(self):
+        return f"<compiled {_name(self.fn)}: {len(self._programs)} trace(s)>"
+
+
+def compile(fn=None, *, check=False, cache_size=8):
+    """fn as a compiled function (see this module's docstring); usable as a decorator,
+    `@autograd.compile` or `@autograd.compile(check=True)`."""
+    if fn is None:
+        return lambda f: Compiled(f, check, cache_size)
+    return Compiled(fn, check, cache_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# arguments
+def _is_traced_arg(a):
+    return isinstance(a, (Node, np.ndarray))
+
+
+def _key(a):
+    if isinstance(a, Node):
+        data = a._data
+        if type(data) is float:
+            return (type(a), a.requires_grad)
+        return (type(a), data.shape, data.dtype, a.requires_grad)
+    if isinstance(a, np.ndarray):
+        return (np.ndarray, a.shape, a.dtype)
+    try:
+        hash(a)
+    except TypeError:
+        raise CompileError(f"compile: an argument of type {type(a).__name__} is neither a "
+                           f"tensor, an array nor hashable (to retrace on change)") from None
+    return ("static", type(a).__name__, a)
+
+
+def _proxy(a):
+    """The leaf fn sees while it is traced, standing for an argument."""
+    if isinstance(a, np.ndarray):
+        from .tensor import Tensor
+        return Tensor._node(a)
+    node = type(a)._kind._node(a._data)
+    node.requires_grad = a.requires_grad
+    return node
+
+
+def _as_input(a, kind):
+    if isinstance(a, Node):
+        return a
+    return kind._node(a)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparing with eager mode
+def _verify(fn, program, args):
+    """Run the new program against eager fn on other values of the same shapes: frozen data
+    (a value computed from an argument outside the ops) shows as a difference."""
+    rng = np.random.default_rng(0)
+    other = [_perturbed(a, rng) for a in args]
+    _compare(fn, program, other, program.run(other), "trace")
+
+
+def _perturbed(a, rng):
+    from .tensor import Tensor
+    from .value import Value
+    if isinstance(a, Value):
+        v = Value(a._data + 0.125 * (1.0 + abs(a._data)))
+        v.requires_grad = a.requires_grad
+        return v
+    arr = a._data if isinstance(a, Tensor) else a
+    if not isinstance(arr, np.ndarray):
+        return a
+    if arr.dtype.kind == "f":
+        new = (arr + rng.standard_normal(arr.shape) * (0.1 + 0.1 * np.abs(arr))).astype(
+            arr.dtype)
+    elif arr.dtype.kind == "b":
+        new = ~arr if arr.size else arr.copy()
+    elif arr.size > 1:
+        new = np.roll(arr, 1)           # same values, other places: targets, indices
+    else:
+        new = arr.copy()
+    if isinstance(a, Tensor):
+        t = Tensor._node(new)
+        t.requires_grad = a.requires_grad
+        return t
+    return new
+
+
+def _compare(fn, program, args, out, when):
+    """Eager fn on args against the compiled `out`: values, and gradients of a random
+    projection with respect to every input of the compiled node that requires grad."""
+    from .engine import grad
+    eager = fn(*args)
+    inputs = [x for x in program.inputs_of(args)]
+    wanted = [x for x in inputs if x.requires_grad]
+    _close(out._data, eager._data, f"{when}: the compiled value of {_name(fn)} differs from "
+                                   f"eager mode")
+    if not wanted or not out.requires_grad:
+        return
+    w = np.random.default_rng(1).standard_normal(np.shape(out._data))
+    if program.scalar:
+        w = float(w)
+    else:
+        w = w.astype(out._data.dtype)
+    g_eager = grad(eager, wanted, grad_outputs=w, retain_graph=True, allow_unused=True)
+    g_comp = grad(out, wanted, grad_outputs=w, retain_graph=True, allow_unused=True)
+    for k, (a, b) in enumerate(zip(g_comp, g_eager)):
+        if a is None or b is None:
+            if (a is None) != (b is None):
+                raise CompileError(f"{when}: compiled and eager {_name(fn)} disagree on which "
+                                   f"inputs get a gradient (input {k})")
+            continue
+        _close(a._data, b._data, f"{when}: the compiled gradient of input {k} of {_name(fn)} "
+                                 f"differs from eager mode")
+
+
+def _close(a, b, message):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-5, atol=1e-7, equal_nan=True):
+        diff = np.nanmax(np.abs(a - b)) if a.shape == b.shape and a.size else "shape"
+        raise CompileError(
+            f"{message} (largest difference {diff}). The function is not a trace of ops: a "
+            f"value was computed outside tapegrad's ops from the arguments, a Python branch "
+            f"depends on data, or it draws random numbers outside an op. Keep that part out of "
+            f"the compiled function, or run it eagerly.")
+
+
+# ---------------------------------------------------------------------------------------------
+# names
+def _name(fn):
+    return getattr(fn, "__name__", type(fn).__name__)
+
+
+def _identifier(text):
+    text = "".join(c if c.isalnum() or c == "_" else "_" for c in str(text))
+    if not text or text[0].isdigit():
+        text = "v_" + text
+    return text
+
+
+def _parameter_names(fn):
+    """id(parameter) -> a name for it: `model.0.weight` for the modules fn can reach (fn itself
+    if it is a module, its bound object, the variables of its closure and the globals it
+    names), by their variable names and named_parameters()."""
+    found = {}
+    if hasattr(fn, "named_parameters"):
+        found["model"] = fn
+    owner = getattr(fn, "__self__", None)
+    if hasattr(owner, "named_parameters"):
+        found["model"] = owner
+    code = getattr(fn, "__code__", None)
+    if code is not None:
+        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+            try:
+                found.setdefault(name, cell.cell_contents)
+            except ValueError:             # an empty cell
+                pass
+        for name in code.co_names:
+            if name in getattr(fn, "__globals__", {}):
+                found.setdefault(name, fn.__globals__[name])
+    names = {}
+    for var, obj in found.items():
+        if hasattr(obj, "named_parameters") and callable(obj.named_parameters):
+            for path, p in obj.named_parameters():
+                names.setdefault(id(p), f"{var}.{path}")
+    return names
+
+
+def _leaf_name(x, k, parameter_names):
+    if x.label:
+        return _identifier(x.label)
+    if id(x) in parameter_names:
+        return _identifier(parameter_names[id(x)])
+    return f"p{k}"
+
+
+def _value_name(node, k):
+    if node.label:
+        return _identifier(node.label)
+    return f"v{k + 1}"
+
+
+def _const_stem(c, k):
+    return _identifier(c.label) if c.label else f"c{k + 1}"

@@ -1,0 +1,645 @@
+"""Writing numpy and float code from the op table: the SOURCE backends of autograd.compile.
+
+A `Sym` is a value of the program being written. It carries the value it had when the program
+was traced (so shapes, dtypes and the Python branches of a VJP are decided as in eager mode)
+and its text in the generated code. Arithmetic on Syms, numpy ufuncs and numpy functions
+applied to them (through numpy's __array_ufunc__ and __array_function__ protocols) do the
+computation on the traced values and write the same computation as code. So the VJPs and
+forwards of the op table, written for numpy arrays and floats, write themselves out unchanged:
+run tanh's VJP `g * (1.0 - out * out)` on Syms named g_h1 and h1, and the code says
+`g_h1 * (1.0 - h1 * h1)`.
+
+What cannot be written this way (a Python branch on a traced value, numpy's in-place item
+assignment into a fresh array...) raises NoSource; the compiler then calls that row's own
+function by name instead (one line, the same numbers).
+"""
+import functools
+import math
+import re
+
+import numpy as np
+
+from .backends import Array, Scalar, broadcast_axes
+from .fast import FAST_ARRAY, SparseGrad
+
+
+class NoSource(Exception):
+    """A computation that has no straight-line source form (a branch on a traced value)."""
+
+
+# operator precedence, for the fewest parentheses that keep Python's reading of the expression
+_PREC = {"or": 1, "if": 2, "|": 3, "^": 4, "&": 5, "cmp": 6, "+": 7, "-": 7, "*": 8, "/": 8,
+         "@": 8, "//": 8, "%": 8, "unary": 9, "**": 10, "atom": 11}
+_CMP = ("<", "<=", ">", ">=", "==", "!=")
+
+
+class Sym:
+    """A value of the generated program: `text` in the code, `value` when traced."""
+    __slots__ = ("text", "value", "prec", "writer", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, writer, text, value, prec=_PREC["atom"]):
+        self.writer, self.text, self.value, self.prec = writer, text, value, prec
+
+    # -------------------------------------------------------------- what tracing may read
+    @property
+    def shape(self):
+        return np.shape(self.value)
+
+    @property
+    def ndim(self):
+        return np.ndim(self.value)
+
+    @property
+    def dtype(self):
+        return self.value.dtype if hasattr(self.value, "dtype") else np.dtype(type(self.value))
+
+    @property
+    def size(self):
+        return np.size(self.value)
+
+    def __len__(self):
+        return len(self.value)
+
+    def __bool__(self):
+        raise NoSource("a Python branch on a traced value")
+
+    def __float__(self):
+        raise NoSource("a traced value read as a Python number")
+
+    __int__ = __index__ = __float__
+
+    def __array__(self, dtype=None, copy=None):
+        raise NoSource("a traced value converted to a numpy array")
+
+    def __iter__(self):
+        raise NoSource("iteration over a traced value")
+
+    # -------------------------------------------------------------- arithmetic
+    def _binary(self, other, op, reflected=False):
+        a, b = (other, self) if reflected else (self, other)
+        value = _OPERATORS[op](_value(a), _value(b))
+        return self.writer.expr(a, op, b, value)
+
+    def __add__(self, o):
+        return self._binary(o, "+")
+
+    def __radd__(self, o):
+        return self._binary(o, "+", True)
+
+    def __sub__(self, o):
+        return self._binary(o, "-")
+
+    def __rsub__(self, o):
+        return self._binary(o, "-", True)
+
+    def __mul__(self, o):
+        return self._binary(o, "*")
+
+    def __rmul__(self, o):
+        return self._binary(o, "*", True)
+
+    def __truediv__(self, o):
+        return self._binary(o, "/")
+
+    def __rtruediv__(self, o):
+        return self._binary(o, "/", True)
+
+    def __pow__(self, o):
+        return self._binary(o, "**")
+
+    def __rpow__(self, o):
+        return self._binary(o, "**", True)
+
+    def __matmul__(self, o):
+        return self._binary(o, "@")
+
+    def __rmatmul__(self, o):
+        return self._binary(o, "@", True)
+
+    def __and__(self, o):
+        return self._binary(o, "&")
+
+    __rand__ = __and__
+
+    def __or__(self, o):
+        return self._binary(o, "|")
+
+    __ror__ = __or__
+
+    def __lt__(self, o):
+        return self._binary(o, "<")
+
+    def __le__(self, o):
+        return self._binary(o, "<=")
+
+    def __gt__(self, o):
+        return self._binary(o, ">")
+
+    def __ge__(self, o):
+        return self._binary(o, ">=")
+
+    def __eq__(self, o):
+        return self._binary(o, "==")
+
+    def __ne__(self, o):
+        return self._binary(o, "!=")
+
+    __hash__ = object.__hash__
+
+    def __neg__(self):
+        return self.writer.unary("-", self, -self.value)
+
+    def __invert__(self):
+        return self.writer.unary("~", self, ~self.value)
+
+    def __abs__(self):
+        return self.writer.call("abs", [self], {}, abs(self.value))
+
+    # in place: the statement `name op= other`, on a variable (an expression is made one first)
+    def _inplace(self, other, op):
+        target = self.writer.materialize(self)
+        value = target.value
+        _INPLACE[op](value, _value(other))
+        self.writer.line(f"{target.text} {op}= {self.writer.render(other)}")
+        return target
+
+    def __iadd__(self, o):
+        return self._inplace(o, "+")
+
+    def __isub__(self, o):
+        return self._inplace(o, "-")
+
+    def __imul__(self, o):
+        return self._inplace(o, "*")
+
+    def __itruediv__(self, o):
+        return self._inplace(o, "/")
+
+    # -------------------------------------------------------------- array methods
+    def __getitem__(self, index):
+        value = self.value[_value_index(index)]
+        return self.writer.subscript(self, index, value)
+
+    def __setitem__(self, index, other):
+        raise NoSource("item assignment")
+
+    @property
+    def T(self):
+        return self.writer.attribute(self, "T", self.value.T)
+
+    @property
+    def mT(self):
+        return self.writer.attribute(self, "mT", np.swapaxes(self.value, -1, -2))
+
+    def _method(self, name, *args, **kwargs):
+        value = getattr(self.value, name)(*_values(args), **_values(kwargs))
+        return self.writer.method(self, name, args, kwargs, value)
+
+    def reshape(self, *a, **k):
+        return self._method("reshape", *a, **k)
+
+    def astype(self, *a, **k):
+        return self._method("astype", *a, **k)
+
+    def sum(self, *a, **k):
+        return self._method("sum", *a, **k)
+
+    def max(self, *a, **k):
+        return self._method("max", *a, **k)
+
+    def min(self, *a, **k):
+        return self._method("min", *a, **k)
+
+    def swapaxes(self, *a):
+        return self._method("swapaxes", *a)
+
+    def transpose(self, *a):
+        return self._method("transpose", *a)
+
+    def take(self, *a, **k):
+        return self._method("take", *a, **k)
+
+    def argmax(self, *a, **k):
+        return self._method("argmax", *a, **k)
+
+    def copy(self, *a, **k):
+        return self._method("copy", *a, **k)
+
+    def ravel(self, *a, **k):
+        return self._method("ravel", *a, **k)
+
+    # -------------------------------------------------------------- numpy's protocols
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.pop("out", None)
+        values = _values(inputs)
+        kw_values = _values(kwargs)
+        if out is not None:
+            out_values = tuple(_value(o) for o in out)
+            result = getattr(ufunc, method)(*values, out=out_values, **kw_values)
+        else:
+            result = getattr(ufunc, method)(*values, **kw_values)
+        name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
+        writer = self.writer
+        if out is not None:
+            target = out[0]
+            if not isinstance(target, Sym):
+                # numpy's in-place `array op= sym`: a concrete array written into; the result
+                # becomes a new value of the program instead
+                return writer.call(f"np.{name}", inputs, kwargs, result)
+            kwargs = dict(kwargs, out=target)
+            writer.line(writer.call_text(f"np.{name}", inputs, kwargs))
+            return target
+        return writer.call(f"np.{name}", inputs, kwargs, result)
+
+    def __array_function__(self, func, types, args, kwargs):
+        result = func(*_values(args), **_values(kwargs))
+        if not _is_array_result(result):
+            return result                      # metadata: a dtype, a shape, a Python number
+        return self.writer.call(self.writer.function_name(func), args, kwargs, result)
+
+
+def _is_array_result(x):
+    return isinstance(x, (np.ndarray, np.generic)) or (
+        isinstance(x, (tuple, list)) and x and all(isinstance(i, np.ndarray) for i in x))
+
+
+_OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+              "/": lambda a, b: a / b, "**": lambda a, b: a ** b, "@": lambda a, b: a @ b,
+              "&": lambda a, b: a & b, "|": lambda a, b: a | b, "<": lambda a, b: a < b,
+              "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+              "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _iadd(a, b):
+    a += b
+
+
+def _isub(a, b):
+    a -= b
+
+
+def _imul(a, b):
+    a *= b
+
+
+def _idiv(a, b):
+    a /= b
+
+
+_INPLACE = {"+": _iadd, "-": _isub, "*": _imul, "/": _idiv}
+
+
+def _value(x):
+    return x.value if isinstance(x, Sym) else x
+
+
+def _values(xs):
+    if isinstance(xs, dict):
+        return {k: _values(v) for k, v in xs.items()}
+    if isinstance(xs, (list, tuple)):
+        return type(xs)(_values(x) for x in xs)
+    return _value(xs)
+
+
+def _value_index(index):
+    if isinstance(index, tuple):
+        return tuple(_value(i) for i in index)
+    return _value(index)
+
+
+class Writer:
+    """The lines of one generated function and the names it uses.
+
+    Each new value is named `t<k>` unless a name is asked for; constants that have no literal
+    (arrays, numpy scalars, ctx objects, row functions) are bound in `namespace` under readable
+    names; expressions of plain arithmetic are kept inline until they are stored, so that
+    `g * (1.0 - out * out)` is one line."""
+
+    def __init__(self, namespace, taken=()):
+        self.namespace = namespace
+        self.names_of = {id(v): k for k, v in namespace.items()}
+        self.lines = []
+        self.taken = set(taken) | set(namespace)
+        self.counter = 0
+        self.defined = {}               # temporary -> the index of the line assigning it
+        self.journal = []               # names taken, in order, so that an attempt can be undone
+
+    def mark(self):
+        """A point to come back to if writing an op fails (see undo)."""
+        return len(self.lines), self.counter, len(self.journal)
+
+    def undo(self, mark):
+        lines, counter, taken = mark
+        del self.lines[lines:]
+        self.counter = counter
+        while len(self.journal) > taken:
+            name = self.journal.pop()
+            self.taken.discard(name)
+            self.defined.pop(name, None)
+
+    # -------------------------------------------------------------- names
+    def fresh(self, stem="t"):
+        while True:
+            self.counter += 1
+            name = f"{stem}{self.counter}"
+            if name not in self.taken:
+                self.taken.add(name)
+                self.journal.append(name)
+                return name
+
+    def claim(self, name):
+        """`name` itself if free, else `name_2`, `name_3`..."""
+        base, k = name, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        self.journal.append(name)
+        return name
+
+    def constant(self, value, stem="k"):
+        """A namespace name for `value` (the same name for the same object)."""
+        name = self.names_of.get(id(value))
+        if name is not None and self.namespace.get(name) is value:
+            return name
+        name = self.claim(stem) if stem not in ("k",) else self.fresh(stem)
+        self.namespace[name] = value
+        self.names_of[id(value)] = name
+        return name
+
+    def function_name(self, func):
+        name = getattr(func, "__name__", "f")
+        if getattr(np, name, None) is func:
+            return f"np.{name}"
+        return self.constant(func, stem=name)
+
+    # -------------------------------------------------------------- rendering
+    def render(self, x, prec=0):
+        if isinstance(x, Sym):
+            return f"({x.text})" if x.prec < prec else x.text
+        if x is None or isinstance(x, (bool, str)):
+            return repr(x)
+        if isinstance(x, int) and not isinstance(x, bool):
+            return repr(x)
+        if isinstance(x, float):
+            text = repr(x) if math.isfinite(x) else f"float({str(x)!r})"
+            return f"({text})" if x < 0 and prec > _PREC["+"] else text
+        if isinstance(x, slice):
+            parts = [self.render(p) if p is not None else "" for p in (x.start, x.stop, x.step)]
+            text = f"{parts[0]}:{parts[1]}" + (f":{parts[2]}" if x.step is not None else "")
+            return f"slice({', '.join(self.render(p) for p in (x.start, x.stop, x.step))})" \
+                if prec > 0 else text
+        if x is Ellipsis:
+            return "..."
+        if isinstance(x, tuple):
+            inner = ", ".join(self.render(i) for i in x)
+            return f"({inner},)" if len(x) == 1 else f"({inner})"
+        if isinstance(x, list) and all(isinstance(i, (int, float)) for i in x):
+            return repr(x)
+        if isinstance(x, (np.ndarray, np.generic)) and x.ndim == 0 and x.dtype.kind in "fiub":
+            # a numpy number keeps its dtype in numpy's arithmetic: np.float32(0.5), not 0.5
+            text = repr(x[()] if isinstance(x, np.ndarray) else x)
+            if text.startswith("np.") and "nan" not in text and "inf" not in text:
+                return text
+        if isinstance(x, np.dtype):
+            return f"np.{x.name}" if getattr(np, x.name, None) is not None else repr(x)
+        if isinstance(x, type) and issubclass(x, np.generic):
+            return f"np.{x.__name__}"
+        return self.constant(x)
+
+    def render_index(self, index):
+        items = index if isinstance(index, tuple) else (index,)
+        parts = []
+        for i in items:
+            if isinstance(i, slice):
+                parts.append(self.render(i))
+            elif i is None:
+                parts.append("None")
+            else:
+                parts.append(self.render(i))
+        return ", ".join(parts) if parts else "()"
+
+    def call_text(self, fname, args, kwargs):
+        parts = [self.render(a) for a in args]
+        parts += [f"{k}={self.render(v)}" for k, v in kwargs.items()]
+        return f"{fname}({', '.join(parts)})"
+
+    # -------------------------------------------------------------- values
+    def expr(self, a, op, b, value):
+        prec = _PREC["cmp"] if op in _CMP else _PREC[op]
+        left = self.render(a, prec + (1 if op == "**" else 0))
+        right = self.render(b, prec + (0 if op in ("+", "*", "&", "|") else 1))
+        if op == "**":
+            right = self.render(b, prec)
+        return Sym(self, f"{left} {op} {right}", value, prec)
+
+    def unary(self, op, a, value):
+        return Sym(self, f"{op}{self.render(a, _PREC['unary'])}", value, _PREC["unary"])
+
+    def call(self, fname, args, kwargs, value):
+        return self.assign(self.call_text(fname, args, kwargs), value)
+
+    def method(self, sym, name, args, kwargs, value):
+        return self.assign(self.call_text(f"{self.render(sym, _PREC['atom'])}.{name}", args,
+                                          kwargs), value)
+
+    def attribute(self, sym, name, value):
+        return Sym(self, f"{self.render(sym, _PREC['atom'])}.{name}", value)
+
+    def subscript(self, sym, index, value):
+        return self.assign(f"{self.render(sym, _PREC['atom'])}[{self.render_index(index)}]",
+                           value)
+
+    def assign(self, text, value, name=None):
+        """A new variable holding `text`."""
+        if name:
+            name = self.claim(name)
+        else:
+            name = self.fresh()
+            self.defined[name] = len(self.lines)
+        self.line(f"{name} = {text}")
+        return Sym(self, name, value)
+
+    def materialize(self, sym, name=None):
+        """sym as a variable of its own: an expression is stored (under `name` if given), a
+        variable is kept (or given `name`: the temporary just assigned is renamed)."""
+        if sym.prec == _PREC["atom"] and sym.text.isidentifier():
+            if name is None or name == sym.text:
+                return sym
+            start = self.defined.get(sym.text)
+            if start is not None:
+                # a temporary of this writer: it takes the name from its assignment on (each
+                # temporary is assigned once, so renaming keeps the program the same)
+                name = self.claim(name)
+                pattern = re.compile(rf"(?<![\w.]){re.escape(sym.text)}(?!\w)")
+                for k in range(start, len(self.lines)):
+                    self.lines[k] = pattern.sub(name, self.lines[k])
+                del self.defined[sym.text]
+                return Sym(self, name, sym.value)
+        return self.assign(sym.text, sym.value, name)
+
+    def line(self, text):
+        self.lines.append(text)
+
+    def comment(self, text):
+        self.lines.append(f"# {text}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the source backends: VJPs run on Syms write their code
+class SourceArray(Array):
+    """The array backend, writing code: numpy calls on Syms write themselves (numpy's
+    protocols); what needs a branch on numpy types is spelled out here."""
+    name = "source"
+    fast = False
+
+    @staticmethod
+    def where(cond, a, b):
+        out = np.where(cond, a, b)
+        like = a if _is_arrayish(a) else b
+        if _is_arrayish(like) and _value(out).dtype != like.dtype:
+            out = out.astype(like.dtype)
+        return out
+
+    @staticmethod
+    def mask(g, keep):
+        """g where keep, else 0: the fast backend's mask by name (a product where g is finite,
+        the select where it is not), so compiled and eager give the same bits."""
+        writer = g.writer
+        fname = writer.constant(FAST_ARRAY.mask, stem="mask")
+        return writer.call(fname, [g, keep], {}, FAST_ARRAY.mask(_value(g), _value(keep)))
+
+    @staticmethod
+    def apply(op, ctx, *xs):
+        """Another row's forward, written out if it can be, else called by name."""
+        return write_forward(op, ctx, xs)
+
+    @staticmethod
+    def unbroadcast(g, like):
+        shape = np.shape(like.value if isinstance(like, Sym) else like._data)
+        dtype = (like.value if isinstance(like, Sym) else like._data).dtype
+        if g.shape != shape:
+            axes, lead = broadcast_axes(g.shape, shape)
+            if axes:
+                g = np.add.reduce(g, axis=axes, keepdims=True)
+            if lead > 0:
+                g = g.reshape(shape)
+        if g.dtype != dtype:
+            g = g.astype(dtype)
+        return g
+
+
+def _is_arrayish(x):
+    return isinstance(x, (np.ndarray, Sym)) and np.ndim(_value(x)) >= 0 and hasattr(
+        _value(x), "dtype")
+
+
+class SourceScalar(Scalar):
+    """The float backend, writing code: arithmetic writes itself; the float functions with
+    PyTorch's edge values (f_exp, f_log, ...) are called by name."""
+    name = "source scalar"
+    fast = False
+
+    @staticmethod
+    def where(cond, a, b):
+        if isinstance(cond, Sym):
+            writer = cond.writer
+            value = _value(a) if cond.value else _value(b)
+            text = (f"{writer.render(a, _PREC['if'] + 1)} if {writer.render(cond, _PREC['if'] + 1)}"
+                    f" else {writer.render(b, _PREC['if'])}")
+            return Sym(writer, text, value, _PREC["if"])
+        return a if cond else b
+
+    @classmethod
+    def mask(cls, g, keep):
+        return cls.where(keep, g, 0.0)
+
+    @staticmethod
+    def unbroadcast(g, like):
+        return g
+
+
+def _scalar_function(name):
+    fn = getattr(Scalar, name)
+
+    def call(x):
+        if isinstance(x, Sym):
+            return x.writer.call(x.writer.constant(fn, stem=fn.__name__), [x], {}, fn(x.value))
+        return fn(x)
+    return staticmethod(call)
+
+
+for _name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "reciprocal", "sign"):
+    setattr(SourceScalar, _name, _scalar_function(_name))
+
+
+def _scalar_pow(a, b):
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        writer = (a if isinstance(a, Sym) else b).writer
+        fn = Scalar.pow
+        return writer.call(writer.constant(fn, stem=fn.__name__), [a, b], {},
+                           fn(_value(a), _value(b)))
+    return Scalar.pow(a, b)
+
+
+SourceScalar.pow = staticmethod(_scalar_pow)
+
+SOURCE_ARRAY, SOURCE_SCALAR = SourceArray(), SourceScalar()
+
+
+# ---------------------------------------------------------------------------------------------
+# rows written out, or called by name
+def write_forward(op, ctx, xs, scalar=False):
+    """The forward of row `op` on Syms xs: its own code when it writes itself, else a call of
+    the row's function by name. Returns a Sym."""
+    writer = next(x.writer for x in xs if isinstance(x, Sym))
+    forward = op.scalar if scalar else (op.fast_array or op.array)
+    mark = writer.mark()
+    try:
+        out = forward(ctx, *xs)
+        if not isinstance(out, Sym):
+            raise NoSource("a forward that does not depend on its inputs")
+        return out
+    except NoSource:
+        writer.undo(mark)
+    value = forward(ctx, *_values(xs))
+    if not scalar and not isinstance(value, np.ndarray):
+        value = np.asarray(value)
+    if ctx is None:             # the row's forward under the row's name: `tanh(v4)`
+        fname = writer.constant(functools.partial(forward, None), stem=_function_stem(op, ""))
+        return writer.call(fname, xs, {}, value)
+    fname = writer.constant(forward, stem=_function_stem(op, "forward"))
+    return writer.call(fname, [ctx, *xs], {}, value)
+
+
+def write_vjp(op, i, xp, g, out, ctx, inputs):
+    """The VJP of `op` for input i on Syms: its own code when it writes itself, else a call of
+    the row's VJP by name (on the plain backend)."""
+    writer = g.writer
+    vjp = op.vjps[i]
+    mark = writer.mark()
+    if not isinstance(xp, SourceScalar) and op.fast_vjps[i] is not vjp:
+        # a row with a fast VJP on arrays runs it by name (it reads what the forward left in
+        # ctx, or branches on the values): the same numbers, sooner
+        value = op.fast_vjps[i](FAST_ARRAY, *_values((g, out)), ctx, *_values(inputs))
+        if not isinstance(value, SparseGrad):
+            fname = writer.constant(op.fast_vjps[i], stem=_function_stem(op, f"vjp{i}"))
+            backend = Sym(writer, writer.constant(FAST_ARRAY, stem="fast"), FAST_ARRAY)
+            return writer.call(fname, [backend, g, out, ctx, *inputs], {}, value)
+    try:
+        result = vjp(xp, g, out, ctx, *inputs)
+        if not isinstance(result, Sym):
+            raise NoSource("a gradient that does not depend on g")
+        return result
+    except NoSource:
+        writer.undo(mark)
+    plain = Scalar() if isinstance(xp, SourceScalar) else Array()
+    fname = writer.constant(vjp, stem=_function_stem(op, f"vjp{i}"))
+    value = vjp(plain, _value(g), _value(out), ctx, *_values(inputs))
+    backend = Sym(writer, writer.constant(plain, stem="xp"), plain)
+    return writer.call(fname, [backend, g, out, ctx, *inputs], {}, value)
+
+
+def _function_stem(op, kind):
+    return "".join(c if c.isalnum() else "_" for c in f"{op.name}_{kind}".strip("_"))
