@@ -42,7 +42,9 @@ import numpy as np
 
 from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
-from .source import SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, write_forward, write_vjp
+from .fast import is_basic
+from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
+                     write_forward, write_vjp)
 
 
 class CompileError(RuntimeError):
@@ -163,6 +165,7 @@ class Program:
         sym = {}
         for x, name in zip(inputs, input_names):
             sym[id(x)] = Sym(fw, name, x._data)
+            fw.protected.append(x._data)
         for k, c in enumerate(self.constants):
             text = fw.render(c._data)           # a literal when it has one: 2.0, np.float32(1.0)
             if text not in fw.namespace or fw.namespace[text] is not c._data:
@@ -170,20 +173,31 @@ class Program:
                     text = fw.constant(c._data, stem=_const_stem(c, k))
             sym[id(c)] = Sym(fw, text, c._data)
         # forward: one line per op
+        state = {}                          # entry -> its per-call ctx, a variable
         for k, (out, op, ctx, ins) in enumerate(self.entries):
             fw.comment(_forward_comment(op))
-            value = write_forward(op, ctx, [sym[id(x)] for x in ins], scalar=self.scalar)
-            sym[id(out)] = fw.materialize(value, name=_value_name(out, k))
+            name = _value_name(out, k)
+            if not self.scalar:
+                state[k] = per_call_state(fw, ctx, f"ctx_{name}")
+            value = write_forward(op, ctx if state.get(k) is None else state[k],
+                                  [sym[id(x)] for x in ins],
+                                  scalar=self.scalar)
+            sym[id(out)] = fw.materialize(value, name=name)
         result = sym[id(self.out)]
         # backward: the chain rule, last op first
         needs = {id(x): x.requires_grad for x in inputs}
         for out, op, ctx, ins in self.entries:
             needs[id(out)] = op.vjps is not None and any(needs.get(id(x), False) for x in ins)
         bw = Writer(ns, taken=set(fw.taken))
+        bw.share(fw)
         xp = SOURCE_SCALAR if self.scalar else SOURCE_ARRAY
         rebound = {key: Sym(bw, s.text, s.value) for key, s in sym.items()}
         grads = {id(self.out): Sym(bw, "g", self.out._data)}
-        for out, op, ctx, ins in reversed(self.entries):
+        accumulators = set()
+        for k in range(len(self.entries) - 1, -1, -1):
+            out, op, ctx, ins = self.entries[k]
+            if state.get(k) is not None:
+                ctx = Sym(bw, state[k].text, state[k].value)
             g = grads.pop(id(out), None)
             if g is None or not needs[id(out)]:
                 continue
@@ -194,11 +208,23 @@ class Program:
             for i, x in enumerate(ins):
                 if not needs.get(id(x), False):
                     continue
+                if op.name == "getitem" and not self.scalar and is_basic(ctx):
+                    # g added into its slice of x's gradient, as SparseGrad does in eager
+                    # mode: one buffer for all the slices (the time steps of a sequence)
+                    grads[id(x)] = _add_at(bw, grads.get(id(x)), ctx, g, rebound[id(x)],
+                                           accumulators)
+                    continue
                 # the chain rule: d out/d x times g, summed back over broadcast axes
                 c = write_vjp(op, i, xp, g, rebound[id(out)], ctx, ins_sym)
                 c = xp.unbroadcast(c, rebound[id(x)])
                 total = grads.get(id(x))
-                grads[id(x)] = c if total is None else total + c
+                if total is None:
+                    grads[id(x)] = c
+                elif total.text in accumulators:
+                    total += c                  # in place: the buffer is this gradient's own
+                    grads[id(x)] = total
+                else:
+                    grads[id(x)] = total + c
         returned = []
         for x in inputs:
             g = grads.get(id(x))
@@ -210,9 +236,7 @@ class Program:
         used = _names_in(bw_body)
         # only names travel from forward to backward: literals and namespace constants are
         # spelled the same in both functions
-        saved = [s.text for s in sym.values()
-                 if s.text in used and s.text.isidentifier() and s.text not in ns]
-        saved = list(dict.fromkeys(saved))
+        saved = [name for name in dict.fromkeys(input_names + list(fw.assigned)) if name in used]
         ret = ", ".join(r.text if r is not None else "None" for r in returned)
         fw_lines = [f"def forward(ctx, {', '.join(input_names)}):"] + [
             "    " + line for line in fw.lines]
@@ -257,6 +281,21 @@ class Program:
 
     def run(self, args):
         return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
+
+
+def _add_at(writer, total, index, g, x, accumulators):
+    """x's gradient with g added at a basic index: a buffer of x's shape, zeros (or a copy
+    of the dense total so far) the first time, then `buffer[index] += g` for each slice."""
+    if total is None or total.text not in accumulators:
+        shape, dtype = x.value.shape, x.value.dtype
+        value = np.zeros(shape, dtype) if total is None else np.array(total.value, dtype)
+        text = (f"np.zeros({shape!r}, {writer.render(dtype)})" if total is None else
+                f"np.array({writer.render(total)}, {writer.render(dtype)})")
+        total = writer.assign(text, value, name=f"g_{x.text}", cse=False)
+        accumulators.add(total.text)
+    total.value[_value_index(index)] += g.value
+    writer.line(f"{total.text}[{writer.render_index(index)}] += {writer.render(g)}")
+    return total
 
 
 def _forward_comment(op):

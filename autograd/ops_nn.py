@@ -28,6 +28,15 @@ class CrossEntropy:
         self.ignore_index, self.reduction = ignore_index, reduction
         self.saved = None
 
+    def fresh(self):
+        """The same options with nothing saved: one per forward (autograd.compile makes one
+        per call of compiled code)."""
+        new = CrossEntropy.__new__(CrossEntropy)
+        new.class_weight, new.ignore_index, new.reduction = (
+            self.class_weight, self.ignore_index, self.reduction)
+        new.saved = None
+        return new
+
     def targets(self, target, n_classes):
         return ClassTargets(target, n_classes, self.class_weight, self.ignore_index,
                             self.reduction)

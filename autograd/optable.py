@@ -146,6 +146,17 @@ class Op:
         return f"<op {self.name}: {self.formula}>"
 
 
+def forward_of(op, ctx, *xs):
+    """Row `op`'s array forward used inside another row's forward (conv2d takes the im2col
+    windows of its padded input): op.array(ctx, *xs). Spelled as a call of the row, rather than
+    of its function, so that autograd.compile writes it as that row's step, which the backward
+    can then reuse instead of computing the windows again."""
+    for x in xs:
+        if type(x) is not np.ndarray and hasattr(x, "forward_of"):
+            return x.forward_of(op, ctx, xs)
+    return op.array(ctx, *xs)
+
+
 class PerInput:
     """The vjps or domains of a variadic row: entry i is made on demand for input i."""
     __slots__ = ("make", "cache")

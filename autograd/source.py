@@ -27,6 +27,9 @@ class NoSource(Exception):
     """A computation that has no straight-line source form (a branch on a traced value)."""
 
 
+_IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
+_IS_NAME = re.compile(r"[A-Za-z_]\w*")
+
 # operator precedence, for the fewest parentheses that keep Python's reading of the expression
 _PREC = {"or": 1, "if": 2, "|": 3, "^": 4, "&": 5, "cmp": 6, "+": 7, "-": 7, "*": 8, "/": 8,
          "@": 8, "//": 8, "%": 8, "unary": 9, "**": 10, "atom": 11}
@@ -158,10 +161,15 @@ class Sym:
 
     # in place: the statement `name op= other`, on a variable (an expression is made one first)
     def _inplace(self, other, op):
-        target = self.writer.materialize(self)
-        value = target.value
-        _INPLACE[op](value, _value(other))
-        self.writer.line(f"{target.text} {op}= {self.writer.render(other)}")
+        writer = self.writer
+        target = writer.materialize(self)
+        if not writer.owns(target.text):
+            # a value the program reads elsewhere too (an input, a saved forward value, a
+            # reused one): a new variable instead, so nothing else sees the change
+            return writer.expr(target, op, other, _OPERATORS[op](target.value, _value(other)))
+        _INPLACE[op](target.value, _value(other))
+        writer.changed(target.text)
+        writer.line(f"{target.text} {op}= {writer.render(other)}")
         return target
 
     def __iadd__(self, o):
@@ -229,9 +237,19 @@ class Sym:
     def ravel(self, *a, **k):
         return self._method("ravel", *a, **k)
 
+    def forward_of(self, op, ctx, xs):
+        """Another row's forward inside a row's forward (optable.forward_of): written as that
+        row's step."""
+        return write_forward(op, ctx, xs)
+
     # -------------------------------------------------------------- numpy's protocols
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
+        writer = self.writer
+        if out is not None and not (isinstance(out[0], Sym) and writer.owns(out[0].text)):
+            # an output the program reads elsewhere too, or a concrete array (numpy's
+            # `array op= sym`): the result becomes a new value of the program instead
+            out = None
         values = _values(inputs)
         kw_values = _values(kwargs)
         if out is not None:
@@ -240,20 +258,20 @@ class Sym:
         else:
             result = getattr(ufunc, method)(*values, **kw_values)
         name = ufunc.__name__ if method == "__call__" else f"{ufunc.__name__}.{method}"
-        writer = self.writer
+        if out is None:
+            return writer.call(f"np.{name}", inputs, kwargs, result)
         if out is not None:
             target = out[0]
-            if not isinstance(target, Sym):
-                # numpy's in-place `array op= sym`: a concrete array written into; the result
-                # becomes a new value of the program instead
-                return writer.call(f"np.{name}", inputs, kwargs, result)
             kwargs = dict(kwargs, out=target)
+            writer.changed(target.text)
             writer.line(writer.call_text(f"np.{name}", inputs, kwargs))
             return target
         return writer.call(f"np.{name}", inputs, kwargs, result)
 
     def __array_function__(self, func, types, args, kwargs):
         result = func(*_values(args), **_values(kwargs))
+        if result is None:
+            raise NoSource(f"np.{func.__name__} writes into an array")
         if not _is_array_result(result):
             return result                      # metadata: a dtype, a shape, a Python number
         return self.writer.call(self.writer.function_name(func), args, kwargs, result)
@@ -324,6 +342,15 @@ class Writer:
         self.counter = 0
         self.defined = {}               # temporary -> the index of the line assigning it
         self.journal = []               # names taken, in order, so that an attempt can be undone
+        # common subexpressions: the code of each value computed so far -> its variable, so a
+        # backward that takes the windows of conv2d's input again reads the forward's instead
+        self.known = {}
+        self.text_of = {}
+        self.assigned = {}              # variables this writer assigned, in order
+        self.value_of = {}              # ...and their values when traced
+        self.owned = set()              # ...those made here, by a computation of their own
+        self.protected = []             # arrays nothing may change: the inputs
+        self.reused = set()             # ...of them, those read again through `known`
 
     def mark(self):
         """A point to come back to if writing an op fails (see undo)."""
@@ -337,6 +364,43 @@ class Writer:
             name = self.journal.pop()
             self.taken.discard(name)
             self.defined.pop(name, None)
+            self.assigned.pop(name, None)
+            text = self.text_of.pop(name, None)
+            if self.known.get(text) == name:
+                del self.known[text]
+
+    def share(self, other):
+        """Read the values `other` (the forward) computed: its variables and their code."""
+        self.known, self.text_of = dict(other.known), dict(other.text_of)
+        self.reused, self.value_of = other.reused, dict(other.value_of)
+        self.protected = other.protected
+
+    def owns(self, name):
+        """Whether `name` is this writer's own variable, read by nothing else yet: only those
+        may change in place."""
+        if name not in self.owned or name in self.reused:
+            return False
+        # nor a view of something read elsewhere (an input, a forward value, a reused one)
+        value = self.value_of.get(name)
+        if not isinstance(value, np.ndarray):
+            return True
+        for other, v in self.value_of.items():
+            if other != name and (other in self.reused or other not in self.owned) and \
+                    isinstance(v, np.ndarray) and np.may_share_memory(v, value):
+                return False
+        return not any(np.may_share_memory(v, value) for v in self.protected)
+
+    def changed(self, name):
+        """`name` is about to change in place: forget the code of every value that shares its
+        memory (a view of it, or what it is a view of) and of every value computed from it."""
+        target = self.value_of.get(name)
+        pattern = re.compile(rf"(?<![\w.]){re.escape(name)}(?!\w)")
+        for text, n in list(self.known.items()):
+            value = self.value_of.get(n)
+            if n == name or (name in text and pattern.search(text)) or (
+                    isinstance(value, np.ndarray) and isinstance(target, np.ndarray)
+                    and np.may_share_memory(value, target)):
+                del self.known[text]
 
     # -------------------------------------------------------------- names
     def fresh(self, stem="t"):
@@ -451,14 +515,27 @@ class Writer:
         return self.assign(f"{self.render(sym, _PREC['atom'])}[{self.render_index(index)}]",
                            value)
 
-    def assign(self, text, value, name=None):
-        """A new variable holding `text`."""
+    def assign(self, text, value, name=None, cse=True):
+        """A new variable holding `text`, or the variable that already holds it (cse=False:
+        always a new one, for a value made to be changed, such as a row's per-call state)."""
+        known = self.known.get(text) if cse else None
+        if known is not None:
+            self.reused.add(known)
+            if name is None:
+                return Sym(self, known, value)
+            text = known
         if name:
             name = self.claim(name)
         else:
             name = self.fresh()
             self.defined[name] = len(self.lines)
         self.line(f"{name} = {text}")
+        self.assigned[name] = None
+        self.value_of[name] = value
+        if known is None and not _IS_NAME.fullmatch(text):
+            self.owned.add(name)
+        if known is None and cse:
+            self.known[text], self.text_of[name] = name, text
         return Sym(self, name, value)
 
     def materialize(self, sym, name=None):
@@ -472,10 +549,21 @@ class Writer:
                 # a temporary of this writer: it takes the name from its assignment on (each
                 # temporary is assigned once, so renaming keeps the program the same)
                 name = self.claim(name)
-                pattern = re.compile(rf"(?<![\w.]){re.escape(sym.text)}(?!\w)")
+                old = sym.text
+                pattern = re.compile(rf"(?<![\w.]){re.escape(old)}(?!\w)")
                 for k in range(start, len(self.lines)):
                     self.lines[k] = pattern.sub(name, self.lines[k])
-                del self.defined[sym.text]
+                del self.defined[old]       # renamed once: other values may now read it
+                self.assigned.pop(old, None)
+                self.assigned[name] = None
+                self.value_of[name] = self.value_of.pop(old, sym.value)
+                if old in self.owned:
+                    self.owned.add(name)
+                if old in self.reused:
+                    self.reused.add(name)
+                text = self.text_of.pop(old, None)
+                if text is not None and self.known.get(text) == old:
+                    self.known[text], self.text_of[name] = name, text
                 return Sym(self, name, sym.value)
         return self.assign(sym.text, sym.value, name)
 
@@ -596,14 +684,15 @@ def write_forward(op, ctx, xs, scalar=False):
     writer = next(x.writer for x in xs if isinstance(x, Sym))
     forward = op.scalar if scalar else (op.fast_array or op.array)
     mark = writer.mark()
-    try:
-        out = forward(ctx, *xs)
-        if not isinstance(out, Sym):
-            raise NoSource("a forward that does not depend on its inputs")
-        return out
-    except NoSource:
-        writer.undo(mark)
-    value = forward(ctx, *_values(xs))
+    if not isinstance(ctx, Sym):          # a per-call state (a Sym) is filled by the row itself
+        try:
+            out = forward(ctx, *xs)
+            if not isinstance(out, Sym):
+                raise NoSource("a forward that does not depend on its inputs")
+            return out
+        except NoSource:
+            writer.undo(mark)
+    value = forward(_value(ctx), *_values(xs))
     if not scalar and not isinstance(value, np.ndarray):
         value = np.asarray(value)
     if ctx is None:             # the row's forward under the row's name: `tanh(v4)`
@@ -622,24 +711,38 @@ def write_vjp(op, i, xp, g, out, ctx, inputs):
     if not isinstance(xp, SourceScalar) and op.fast_vjps[i] is not vjp:
         # a row with a fast VJP on arrays runs it by name (it reads what the forward left in
         # ctx, or branches on the values): the same numbers, sooner
-        value = op.fast_vjps[i](FAST_ARRAY, *_values((g, out)), ctx, *_values(inputs))
+        value = op.fast_vjps[i](FAST_ARRAY, *_values((g, out)), _value(ctx),
+                                *_values(inputs))
         if not isinstance(value, SparseGrad):
             fname = writer.constant(op.fast_vjps[i], stem=_function_stem(op, f"vjp{i}"))
             backend = Sym(writer, writer.constant(FAST_ARRAY, stem="fast"), FAST_ARRAY)
             return writer.call(fname, [backend, g, out, ctx, *inputs], {}, value)
-    try:
-        result = vjp(xp, g, out, ctx, *inputs)
-        if not isinstance(result, Sym):
-            raise NoSource("a gradient that does not depend on g")
-        return result
-    except NoSource:
-        writer.undo(mark)
+    if not isinstance(ctx, Sym):
+        try:
+            result = vjp(xp, g, out, ctx, *inputs)
+            if not isinstance(result, Sym):
+                raise NoSource("a gradient that does not depend on g")
+            return result
+        except NoSource:
+            writer.undo(mark)
     plain = Scalar() if isinstance(xp, SourceScalar) else Array()
     fname = writer.constant(vjp, stem=_function_stem(op, f"vjp{i}"))
-    value = vjp(plain, _value(g), _value(out), ctx, *_values(inputs))
+    value = vjp(plain, _value(g), _value(out), _value(ctx), *_values(inputs))
     backend = Sym(writer, writer.constant(plain, stem="xp"), plain)
     return writer.call(fname, [backend, g, out, ctx, *inputs], {}, value)
 
 
 def _function_stem(op, kind):
     return "".join(c if c.isalnum() else "_" for c in f"{op.name}_{kind}".strip("_"))
+
+
+def per_call_state(writer, ctx, name):
+    """A row whose ctx keeps what its forward computed for its fast VJPs (lstm_c's dict,
+    cross_entropy's CrossEntropy) gets a new one at every call of the compiled code, as eager
+    code makes one per call: `name = {}` or `name = options.fresh()`. None for any other ctx."""
+    if type(ctx) is dict:
+        return writer.assign("{}", {}, name=name, cse=False)
+    if callable(getattr(ctx, "fresh", None)):
+        options = writer.constant(ctx, stem=type(ctx).__name__.lower())
+        return writer.assign(f"{options}.fresh()", ctx.fresh(), name=name, cse=False)
+    return None

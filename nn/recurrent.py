@@ -331,16 +331,19 @@ class _SequenceBase(_RecurrentBase):
         else:
             h0 = self._initial(hx, B, batched, "h_0")
             c0 = [None] * self.num_layers
-        # the sequence as a list of (B, I) steps: later layers take the previous layer's list
-        # directly, so no layer slices a stacked output (whose gradient would be a full-size
-        # scatter per step)
-        steps = [x[t] if time_axis == 0 else x[:, t] for t in range(T)]
+        # The input's part of the gates, x_t W_ih^T + bias, for all steps in one matmul (the
+        # backward's W_ih gradient is then one matmul too; the steps' gradients meet in one
+        # buffer); h_t W_hh^T has to wait for h_{t-1}, step by step.
+        seq, steps = x, None
         h_last, c_last = [], []
         for k in range(self.num_layers):
             w_hh_t = getattr(self, f"weight_hh_l{k}").T
             b_hh = getattr(self, f"bias_hh_l{k}")
             w_ih_t, bias = self._input_terms(getattr(self, f"weight_ih_l{k}"),
                                              getattr(self, f"bias_ih_l{k}"), b_hh)
+            if steps is not None:
+                seq = _stack(steps, time_axis)
+            gx = self._projection(seq, w_ih_t, bias)
             h, c = h0[k], c0[k]
             if h is None and T == 1:
                 # a zero h_0 skips h W_hh^T, so with one step W_hh would get no gradient at
@@ -348,8 +351,9 @@ class _SequenceBase(_RecurrentBase):
                 # reach W_hh from step 2 on)
                 h = Tensor(np.zeros((B, self.hidden_size), dtype=w_hh_t.dtype))
             outs = []
-            for xt in steps:
-                h, c = self._step(self._projection(xt, w_ih_t, bias), h, c, w_hh_t, b_hh)
+            for t in range(T):
+                gx_t = gx[t] if time_axis == 0 else gx[:, t]
+                h, c = self._step(gx_t, h, c, w_hh_t, b_hh)
                 outs.append(h)
             steps = outs
             h_last.append(h)
