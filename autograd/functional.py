@@ -42,7 +42,7 @@ def concatenate(tensors, axis=0):
     for t in tensors[1:]:
         if t.ndim != first.ndim or any(
                 n != m for i, (n, m) in enumerate(zip(t.shape, first.shape)) if i != axis):
-            shapes = ", ".join(str(x.shape) for x in tensors)
+            shapes = ", ".join(str(x._data.shape) for x in tensors)
             raise ValueError(f"concatenate: shapes {shapes} must agree except along axis "
                              f"{axis}")
     return Tensor._apply(OPS["concatenate"], axis, *tensors)
@@ -57,7 +57,7 @@ def stack(tensors, axis=0):
     shape = tensors[0].shape
     for t in tensors[1:]:
         if t.shape != shape:
-            shapes = ", ".join(str(x.shape) for x in tensors)
+            shapes = ", ".join(str(x._data.shape) for x in tensors)
             raise ValueError(f"stack: all tensors must have the same shape, got {shapes}")
     ndim = len(shape) + 1
     if not -ndim <= axis < ndim:
@@ -111,7 +111,7 @@ def _pair(v, name, opname):
 
 def _check_nchw(x, opname):
     if x.ndim != 4:
-        raise ValueError(f"{opname}: expected an NCHW input of 4 dims, got shape {x.shape}")
+        raise ValueError(f"{opname}: expected an NCHW input of 4 dims, got shape {x._data.shape}")
 
 
 def _check_window(x, kernel, stride, padding, opname):
@@ -123,7 +123,7 @@ def _check_window(x, kernel, stride, padding, opname):
     h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
     if h < kh or w < kw:
         raise ValueError(f"{opname}: kernel {kh}x{kw} is larger than the padded input "
-                         f"{h}x{w} (input shape {x.shape})")
+                         f"{h}x{w} (input shape {x._data.shape})")
 
 
 def linear(x, weight, bias=None):
@@ -146,7 +146,7 @@ def linear(x, weight, bias=None):
         bias = _as_tensor(bias, x, "linear")
     if bias._data.shape != ws[:1]:
         raise ValueError(f"linear: bias must have shape ({ws[0]},) for a weight of "
-                         f"shape {ws}, got {bias.shape}")
+                         f"shape {ws}, got {bias._data.shape}")
     return Tensor._apply(_LINEAR, None, x, weight, bias)
 
 
@@ -162,10 +162,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     _check_nchw(x, "conv2d")
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must be (out_channels, in_channels, kH, kW), got "
-                         f"shape {weight.shape}")
+                         f"shape {weight._data.shape}")
     if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
-                         f"weight expects {weight.shape[1]} (shape {weight.shape})")
+        raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x._data.shape}) but the "
+                         f"weight expects {weight.shape[1]} (shape {weight._data.shape})")
     out_ch, in_ch, kh, kw = weight.shape
     (sh, sw), (ph, pw) = _pair(stride, "stride", "conv2d"), _pair(padding, "padding", "conv2d")
     _check_window(x, (kh, kw), (sh, sw), (ph, pw), "conv2d")
@@ -175,7 +175,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         bias = _as_tensor(bias, x, "conv2d")
         if bias.shape != (out_ch,):
             raise ValueError(f"conv2d: bias must have shape ({out_ch},) for a weight of shape "
-                             f"{weight.shape}, got {bias.shape}")
+                             f"{weight._data.shape}, got {bias._data.shape}")
     return Tensor._apply(OPS["conv2d"], (sh, sw, ph, pw), x, weight, bias)
 
 

@@ -8,49 +8,151 @@ from .engine import STATE, InPlace, Node, _next_index
 from .fast import FAST_ARRAY, adopt
 from .ops import OPS
 
-_DEFAULT = [np.dtype(np.float32)]
+from . import dtypes as _dt
+from . import grad_fn as _grad_fn
+from . import return_types as _return_types
+from .size import Size
+from . import tensor_str as _tensor_str
+from .dtypes import get_default_dtype, set_default_dtype  # noqa: F401 (one default-dtype state)
+
+_BY_NUMPY = _dt._BY_NUMPY       # numpy dtype -> torch dtype object
 
 
-def set_default_dtype(dtype):
-    """The float dtype of Tensors made from Python numbers and lists (float32 unless changed)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: only float dtypes are allowed, got {dtype}")
-    _DEFAULT[0] = dtype
+def _default_np():
+    """The default float dtype as a numpy dtype (float32 unless set_default_dtype changed it)."""
+    return _dt._DEFAULT[0]._np
 
 
-def get_default_dtype():
-    return _DEFAULT[0]
+def _binary(name, commutative=False):
+    """The method and its reflected twin for the binary row `name` (add, mul, pow), with
+    torch's type promotion (autograd/dtypes.py).
 
-
-def _binary(name):
+    Fast path, no promotion call: a float tensor meets a tensor of its own dtype, or a Python
+    float or int (a number never changes a float tensor's dtype). Everything else goes through
+    _promoted."""
     op = OPS[name]
 
     def forward(self, other):
-        other = self._lift(other, name)
-        if other is None:
+        d = self._data.dtype
+        if d.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int:
+                return Tensor._apply(op, None, self, Tensor._node(np.asarray(other, dtype=d)))
+            if isinstance(other, Tensor) and other._data.dtype is d:
+                return Tensor._apply(op, None, self, other)
+        pair = _promoted(name, self, other)
+        if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, self, other)
+        return Tensor._apply(op, None, *pair)
 
     def reflected(self, other):
-        other = self._lift(other, name)
-        if other is None:
+        d = self._data.dtype
+        if d.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int:
+                return Tensor._apply(op, None, Tensor._node(np.asarray(other, dtype=d)), self)
+        pair = _promoted(name, other, self)
+        if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, other, self)
+        return Tensor._apply(op, None, *pair)
 
+    def reflected_commutative(self, other):
+        # 2 * x is recorded as x * 2, as torch records it (grad_fn's inputs in that order)
+        d = self._data.dtype
+        if d.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int:
+                return Tensor._apply(op, None, self, Tensor._node(np.asarray(other, dtype=d)))
+        pair = _promoted(name, other, self)
+        if pair is None:
+            return NotImplemented
+        return Tensor._apply(op, None, *pair)
+
+    if commutative:
+        reflected = reflected_commutative
     forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.formula}"
     return forward, reflected
 
 
+def _named(out, name, *inputs):
+    """A composite's result, shown by grad_fn as torch's node for the op the user called
+    (`name`, e.g. "SubBackward0") whose inputs are `inputs` (Tensors, or None for numbers),
+    instead of the last primitive the composite was built from. Backward is unchanged."""
+    if out._op is not None:
+        out._fn = (name, inputs)
+    return out
+
+
+def _as_operand(x, opname):
+    """An operand of a binary op as dtypes.result_type takes it: a Tensor as it is, a Python
+    number or numpy scalar as a number, an array or a list as a constant Tensor; None for
+    anything else (the operator then returns NotImplemented). A Value is refused by name."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Node):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"'{opname}' between a Tensor and a {type(x).__name__}: a Value is a scalar "
+            f"graph node and cannot mix with Tensor. Use Tensor(value._data) (a constant) "
+            f"or build both sides as Tensors.")
+    if isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"'{opname}': cannot use an array of dtype {arr.dtype} as an "
+                            f"operand")
+        if arr.dtype not in _BY_NUMPY:
+            arr = arr.astype(np.int64 if arr.dtype.kind in "iu" else np.float64)
+        return Tensor._node(arr)
+    return None
+
+
+def _cast(x, np_dtype):
+    """Operand x (a Tensor or a number) as a Tensor of numpy dtype np_dtype: a number stored
+    as torch converts a wrapped number (dtypes.cast_scalar), a tensor cast (differentiably,
+    when both dtypes are float)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == np_dtype else x.astype(np_dtype)
+    return Tensor._node(_dt.cast_scalar(x, _BY_NUMPY[np_dtype]))
+
+
+def _promoted(rule, a, b):
+    """(a, b) as Tensors ready for a binary row, in the dtype torch computes `rule` in
+    (dtypes.binary_dtypes: promotion, true division's float, torch's errors); None when an
+    operand is no tensor, number or array.
+
+    Two tensors whose dtypes numpy already promotes to that dtype are left as they are (a
+    float32 and a float64 tensor: numpy computes in float64 too), so that no cast node comes
+    between them and their op."""
+    a, b = _as_operand(a, rule), _as_operand(b, rule)
+    if a is None or b is None:
+        return None
+    compute = _dt.binary_dtypes(rule, a, b)[0]._np
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if np.promote_types(a._data.dtype, b._data.dtype) == compute:
+            return a, b
+    return _cast(a, compute), _cast(b, compute)
+
+
 def _unary(name):
+    """The method of the unary row `name`; an integer or bool tensor is first cast as torch's
+    rule says (dtypes.unary_dtype: exp of int64 is float32, relu of bool an error)."""
     op = OPS[name]
 
     def forward(self):
+        if self._data.dtype.kind != "f":
+            self = _unary_input(name, self)
         return Tensor._apply(op, None, self)
 
     forward.__name__ = name
     forward.__doc__ = f"{name}: {op.formula}"
     return forward
+
+
+def _unary_input(name, t):
+    """t in the dtype torch computes the unary op `name` in (its errors for bool and ints)."""
+    d = _dt.unary_dtype(name, t.dtype)._np
+    return t if d == t._data.dtype else t.astype(d)
 
 
 def _composite(opname, a, b, build):
@@ -62,9 +164,36 @@ def _composite(opname, a, b, build):
         try:
             np.broadcast_shapes(a.shape, b.shape)
         except ValueError:
-            raise ValueError(f"{opname}: invalid input shapes {a.shape} and {b.shape}: they "
-                             f"cannot be broadcast together") from None
+            raise ValueError(f"{opname}: invalid input shapes {a._data.shape} and "
+                             f"{b._data.shape}: they cannot be broadcast together") from None
         raise
+
+
+def _add_negated(a, b):
+    return a + (-b)
+
+
+def _copy_name(src, dst):
+    """dst takes over src's node (an in-place op): its grad_fn name goes along."""
+    named = getattr(src, "_fn", None)
+    if named is not None:
+        dst._fn = named
+    elif getattr(dst, "_fn", None) is not None:
+        del dst._fn
+
+
+def _tensor_or_none(x):
+    return x if isinstance(x, Tensor) else None
+
+
+def _divide(a, b):
+    """a / b for two tensors of one float dtype: a * b ** -1, or with a constant b, a times
+    its reciprocal taken once, unrecorded."""
+    if b.requires_grad:
+        return _composite("div", a, b, lambda a, b: a * b ** -1.0)
+    with np.errstate(divide="ignore"):
+        inverse = Tensor._node(np.reciprocal(b._data))
+    return _composite("div", a, b, lambda a, b: a * inverse)
 
 
 def _norm_axis(axis, ndim, opname):
@@ -75,9 +204,20 @@ def _norm_axis(axis, ndim, opname):
     out = []
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"{opname}: axis {a} is out of range for a tensor of {ndim} dims")
+            raise IndexError(_dim_error(a, ndim))
         out.append(int(a) % max(ndim, 1))
     return tuple(sorted(set(out)))
+
+
+def _dim_error(dim, ndim):
+    """torch's message for a dim outside [-ndim, ndim) (a 0-d tensor takes -1 and 0)."""
+    n = max(ndim, 1)
+    return (f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+            f"{dim})")
+
+
+def _zero_dim_size(dim):
+    raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
 
 
 def _one_axis(axis, ndim, opname):
@@ -87,11 +227,21 @@ def _one_axis(axis, ndim, opname):
 
 
 def _operand(x, like, opname):
-    """The other operand of a named binary method (maximum, minimum) as a Tensor."""
+    """The other operand of a named binary method as a Tensor (a number takes like's float
+    dtype, as _lift says)."""
     t = like._lift(x, opname)
     if t is None:
         raise TypeError(f"{opname}: cannot combine a Tensor with a {type(x).__name__}")
     return t
+
+
+def _promoted_pair(rule, a, b):
+    """_promoted, with a TypeError naming the op when an operand is not a tensor or number."""
+    pair = _promoted(rule, a, b)
+    if pair is None:
+        bad = b if _as_operand(a, rule) is not None else a
+        raise TypeError(f"{rule}(): expected a Tensor or a number, got {type(bad).__name__}")
+    return pair
 
 
 def _add(a, b):
@@ -116,12 +266,6 @@ def _pow(a, b):
 
 _UFUNC_OPERATORS = {np.add: _add, np.subtract: _sub, np.multiply: _mul, np.true_divide: _div,
                     np.power: _pow, np.matmul: lambda a, b: a @ b}
-
-# numpy's dtype names as PyTorch prints them in its messages
-_TORCH_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
-               "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
-               "bool": "Bool"}
-
 
 def _raw_index(index):
     """An index with Tensors replaced by their arrays, lists by arrays (numpy semantics)."""
@@ -148,6 +292,61 @@ def _dim_alias(dim, keepdim, axis, keepdims, out, opname):
     return dim, bool(keepdim)
 
 
+def _reduction_input(t, op, dtype):
+    """t in the dtype the reduction `op` computes in (dtypes.reduction_dtype: int64 for the
+    sum of integers, torch's errors for the mean of integers...), cast as `dtype=` asks."""
+    if dtype is None and t._data.dtype.kind == "f":
+        return t
+    d = _dt.reduction_dtype(op, t.dtype, dtype)._np
+    return t if d == t._data.dtype else t.astype(d)
+
+
+def _count(t, axes):
+    """How many elements a reduction over `axes` (sorted tuple or None) combines."""
+    shape = t._data.shape
+    return t._data.size if axes is None else int(np.prod([shape[a] for a in axes]))
+
+
+def _correction(unbiased, correction, ddof, opname):
+    """var's and std's correction from torch's unbiased= or correction= or numpy's ddof=."""
+    given = [v for v in (unbiased, correction, ddof) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{opname}(): give only one of unbiased, correction and ddof")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    return 1 if ddof is None else ddof
+
+
+def _extreme_along(t, dim, keepdim, name):
+    """max(dim) / min(dim): (values, indices) as torch.return_types; values are t at the
+    indices (the first extreme along dim), so the gradient goes to that element only."""
+    ax = _one_axis(dim, t.ndim, name)
+    d = t._data
+    if t.ndim and d.shape[ax] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {ax} to have non-zero size.")
+    arg = np.argmax if name == "max" else np.argmin
+    if t.ndim == 0:
+        idx = np.zeros((), dtype=np.int64)
+        values = t[()]
+    else:
+        idx = arg(d, axis=ax, keepdims=keepdim)
+        out_shape = idx.shape
+        index = []
+        for i, n in enumerate(d.shape):
+            if i == ax:
+                index.append(idx)
+                continue
+            where = i if keepdim else (i if i < ax else i - 1)
+            shape = [1] * len(out_shape)
+            shape[where] = n
+            index.append(np.arange(n).reshape(shape))
+        values = t[tuple(index)]
+    values = _named(values, "MaxBackward0" if name == "max" else "MinBackward0", t)
+    return _return_types.make(name, values, Tensor._node(np.asarray(idx, dtype=np.int64)))
+
+
 def _arg_extreme(t, fn, dim, keepdim):
     if dim is None:
         out = fn(t._data)
@@ -156,6 +355,10 @@ def _arg_extreme(t, fn, dim, keepdim):
     else:
         out = fn(t._data, axis=dim, keepdims=keepdim)
     return Tensor._node(np.asarray(out, dtype=np.int64))
+
+
+def _requires_grad_error():
+    return RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
 
 
 def _to_array(data, dtype):
@@ -169,8 +372,11 @@ def _to_array(data, dtype):
         return np.asarray(data)
     arr = np.array(data)
     if arr.dtype.kind in "iufb" or arr.dtype == object and arr.size == 0:
-        arr = arr.astype(_DEFAULT[0])
+        arr = arr.astype(_default_np())
     return arr
+
+
+_MATMUL = OPS["matmul"]
 
 
 class Tensor(Node):
@@ -182,7 +388,8 @@ class Tensor(Node):
     lists become float32 unless `dtype` is given (`set_default_dtype(np.float64)` switches);
     numpy arrays keep their dtype.
     """
-    __slots__ = ()
+    # _fn: set only on the result of a composite (see _named): what grad_fn shows for it
+    __slots__ = ("_fn",)
     _empty_grad = None
     _forward_name = "array"
     _reference_backend = ARRAY
@@ -196,10 +403,10 @@ class Tensor(Node):
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: cannot make a tensor of dtype {arr.dtype} (numbers only: "
                             f"bool, int, uint or float)")
+        if arr.dtype not in _BY_NUMPY:
+            _dt._numpy_dtype_of(arr.dtype)      # uint16, uint32, uint64: torch's TypeError
         if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(
-                f"Tensor: only floating point tensors can require gradients, got dtype "
-                f"{arr.dtype}; pass dtype=np.float32 or np.float64")
+            raise _requires_grad_error()
         self._data = arr
         self._grad = None
         self.requires_grad = bool(requires_grad)
@@ -240,7 +447,7 @@ class Tensor(Node):
                                 f"of type {type(value).__name__}")
             if value.shape != self.shape:
                 raise RuntimeError(f"assigned grad has data of a different size: the tensor "
-                                   f"has shape {self.shape}, the grad {value.shape}")
+                                   f"has shape {self._data.shape}, the grad {value._data.shape}")
             if value.dtype != self.dtype:
                 raise RuntimeError(f"assigned grad has data of a different type: the tensor "
                                    f"is {self.dtype}, the grad {value.dtype}")
@@ -267,7 +474,7 @@ class Tensor(Node):
                 f"'{opname}' between a Tensor and a {type(x).__name__}: a Value is a scalar "
                 f"graph node and cannot mix with Tensor. Use Tensor(value._data) (a constant) "
                 f"or build both sides as Tensors.")
-        own = self._data.dtype if self._data.dtype.kind == "f" else _DEFAULT[0]
+        own = self._data.dtype if self._data.dtype.kind == "f" else _default_np()
         if isinstance(x, (float, int)) or (isinstance(x, numbers.Number)
                                            and not isinstance(x, np.ndarray)):
             return Tensor._node(np.asarray(x, dtype=own))
@@ -282,7 +489,8 @@ class Tensor(Node):
     # ------------------------------------------------------------------ array facts
     @property
     def shape(self):
-        return self._data.shape
+        """The shape as torch.Size (a tuple of ints)."""
+        return Size(self._data.shape)
 
     @property
     def ndim(self):
@@ -290,14 +498,29 @@ class Tensor(Node):
 
     @property
     def dtype(self):
-        return self._data.dtype
+        """torch's dtype object (autograd.float32, ...); it equals the numpy dtype of the data,
+        so `x.dtype == np.float32` holds too."""
+        return _BY_NUMPY[self._data.dtype]
 
-    @property
-    def size(self):
-        return self._data.size
+    def size(self, dim=None):
+        """The shape as torch.Size, or the length of dimension `dim` (torch; numpy's `.size`,
+        the number of elements, is numel())."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_one_axis(dim, self._data.ndim, "size")] if self._data.ndim \
+            else _zero_dim_size(dim)
 
     def numel(self):
+        """The number of elements."""
         return self._data.size
+
+    nelement = numel
+
+    def dim(self):
+        """The number of dimensions (ndim)."""
+        return self._data.ndim
+
+    ndimension = dim
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -307,7 +530,7 @@ class Tensor(Node):
     def item(self):
         if self._data.size != 1:
             raise ValueError(f"item(): only one-element tensors can be converted to a Python "
-                             f"number, this one has shape {self.shape}")
+                             f"number, this one has shape {self._data.shape}")
         return self._data.item()
 
     def __float__(self):
@@ -373,8 +596,13 @@ class Tensor(Node):
         require grad and give a Tensor, as in PyTorch."""
         op = _UFUNC_OPERATORS.get(ufunc)
         if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
-            a, b = (x if isinstance(x, Tensor) else self._lift(x, ufunc.__name__)
-                    for x in inputs)
+            # arrays become constant Tensors and numpy scalars Python numbers (torch's wrapped
+            # numbers), so that the Tensor operator, not numpy again, takes them
+            a, b = (x.item() if isinstance(x, np.generic) else
+                    x if isinstance(x, (Tensor, numbers.Number)) else
+                    _as_operand(x, ufunc.__name__) for x in inputs)
+            if a is None or b is None:
+                return NotImplemented
             return op(a, b)
         arrays = [x.numpy() if isinstance(x, Tensor) else x for x in inputs]
         if "out" in kwargs:
@@ -397,28 +625,33 @@ class Tensor(Node):
         self._retains_grad = True
         return self
 
-    def requires_grad_(self, flag=True):
-        if flag and self._data.dtype.kind != "f":
-            raise TypeError(f"requires_grad_: only floating point tensors can require "
-                            f"gradients, got dtype {self._data.dtype}")
-        if not self.is_leaf:
-            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad")
-        self.requires_grad = bool(flag)
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on a leaf, in place; returns self. Only float tensors can require
+        gradients; a recorded result keeps requiring them (torch's errors)."""
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if self._op is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        self.requires_grad = bool(requires_grad)
         return self
-
 
     def _seed(self, grad):
         if grad is None:
             if self._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (this output has "
-                    f"shape {self.shape}); pass backward(grad=...) of the same shape, or reduce "
-                    f"it first, e.g. out.sum().backward()")
+                    f"shape {self._data.shape}); pass backward(gradient=...) of the same shape, "
+                    f"or reduce it first, e.g. out.sum().backward()")
             return np.ones(self._data.shape, self._data.dtype)
         g = grad._data if isinstance(grad, Node) else np.asarray(grad, dtype=self._data.dtype)
         if g.shape != self.shape:
             raise RuntimeError(f"backward: grad has shape {g.shape} but the output has shape "
-                               f"{self.shape}")
+                               f"{self._data.shape}")
         return g
 
     def _const_like(self, x):
@@ -472,12 +705,18 @@ class Tensor(Node):
                 f"({opname}); update parameters inside `with no_grad():`")
         old = Tensor._node(self._data.copy(), self._op, self._parents, self._ctx)
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        _copy_name(self, old)
         old.requires_grad = self.requires_grad
         InPlace.of(self).stamp()            # before the new node, whose index is later
         result = compute(old, *[old if o is self else o for o in operands])
+        if result._data.dtype != old._data.dtype:
+            if cast_check:
+                self._overwrite(result._data, opname, cast_check, stamp=False)   # its check
+            result = result.astype(old._data.dtype)  # the node is of this tensor's dtype
         self._overwrite(result._data, opname, cast_check, stamp=False)
         self._op, self._parents, self._ctx = result._op, result._parents, result._ctx
         self._index, self.requires_grad = result._index, True
+        _copy_name(result, self)
         self._grad = None
         return self
 
@@ -492,11 +731,10 @@ class Tensor(Node):
                 raise RuntimeError(f"{opname}: output with shape {list(own.shape)} doesn't "
                                    f"match the broadcast shape {list(np.shape(values))}") from None
         vdt = np.asarray(values).dtype
-        if cast_check and (own.dtype.kind in "iu" and vdt.kind == "f"
-                           or own.dtype.kind == "b" and vdt.kind != "b"):
-            raise RuntimeError(f"{opname}: result type {_TORCH_NAME.get(vdt.name, vdt.name)} "
-                               f"can't be cast to the desired output type "
-                               f"{_TORCH_NAME.get(own.dtype.name, own.dtype.name)}")
+        if cast_check and vdt != own.dtype:
+            src, dst = _dt.as_dtype(vdt), _BY_NUMPY[own.dtype]
+            if not _dt.can_cast(src, dst):
+                raise _dt.cast_error(src, dst)      # int64 tensor += 1.5, as in torch
         if not own.flags.writeable:
             raise RuntimeError(f"{opname}: this tensor's data cannot be written in place (it "
                                f"is a broadcast view or read-only); clone() it first")
@@ -583,7 +821,7 @@ class Tensor(Node):
         try:
             self._data[index] = value._data if isinstance(value, Tensor) else value
         except IndexError as e:
-            raise IndexError(f"index into a tensor of shape {self.shape}: {e}") from None
+            raise IndexError(f"index into a tensor of shape {self._data.shape}: {e}") from None
         InPlace.of(self).stamp()
 
     @staticmethod
@@ -591,57 +829,107 @@ class Tensor(Node):
         return Tensor._apply(OPS["concatenate"], axis, *tensors)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", precision=4, prefix="Tensor(")
-        extra = ""
-        if self._op is not None:
-            extra = f", op={self._op.name}"
-        elif self.requires_grad:
-            extra = ", requires_grad=True"
-        if self._data.dtype != _DEFAULT[0]:
-            extra += f", dtype={self._data.dtype}"
-        return f"Tensor({body}{extra})"
+        """torch's text, character for character (autograd/tensor_str.py): values, then
+        dtype= unless implied, grad_fn=<...> or requires_grad=True."""
+        return _tensor_str.format_tensor(
+            self._data, dtype_name=_BY_NUMPY[self._data.dtype]._name,
+            default_dtype_name=_dt._DEFAULT[0]._name, requires_grad=self.requires_grad,
+            grad_fn=_grad_fn.grad_fn_name(self), dtype_prefix=_dt._REPR_PREFIX[0] + ".")
+
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (f"{loss:.4f}"); others as object does."""
+        if self._data.ndim == 0:
+            return _tensor_str.format_scalar(self._data, spec)
+        return object.__format__(self, spec)
+
+    @property
+    def grad_fn(self):
+        """torch's view of the node that made this tensor (name(), next_functions), or None
+        for a leaf or a constant (autograd/grad_fn.py)."""
+        return _grad_fn.grad_fn(self)
 
     # ------------------------------------------------------------------ elementwise
-    __add__, __radd__ = _binary("add")
-    __mul__, __rmul__ = _binary("mul")
+    __add__, __radd__ = _binary("add", commutative=True)
+    __mul__, __rmul__ = _binary("mul", commutative=True)
     __pow__, __rpow__ = _binary("pow")
-    __matmul__, __rmatmul__ = _binary("matmul")
+
+    def __matmul__(self, other):
+        """a @ b (the matmul row); torch promotes nothing here: both dtypes must be equal."""
+        if isinstance(other, Tensor):
+            d = self._data.dtype
+            if other._data.dtype is d and d.kind == "f" and self._data.ndim and \
+                    other._data.ndim:
+                return Tensor._apply(_MATMUL, None, self, other)
+        other = _as_operand(other, "matmul")
+        if other is None:
+            return NotImplemented
+        _dt.matmul_dtype(self, other)           # torch's errors: 0-d, mixed dtypes, bool
+        return Tensor._apply(_MATMUL, None, self, _cast(other, self._data.dtype))
+
+    def __rmatmul__(self, other):
+        other = _as_operand(other, "matmul")
+        if other is None:
+            return NotImplemented
+        other = _cast(other, self._data.dtype) if not isinstance(other, Tensor) else other
+        return other @ self
 
     def __neg__(self):
-        """-a = a * -1"""
-        return self * -1.0
+        """-a = a * -1; an integer tensor is negated as data (it cannot require grad), a bool
+        one refused as in torch."""
+        if self._data.dtype.kind != "f":
+            _dt.unary_dtype("neg", self.dtype)
+            return Tensor._node(np.negative(self._data))
+        return _named(self * -1.0, "NegBackward0", self)
 
     def __sub__(self, other):
         """a - b = a + (-b)"""
-        other = self._lift(other, "sub")
-        if other is None:
+        d = self._data.dtype
+        if d.kind == "f":
+            if type(other) is float or type(other) is int:
+                return _named(self + (-other), "SubBackward0", self, None)
+            if isinstance(other, Tensor) and other._data.dtype is d:
+                return _named(_composite("sub", self, other, _add_negated), "SubBackward0",
+                              self, other)
+        pair = _promoted("sub", self, other)
+        if pair is None:
             return NotImplemented
-        return _composite("sub", self, other, lambda a, b: a + (-b))
+        out = _composite("sub", *pair, _add_negated)
+        return _named(out, "SubBackward0", self, _tensor_or_none(other))
 
     def __rsub__(self, other):
-        other = self._lift(other, "sub")
-        if other is None:
+        pair = _promoted("sub", other, self)
+        if pair is None:
             return NotImplemented
-        return _composite("sub", other, self, lambda a, b: a + (-b))
+        out = _composite("sub", *pair, _add_negated)
+        if isinstance(other, Tensor):
+            return _named(out, "SubBackward0", other, self)
+        return _named(out, "RsubBackward1", self)
 
     def __truediv__(self, other):
-        """a / b = a * b ** -1 (a constant b is inverted once, unrecorded)"""
-        other = self._lift(other, "div")
-        if other is None:
+        """a / b = a * b ** -1 (a constant b is inverted once, unrecorded). True division:
+        integer tensors give the default float dtype, as in torch."""
+        if self._data.dtype.kind == "f" and (type(other) is float or type(other) is int):
+            with np.errstate(divide="ignore"):
+                inverse = np.reciprocal(np.asarray(other, dtype=self._data.dtype))
+            return _named(self * Tensor._node(inverse), "DivBackward0", self, None)
+        pair = _promoted("div", self, other)
+        if pair is None:
             return NotImplemented
-        if other.requires_grad:
-            return _composite("div", self, other, lambda a, b: a * b ** -1.0)
-        with np.errstate(divide="ignore"):
-            inverse = Tensor._node(np.reciprocal(other._data))
-        return _composite("div", self, other, lambda a, b: a * inverse)
+        return _named(_divide(*pair), "DivBackward0", self, _tensor_or_none(other))
 
     def __rtruediv__(self, other):
-        other = self._lift(other, "div")
-        if other is None:
+        pair = _promoted("div", other, self)
+        if pair is None:
             return NotImplemented
-        return _composite("div", other, self, lambda a, b: a * b ** -1.0)
+        a, b = pair
+        if isinstance(other, Tensor):
+            return _named(_divide(a, b), "DivBackward0", other, self)
+        # a number over a tensor: torch's graph is reciprocal, then mul by the number
+        inverse = _named(b ** -1.0, "ReciprocalBackward0", self)
+        return _composite("div", a, b, lambda _, __: inverse * a)
 
     def matmul(self, other):
+        """a @ b (torch.matmul)."""
         return self @ other
 
     exp = _unary("exp")
@@ -671,12 +959,13 @@ class Tensor(Node):
     clamp = clip
 
     def maximum(self, other):
-        """max(a, b) elementwise with broadcasting; a tie gives each side half the gradient."""
-        return Tensor._apply(OPS["maximum"], None, self, _operand(other, self, "maximum"))
+        """max(a, b) elementwise with broadcasting and torch's promotion; a tie gives each side
+        half the gradient."""
+        return Tensor._apply(OPS["maximum"], None, *_promoted_pair("maximum", self, other))
 
     def minimum(self, other):
         """min(a, b) elementwise with broadcasting; a tie gives each side half the gradient."""
-        return Tensor._apply(OPS["minimum"], None, self, _operand(other, self, "minimum"))
+        return Tensor._apply(OPS["minimum"], None, *_promoted_pair("minimum", self, other))
 
     # ------------------------------------------------------------------ dtype
     def astype(self, dtype):
@@ -753,59 +1042,114 @@ class Tensor(Node):
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of a Tensor with more than one value is ambiguous "
-                               f"(shape {self.shape}); use .any() or .all() on ._data, or .item()")
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {self._data.shape}); use .any(), .all() or .item()")
         return bool(self._data.item())
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis=None, keepdims=False):
-        """sum over axis (int, tuple, or None for all)"""
-        return Tensor._apply(OPS["sum"], (_norm_axis(axis, self.ndim, "sum"), keepdims), self)
+    # torch's keywords dim / keepdim; numpy's axis / keepdims are aliases (numpy's functions
+    # call them so, and torch accepts them too)
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None, out=None):
+        """sum over dim (an int, a tuple, or None for every axis). An integer or bool tensor
+        sums to int64, as in torch; `dtype=` casts first."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "sum")
+        x = _reduction_input(self, "sum", dtype)
+        return Tensor._apply(OPS["sum"], (_norm_axis(dim, x.ndim, "sum"), keepdim), x)
 
-    def mean(self, axis=None, keepdims=False):
-        """sum / count over axis"""
-        axes = _norm_axis(axis, self.ndim, "mean")
-        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return self.sum(axes, keepdims) * (1.0 / n if n else np.nan)    # empty: nan, as torch
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None,
+             out=None):
+        """sum / count over dim; float tensors only (or `dtype=` a float dtype), as in torch.
+        Over no elements: nan."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "mean")
+        x = _reduction_input(self, "mean", dtype)
+        axes = _norm_axis(dim, x.ndim, "mean")
+        n = _count(x, axes)
+        out = x.sum(axes, keepdim) * (1.0 / n if n else np.nan)      # empty: nan, as torch
+        return _named(out, "MeanBackward0" if axes is None else "MeanBackward1", x)
 
-    def max(self, axis=None, keepdims=False):
-        """max over axis (int, tuple or None). Values only, like numpy and torch.amax: tied
-        maxima share the gradient evenly (torch.max(dim) would pick one; max_pool2d does)."""
-        return Tensor._apply(OPS["amax"], (_norm_axis(axis, self.ndim, "max"), keepdims), self)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """torch's three forms:
+        - max(): the largest value, 0-d; tied maxima share the gradient evenly;
+        - max(dim, keepdim=False): the named tuple (values, indices) along dim; the gradient
+          goes to the returned index (the first maximum), as in torch;
+        - max(other): the elementwise maximum (torch.maximum)."""
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.maximum(dim)
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "max")
+        if dim is None:
+            return _named(Tensor._apply(OPS["amax"], (None, False), self), "MaxBackward1", self)
+        return _extreme_along(self, dim, keepdim, "max")
 
-    def min(self, axis=None, keepdims=False):
-        """min over axis; tied minima share the gradient evenly (torch.amin)."""
-        return Tensor._apply(OPS["amin"], (_norm_axis(axis, self.ndim, "min"), keepdims), self)
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """min(), min(dim, keepdim=False) -> (values, indices), min(other): as max."""
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.minimum(dim)
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "min")
+        if dim is None:
+            return _named(Tensor._apply(OPS["amin"], (None, False), self), "MinBackward1", self)
+        return _extreme_along(self, dim, keepdim, "min")
 
-    def var(self, axis=None, keepdims=False, correction=1, ddof=None):
-        """sum (a - mean a)^2 / (n - correction) over axis. The default correction=1 is
-        torch.var's unbiased estimate (numpy's default is ddof=0); `ddof` is numpy's name for
-        `correction`. n - correction <= 0 gives inf or nan, as in torch."""
-        if ddof is not None:
-            correction = ddof
-        axes = _norm_axis(axis, self.ndim, "var")
-        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        d = self - self.mean(axes, keepdims=True)
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """max over dim (an int or a tuple; () or None: every axis); tied maxima share the
+        gradient evenly (torch.amax)."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "amax")
+        axes = None if dim is None or dim == () else _norm_axis(dim, self.ndim, "amax")
+        return Tensor._apply(OPS["amax"], (axes, keepdim), self)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """min over dim; tied minima share the gradient evenly (torch.amin)."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "amin")
+        axes = None if dim is None or dim == () else _norm_axis(dim, self.ndim, "amin")
+        return Tensor._apply(OPS["amin"], (axes, keepdim), self)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None, out=None):
+        """sum (a - mean a)^2 / (n - correction) over dim. correction defaults to 1, torch's
+        unbiased estimate (numpy's default is ddof=0); unbiased=False means correction 0 and
+        `ddof` is numpy's name for correction. var(False) is var(unbiased=False), as in torch.
+        n - correction <= 0 gives inf or nan, as in torch."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "var")
+        correction = _correction(unbiased, correction, ddof, "var")
+        _dt.reduction_dtype("var", self.dtype)
+        axes = _norm_axis(dim, self.ndim, "var")
+        n = _count(self, axes)
+        d = self - self.mean(axes, keepdim=True)
         scale = 1.0 / (n - correction) if n > correction else np.inf
-        return (d * d).sum(axes, keepdims) * scale
+        return _named((d * d).sum(axes, keepdim) * scale, "VarBackward0", self)
 
-    def std(self, axis=None, keepdims=False, correction=1, ddof=None):
-        """sqrt(var); same `correction` default (1) as torch.std."""
-        return self.var(axis, keepdims, correction, ddof).sqrt()
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None, out=None):
+        """sqrt(var), with var's arguments and the same default correction (1) as torch."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "std")
+        correction = _correction(unbiased, correction, ddof, "std")
+        out = self.var(dim, keepdim=keepdim, correction=correction).sqrt()
+        return _named(out, "StdBackward0", self)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        """log sum exp over axis, stable: m + log sum e^(a - m) with m = max a; its gradient
-        is softmax(a)."""
-        return Tensor._apply(OPS["logsumexp"], (_norm_axis(axis, self.ndim, "logsumexp"), keepdims),
-                      self)
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """log sum exp over dim, stable: m + log sum e^(a - m) with m = max a; its gradient
+        is softmax(a). (torch requires dim; here None means every axis.)"""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "logsumexp")
+        x = self if self._data.dtype.kind == "f" else _unary_input("exp", self)
+        return Tensor._apply(OPS["logsumexp"], (_norm_axis(dim, x.ndim, "logsumexp"), keepdim),
+                             x)
 
-    def log_softmax(self, axis=-1):
-        """a - logsumexp(a, axis, keepdims=True), one stable primitive."""
-        return Tensor._apply(OPS["log_softmax"], _one_axis(axis, self.ndim, "log_softmax"), self)
+    def log_softmax(self, dim=-1, dtype=None, *, axis=None):
+        """a - logsumexp(a, dim, keepdim=True), one stable primitive."""
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            x = _unary_input("exp", x)
+        dim = dim if axis is None else axis
+        return Tensor._apply(OPS["log_softmax"], _one_axis(dim, x.ndim, "log_softmax"), x)
 
-    def softmax(self, axis=-1):
-        """e^a / sum e^a along axis, as exp(log_softmax(a)): stable for any logits."""
-        return self.log_softmax(_one_axis(axis, self.ndim, "softmax")).exp()
+    def softmax(self, dim=-1, dtype=None, *, axis=None):
+        """e^a / sum e^a along dim, as exp(log_softmax(a)): stable for any logits."""
+        dim = dim if axis is None else axis
+        out = self.log_softmax(_one_axis(dim, self.ndim, "softmax"), dtype).exp()
+        return _named(out, "SoftmaxBackward0", self)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
@@ -831,7 +1175,7 @@ class Tensor(Node):
             axes = tuple(axes[0])
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
-                             f"of a tensor of shape {self.shape}")
+                             f"of a tensor of shape {self._data.shape}")
         return Tensor._apply(OPS["transpose"], tuple(a % self.ndim for a in axes), self)
 
     def transpose(self, dim0=None, dim1=None):
@@ -858,7 +1202,7 @@ class Tensor(Node):
         try:
             np.broadcast_shapes(self.shape, shape)
         except ValueError:
-            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+            raise ValueError(f"expand: cannot expand shape {self._data.shape} to {shape}") from None
         return Tensor._apply(OPS["broadcast_to"], shape, self)
 
     broadcast_to = expand
@@ -879,22 +1223,56 @@ class Tensor(Node):
         try:
             return Tensor._apply(OPS["getitem"], index, self)
         except IndexError as e:
-            raise IndexError(f"index into a tensor of shape {self.shape}: {e}") from None
+            raise IndexError(f"index into a tensor of shape {self._data.shape}: {e}") from None
 
     def where(self, cond, other):
         """self where cond else other (cond is a constant mask)"""
         return where(cond, self, other)
 
 
-def where(cond, a, b):
-    """a where cond else b, elementwise; cond is a constant (a bool array or Tensor)."""
-    cond = np.asarray(cond._data if isinstance(cond, Node) else cond, dtype=bool)
-    like = a if isinstance(a, Tensor) else b
-    if not isinstance(like, Tensor):
-        like = Tensor(np.asarray(a))
-    a = _operand(a, like, "where")
-    b = _operand(b, like, "where")
-    return Tensor._apply(OPS["where"], cond, a, b)
+def where(condition, input=None, other=None):
+    """input where condition else other, elementwise (torch.where): the result has the dtype
+    of torch's promotion of input and other (numbers take part as numbers: where(c, x, 0.0)
+    keeps x's dtype). condition is a constant: a bool Tensor (torch's error for another
+    dtype), or a numpy array or list read as bools. where(condition) alone is
+    condition.nonzero(as_tuple=True)."""
+    if input is None and other is None:
+        return _as_tensor_arg(condition, "where").nonzero(as_tuple=True)
+    if isinstance(condition, Tensor):
+        if condition._data.dtype.kind != "b" and condition._data.dtype != np.uint8:
+            _dt.where_dtype(condition, input, other)        # torch's RuntimeError
+        cond = condition._data.astype(bool, copy=False)
+    else:
+        cond = np.asarray(condition._data if isinstance(condition, Node) else condition,
+                          dtype=bool)
+    if isinstance(input, Tensor) and input._data.dtype.kind == "f":
+        d = input._data.dtype
+        kind = type(other)
+        if kind is float or kind is int:
+            return Tensor._apply(_WHERE, cond, input, Tensor._node(np.asarray(other, dtype=d)))
+        if isinstance(other, Tensor) and other._data.dtype is d:
+            return Tensor._apply(_WHERE, cond, input, other)
+    a, b = _as_operand(input, "where"), _as_operand(other, "where")
+    if a is None or b is None:
+        bad = input if a is None else other
+        raise TypeError(f"where(): expected a Tensor or a number, got {type(bad).__name__}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor._node(_dt.tensor_data(a))            # two numbers: a 0-d tensor each
+        b = Tensor._node(_dt.tensor_data(b))
+    compute = _dt.result_type(a, b)._np
+    return Tensor._apply(_WHERE, cond, _cast(a, compute), _cast(b, compute))
+
+
+def _as_tensor_arg(x, opname):
+    if isinstance(x, Tensor):
+        return x
+    operand = _as_operand(x, opname)
+    if not isinstance(operand, Tensor):
+        raise TypeError(f"{opname}(): expected a Tensor, got {type(x).__name__}")
+    return operand
+
+
+_WHERE = OPS["where"]
 
 
 Tensor._kind = Tensor

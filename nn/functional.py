@@ -221,11 +221,11 @@ def prelu(input, weight):
     (weight of one element); gradient a at 0, as torch."""
     x = _t(input)
     w = _t(weight)
-    if w.size != 1:
+    if w.numel() != 1:
         channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
-        if w.ndim != 1 or w.size != channels:
+        if w.ndim != 1 or w.numel() != channels:
             raise _InputError(f"Mismatch of parameter numbers and input channel size. Found "
-                              f"parameter numbers = {w.size} and channel size = {channels}.")
+                              f"parameter numbers = {w.numel()} and channel size = {channels}.")
         if x.ndim >= 2:
             w = w.reshape((1, channels) + (1,) * (x.ndim - 2))
     elif x.ndim:
@@ -365,7 +365,7 @@ def linear(input, weight, bias=None):
     """x W^T + b, W of shape (out_features, in_features): one fused node of the op table."""
     x = _t(input)
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
-        raise _InputError(f"linear: input of shape {x.shape} does not match weight of shape "
+        raise _InputError(f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
                           f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
     return _linear(x, weight, bias)
 
@@ -443,7 +443,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
                           f"{fn}, but got input of size: {list(x.shape)}")
     if w.ndim != nd + 2:
         raise _InputError(f"{fn}: weight must have {nd + 2} dims (out_channels, "
-                          f"in_channels / groups, *kernel), got shape {w.shape}")
+                          f"in_channels / groups, *kernel), got shape {tuple(w.shape)}")
     if not batched:
         x = x.unsqueeze(0)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -531,7 +531,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                           f"{fn}, but got input of size: {list(x.shape)}")
     if w.ndim != nd + 2:
         raise _InputError(f"{fn}: weight must have {nd + 2} dims (in_channels, "
-                          f"out_channels / groups, *kernel), got shape {w.shape}")
+                          f"out_channels / groups, *kernel), got shape {tuple(w.shape)}")
     if not batched:
         x = x.unsqueeze(0)
     if x.shape[1] != w.shape[0]:
@@ -620,7 +620,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     nd = x.ndim - 2
     if nd < 1:
         raise _InputError(f"interpolate: expected an input of shape (N, C, *spatial), got "
-                          f"{x.shape}")
+                          f"{tuple(x.shape)}")
     sizes = x.shape[2:]
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
@@ -663,7 +663,7 @@ def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn
     x = _t(input)
     if x.ndim not in (nd + 1, nd + 2):
         raise _InputError(f"{fn}: Expected {nd + 1}D or {nd + 2}D input, got input of shape "
-                          f"{x.shape}")
+                          f"{tuple(x.shape)}")
     batched = x.ndim == nd + 2
     kernel = _ints(kernel_size, nd, "kernel_size", fn)
     stride = kernel if stride is None or stride == [] else _ints(stride, nd, "stride", fn)
@@ -844,9 +844,9 @@ def _vector_norm(x, p, dim, keepdim):
     if p == 1:
         return a.sum(dim, keepdim)
     if p == math.inf:
-        return a.max(dim, keepdim)
+        return a.amax(() if dim is None else dim, keepdim)
     if p == -math.inf:
-        return a.min(dim, keepdim)
+        return a.amin(() if dim is None else dim, keepdim)
     if p == 0:
         return Tensor((x._data != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype))
     s = (a ** float(p)).sum(dim, keepdim)
@@ -1108,7 +1108,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
-    lo, hi = (float(input._data.min()), float(input._data.max())) if input.size else (0.0, 0.0)
+    lo, hi = (float(input._data.min()), float(input._data.max())) if input.numel() else (0.0, 0.0)
     if not (lo >= 0.0 and hi <= 1.0):
         raise _InputError(
             f"all elements of input should be between 0 and 1: binary_cross_entropy takes "
@@ -1155,14 +1155,14 @@ def _class_targets(target, input, fn, ignore_index):
         else:
             raise TypeError(f"{fn}: class targets must be integers, got dtype {t.dtype} (for "
                             f"probability targets give a float array of the input's shape "
-                            f"{input.shape})")
+                            f"{tuple(input.shape)})")
     if input.ndim == 1:
         expected = ()
     else:
-        expected = (input.shape[0],) + input.shape[2:]
+        expected = (input.shape[0],) + tuple(input.shape[2:])
     if t.shape != expected:
-        raise ValueError(f"{fn}: input of shape {input.shape} needs class targets of shape "
-                         f"{expected}, got shape {t.shape}")
+        raise ValueError(f"{fn}: input of shape {tuple(input.shape)} needs class targets of shape "
+                         f"{expected}, got shape {tuple(t.shape)}")
     n_classes = input.shape[0 if input.ndim == 1 else 1]
     valid = np.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
     bad = valid & ((t < 0) | (t >= n_classes))
@@ -1191,7 +1191,7 @@ def _pick_mask(t, valid, n_classes, weight, input):
 def _class_weight(weight, n_classes):
     w = np.asarray(weight._data if isinstance(weight, Node) else weight, dtype=np.float64)
     if w.shape != (n_classes,):
-        raise ValueError(f"class weight must have shape ({n_classes},), got {w.shape}")
+        raise ValueError(f"class weight must have shape ({n_classes},), got {tuple(w.shape)}")
     return w
 
 
@@ -1290,7 +1290,7 @@ def _multi_margin(input, target, p, margin, weight, reduction, fn):
     input = _t(input)
     _check_reduction(reduction, fn)
     if input.ndim not in (1, 2):
-        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {input.shape}")
+        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {tuple(input.shape)}")
     t, valid, n_classes = _class_targets(target, input, fn, ignore_index=None)
     cls_axis = input.ndim - 1
     onehot = (np.expand_dims(t, cls_axis) == np.arange(n_classes)).astype(input.dtype)
@@ -1317,8 +1317,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     _check_reduction(reduction, "hinge_embedding_loss")
     t = np.asarray(target._data if isinstance(target, Node) else target)
     if t.shape != input.shape:
-        raise ValueError(f"hinge_embedding_loss: input has shape {input.shape} but target has "
-                         f"shape {t.shape}")
+        raise ValueError(f"hinge_embedding_loss: input has shape {tuple(input.shape)} but "
+                         f"target has shape {t.shape}")
     if not np.all((t == 1) | (t == -1)):
         raise ValueError("hinge_embedding_loss: target values must be 1 or -1")
     pos = (t == 1).astype(input.dtype)
@@ -1360,7 +1360,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     _check_reduction(reduction, "cosine_embedding_loss")
     if x1.shape != x2.shape or x1.ndim not in (1, 2):
         raise _InputError(f"cosine_embedding_loss: inputs must be two (N, D) or (D,) tensors "
-                          f"of the same shape, got {x1.shape} and {x2.shape}")
+                          f"of the same shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
     dim = x1.ndim - 1
     dot = (x1 * x2).sum(dim)
     mag = ((x1 * x1).sum(dim) + _COSINE_EMBEDDING_EPS) * ((x2 * x2).sum(dim) +

@@ -414,7 +414,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """Total number of scalar parameters."""
-        return sum(p.size for p in self.parameters()
+        return sum(p.numel() for p in self.parameters()
                    if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------------ modes and grads
@@ -660,7 +660,7 @@ class Module:
             depth = name.count(".") + (1 if name else 0)
             shapes = ", ".join(f"{k}: {tuple(p.shape)}" for k, p in m._parameters.items()
                                if p is not None)
-            own = sum(p.size for p in m._parameters.values() if p is not None)
+            own = sum(p.numel() for p in m._parameters.values() if p is not None)
             label = html.escape(name.rsplit(".", 1)[-1] or type(self).__name__)
             desc = html.escape(f"{type(m).__name__}({m.extra_repr()})")
             rows.append(

@@ -121,8 +121,9 @@ def test_binary_cross_entropy_errors():
         with pytest.raises(exc, match=r"between 0 and 1.*probabilities in \[0, 1\].*"
                                       r"with_logits"):
             F.binary_cross_entropy(Tensor(np.array([1.5, 0.2])), np.array([1.0, 0.0]))
-    with pytest.raises(ValueError, match=r"target size \(\(4,\)\) that is different to the "
-                                         r"input size \(\(4, 1\)\) is deprecated"):
+    with pytest.raises(ValueError, match=r"target size \(torch.Size\(\[4\]\)\) that is different "
+                                         r"to the input size \(torch.Size\(\[4, 1\]\)\) is "
+                                         r"deprecated"):
         F.binary_cross_entropy(Tensor(np.full((4, 1), 0.5)), np.ones(4))
 
 
