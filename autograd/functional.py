@@ -7,9 +7,11 @@ Layouts follow PyTorch: images are NCHW, conv weights (out_channels, in_channels
 """
 import numpy as np
 
+from . import dtypes as _dt
 from .engine import Node
+from .grad_fn import named
 from .ops import OPS
-from .tensor import Tensor, _one_axis
+from .tensor import Tensor, _one_axis, _ShapeError
 
 
 def _as_tensor(x, like, opname):
@@ -30,41 +32,61 @@ def _tensors(tensors, opname):
     return [_as_tensor(t, like, opname) for t in tensors]
 
 
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis: shapes must agree except along `axis`.
-    Each input's gradient is its slice of the output's gradient."""
-    tensors = _tensors(tensors, "concatenate")
+def _joined(tensors, opname):
+    """The tensors to join, in the dtype torch's promotion gives them together (cat of an
+    int64 and a float32 tensor is float32)."""
+    tensors = _tensors(tensors, opname)
+    d = tensors[0]._data.dtype
+    if any(t._data.dtype is not d for t in tensors[1:]):
+        common = _dt.result_type(*tensors)._np
+        tensors = [t if t._data.dtype == common else t.astype(common) for t in tensors]
+    return tensors
+
+
+def concatenate(tensors, dim=0, *, axis=None, out=None):
+    """Join tensors along an existing dim (torch.cat; numpy's axis is an alias): shapes must
+    agree except along dim. Each input's gradient is its slice of the output's gradient."""
+    if out is not None:
+        raise TypeError("cat(): out= is not supported")
+    dim = dim if axis is None else axis
+    tensors = _joined(tensors, "concatenate")
     first = tensors[0]
     if first.ndim == 0:
-        raise ValueError("concatenate: zero-dimensional tensors cannot be concatenated "
-                         "(use stack)")
-    axis = _one_axis(axis, first.ndim, "concatenate")
+        raise _ShapeError("concatenate: zero-dimensional tensors cannot be concatenated "
+                          "(use stack)")
+    dim = _one_axis(dim, first.ndim, "concatenate")
     for t in tensors[1:]:
         if t.ndim != first.ndim or any(
-                n != m for i, (n, m) in enumerate(zip(t.shape, first.shape)) if i != axis):
+                n != m for i, (n, m) in enumerate(zip(t._data.shape, first._data.shape))
+                if i != dim):
             shapes = ", ".join(str(x._data.shape) for x in tensors)
-            raise ValueError(f"concatenate: shapes {shapes} must agree except along axis "
-                             f"{axis}")
-    return Tensor._apply(OPS["concatenate"], axis, *tensors)
+            raise _ShapeError(f"concatenate: shapes {shapes} must agree except along axis "
+                              f"{dim}")
+    return Tensor._apply(OPS["concatenate"], dim, *tensors)
 
 
-cat = concatenate
+cat = concat = concatenate
 
 
-def stack(tensors, axis=0):
-    """Join same-shape tensors along a new axis (each is unsqueezed, then concatenated)."""
-    tensors = _tensors(tensors, "stack")
-    shape = tensors[0].shape
+def stack(tensors, dim=0, *, axis=None, out=None):
+    """Join same-shape tensors along a new dim (each is unsqueezed, then concatenated)."""
+    if out is not None:
+        raise TypeError("stack(): out= is not supported")
+    dim = dim if axis is None else axis
+    tensors = _joined(tensors, "stack")
+    shape = tensors[0]._data.shape
     for t in tensors[1:]:
-        if t.shape != shape:
+        if t._data.shape != shape:
             shapes = ", ".join(str(x._data.shape) for x in tensors)
-            raise ValueError(f"stack: all tensors must have the same shape, got {shapes}")
+            raise _ShapeError(f"stack: all tensors must have the same shape, got {shapes}")
     ndim = len(shape) + 1
-    if not -ndim <= axis < ndim:
-        raise IndexError(f"stack: axis {axis} is out of range for a result of {ndim} dims")
-    axis %= ndim
-    new = shape[:axis] + (1,) + shape[axis:]
-    return Tensor._apply(OPS["concatenate"], axis, *[t.reshape(new) for t in tensors])
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
+                         f"{ndim - 1}], but got {dim})")
+    dim %= ndim
+    new = shape[:dim] + (1,) + shape[dim:]
+    out = Tensor._apply(OPS["concatenate"], dim, *[t.reshape(new) for t in tensors])
+    return named(out, "StackBackward0", *tensors)
 
 
 def _pad_widths(pad, ndim):

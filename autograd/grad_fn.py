@@ -25,6 +25,8 @@ views, made anew at each access: `y.grad_fn == y.grad_fn` holds (equality is by 
 """
 import numpy as np
 
+from .engine import _FREED
+
 _CLASSES = {}
 
 
@@ -95,6 +97,15 @@ class AccumulateGrad:
 
     def __repr__(self):
         return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def named(out, name, *inputs):
+    """A composite's result, shown by grad_fn as torch's node for the op the user called
+    (`name`, e.g. "SubBackward0") whose inputs are `inputs` (Tensors, or None for numbers),
+    instead of the last primitive the composite was built from. Backward is unchanged."""
+    if out._op is not None:
+        out._fn = (name, inputs)
+    return out
 
 
 def _fn_class(name):
@@ -191,13 +202,33 @@ def _linear(node):
     return "ViewBackward0", (addmm,)
 
 
+def _ctx(node):
+    """The node's ctx, or None once backward has freed it (names then follow from shapes)."""
+    ctx = node._ctx
+    return None if ctx is _FREED else ctx
+
+
+def _reduced_all(node):
+    """Whether a reduction node reduced over every axis (ctx axis None): from its ctx, or after
+    backward freed it, from the output being 0-d."""
+    ctx = _ctx(node)
+    if ctx is not None:
+        return ctx[0] is None
+    return _ndim(node) == 0
+
+
 def _sum(node):
-    axis = node._ctx[0]
-    return ("SumBackward0" if axis is None else "SumBackward1"), node._parents
+    return ("SumBackward0" if _reduced_all(node) else "SumBackward1"), node._parents
 
 
 def _getitem(node):
-    index = node._ctx
+    index = _ctx(node)
+    if index is None:
+        # freed by backward: fewer dims is an int index, more a None, else a slice
+        change = _ndim(node) - _ndim(node._parents[0])
+        name = ("SelectBackward0" if change < 0 else "UnsqueezeBackward0" if change > 0
+                else "SliceBackward0")
+        return name, node._parents
     items = index if isinstance(index, tuple) else (index,)
     if any(isinstance(i, (np.ndarray, list)) for i in items):
         return "IndexBackward0", node._parents
@@ -210,8 +241,16 @@ def _getitem(node):
 
 def _amax(name_all, name_dims):
     def view(node):
-        return (name_all if node._ctx[0] is None else name_dims), node._parents
+        return (name_all if _reduced_all(node) else name_dims), node._parents
     return view
+
+
+def _scalar_or_tensor(node, name):
+    """torch's x.op(2.0) is <name>0 over x alone, x.op(y) <name>1 over both."""
+    a, b = node._parents
+    if not b.requires_grad and b._op is None and _ndim(b) == 0:
+        return name + "0", (a,)
+    return name + "1", node._parents
 
 
 def _cross_entropy(node):
@@ -242,6 +281,16 @@ _ROW_NAMES = {
     "cross_entropy": _cross_entropy,
     "binary_cross_entropy": _plain("BinaryCrossEntropyBackward0"),
     "erf": _plain("ErfBackward0"), "expm1": _plain("Expm1Backward0"),
+    "log2": _plain("Log2Backward0"), "log10": _plain("Log10Backward0"),
+    "log1p": _plain("Log1PBackward0"), "sign": _plain("SignBackward0"),
+    "floor": _plain("FloorBackward0"), "ceil": _plain("CeilBackward0"),
+    "trunc": _plain("TruncBackward0"),
+    "round": lambda node: ("RoundBackward1" if _ctx(node) else "RoundBackward0", node._parents),
+    "prod": _amax("ProdBackward0", "ProdBackward1"), "cumsum": _plain("CumsumBackward0"),
+    # torch's einsum is a chain of views, permutes and bmm; tapegrad's one node
+    "einsum": _plain("EinsumBackward0"),
+    "remainder": lambda node: _scalar_or_tensor(node, "RemainderBackward"),
+    "fmod": lambda node: _scalar_or_tensor(node, "FmodBackward"),
 }
 _BY_ROW = {}
 
@@ -271,4 +320,4 @@ def _register_table():
 
 _register_table()
 
-__all__ = ["GradFn", "AccumulateGrad", "grad_fn", "grad_fn_name", "register"]
+__all__ = ["GradFn", "AccumulateGrad", "grad_fn", "grad_fn_name", "named", "register"]

@@ -1,5 +1,7 @@
 """`Tensor`: a numpy array that records the ops applied to it, on the same tape as `Value`."""
+import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -10,8 +12,10 @@ from .ops import OPS
 
 from . import dtypes as _dt
 from . import grad_fn as _grad_fn
+from .grad_fn import named as _named
 from . import return_types as _return_types
 from .size import Size
+from .tensor_api import TensorAPI
 from . import tensor_str as _tensor_str
 from .dtypes import get_default_dtype, set_default_dtype  # noqa: F401 (one default-dtype state)
 
@@ -72,15 +76,6 @@ def _binary(name, commutative=False):
         reflected = reflected_commutative
     forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.formula}"
     return forward, reflected
-
-
-def _named(out, name, *inputs):
-    """A composite's result, shown by grad_fn as torch's node for the op the user called
-    (`name`, e.g. "SubBackward0") whose inputs are `inputs` (Tensors, or None for numbers),
-    instead of the last primitive the composite was built from. Backward is unchanged."""
-    if out._op is not None:
-        out._fn = (name, inputs)
-    return out
 
 
 def _as_operand(x, opname):
@@ -207,6 +202,50 @@ def _norm_axis(axis, ndim, opname):
             raise IndexError(_dim_error(a, ndim))
         out.append(int(a) % max(ndim, 1))
     return tuple(sorted(set(out)))
+
+
+class _ShapeError(ValueError, RuntimeError):
+    """A shape torch refuses, with torch's message: a RuntimeError as in torch, and a
+    ValueError as tapegrad's shape errors have always been."""
+
+
+def _shape_arg(shape, t, opname):
+    """torch's shape argument (ints, or one tuple / list / Size) as a tuple of ints, -1 resolved
+    against t's size (t None: left as -1); torch's error when it cannot hold t's elements."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        shape = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        bad = next(n for n in shape if not hasattr(n, "__index__"))
+        raise TypeError(f"{opname}(): argument 'shape' must be tuple of ints, but found element "
+                        f"of type {type(bad).__name__}") from None
+    if t is None:
+        return shape
+    size = t._data.size
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    known = math.prod(n for n in shape if n != -1)
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(n < -1 for n in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    if unknown and known and size % known == 0:
+        shape = shape[:unknown[0]] + (size // known,) + shape[unknown[0] + 1:]
+    elif unknown or known != size:
+        raise _ShapeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+    return shape
+
+
+def _viewable(arr, shape):
+    """Whether numpy can give arr in `shape` as a view (no copy): torch's view() condition."""
+    if arr.flags.c_contiguous:
+        return True
+    v = arr.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        return False
+    return True
 
 
 def _dim_error(dim, ndim):
@@ -379,7 +418,7 @@ def _to_array(data, dtype):
 _MATMUL = OPS["matmul"]
 
 
-class Tensor(Node):
+class Tensor(TensorAPI, Node):
     """An n-dimensional array node: `.data` is a numpy array, `.grad` an array or None.
 
     Ops are numpy ops with broadcasting; each records itself so that `backward()` can run the
@@ -528,9 +567,10 @@ class Tensor(Node):
         return len(self._data)
 
     def item(self):
+        """The one value as a Python number (torch's error for another count of elements)."""
         if self._data.size != 1:
-            raise ValueError(f"item(): only one-element tensors can be converted to a Python "
-                             f"number, this one has shape {self._data.shape}")
+            raise _ShapeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                              f"to Scalar")
         return self._data.item()
 
     def __float__(self):
@@ -571,8 +611,14 @@ class Tensor(Node):
         return self._data.tolist()
 
     def clone(self):
-        """A copy with its own memory; differentiable (the gradient passes through)."""
-        return self * 1 if self.requires_grad else Tensor._node(self._data.copy())
+        """A copy with its own (row-major) memory; differentiable (the gradient passes
+        through)."""
+        if not self.requires_grad:
+            return Tensor._node(self._data.copy())
+        out = self * 1
+        if not out._data.flags.c_contiguous:
+            out._data = np.ascontiguousarray(out._data)     # a fresh node: nothing saw it yet
+        return _named(out, "CloneBackward0", self)
 
     def numpy(self, *, force=False):
         """The numpy array itself (shared memory: a change to either is a change to both). As
@@ -978,12 +1024,6 @@ class Tensor(Node):
             return Tensor._node(self._data.astype(dtype))
         return Tensor._apply(OPS["astype"], dtype, self)
 
-    def double(self):
-        return self.astype(np.float64)
-
-    def float(self):
-        return self.astype(np.float32)
-
     # comparisons: constant boolean tensors, not differentiable
     def _compare(self, other, fn):
         if isinstance(other, Node):
@@ -1153,70 +1193,110 @@ class Tensor(Node):
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return Tensor._apply(OPS["reshape"], shape, self)
+        """The same values in another shape (ints or one tuple; one -1 is inferred); a view of
+        the data where numpy can make one."""
+        return Tensor._apply(OPS["reshape"], _shape_arg(shape, self, "reshape"), self)
 
-    view = reshape
+    def view(self, *shape):
+        """reshape, refused as torch refuses it where the data's layout cannot give the new
+        shape without a copy (a transpose viewed flat): use reshape() or contiguous() then."""
+        shape = _shape_arg(shape, self, "view")
+        if not _viewable(self._data, shape):
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return Tensor._apply(OPS["reshape"], shape, self)
 
     def ravel(self):
         """The entries as one dimension (a view where the layout allows)."""
         return self.reshape(-1)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        shape = self.shape
+        """Dimensions start_dim..end_dim merged into one."""
+        shape = self._data.shape
         if not shape:
             return self.reshape(1)
-        s, e = start_dim % len(shape), end_dim % len(shape)
+        s, e = _one_axis(start_dim, len(shape), "flatten"), _one_axis(end_dim, len(shape),
+                                                                        "flatten")
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(shape[:s] + (-1,) + shape[e + 1:])
 
-    def permute(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
-                             f"of a tensor of shape {self._data.shape}")
-        return Tensor._apply(OPS["transpose"], tuple(a % self.ndim for a in axes), self)
+    def permute(self, *dims):
+        """The axes in the order dims (ints or one tuple)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        nd = self.ndim
+        if len(dims) != nd:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                               f"does not match the length of the desired ordering of "
+                               f"dimensions i.e. input.dim() = {nd} is not equal to "
+                               f"len(dims) = {len(dims)}")
+        axes = tuple(_one_axis(a, nd, "permute") for a in dims)
+        if len(set(axes)) != nd:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return Tensor._apply(OPS["transpose"], axes, self)
 
     def transpose(self, dim0=None, dim1=None):
-        """transpose() reverses all axes (numpy); transpose(d0, d1) swaps two (PyTorch)."""
+        """transpose(d0, d1) swaps two axes (torch); transpose() reverses all (numpy)."""
+        nd = self.ndim
         if dim0 is None:
-            return self.permute(tuple(range(self.ndim))[::-1])
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(axes)
+            return self.permute(tuple(range(nd))[::-1])
+        axes = list(range(nd))
+        a, b = _one_axis(dim0, nd, "transpose"), _one_axis(dim1, nd, "transpose")
+        if not nd:
+            return self
+        axes[a], axes[b] = axes[b], axes[a]
+        return _named(self.permute(axes), "TransposeBackward0", self)
+
+    swapaxes = swapdims = transpose
 
     @property
     def T(self):
+        """All axes reversed."""
         return self.permute(tuple(range(self.ndim))[::-1])
 
     @property
     def mT(self):
+        """The last two axes swapped (a batch of matrices transposed)."""
         return self.transpose(-2, -1)
 
-    def expand(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        lead = len(shape) - self.ndim
-        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
-        try:
-            np.broadcast_shapes(self.shape, shape)
-        except ValueError:
-            raise ValueError(f"expand: cannot expand shape {self._data.shape} to {shape}") from None
+    def expand(self, *sizes):
+        """A view repeating size-1 axes (and new leading ones) to `sizes`; -1 keeps a size."""
+        shape = _shape_arg(sizes, None, "expand")
+        own = self._data.shape
+        lead = len(shape) - len(own)
+        if lead < 0:
+            raise RuntimeError(f"expand({self.dtype}{{{list(own)}}}, size={list(shape)}): the "
+                               f"number of sizes provided ({len(shape)}) must be greater or "
+                               f"equal to the number of dimensions in the tensor ({len(own)})")
+        shape = tuple(own[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        for i, n in enumerate(own):
+            if n != 1 and n != shape[i + lead]:
+                raise _ShapeError(
+                    f"The expanded size of the tensor ({shape[i + lead]}) must match the "
+                    f"existing size ({n}) at non-singleton dimension {i + lead}.  Target sizes: "
+                    f"{list(shape)}.  Tensor sizes: {list(own)}")
         return Tensor._apply(OPS["broadcast_to"], shape, self)
 
     broadcast_to = expand
 
-    def unsqueeze(self, axis):
-        axis = axis % (self.ndim + 1)
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+    def unsqueeze(self, dim):
+        """A new axis of size 1 at dim (dim in [-ndim - 1, ndim])."""
+        shape = self._data.shape
+        d = _one_axis(dim, len(shape) + 1, "unsqueeze")
+        return _named(self.reshape(shape[:d] + (1,) + shape[d:]), "UnsqueezeBackward0", self)
 
-    def squeeze(self, axis=None):
-        if axis is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        axes = _norm_axis(axis, self.ndim, "squeeze")
-        return self.reshape(tuple(n for i, n in enumerate(self.shape)
-                                  if not (i in axes and n == 1)))
+    def squeeze(self, dim=None):
+        """Size-1 axes removed: all of them, or those among dim (an int or a tuple)."""
+        shape = self._data.shape
+        if dim is None:
+            out = self.reshape(tuple(n for n in shape if n != 1))
+            return _named(out, "SqueezeBackward0", self)
+        axes = _norm_axis(dim, self.ndim, "squeeze") if shape else ()
+        out = self.reshape(tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1)))
+        return _named(out, "SqueezeBackward1" if isinstance(dim, (int, np.integer))
+                      else "SqueezeBackward2", self)
 
     def __getitem__(self, index):
         index = _raw_index(index)

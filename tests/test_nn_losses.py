@@ -320,7 +320,8 @@ def test_penalties(rng):
         np.testing.assert_allclose(w.grad, np.sign(w.data) + 2 * w.data)
     lin = nn.Linear(3, 2)
     assert F.l2_penalty(lin).data == pytest.approx(
-        (lin.weight.data.astype(np.float64) ** 2).sum() + (lin.bias.data ** 2).sum(), rel=1e-5)
+        float((lin.weight.data.astype(np.float64) ** 2).sum() + (lin.bias.data ** 2).sum()),
+        rel=1e-5)
     with pytest.raises(ValueError, match="no parameters"):
         F.l1_penalty([])
 
