@@ -9,7 +9,7 @@ A program written for PyTorch finds here what it finds under `torch.` (and
 `torch.autograd.`): `import autograd as torch` runs it, with `torch.nn` as `nn` and
 `torch.optim` as `optim`. Tensors, dtypes, factories, devices, grad modes, Function.
 """
-from .engine import detect_anomaly, fast_paths, grad
+from .engine import detect_anomaly, fast_paths
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
                         no_grad, set_grad_enabled)
 from .functional import (avg_pool2d, conv2d, log_softmax, logsumexp, max_pool2d, pad,
@@ -36,8 +36,10 @@ from .tensor_str import get_printoptions, printoptions, set_printoptions
 from .size import Size
 from .devices import DeviceError, accelerator, cuda, device
 from . import backends    # the VJP backends; also torch.backends' mps and cudnn (devices.py)
+from . import linalg
+from .serialization import load, save
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
-from .autograd_api import (Variable, backward, get_default_device, is_anomaly_enabled,
+from .autograd_api import (Variable, backward, get_default_device, grad, is_anomaly_enabled,
                            set_default_device, set_detect_anomaly)
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         linspace, logspace, ones, ones_like, range_ as range, zeros, zeros_like)
@@ -52,10 +54,10 @@ __all__ = (["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad
             "conv2d", "log_softmax", "logsumexp", "max_pool2d", "pad", "softmax", "utils",
             "dtypes", "return_types", "dtype", "finfo", "iinfo", "promote_types", "can_cast",
             *dtypes.DTYPE_NAMES, "set_printoptions", "get_printoptions", "printoptions", "Size",
-            "device", "DeviceError", "cuda", "backends", "accelerator", "Function",
+            "device", "DeviceError", "cuda", "backends", "linalg", "accelerator", "Function",
             "FunctionCtx", "InplaceFunction", "once_differentiable", "Variable", "backward",
             "set_detect_anomaly", "is_anomaly_enabled", "get_default_device",
-            "set_default_device", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty",
+            "set_default_device", "save", "load", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty",
             "full", "eye", "arange", "range", "linspace", "logspace", "zeros_like", "ones_like",
             "empty_like", "full_like"]
            + random.__all__ + list(_torch_functions))

@@ -1,8 +1,40 @@
 """The rest of torch.autograd's functions a program calls: Variable, backward,
 set_detect_anomaly / is_anomaly_enabled, and torch's default-device switches."""
+import numpy as np
+
 from .devices import CPU, as_device
 from .engine import STATE, Node, _refresh_hooks
+from .engine import grad as _grad
 from .tensor import Tensor
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """torch.autograd.grad: the gradients of outputs with respect to each of inputs, as a
+    tuple, leaving .grad alone (engine.grad does the work; see it for create_graph).
+
+    grad_outputs may come third, as in torch, but never as a bool: grad(y, [x], True) is a
+    TypeError, not True read as a gradient. allow_unused=True gives None for an input that
+    outputs does not depend on (materialize_grads=True: zeros instead). only_inputs is
+    accepted and ignored, as torch does."""
+    if isinstance(grad_outputs, bool):
+        raise TypeError("grad(): grad_outputs must be a Tensor, a sequence of Tensors or None, "
+                        "got a bool (did you mean create_graph=... or retain_graph=...?)")
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True) is not supported: call grad "
+                                  "once per row of grad_outputs")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    allow = bool(allow_unused) or materialize_grads
+    result = _grad(outputs, inputs, grad_outputs=grad_outputs, retain_graph=retain_graph,
+                   create_graph=create_graph, allow_unused=allow)
+    if materialize_grads:
+        xs = [inputs] if isinstance(inputs, Node) else list(inputs)
+        result = [g if g is not None else x._const_like(np.zeros(np.shape(x._data),
+                                                                 np.asarray(x._data).dtype))
+                  for g, x in zip(result, xs)]
+    return tuple(result)
 
 
 def Variable(data, requires_grad=False, volatile=False):

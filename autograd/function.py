@@ -247,9 +247,10 @@ def _check_gradients(fn, ctx, result, inputs, graph):
     grads = []
     for p, x in zip(ctx._positions, inputs):
         r = result[p]
-        shape = x._data.shape
+        xd = x._data if graph else x            # the engine gives arrays, or nodes (graph)
+        shape = xd.shape
         if r is None:
-            zeros = np.zeros(shape, x._data.dtype)
+            zeros = np.zeros(shape, xd.dtype)
             grads.append(Tensor._node(zeros) if graph else zeros)
             continue
         if not isinstance(r, Tensor):

@@ -261,4 +261,155 @@ def minimum(a, b):
 
 
 __all__ = ["concatenate", "cat", "stack", "pad", "linear", "conv2d", "max_pool2d", "avg_pool2d",
-           "softmax", "log_softmax", "logsumexp", "maximum", "minimum"]
+           "softmax", "log_softmax", "logsumexp", "maximum", "minimum", "jacobian", "hessian",
+           "vjp", "jvp", "hvp", "vhp"]
+
+
+# ---------------------------------------------------------------------------------------------
+# torch.autograd.functional: derivatives of whole functions (a program's
+# `torch.autograd.functional.hessian` finds them here after the rewrite to `autograd.`)
+def _tuple_inputs(inputs):
+    single = isinstance(inputs, Tensor)
+    xs = (inputs,) if single else tuple(inputs)
+    for i, x in enumerate(xs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"The inputs given to jacobian/hessian must be a Tensor or a tuple of "
+                            f"Tensors, but element {i} is a {type(x).__name__}")
+    # fresh leaves that require grad, so that the caller's tensors are left alone
+    return single, tuple(Tensor._node(x._data).requires_grad_(x._data.dtype.kind == "f")
+                         for x in xs)
+
+
+def _as_outputs(out, fn):
+    single = isinstance(out, Tensor)
+    outs = (out,) if single else tuple(out)
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"{fn}: the function must return a Tensor or a tuple of Tensors, got "
+                            f"{type(o).__name__}")
+    return single, outs
+
+
+def _rows(out, xs, create_graph):
+    """d out / d x for each x in xs, as tensors of shape out.shape + x.shape: one backward
+    pass per element of out."""
+    from .engine import grad as _grad
+    n = out.numel()
+    if not out.requires_grad:
+        return [Tensor._node(np.zeros(out._data.shape + x._data.shape, x._data.dtype))
+                for x in xs]
+    flat = out.reshape(-1)
+    rows = [[] for _ in xs]
+    for j in range(n):
+        gs = _grad(flat[j], list(xs), retain_graph=True, create_graph=create_graph,
+                   allow_unused=True)
+        for i, (g, x) in enumerate(zip(gs, xs)):
+            rows[i].append(g if g is not None else
+                           Tensor._node(np.zeros(x._data.shape, x._data.dtype)))
+    return [stack(r, 0).reshape(out._data.shape + x._data.shape) if r else
+            Tensor._node(np.zeros(out._data.shape + x._data.shape, x._data.dtype))
+            for r, x in zip(rows, xs)]
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
+             strategy="reverse-mode"):
+    """The Jacobian of func at inputs (a Tensor or a tuple of them): d out_i / d x_j as a
+    tensor of shape out.shape + x.shape, nested in tuples as torch's (per output, per input),
+    by one backward pass per output element."""
+    if strategy != "reverse-mode":
+        raise NotImplementedError("jacobian: only strategy='reverse-mode' is supported")
+    single_in, xs = _tuple_inputs(inputs)
+    from .grad_mode import enable_grad
+    with enable_grad():
+        single_out, outs = _as_outputs(func(*xs), "jacobian")
+        result = [_rows(o, xs, create_graph) for o in outs]
+    if not create_graph:
+        result = [[r.detach() for r in row] for row in result]
+    if single_in:
+        result = [row[0] for row in result]
+    else:
+        result = [tuple(row) for row in result]
+    return result[0] if single_out else tuple(result)
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of a scalar func at inputs: d^2 f / dx_i dx_j of shape x_i.shape +
+    x_j.shape (a tuple of tuples for several inputs), the Jacobian of its gradient."""
+    from .engine import grad as _grad
+    single_in, _ = _tuple_inputs(inputs)
+
+    def gradient(*xs):
+        out = func(*xs)
+        if not isinstance(out, Tensor) or out.numel() != 1:
+            raise RuntimeError("The function given to hessian should return a single element "
+                               "Tensor")
+        gs = _grad(out.reshape(()), list(xs), create_graph=True, allow_unused=True)
+        gs = [g if g is not None else Tensor._node(np.zeros(x._data.shape, x._data.dtype))
+              for g, x in zip(gs, xs)]
+        return gs[0] if single_in else tuple(gs)
+    return jacobian(gradient, inputs, create_graph=create_graph)
+
+
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T J): the outputs (detached) and the vector-Jacobian product."""
+    from .engine import grad as _grad
+    from .grad_mode import enable_grad
+    single_in, xs = _tuple_inputs(inputs)
+    with enable_grad():
+        out = func(*xs)
+        single_out, outs = _as_outputs(out, "vjp")
+        vs = (None,) * len(outs) if v is None else ((v,) if single_out else tuple(v))
+        total = None
+        for o, w in zip(outs, vs):
+            term = o.sum() if w is None else (o * w).sum()
+            total = term if total is None else total + term
+        gs = _grad(total, list(xs), create_graph=create_graph, allow_unused=True)
+    gs = tuple((g if create_graph else g.detach()) if g is not None else
+               Tensor._node(np.zeros(x._data.shape, x._data.dtype)) for g, x in zip(gs, xs))
+    outs = tuple(o.detach() for o in outs)
+    return (outs[0] if single_out else outs), (gs[0] if single_in else gs)
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), J v): the outputs (detached) and the Jacobian-vector product."""
+    single_in, xs = _tuple_inputs(inputs)
+    vs = (v,) if single_in else tuple(v)
+    jac = jacobian(func, inputs, create_graph=create_graph)
+    out = func(*xs)
+    single_out, outs = _as_outputs(out, "jvp")
+    jacs = (jac,) if single_out else jac
+    result = []
+    for o, row in zip(outs, jacs):
+        row = (row,) if single_in else row
+        total = None
+        for j, w in zip(row, vs):
+            term = (j.reshape(o.numel(), -1) @ w.reshape(-1)).reshape(o.shape)
+            total = term if total is None else total + term
+        result.append(total)
+    outs = tuple(o.detach() for o in outs)
+    return (outs[0] if single_out else outs), (result[0] if single_out else tuple(result))
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), H v): the scalar output and the Hessian-vector product, by double
+    backward (Pearlmutter's trick), never forming H."""
+    from .engine import grad as _grad
+    from .grad_mode import enable_grad
+    single_in, xs = _tuple_inputs(inputs)
+    vs = (v,) if single_in else tuple(v)
+    with enable_grad():
+        out = func(*xs)
+        gs = _grad(out.reshape(()), list(xs), create_graph=True, allow_unused=True)
+        dot = None
+        for g, w in zip(gs, vs):
+            if g is not None:
+                term = (g * w).sum()
+                dot = term if dot is None else dot + term
+        hv = _grad(dot, list(xs), create_graph=create_graph, allow_unused=True)
+    hv = tuple((h if create_graph else h.detach()) if h is not None else
+               Tensor._node(np.zeros(x._data.shape, x._data.dtype)) for h, x in zip(hv, xs))
+    return out.detach(), (hv[0] if single_in else hv)
+
+
+vhp = hvp      # v^T H = (H v)^T: the Hessian is symmetric

@@ -291,6 +291,7 @@ _ROW_NAMES = {
     "einsum": _plain("EinsumBackward0"),
     "remainder": lambda node: _scalar_or_tensor(node, "RemainderBackward"),
     "fmod": lambda node: _scalar_or_tensor(node, "FmodBackward"),
+    "solve": _plain("LinalgSolveExBackward0"),
 }
 _BY_ROW = {}
 

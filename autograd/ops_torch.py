@@ -257,3 +257,42 @@ FMOD = Op("fmod", formula="a - trunc(a / b) b (the sign of a); d/da = 1, d/db = 
           domains=(Domain(-3.0, 3.0), Domain(0.7, 1.3)))
 
 ROWS += (REMAINDER, FMOD)
+
+
+# linear solve --------------------------------------------------------------------------------
+def _solve_fwd(ctx, a, b):
+    # b a vector (n,) or a matrix (n, k) (or batches of either), as torch.linalg.solve
+    if b.ndim == a.ndim - 1:
+        return np.linalg.solve(a, b[..., None])[..., 0]
+    return np.linalg.solve(a, b)
+
+
+def _solve_db(xp, g, out, ctx, a, b):
+    # x = A^-1 b: d/db = A^-T g, itself a solve
+    return xp.apply(SOLVE, None, xp.mT(a), g)
+
+
+def _solve_da(xp, g, out, ctx, a, b):
+    # d/dA = -(A^-T g) x^T
+    gb = xp.apply(SOLVE, None, xp.mT(a), g)
+    if xp.data(b).ndim == xp.data(a).ndim - 1:
+        return -(xp.unsqueeze(gb, -1) * xp.unsqueeze(out, -2))
+    return -xp.matmul(gb, xp.mT(out))
+
+
+class _WellConditioned(Domain):
+    """Square matrices 2 I + U(-0.4, 0.4): far from singular, so finite differences of a solve
+    are accurate."""
+
+    def sample(self, rng, shape):
+        n = shape[-1]
+        return 2.0 * np.eye(n) + rng.uniform(-0.4, 0.4, size=shape)
+
+
+SOLVE = Op("solve", formula="x with A x = b (b a vector or a matrix); d/db = A^-T g, "
+                            "d/dA = -(A^-T g) x^T",
+           array=_solve_fwd, vjps=(_solve_da, _solve_db), domains=(_WellConditioned(), REAL),
+           examples=[(None, ((3, 3), (3,))), (None, ((2, 2), (2, 3))),
+                     (None, ((2, 3, 3), (2, 3, 1)))])
+
+ROWS += (SOLVE,)

@@ -43,11 +43,17 @@ def _binary(name, commutative=False):
             if kind is float or kind is int:
                 return Tensor._apply(op, None, self, Tensor._node(np.asarray(other, dtype=d)))
             if isinstance(other, Tensor) and other._data.dtype is d:
-                return Tensor._apply(op, None, self, other)
+                try:
+                    return Tensor._apply(op, None, self, other)
+                except ValueError as e:
+                    raise _pair_error(name, self, other, e) from None
         pair = _promoted(name, self, other)
         if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, *pair)
+        try:
+            return Tensor._apply(op, None, *pair)
+        except ValueError as e:
+            raise _pair_error(name, *pair, e) from None
 
     def reflected(self, other):
         d = self._data.dtype
@@ -58,7 +64,10 @@ def _binary(name, commutative=False):
         pair = _promoted(name, other, self)
         if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, *pair)
+        try:
+            return Tensor._apply(op, None, *pair)
+        except ValueError as e:
+            raise _pair_error(name, *pair, e) from None
 
     def reflected_commutative(self, other):
         # 2 * x is recorded as x * 2, as torch records it (grad_fn's inputs in that order)
@@ -157,11 +166,56 @@ def _composite(opname, a, b, build):
         return build(a, b)
     except ValueError:
         try:
-            np.broadcast_shapes(a.shape, b.shape)
+            np.broadcast_shapes(a._data.shape, b._data.shape)
         except ValueError:
-            raise ValueError(f"{opname}: invalid input shapes {a._data.shape} and "
-                             f"{b._data.shape}: they cannot be broadcast together") from None
+            raise _pair_error(opname, a, b, "they cannot be broadcast together") from None
         raise
+
+
+def _pair_error(opname, a, b, detail):
+    """A binary op's shape error: torch's sentence first, then tapegrad's (op, shapes, why)."""
+    sa, sb = a._data.shape, b._data.shape
+    first = _broadcast_message(sa, sb)
+    if opname == "matmul":
+        first = _matmul_message(sa, sb)
+    ours = str(detail)
+    if not ours.startswith(f"{opname}:"):
+        ours = f"{opname}: invalid input shapes {sa} and {sb}: {ours}"
+    return _ShapeError(ours if first is None else f"{first}\n{ours}")
+
+
+def _broadcast_message(sa, sb):
+    """torch's message for shapes that do not broadcast (None if they do)."""
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return (f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) "
+                    f"at non-singleton dimension {i}")
+    return None
+
+
+def _matmul_message(sa, sb):
+    """torch's message for matmul operands whose inner sizes differ, by the kernel the shapes
+    lead to (dot, mv, mm, bmm), or for batch dims that do not broadcast."""
+    if len(sa) == 1 and len(sb) == 1:
+        return (f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to "
+                f"have the same number of elements, but got {sa[0]} and {sb[0]} elements "
+                f"respectively")
+    if len(sb) == 1:
+        rows = math.prod(sa[:-1])
+        return (f"size mismatch, got input ({rows}), mat ({rows}x{sa[-1]}), vec ({sb[0]})"
+                if len(sa) == 2 else
+                f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and {sb[0]}x1)")
+    if len(sb) == 2:
+        rows = math.prod(sa[:-1]) if len(sa) > 1 else 1
+        return (f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and "
+                f"{sb[0]}x{sb[1]})")
+    if sa[-1] != sb[-2]:
+        batch = math.prod(np.broadcast_shapes(sa[:-2], sb[:-2])) if len(sa) > 1 else 1
+        return (f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, "
+                f"{sa[-1]}] but got: [{batch}, {sb[-2]}].")
+    return _broadcast_message(sa[:-2], sb[:-2])
 
 
 def _add_negated(a, b):
@@ -206,7 +260,12 @@ def _norm_axis(axis, ndim, opname):
 
 class _ShapeError(ValueError, RuntimeError):
     """A shape torch refuses, with torch's message: a RuntimeError as in torch, and a
-    ValueError as tapegrad's shape errors have always been."""
+    ValueError as tapegrad's shape errors have always been. It prints as torch's does
+    (`RuntimeError: ...`, and type(e).__name__ is 'RuntimeError'), since programs print it."""
+
+
+_ShapeError.__name__ = _ShapeError.__qualname__ = "RuntimeError"
+_ShapeError.__module__ = "builtins"
 
 
 def _shape_arg(shape, t, opname):
@@ -484,12 +543,16 @@ class Tensor(TensorAPI, Node):
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
-            if value.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: the tensor "
-                                   f"has shape {self._data.shape}, the grad {value._data.shape}")
-            if value.dtype != self.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: the tensor "
-                                   f"is {self.dtype}, the grad {value.dtype}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the "
+                    f"gradient and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype._cpp_name}' to a "
+                    f"tensor with grad_dtype '{self.dtype._scalar_name}'. The gradient must "
+                    f"match the tensor's grad_dtype (defaults to the tensor's dtype).")
         self._grad = value
 
     @staticmethod
@@ -690,14 +753,16 @@ class Tensor(TensorAPI, Node):
         if grad is None:
             if self._data.size != 1:
                 raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs (this output has "
+                    f"grad can be implicitly created only for scalar outputs\n(this output has "
                     f"shape {self._data.shape}); pass backward(gradient=...) of the same shape, "
                     f"or reduce it first, e.g. out.sum().backward()")
             return np.ones(self._data.shape, self._data.dtype)
         g = grad._data if isinstance(grad, Node) else np.asarray(grad, dtype=self._data.dtype)
-        if g.shape != self.shape:
-            raise RuntimeError(f"backward: grad has shape {g.shape} but the output has shape "
-                               f"{self._data.shape}")
+        if g.shape != self._data.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                               f"{Size(g.shape)} and output[0] has a shape of "
+                               f"{Size(self._data.shape)}.\nbackward: grad has shape {g.shape} "
+                               f"but the output has shape {self._data.shape}")
         return g
 
     def _const_like(self, x):
@@ -735,13 +800,15 @@ class Tensor(TensorAPI, Node):
           the ops recorded earlier that used the old values.
         The result keeps this tensor's shape and dtype: a float result cannot go into an
         integer tensor, nor a broadcast one into a smaller shape (PyTorch's errors)."""
-        operands = [self._lift(o, opname) if not isinstance(o, Tensor) else o
+        # numbers stay numbers: `int_tensor += 1` computes in int64 (torch's promotion), not in
+        # a float a lifted 1 would bring
+        operands = [_as_operand(o, opname) if not isinstance(o, Tensor) else o
                     for o in operands]
         if any(o is None for o in operands):
             raise TypeError(f"{opname}: cannot combine a Tensor with "
                             f"{', '.join(type(o).__name__ for o in operands)}")
         tracked = STATE.grad_enabled and (
-            self.requires_grad or any(o.requires_grad for o in operands))
+            self.requires_grad or any(getattr(o, "requires_grad", False) for o in operands))
         if not tracked:
             self._overwrite(compute(self, *operands)._data, opname, cast_check)
             return self
@@ -905,12 +972,19 @@ class Tensor(TensorAPI, Node):
             d = self._data.dtype
             if other._data.dtype is d and d.kind == "f" and self._data.ndim and \
                     other._data.ndim:
-                return Tensor._apply(_MATMUL, None, self, other)
+                try:
+                    return Tensor._apply(_MATMUL, None, self, other)
+                except ValueError as e:
+                    raise _pair_error("matmul", self, other, e) from None
         other = _as_operand(other, "matmul")
         if other is None:
             return NotImplemented
         _dt.matmul_dtype(self, other)           # torch's errors: 0-d, mixed dtypes, bool
-        return Tensor._apply(_MATMUL, None, self, _cast(other, self._data.dtype))
+        other = _cast(other, self._data.dtype)
+        try:
+            return Tensor._apply(_MATMUL, None, self, other)
+        except ValueError as e:
+            raise _pair_error("matmul", self, other, e) from None
 
     def __rmatmul__(self, other):
         other = _as_operand(other, "matmul")

@@ -307,8 +307,47 @@ class TensorAPI:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.ndim}D")
         if self.ndim < 2:
-            return self
+            return _named(self[...], "TBackward0", self)     # a view, as torch's
         return _named(self.permute(1, 0), "TBackward0", self)
+
+    def _view_(self, name, fn):
+        """self becomes fn(self), a view of its data with another shape (t_, transpose_,
+        squeeze_, unsqueeze_, resize as view): torch's in-place view ops. Recorded like
+        Tensor._in_place when self requires grad (then a leaf is torch's error)."""
+        tracked = STATE.grad_enabled and self.requires_grad
+        if not tracked:
+            self._data = fn(self)._data
+            return self
+        if self._op is None:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place "
+                               f"operation ({name}); do it inside `with no_grad():`")
+        kind = self._kind
+        old = kind._node(self._data, self._op, self._parents, self._ctx)
+        old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        named = getattr(self, "_fn", None)
+        if named is not None:
+            old._fn = named
+            del self._fn
+        result = fn(old)
+        self._data, self._op, self._parents, self._ctx = (result._data, result._op,
+                                                          result._parents, result._ctx)
+        self._index = result._index
+        if getattr(result, "_fn", None) is not None:
+            self._fn = result._fn
+        return self
+
+    def t_(self):
+        """t(), in place."""
+        return self._view_("t_", lambda a: a.t())
+
+    def transpose_(self, dim0, dim1):
+        return self._view_("transpose_", lambda a: a.transpose(dim0, dim1))
+
+    def squeeze_(self, dim=None):
+        return self._view_("squeeze_", lambda a: a.squeeze(dim))
+
+    def unsqueeze_(self, dim):
+        return self._view_("unsqueeze_", lambda a: a.unsqueeze(dim))
 
     def unflatten(self, dim, sizes):
         """Dimension dim split into `sizes` (one -1 is inferred)."""

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .factories import tensor as _new_tensor
+from .engine import STATE, InPlace
 from .functional import concatenate, stack
 from .grad_fn import named
 from .ops import OPS
@@ -29,8 +30,9 @@ def _input(x, fn):
 
 
 def _method_function(name):
-    def function(input, *args, **kwargs):
-        return getattr(_input(input, name), name)(*args, **kwargs)
+    def function(input, *args, out=None, **kwargs):
+        result = getattr(_input(input, name), name)(*args, **kwargs)
+        return result if out is None else _write_out(out, result, name)
     function.__name__ = name
     function.__qualname__ = name
     function.__doc__ = (f"torch.{name}(input, ...): input.{name}(...) "
@@ -61,45 +63,71 @@ concat = concatenate
 cat = concatenate
 
 
+def _write_out(out, result, name):
+    """torch's out=: the result written into the tensor `out` (resized to the result's shape
+    if it differs), which is returned. Not differentiable, as in torch."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if isinstance(result, tuple):
+        raise TypeError(f"{name}(): out= of a function with several results is not supported")
+    if STATE.grad_enabled and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    data = result._data
+    if data.dtype != out._data.dtype and not _dt.can_cast(result.dtype, out.dtype):
+        raise _dt.cast_error(result.dtype, out.dtype)
+    if data.shape == out._data.shape:
+        np.copyto(out._data, data, casting="unsafe")
+    else:
+        out._data = data.astype(out._data.dtype)
+    InPlace.of(out).stamp()
+    return out
+
+
+def _out(out, result, name):
+    return result if out is None else _write_out(out, result, name)
+
+
 def _operand(x):
     """A first argument that may be a number (torch.pow(2, x), torch.add(1, x))."""
     return x if isinstance(x, Tensor) else _new_tensor(x) if isinstance(
         x, (list, tuple, np.ndarray)) else x
 
 
-def pow(input, exponent):
+def pow(input, exponent, *, out=None):
     """input ** exponent; either may be a number (not both)."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError("pow() received an invalid combination of arguments: one of input "
                         "and exponent must be a Tensor")
-    return _operand(input) ** exponent
+    return _out(out, _operand(input) ** exponent, "pow")
 
 
-def add(input, other, *, alpha=1):
+def add(input, other, *, alpha=1, out=None):
     """input + alpha * other."""
-    return _operand(input) + (other if alpha == 1 else other * alpha)
+    return _out(out, _operand(input) + (other if alpha == 1 else other * alpha), "add")
 
 
-def sub(input, other, *, alpha=1):
+def sub(input, other, *, alpha=1, out=None):
     """input - alpha * other."""
-    return _operand(input) - (other if alpha == 1 else other * alpha)
+    return _out(out, _operand(input) - (other if alpha == 1 else other * alpha), "sub")
 
 
 subtract = sub
 
 
-def mul(input, other):
-    return _operand(input) * other
+def mul(input, other, *, out=None):
+    """input * other."""
+    return _out(out, _operand(input) * other, "mul")
 
 
 multiply = mul
 
 
-def div(input, other, *, rounding_mode=None):
+def div(input, other, *, rounding_mode=None, out=None):
     """input / other; rounding_mode 'trunc' or 'floor' as Tensor.div."""
     if rounding_mode is None:
-        return _operand(input) / other
-    return _input(input, "div").div(other, rounding_mode=rounding_mode)
+        return _out(out, _operand(input) / other, "div")
+    return _out(out, _input(input, "div").div(other, rounding_mode=rounding_mode), "div")
 
 
 divide = div

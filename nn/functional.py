@@ -17,6 +17,8 @@ the input itself is not overwritten.
 Losses accept torch's legacy `size_average=` and `reduce=` and map them to `reduction` with
 torch's table and deprecation warning (see `_legacy_reduction`).
 """
+import functools
+import inspect
 import math
 import warnings
 
@@ -33,6 +35,7 @@ from autograd.engine import Node
 from autograd.ops import OPS
 from autograd.ops_nn import ClassTargets
 from autograd.random import _bernoulli_fill
+from autograd.grad_fn import named as _named
 from autograd.tensor import where as _where
 
 from .init import as_rng
@@ -42,7 +45,38 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 class _InputError(ValueError, RuntimeError):
     """Bad input where torch raises RuntimeError and tapegrad has always raised ValueError:
-    both `except` clauses catch it."""
+    both `except` clauses catch it. It prints as torch's (`RuntimeError: ...`)."""
+
+
+_InputError.__name__ = _InputError.__qualname__ = "RuntimeError"
+_InputError.__module__ = "builtins"
+
+
+def _mm_message(x, weight):
+    """torch's message for an input whose last dim does not fit a (out, in) weight."""
+    rows = math.prod(x.shape[:-1]) if x.ndim else 1
+    cols = x.shape[-1] if x.ndim else 1
+    return (f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
+            f"{weight.shape[-1]}x{weight.shape[0]})")
+
+
+def _torch_node(name, n_inputs):
+    """Name the function's result as torch's node for it (grad_fn shows `name`, e.g.
+    "MseLossBackward0", over its first n_inputs arguments) instead of the last primitive it
+    is built from; backward is unchanged (autograd.grad_fn.named)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def function(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            if isinstance(out, Tensor) and out._op is not None:
+                given = list(args[:n_inputs])
+                if len(given) < n_inputs:
+                    params = list(inspect.signature(fn).parameters)[len(given):n_inputs]
+                    given += [kwargs.get(p) for p in params]
+                _named(out, name, *[a if isinstance(a, Tensor) else None for a in given])
+            return out
+        return function
+    return wrap
 
 
 def _t(x):
@@ -94,6 +128,7 @@ def step(x):
     return x * 0.0 + mask
 
 
+@_torch_node("HardtanhBackward0", 1)
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """min(max(x, min_val), max_val). The gradient is 1 strictly inside (min_val, max_val) and
     0 elsewhere, bounds included (torch's rule; clamp's gradient includes its bounds)."""
@@ -104,11 +139,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return _where(inside, x, np.clip(x._data, min_val, max_val))
 
 
+@_torch_node("HardtanhBackward0", 1)
 def relu6(input, inplace=False):
     """min(max(x, 0), 6): hardtanh(x, 0, 6); gradient 0 at 0 and at 6."""
     return hardtanh(input, 0.0, 6.0)
 
 
+@_torch_node("HardsigmoidBackward0", 1)
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
     x = _t(input)
@@ -117,6 +154,7 @@ def hardsigmoid(input, inplace=False):
     return _where((d > -3.0) & (d < 3.0), x * (1.0 / 6.0) + 0.5, outside)
 
 
+@_torch_node("HardswishBackward0", 1)
 def hardswish(input, inplace=False):
     """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
     inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
@@ -126,6 +164,7 @@ def hardswish(input, inplace=False):
     return _where((d > -3.0) & (d < 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
 
 
+@_torch_node("EluBackward0", 1)
 def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha (e^x - 1) otherwise (expm1, exact near 0); gradient alpha at 0.
     The negative side sees min(x, 0), so a large x never overflows its unused branch."""
@@ -138,12 +177,14 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@_torch_node("EluBackward0", 1)
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with torch's constants alpha = 1.6732632423543772 and
     scale = 1.0507009873554805 (self-normalizing networks, Klambauer et al. 2017)."""
     return elu(input, _SELU_ALPHA) * _SELU_SCALE
 
 
+@_torch_node("CeluBackward0", 1)
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha (e^(x / alpha) - 1)); alpha = 0 is an error (torch)."""
     if alpha == 0:
@@ -157,6 +198,7 @@ _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _GELU_BETA = math.sqrt(2.0 / math.pi)
 
 
+@_torch_node("GeluBackward0", 1)
 def gelu(input, approximate="none"):
     """x Phi(x), Phi the standard normal CDF:
     approximate='none':  x / 2 (1 + erf(x / sqrt 2))                      (exact; erf row)
@@ -171,12 +213,14 @@ def gelu(input, approximate="none"):
     raise RuntimeError("approximate argument must be either none or tanh.")
 
 
+@_torch_node("SiluBackward0", 1)
 def silu(input, inplace=False):
     """x sigmoid(x) (also called swish)."""
     x = _t(input)
     return x * x.sigmoid()
 
 
+@_torch_node("MishBackward0", 1)
 def mish(input, inplace=False):
     """x tanh(softplus(x)) (Misra 2019)."""
     x = _t(input)
@@ -191,6 +235,7 @@ def _softplus(x):
     return ((x - m).exp() + np.exp(-m)).log() + m
 
 
+@_torch_node("SoftplusBackward0", 1)
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (torch's linear
     region, so softplus(30.0) is exactly 30.0); gradient sigmoid(beta x), 1 past threshold."""
@@ -211,11 +256,13 @@ def softsign(input):
     return x / (x.abs() + 1.0)
 
 
+@_torch_node("LogSigmoidBackward0", 1)
 def logsigmoid(input):
     """log sigmoid(x) = -softplus(-x), stable for any x; gradient sigmoid(-x)."""
     return -_softplus(-_t(input))
 
 
+@_torch_node("PreluKernelBackward0", 2)
 def prelu(input, weight):
     """x if x > 0 else a x, with a learned slope a per channel (dim 1) or one shared slope
     (weight of one element); gradient a at 0, as torch."""
@@ -259,6 +306,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return x.softmax(dim)
 
 
+@_torch_node("SoftmaxBackward0", 1)
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x) along dim."""
     x, dim = _softmax_input(input, dim, dtype, "softmin", _stacklevel)
@@ -365,8 +413,9 @@ def linear(input, weight, bias=None):
     """x W^T + b, W of shape (out_features, in_features): one fused node of the op table."""
     x = _t(input)
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
-        raise _InputError(f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
-                          f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
+        raise _InputError(f"{_mm_message(x, weight)}\nlinear: input of shape {tuple(x.shape)} "
+                          f"does not match weight of shape {tuple(weight.shape)} (expected last "
+                          f"dimension {weight.shape[-1]})")
     return _linear(x, weight, bias)
 
 
@@ -997,6 +1046,7 @@ def _target(target, input):
     return Tensor(np.asarray(target, dtype=input.dtype))
 
 
+@_torch_node("MseLossBackward0", 2)
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(input - target)^2, reduced ('mean' over elements; with weight w: sum(w d^2) / sum(w)).
     Shapes that differ are broadcast with torch's warning."""
@@ -1023,6 +1073,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce(loss, reduction, "l1_loss")
 
 
+@_torch_node("HuberLossBackward0", 2)
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target: squared
     near 0, linear (slope delta) in the tails. Gradient d inside, +-delta outside."""
@@ -1038,6 +1089,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(loss, reduction, "huber_loss")
 
 
+@_torch_node("SmoothL1LossBackward0", 2)
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta: huber_loss(delta=beta) / beta,
     so the tails have slope 1; beta = 0 is l1_loss."""
@@ -1091,6 +1143,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction, "kl_div")
 
 
+@_torch_node("BinaryCrossEntropyBackward0", 2)
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """-w [t log x + (1 - t) log(1 - x)], each log clamped below at -100, reduced (PyTorch).
@@ -1124,6 +1177,7 @@ def _const_or_tensor(w, like):
     return w if isinstance(w, Tensor) else _const(w, like)
 
 
+@_torch_node("BinaryCrossEntropyWithLogitsBackward0", 2)
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE of sigmoid(x) computed from the logit x without forming sigmoid:
@@ -1195,6 +1249,7 @@ def _class_weight(weight, n_classes):
     return w
 
 
+@_torch_node("NllLossBackward0", 1)
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """-w[t] * input[n, t[n]] for log-probabilities input (N, C, d1, ...) or (C,) and integer

@@ -8,6 +8,7 @@ from autograd import Tensor
 from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype
 
+from . import functional as F
 from . import init
 from .module import Module, Parameter, _check_device
 
@@ -73,9 +74,10 @@ class Linear(Module):
     def forward(self, x):
         x = _as_tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.extra_repr()}): expected input with last dimension "
-                             f"{self.in_features}, got shape {tuple(x.shape)} (weight shape "
-                             f"{tuple(self.weight.shape)})")
+            raise F._InputError(
+                f"{F._mm_message(x, self.weight)}\nLinear({self.extra_repr()}): expected input "
+                f"with last dimension {self.in_features}, got shape {tuple(x.shape)} (weight "
+                f"shape {tuple(self.weight.shape)})")
         return _linear(x, self.weight, self.bias)
 
 

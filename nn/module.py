@@ -515,9 +515,10 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix=""):
-        """OrderedDict of dotted name -> numpy array (a copy), parameters and buffers, in
-        PyTorch's order and with its key names: a module's own parameters, then its buffers,
-        then each child's entries."""
+        """OrderedDict of dotted name -> Tensor (a detached copy of the data), parameters and
+        buffers, in PyTorch's order and with its key names: a module's own parameters, then its
+        buffers, then each child's entries. (torch's tensors share the parameters' memory;
+        these are copies, so a state dict taken earlier does not change as training goes on.)"""
         out = OrderedDict()
         self._save_to(out, prefix)
         return out
@@ -525,10 +526,10 @@ class Module:
     def _save_to(self, out, prefix):
         for name, p in self._parameters.items():
             if p is not None:
-                out[prefix + name] = p._data.copy()
+                out[prefix + name] = Tensor._node(p._data.copy())
         for name, b in self._buffers.items():
             if b is not None:
-                out[prefix + name] = b._data.copy()
+                out[prefix + name] = Tensor._node(b._data.copy())
         for name, m in self._modules.items():
             if m is not None:
                 m._save_to(out, f"{prefix}{name}.")

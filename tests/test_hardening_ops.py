@@ -309,6 +309,15 @@ def _einsum(draw):
     return Subscripts(inputs, output), arrays
 
 
+def _solve(draw):
+    """A well-conditioned A (identity plus a small perturbation) and a vector or matrix b."""
+    n, k = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    batch = draw(st.sampled_from([(), (2,)]))
+    a = np.eye(n) * 2.0 + _array(draw, batch + (n, n), _real(-0.4, 0.4))
+    b_shape = batch + ((n,) if not batch and draw(st.booleans()) else (n, k))
+    return None, [a, _array(draw, b_shape, _real())]
+
+
 CASES = {
     "add": _binary(_real(), _real()),
     "mul": _binary(_real(), _real()),
@@ -369,6 +378,7 @@ CASES = {
     # 1e-3 of an integer, where the result jumps
     "remainder": _binary(_grid(0.005, -300, 299), st.sampled_from([0.7, 1.3, -1.7, 2.1])),
     "fmod": _binary(_grid(0.005, -300, 299), st.sampled_from([0.7, 1.3, -1.7, 2.1])),
+    "solve": _solve,
 }
 
 

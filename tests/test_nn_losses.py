@@ -365,7 +365,10 @@ def test_loss_modules_match_torch(ours, theirs, kind, reduction, rng):
         tt = torch.from_numpy(t)
     _check(lambda a: ours(reduction=reduction)(a, t), lambda a: theirs(reduction=reduction)(
         a, tt), x)
-    assert f"reduction='{reduction}'" in repr(ours(reduction=reduction))
+    if ours is not nn.HingeLoss:        # torch prints a loss module empty: MSELoss()
+        assert repr(ours(reduction=reduction)) == repr(theirs(reduction=reduction))
+    else:
+        assert f"reduction='{reduction}'" in repr(ours(reduction=reduction))
 
 
 def test_class_targets_outside_the_classes_or_ignored():
