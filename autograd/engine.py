@@ -322,7 +322,13 @@ def backpropagate(root, seed, xp, retain_graph, take, watch=None):
     for node in reversed(tape):
         if node._ctx is _FREED:
             raise _freed_graph_error(node._op)
-        g = xp.final(grads.pop(node))         # complete: every path to node has been summed
+        g = grads.pop(node, None)
+        if g is None:
+            # no gradient yet: node took the place of a tensor changed in place after an op
+            # used it (Tensor._in_place), so that op comes later in this walk, and the check
+            # of its inputs below raises the in-place error naming it
+            continue
+        g = xp.final(g)                       # complete: every path to node has been summed
         take(node, g)
         if node._op is None:
             continue                          # a leaf: nothing further back

@@ -77,11 +77,16 @@ def _check(device, fn, kwargs=None):
 # ---------------------------------------------------------------------------------------------
 # from data
 def _plain(data):
-    """data for dtypes.tensor_data: Tensors inside lists become numpy scalars (0-d) or detached
-    tensors (torch's error for them follows), so that none that requires grad is read through
-    numpy, which refuses it."""
+    """data for dtypes.tensor_data: one-element Tensors inside lists become numpy scalars (so
+    that none that requires grad is read through numpy, which refuses it); others are torch's
+    errors."""
     if isinstance(data, Tensor):
-        return data._data[()] if data._data.ndim == 0 else Tensor._node(data._data)
+        if data._data.size == 1:
+            return data._data.reshape(())[()]
+        if data._data.dtype.kind in "biu":       # torch reads them through __index__
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        raise ValueError("only one element tensors can be converted to Python scalars")
     if isinstance(data, (list, tuple)):
         return [_plain(x) for x in data]
     return data
@@ -221,7 +226,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         if not math.isfinite(float(v)):
             raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
     if ints:
         n = max(0, -((start - end) // step))          # ceil((end - start) / step)
@@ -275,11 +280,14 @@ def _linspace(start, end, steps, d):
         return np.full(1, start, np_d)
     a, b = np_d.type(start), np_d.type(end)
     step = (b - a) / np_d.type(steps - 1)
+    # torch's kernel fuses start + step * i into one multiply-add (one rounding): a wider type
+    # holds step * i exactly, so rounding once from it gives the same bits
+    wide = np.float64 if np_d.itemsize < 8 else np.longdouble
     i = np.arange(steps)
     half = steps // 2
     out = np.empty(steps, np_d)
-    out[:half] = a + step * i[:half].astype(np_d)
-    out[half:] = b - step * (steps - 1 - i[half:]).astype(np_d)
+    out[:half] = wide(a) + wide(step) * i[:half].astype(wide)
+    out[half:] = wide(b) - wide(step) * (steps - 1 - i[half:]).astype(wide)
     return out
 
 

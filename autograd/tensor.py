@@ -51,7 +51,7 @@ def _binary(name, commutative=False):
         if pair is None:
             return NotImplemented
         try:
-            return Tensor._apply(op, None, *pair)
+            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
         except ValueError as e:
             raise _pair_error(name, *pair, e) from None
 
@@ -65,7 +65,7 @@ def _binary(name, commutative=False):
         if pair is None:
             return NotImplemented
         try:
-            return Tensor._apply(op, None, *pair)
+            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
         except ValueError as e:
             raise _pair_error(name, *pair, e) from None
 
@@ -79,12 +79,24 @@ def _binary(name, commutative=False):
         pair = _promoted(name, other, self)
         if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, *pair)
+        try:
+            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
+        except ValueError as e:
+            raise _pair_error(name, *pair, e) from None
 
     if commutative:
         reflected = reflected_commutative
     forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.formula}"
     return forward, reflected
+
+
+def _exact_dtype(out, pair):
+    """out in the dtype its operands promote to: numpy computes a few integer and bool ops in
+    another (bool ** bool is int8 there, bool in torch). Float results are always right."""
+    d = np.promote_types(pair[0]._data.dtype, pair[1]._data.dtype)
+    if out._data.dtype != d and d.kind in "biu":
+        return Tensor._node(out._data.astype(d))
+    return out
 
 
 def _as_operand(x, opname):
@@ -236,8 +248,12 @@ def _tensor_or_none(x):
 
 
 def _divide(a, b):
-    """a / b for two tensors of one float dtype: a * b ** -1, or with a constant b, a times
-    its reciprocal taken once, unrecorded."""
+    """a / b for tensors whose dtypes promote to a float one: a * b ** -1, or with a constant
+    b, a times its reciprocal taken once, unrecorded (in the result dtype: the reciprocal of a
+    bool or integer b would be taken in its own dtype)."""
+    d = np.promote_types(a._data.dtype, b._data.dtype)
+    if b._data.dtype != d:
+        b = b.astype(d)
     if b.requires_grad:
         return _composite("div", a, b, lambda a, b: a * b ** -1.0)
     with np.errstate(divide="ignore"):
@@ -446,6 +462,8 @@ def _extreme_along(t, dim, keepdim, name):
 
 
 def _arg_extreme(t, fn, dim, keepdim):
+    if t._data.dtype.kind != "f":
+        _dt.reduction_dtype(fn.__name__, t.dtype)       # torch's error for bool
     if dim is None:
         out = fn(t._data)
         if keepdim:

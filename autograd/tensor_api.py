@@ -743,6 +743,8 @@ class TensorAPI:
 
     def sign(self):
         """-1, 0 or 1; gradient 0."""
+        if self._data.dtype.kind == "b":
+            return self._kind._node(self._data.copy())     # True stays True, as torch's
         if self._data.dtype.kind != "f":
             return self._kind._node(np.sign(self._data))
         return self._kind._apply(_SIGN, None, self)

@@ -79,8 +79,9 @@ def _check_device(device, where):
     fails too, but later and less plainly)."""
     kind = _device_type(device)
     if kind not in (None, "cpu"):
-        raise RuntimeError(f"{where}: device {device!r} is not available: tapegrad computes on "
-                           f"the CPU only (numpy); use device='cpu' or leave it out")
+        from autograd.devices import DeviceError        # a RuntimeError, as before
+        raise DeviceError(f"{where}: device {device!r} is not available: tapegrad computes on "
+                          f"the CPU only (numpy); use device='cpu' or leave it out")
 
 
 class RemovableHandle:
