@@ -359,3 +359,9 @@ class Graph:
 
 
 SCALAR, ARRAY, GRAPH = Scalar(), Array(), Graph()
+
+
+# torch.backends' hardware namespaces, so that `torch.backends.mps.is_available()` and
+# `torch.backends.cudnn.deterministic = True` run after `import autograd as torch`: this module
+# is the VJP backends (SCALAR, ARRAY, GRAPH) and, under these two names, torch's (devices.py).
+from .devices import cudnn, mps  # noqa: E402,F401

@@ -205,12 +205,24 @@ def _caller_site():
     return "<unknown>"
 
 
-def _check_finite(data, opname, where, phase):
-    ok = np.isfinite(data).all() if isinstance(data, np.ndarray) else np.isfinite(data)
-    if not ok:
-        raise FloatingPointError(
-            f"detect_anomaly: op '{opname}' produced a non-finite value (nan or inf) in its "
-            f"{phase} pass; the node was created at {where}")
+class AnomalyError(FloatingPointError, RuntimeError):
+    """detect_anomaly's error: a FloatingPointError, and a RuntimeError as torch's is (it
+    prints as torch's: `RuntimeError: Function 'SqrtBackward0' returned nan values ...`)."""
+
+
+AnomalyError.__name__ = AnomalyError.__qualname__ = "RuntimeError"
+AnomalyError.__module__ = "builtins"
+
+
+def _finite(data):
+    return np.isfinite(data).all() if isinstance(data, np.ndarray) else np.isfinite(data)
+
+
+def _check_finite(data, opname, where, phase, first_line=""):
+    if not _finite(data):
+        raise AnomalyError(
+            f"{first_line}detect_anomaly: op '{opname}' produced a non-finite value (nan or "
+            f"inf) in its {phase} pass; the node was created at {where}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +333,13 @@ def backpropagate(root, seed, xp, retain_graph, take, watch=None):
     for node in reversed(tape):
         if node._ctx is _FREED:
             raise _freed_graph_error(node._op)
-        g = xp.final(grads.pop(node))         # complete: every path to node has been summed
+        g = grads.pop(node, None)
+        if g is None:
+            # no gradient yet: node took the place of a tensor changed in place after an op
+            # used it (Tensor._in_place), so that op comes later in this walk, and the check
+            # of its inputs below raises the in-place error naming it
+            continue
+        g = xp.final(g)                       # complete: every path to node has been summed
         take(node, g)
         if node._op is None:
             continue                          # a leaf: nothing further back
@@ -390,16 +408,23 @@ class _AnomalyWatch:
     def __call__(self, node, i, p, contribution):
         where = getattr(node, "_where", None) or "an unknown line (made outside detect_anomaly())"
         data = contribution._data if isinstance(contribution, Node) else contribution
-        _check_finite(data, node._op.name, where, "backward")
+        if not _finite(data):
+            # torch's sentence first (its grad_fn name, the gradient's index), then tapegrad's
+            from .grad_fn import grad_fn_name
+            kind = "nan" if np.isnan(data).any() else "inf"
+            name = grad_fn_name(node) or node._op.name
+            _check_finite(data, node._op.name, where, "backward",
+                          f"Function '{name}' returned {kind} values in its {i}th output.\n")
         if self.inner is not None:
             self.inner(node, i, p, contribution)
 
 
 def _freed_graph_error(op):
     return RuntimeError(
-        f"Trying to backward through the graph a second time (op '{op.name}'): its saved "
-        "values were freed by the first backward. Specify retain_graph=True on the first "
-        "backward (or autograd.grad) call if you need to backward twice.")
+        f"Trying to backward through the graph a second time (or directly access saved tensors "
+        f"after they have already been freed).\nOp '{op.name}': its saved values were freed by "
+        f"the first backward. Specify retain_graph=True on the first backward (or "
+        f"autograd.grad) call if you need to backward twice.")
 
 
 def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=False,

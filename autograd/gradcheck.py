@@ -126,7 +126,7 @@ def _as_inputs(inputs, caller):
                             f"Tensors (with requires_grad=True for those to check)")
         if isinstance(x, Tensor) and x.requires_grad and x._data.dtype != np.float64:
             raise TypeError(
-                f"{caller}: input {i} is a {x._data.dtype} Tensor of shape {x.shape}; finite "
+                f"{caller}: input {i} is a {x._data.dtype} Tensor of shape {x._data.shape}; finite "
                 f"differences need float64 (in float32 rounding alone is ~0.1 of the derivative "
                 f"at eps=1e-6, so a loose check would pass wrong gradients). Make it with "
                 f"dtype=np.float64, e.g. Tensor(x._data, dtype=np.float64, requires_grad=True)")
@@ -145,7 +145,8 @@ def _outputs(out, caller):
                             f"got {type(o).__name__}")
         if isinstance(o, Tensor) and o._data.dtype != np.float64:
             raise TypeError(
-                f"{caller}: fn returned a {o._data.dtype} Tensor (output {k}, shape {o.shape}) "
+                f"{caller}: fn returned a {o._data.dtype} Tensor (output {k}, shape "
+                f"{o._data.shape}) "
                 f"from float64 inputs; something inside fn casts to a lower precision, which "
                 f"makes finite differences meaningless. Keep every constant in float64.")
     return outs

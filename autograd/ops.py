@@ -11,17 +11,19 @@ work on; this module collects them:
                         concatenate pad im2col col2im conv2d max_pool2d avg_pool2d
     ops_nn.py           cross_entropy binary_cross_entropy lstm_c lstm_h
     ops_more.py         erf expm1 (for GELU and the ELU family)
+    ops_torch.py        log2 log10 log1p sign floor ceil trunc round prod cumsum einsum
+                        (for torch programs)
 
 Everything else (subtraction, division, softmax, mean, var, the other losses, the layers) is
 composed from these rows and defines no backward of its own.
 """
-from . import ops_elementwise, ops_more, ops_nn, ops_tensor
+from . import ops_elementwise, ops_more, ops_nn, ops_tensor, ops_torch
 from .backends import ARRAY, GRAPH, SCALAR
 from .fast import SparseGrad
 from .optable import POSITIVE, REAL, Domain, Op, PerInput
 
 OPS = {op.name: op for op in (ops_elementwise.ROWS + ops_tensor.ROWS + ops_nn.ROWS
-                              + ops_more.ROWS)}
+                              + ops_more.ROWS + ops_torch.ROWS)}
 
 ELEMENTWISE = tuple(op.name for op in ops_elementwise.ROWS)
 

@@ -1,5 +1,7 @@
 """`Tensor`: a numpy array that records the ops applied to it, on the same tape as `Value`."""
+import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -8,49 +10,165 @@ from .engine import STATE, InPlace, Node, _next_index
 from .fast import FAST_ARRAY, adopt
 from .ops import OPS
 
-_DEFAULT = [np.dtype(np.float32)]
+from . import dtypes as _dt
+from . import grad_fn as _grad_fn
+from .grad_fn import named as _named
+from . import return_types as _return_types
+from .size import Size
+from .tensor_api import TensorAPI
+from . import tensor_str as _tensor_str
+from .dtypes import get_default_dtype, set_default_dtype  # noqa: F401 (one default-dtype state)
+
+_BY_NUMPY = _dt._BY_NUMPY       # numpy dtype -> torch dtype object
 
 
-def set_default_dtype(dtype):
-    """The float dtype of Tensors made from Python numbers and lists (float32 unless changed)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: only float dtypes are allowed, got {dtype}")
-    _DEFAULT[0] = dtype
+def _default_np():
+    """The default float dtype as a numpy dtype (float32 unless set_default_dtype changed it)."""
+    return _dt._DEFAULT[0]._np
 
 
-def get_default_dtype():
-    return _DEFAULT[0]
+def _binary(name, commutative=False):
+    """The method and its reflected twin for the binary row `name` (add, mul, pow), with
+    torch's type promotion (autograd/dtypes.py).
 
-
-def _binary(name):
+    Fast path, no promotion call: a float tensor meets a tensor of its own dtype, or a Python
+    float or int (a number never changes a float tensor's dtype). Everything else goes through
+    _promoted."""
     op = OPS[name]
 
     def forward(self, other):
-        other = self._lift(other, name)
-        if other is None:
+        d = self._data.dtype
+        if d.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int:
+                return Tensor._apply(op, None, self, Tensor._node(np.asarray(other, dtype=d)))
+            if isinstance(other, Tensor) and other._data.dtype is d:
+                try:
+                    return Tensor._apply(op, None, self, other)
+                except ValueError as e:
+                    raise _pair_error(name, self, other, e) from None
+        pair = _promoted(name, self, other)
+        if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, self, other)
+        try:
+            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
+        except ValueError as e:
+            raise _pair_error(name, *pair, e) from None
 
     def reflected(self, other):
-        other = self._lift(other, name)
-        if other is None:
+        d = self._data.dtype
+        if d.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int:
+                return Tensor._apply(op, None, Tensor._node(np.asarray(other, dtype=d)), self)
+        pair = _promoted(name, other, self)
+        if pair is None:
             return NotImplemented
-        return Tensor._apply(op, None, other, self)
+        try:
+            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
+        except ValueError as e:
+            raise _pair_error(name, *pair, e) from None
 
+    def reflected_commutative(self, other):
+        # 2 * x is recorded as x * 2, as torch records it (grad_fn's inputs in that order)
+        d = self._data.dtype
+        if d.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int:
+                return Tensor._apply(op, None, self, Tensor._node(np.asarray(other, dtype=d)))
+        pair = _promoted(name, other, self)
+        if pair is None:
+            return NotImplemented
+        try:
+            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
+        except ValueError as e:
+            raise _pair_error(name, *pair, e) from None
+
+    if commutative:
+        reflected = reflected_commutative
     forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.formula}"
     return forward, reflected
 
 
+def _exact_dtype(out, pair):
+    """out in the dtype its operands promote to: numpy computes a few integer and bool ops in
+    another (bool ** bool is int8 there, bool in torch). Float results are always right."""
+    d = np.promote_types(pair[0]._data.dtype, pair[1]._data.dtype)
+    if out._data.dtype != d and d.kind in "biu":
+        return Tensor._node(out._data.astype(d))
+    return out
+
+
+def _as_operand(x, opname):
+    """An operand of a binary op as dtypes.result_type takes it: a Tensor as it is, a Python
+    number or numpy scalar as a number, an array or a list as a constant Tensor; None for
+    anything else (the operator then returns NotImplemented). A Value is refused by name."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, Node):
+        return x
+    if isinstance(x, Node):
+        raise TypeError(
+            f"'{opname}' between a Tensor and a {type(x).__name__}: a Value is a scalar "
+            f"graph node and cannot mix with Tensor. Use Tensor(value._data) (a constant) "
+            f"or build both sides as Tensors.")
+    if isinstance(x, (np.ndarray, list, tuple)):
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"'{opname}': cannot use an array of dtype {arr.dtype} as an "
+                            f"operand")
+        if arr.dtype not in _BY_NUMPY:
+            arr = arr.astype(np.int64 if arr.dtype.kind in "iu" else np.float64)
+        return Tensor._node(arr)
+    return None
+
+
+def _cast(x, np_dtype):
+    """Operand x (a Tensor or a number) as a Tensor of numpy dtype np_dtype: a number stored
+    as torch converts a wrapped number (dtypes.cast_scalar), a tensor cast (differentiably,
+    when both dtypes are float)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == np_dtype else x.astype(np_dtype)
+    return Tensor._node(_dt.cast_scalar(x, _BY_NUMPY[np_dtype]))
+
+
+def _promoted(rule, a, b):
+    """(a, b) as Tensors ready for a binary row, in the dtype torch computes `rule` in
+    (dtypes.binary_dtypes: promotion, true division's float, torch's errors); None when an
+    operand is no tensor, number or array.
+
+    Two tensors whose dtypes numpy already promotes to that dtype are left as they are (a
+    float32 and a float64 tensor: numpy computes in float64 too), so that no cast node comes
+    between them and their op."""
+    a, b = _as_operand(a, rule), _as_operand(b, rule)
+    if a is None or b is None:
+        return None
+    compute = _dt.binary_dtypes(rule, a, b)[0]._np
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if np.promote_types(a._data.dtype, b._data.dtype) == compute:
+            return a, b
+    return _cast(a, compute), _cast(b, compute)
+
+
 def _unary(name):
+    """The method of the unary row `name`; an integer or bool tensor is first cast as torch's
+    rule says (dtypes.unary_dtype: exp of int64 is float32, relu of bool an error)."""
     op = OPS[name]
 
     def forward(self):
+        if self._data.dtype.kind != "f":
+            self = _unary_input(name, self)
         return Tensor._apply(op, None, self)
 
     forward.__name__ = name
     forward.__doc__ = f"{name}: {op.formula}"
     return forward
+
+
+def _unary_input(name, t):
+    """t in the dtype torch computes the unary op `name` in (its errors for bool and ints)."""
+    d = _dt.unary_dtype(name, t.dtype)._np
+    return t if d == t._data.dtype else t.astype(d)
 
 
 def _composite(opname, a, b, build):
@@ -60,11 +178,87 @@ def _composite(opname, a, b, build):
         return build(a, b)
     except ValueError:
         try:
-            np.broadcast_shapes(a.shape, b.shape)
+            np.broadcast_shapes(a._data.shape, b._data.shape)
         except ValueError:
-            raise ValueError(f"{opname}: invalid input shapes {a.shape} and {b.shape}: they "
-                             f"cannot be broadcast together") from None
+            raise _pair_error(opname, a, b, "they cannot be broadcast together") from None
         raise
+
+
+def _pair_error(opname, a, b, detail):
+    """A binary op's shape error: torch's sentence first, then tapegrad's (op, shapes, why)."""
+    sa, sb = a._data.shape, b._data.shape
+    first = _broadcast_message(sa, sb)
+    if opname == "matmul":
+        first = _matmul_message(sa, sb)
+    ours = str(detail)
+    if not ours.startswith(f"{opname}:"):
+        ours = f"{opname}: invalid input shapes {sa} and {sb}: {ours}"
+    return _ShapeError(ours if first is None else f"{first}\n{ours}")
+
+
+def _broadcast_message(sa, sb):
+    """torch's message for shapes that do not broadcast (None if they do)."""
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return (f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) "
+                    f"at non-singleton dimension {i}")
+    return None
+
+
+def _matmul_message(sa, sb):
+    """torch's message for matmul operands whose inner sizes differ, by the kernel the shapes
+    lead to (dot, mv, mm, bmm), or for batch dims that do not broadcast."""
+    if len(sa) == 1 and len(sb) == 1:
+        return (f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to "
+                f"have the same number of elements, but got {sa[0]} and {sb[0]} elements "
+                f"respectively")
+    if len(sb) == 1:
+        rows = math.prod(sa[:-1])
+        return (f"size mismatch, got input ({rows}), mat ({rows}x{sa[-1]}), vec ({sb[0]})"
+                if len(sa) == 2 else
+                f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and {sb[0]}x1)")
+    if len(sb) == 2:
+        rows = math.prod(sa[:-1]) if len(sa) > 1 else 1
+        return (f"mat1 and mat2 shapes cannot be multiplied ({rows}x{sa[-1]} and "
+                f"{sb[0]}x{sb[1]})")
+    if sa[-1] != sb[-2]:
+        batch = math.prod(np.broadcast_shapes(sa[:-2], sb[:-2])) if len(sa) > 1 else 1
+        return (f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, "
+                f"{sa[-1]}] but got: [{batch}, {sb[-2]}].")
+    return _broadcast_message(sa[:-2], sb[:-2])
+
+
+def _add_negated(a, b):
+    return a + (-b)
+
+
+def _copy_name(src, dst):
+    """dst takes over src's node (an in-place op): its grad_fn name goes along."""
+    named = getattr(src, "_fn", None)
+    if named is not None:
+        dst._fn = named
+    elif getattr(dst, "_fn", None) is not None:
+        del dst._fn
+
+
+def _tensor_or_none(x):
+    return x if isinstance(x, Tensor) else None
+
+
+def _divide(a, b):
+    """a / b for tensors whose dtypes promote to a float one: a * b ** -1, or with a constant
+    b, a times its reciprocal taken once, unrecorded (in the result dtype: the reciprocal of a
+    bool or integer b would be taken in its own dtype)."""
+    d = np.promote_types(a._data.dtype, b._data.dtype)
+    if b._data.dtype != d:
+        b = b.astype(d)
+    if b.requires_grad:
+        return _composite("div", a, b, lambda a, b: a * b ** -1.0)
+    with np.errstate(divide="ignore"):
+        inverse = Tensor._node(np.reciprocal(b._data))
+    return _composite("div", a, b, lambda a, b: a * inverse)
 
 
 def _norm_axis(axis, ndim, opname):
@@ -75,9 +269,69 @@ def _norm_axis(axis, ndim, opname):
     out = []
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"{opname}: axis {a} is out of range for a tensor of {ndim} dims")
+            raise IndexError(_dim_error(a, ndim))
         out.append(int(a) % max(ndim, 1))
     return tuple(sorted(set(out)))
+
+
+class _ShapeError(ValueError, RuntimeError):
+    """A shape torch refuses, with torch's message: a RuntimeError as in torch, and a
+    ValueError as tapegrad's shape errors have always been. It prints as torch's does
+    (`RuntimeError: ...`, and type(e).__name__ is 'RuntimeError'), since programs print it."""
+
+
+_ShapeError.__name__ = _ShapeError.__qualname__ = "RuntimeError"
+_ShapeError.__module__ = "builtins"
+
+
+def _shape_arg(shape, t, opname):
+    """torch's shape argument (ints, or one tuple / list / Size) as a tuple of ints, -1 resolved
+    against t's size (t None: left as -1); torch's error when it cannot hold t's elements."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    try:
+        shape = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        bad = next(n for n in shape if not hasattr(n, "__index__"))
+        raise TypeError(f"{opname}(): argument 'shape' must be tuple of ints, but found element "
+                        f"of type {type(bad).__name__}") from None
+    if t is None:
+        return shape
+    size = t._data.size
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    known = math.prod(n for n in shape if n != -1)
+    if len(unknown) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if any(n < -1 for n in shape):
+        raise RuntimeError(f"invalid shape dimension {min(shape)}")
+    if unknown and known and size % known == 0:
+        shape = shape[:unknown[0]] + (size // known,) + shape[unknown[0] + 1:]
+    elif unknown or known != size:
+        raise _ShapeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+    return shape
+
+
+def _viewable(arr, shape):
+    """Whether numpy can give arr in `shape` as a view (no copy): torch's view() condition."""
+    if arr.flags.c_contiguous:
+        return True
+    v = arr.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        return False
+    return True
+
+
+def _dim_error(dim, ndim):
+    """torch's message for a dim outside [-ndim, ndim) (a 0-d tensor takes -1 and 0)."""
+    n = max(ndim, 1)
+    return (f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
+            f"{dim})")
+
+
+def _zero_dim_size(dim):
+    raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
 
 
 def _one_axis(axis, ndim, opname):
@@ -87,11 +341,21 @@ def _one_axis(axis, ndim, opname):
 
 
 def _operand(x, like, opname):
-    """The other operand of a named binary method (maximum, minimum) as a Tensor."""
+    """The other operand of a named binary method as a Tensor (a number takes like's float
+    dtype, as _lift says)."""
     t = like._lift(x, opname)
     if t is None:
         raise TypeError(f"{opname}: cannot combine a Tensor with a {type(x).__name__}")
     return t
+
+
+def _promoted_pair(rule, a, b):
+    """_promoted, with a TypeError naming the op when an operand is not a tensor or number."""
+    pair = _promoted(rule, a, b)
+    if pair is None:
+        bad = b if _as_operand(a, rule) is not None else a
+        raise TypeError(f"{rule}(): expected a Tensor or a number, got {type(bad).__name__}")
+    return pair
 
 
 def _add(a, b):
@@ -123,12 +387,6 @@ _UPDATE_UFUNCS = {_add: np.add, _sub: np.subtract, _mul: np.multiply, _div: np.t
 _UFUNC_OPERATORS = {np.add: _add, np.subtract: _sub, np.multiply: _mul, np.true_divide: _div,
                     np.power: _pow, np.matmul: lambda a, b: a @ b}
 
-# numpy's dtype names as PyTorch prints them in its messages
-_TORCH_NAME = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
-               "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
-               "bool": "Bool"}
-
-
 def _raw_index(index):
     """An index with Tensors replaced by their arrays, lists by arrays (numpy semantics)."""
     if isinstance(index, Tensor):
@@ -154,7 +412,64 @@ def _dim_alias(dim, keepdim, axis, keepdims, out, opname):
     return dim, bool(keepdim)
 
 
+def _reduction_input(t, op, dtype):
+    """t in the dtype the reduction `op` computes in (dtypes.reduction_dtype: int64 for the
+    sum of integers, torch's errors for the mean of integers...), cast as `dtype=` asks."""
+    if dtype is None and t._data.dtype.kind == "f":
+        return t
+    d = _dt.reduction_dtype(op, t.dtype, dtype)._np
+    return t if d == t._data.dtype else t.astype(d)
+
+
+def _count(t, axes):
+    """How many elements a reduction over `axes` (sorted tuple or None) combines."""
+    shape = t._data.shape
+    return t._data.size if axes is None else int(np.prod([shape[a] for a in axes]))
+
+
+def _correction(unbiased, correction, ddof, opname):
+    """var's and std's correction from torch's unbiased= or correction= or numpy's ddof=."""
+    given = [v for v in (unbiased, correction, ddof) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{opname}(): give only one of unbiased, correction and ddof")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    return 1 if ddof is None else ddof
+
+
+def _extreme_along(t, dim, keepdim, name):
+    """max(dim) / min(dim): (values, indices) as torch.return_types; values are t at the
+    indices (the first extreme along dim), so the gradient goes to that element only."""
+    ax = _one_axis(dim, t.ndim, name)
+    d = t._data
+    if t.ndim and d.shape[ax] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {ax} to have non-zero size.")
+    arg = np.argmax if name == "max" else np.argmin
+    if t.ndim == 0:
+        idx = np.zeros((), dtype=np.int64)
+        values = t[()]
+    else:
+        idx = arg(d, axis=ax, keepdims=keepdim)
+        out_shape = idx.shape
+        index = []
+        for i, n in enumerate(d.shape):
+            if i == ax:
+                index.append(idx)
+                continue
+            where = i if keepdim else (i if i < ax else i - 1)
+            shape = [1] * len(out_shape)
+            shape[where] = n
+            index.append(np.arange(n).reshape(shape))
+        values = t[tuple(index)]
+    values = _named(values, "MaxBackward0" if name == "max" else "MinBackward0", t)
+    return _return_types.make(name, values, Tensor._node(np.asarray(idx, dtype=np.int64)))
+
+
 def _arg_extreme(t, fn, dim, keepdim):
+    if t._data.dtype.kind != "f":
+        _dt.reduction_dtype(fn.__name__, t.dtype)       # torch's error for bool
     if dim is None:
         out = fn(t._data)
         if keepdim:
@@ -162,6 +477,10 @@ def _arg_extreme(t, fn, dim, keepdim):
     else:
         out = fn(t._data, axis=dim, keepdims=keepdim)
     return Tensor._node(np.asarray(out, dtype=np.int64))
+
+
+def _requires_grad_error():
+    return RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
 
 
 def _to_array(data, dtype):
@@ -175,11 +494,14 @@ def _to_array(data, dtype):
         return np.asarray(data)
     arr = np.array(data)
     if arr.dtype.kind in "iufb" or arr.dtype == object and arr.size == 0:
-        arr = arr.astype(_DEFAULT[0])
+        arr = arr.astype(_default_np())
     return arr
 
 
-class Tensor(Node):
+_MATMUL = OPS["matmul"]
+
+
+class Tensor(TensorAPI, Node):
     """An n-dimensional array node: `.data` is a numpy array, `.grad` an array or None.
 
     Ops are numpy ops with broadcasting; each records itself so that `backward()` can run the
@@ -188,7 +510,8 @@ class Tensor(Node):
     lists become float32 unless `dtype` is given (`set_default_dtype(np.float64)` switches);
     numpy arrays keep their dtype.
     """
-    __slots__ = ()
+    # _fn: set only on the result of a composite (see _named): what grad_fn shows for it
+    __slots__ = ("_fn",)
     _empty_grad = None
     _forward_name = "array"
     _reference_backend = ARRAY
@@ -202,10 +525,10 @@ class Tensor(Node):
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: cannot make a tensor of dtype {arr.dtype} (numbers only: "
                             f"bool, int, uint or float)")
+        if arr.dtype not in _BY_NUMPY:
+            _dt._numpy_dtype_of(arr.dtype)      # uint16, uint32, uint64: torch's TypeError
         if requires_grad and arr.dtype.kind != "f":
-            raise TypeError(
-                f"Tensor: only floating point tensors can require gradients, got dtype "
-                f"{arr.dtype}; pass dtype=np.float32 or np.float64")
+            raise _requires_grad_error()
         self._data = arr
         self._grad = None
         self.requires_grad = bool(requires_grad)
@@ -244,12 +567,16 @@ class Tensor(Node):
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
-            if value.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: the tensor "
-                                   f"has shape {self.shape}, the grad {value.shape}")
-            if value.dtype != self.dtype:
-                raise RuntimeError(f"assigned grad has data of a different type: the tensor "
-                                   f"is {self.dtype}, the grad {value.dtype}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the "
+                    f"gradient and the tensor are the same size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{value.dtype._cpp_name}' to a "
+                    f"tensor with grad_dtype '{self.dtype._scalar_name}'. The gradient must "
+                    f"match the tensor's grad_dtype (defaults to the tensor's dtype).")
         self._grad = value
 
     @staticmethod
@@ -273,7 +600,7 @@ class Tensor(Node):
                 f"'{opname}' between a Tensor and a {type(x).__name__}: a Value is a scalar "
                 f"graph node and cannot mix with Tensor. Use Tensor(value._data) (a constant) "
                 f"or build both sides as Tensors.")
-        own = self._data.dtype if self._data.dtype.kind == "f" else _DEFAULT[0]
+        own = self._data.dtype if self._data.dtype.kind == "f" else _default_np()
         if isinstance(x, (float, int)) or (isinstance(x, numbers.Number)
                                            and not isinstance(x, np.ndarray)):
             return Tensor._node(np.asarray(x, dtype=own))
@@ -288,7 +615,8 @@ class Tensor(Node):
     # ------------------------------------------------------------------ array facts
     @property
     def shape(self):
-        return self._data.shape
+        """The shape as torch.Size (a tuple of ints)."""
+        return Size(self._data.shape)
 
     @property
     def ndim(self):
@@ -296,14 +624,29 @@ class Tensor(Node):
 
     @property
     def dtype(self):
-        return self._data.dtype
+        """torch's dtype object (autograd.float32, ...); it equals the numpy dtype of the data,
+        so `x.dtype == np.float32` holds too."""
+        return _BY_NUMPY[self._data.dtype]
 
-    @property
-    def size(self):
-        return self._data.size
+    def size(self, dim=None):
+        """The shape as torch.Size, or the length of dimension `dim` (torch; numpy's `.size`,
+        the number of elements, is numel())."""
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_one_axis(dim, self._data.ndim, "size")] if self._data.ndim \
+            else _zero_dim_size(dim)
 
     def numel(self):
+        """The number of elements."""
         return self._data.size
+
+    nelement = numel
+
+    def dim(self):
+        """The number of dimensions (ndim)."""
+        return self._data.ndim
+
+    ndimension = dim
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -311,9 +654,10 @@ class Tensor(Node):
         return len(self._data)
 
     def item(self):
+        """The one value as a Python number (torch's error for another count of elements)."""
         if self._data.size != 1:
-            raise ValueError(f"item(): only one-element tensors can be converted to a Python "
-                             f"number, this one has shape {self.shape}")
+            raise _ShapeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                              f"to Scalar")
         return self._data.item()
 
     def __float__(self):
@@ -354,8 +698,14 @@ class Tensor(Node):
         return self._data.tolist()
 
     def clone(self):
-        """A copy with its own memory; differentiable (the gradient passes through)."""
-        return self * 1 if self.requires_grad else Tensor._node(self._data.copy())
+        """A copy with its own (row-major) memory; differentiable (the gradient passes
+        through)."""
+        if not self.requires_grad:
+            return Tensor._node(self._data.copy())
+        out = self * 1
+        if not out._data.flags.c_contiguous:
+            out._data = np.ascontiguousarray(out._data)     # a fresh node: nothing saw it yet
+        return _named(out, "CloneBackward0", self)
 
     def numpy(self, *, force=False):
         """The numpy array itself (shared memory: a change to either is a change to both). As
@@ -379,8 +729,13 @@ class Tensor(Node):
         require grad and give a Tensor, as in PyTorch."""
         op = _UFUNC_OPERATORS.get(ufunc)
         if op is not None and method == "__call__" and not kwargs and len(inputs) == 2:
-            a, b = (x if isinstance(x, Tensor) else self._lift(x, ufunc.__name__)
-                    for x in inputs)
+            # arrays become constant Tensors and numpy scalars Python numbers (torch's wrapped
+            # numbers), so that the Tensor operator, not numpy again, takes them
+            a, b = (x.item() if isinstance(x, np.generic) else
+                    x if isinstance(x, (Tensor, numbers.Number)) else
+                    _as_operand(x, ufunc.__name__) for x in inputs)
+            if a is None or b is None:
+                return NotImplemented
             return op(a, b)
         arrays = [x.numpy() if isinstance(x, Tensor) else x for x in inputs]
         if "out" in kwargs:
@@ -403,28 +758,35 @@ class Tensor(Node):
         self._retains_grad = True
         return self
 
-    def requires_grad_(self, flag=True):
-        if flag and self._data.dtype.kind != "f":
-            raise TypeError(f"requires_grad_: only floating point tensors can require "
-                            f"gradients, got dtype {self._data.dtype}")
-        if not self.is_leaf:
-            raise RuntimeError("requires_grad_: only leaf tensors can change requires_grad")
-        self.requires_grad = bool(flag)
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad on a leaf, in place; returns self. Only float tensors can require
+        gradients; a recorded result keeps requiring them (torch's errors)."""
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if self._op is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        self.requires_grad = bool(requires_grad)
         return self
-
 
     def _seed(self, grad):
         if grad is None:
             if self._data.size != 1:
                 raise RuntimeError(
-                    f"grad can be implicitly created only for scalar outputs (this output has "
-                    f"shape {self.shape}); pass backward(grad=...) of the same shape, or reduce "
-                    f"it first, e.g. out.sum().backward()")
+                    f"grad can be implicitly created only for scalar outputs\n(this output has "
+                    f"shape {self._data.shape}); pass backward(gradient=...) of the same shape, "
+                    f"or reduce it first, e.g. out.sum().backward()")
             return np.ones(self._data.shape, self._data.dtype)
         g = grad._data if isinstance(grad, Node) else np.asarray(grad, dtype=self._data.dtype)
-        if g.shape != self.shape:
-            raise RuntimeError(f"backward: grad has shape {g.shape} but the output has shape "
-                               f"{self.shape}")
+        if g.shape != self._data.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "
+                               f"{Size(g.shape)} and output[0] has a shape of "
+                               f"{Size(self._data.shape)}.\nbackward: grad has shape {g.shape} "
+                               f"but the output has shape {self._data.shape}")
         return g
 
     def _const_like(self, x):
@@ -462,13 +824,15 @@ class Tensor(Node):
           the ops recorded earlier that used the old values.
         The result keeps this tensor's shape and dtype: a float result cannot go into an
         integer tensor, nor a broadcast one into a smaller shape (PyTorch's errors)."""
-        operands = [self._lift(o, opname) if not isinstance(o, Tensor) else o
+        # numbers stay numbers: `int_tensor += 1` computes in int64 (torch's promotion), not in
+        # a float a lifted 1 would bring
+        operands = [_as_operand(o, opname) if not isinstance(o, Tensor) else o
                     for o in operands]
         if any(o is None for o in operands):
             raise TypeError(f"{opname}: cannot combine a Tensor with "
                             f"{', '.join(type(o).__name__ for o in operands)}")
         tracked = STATE.grad_enabled and (
-            self.requires_grad or any(o.requires_grad for o in operands))
+            self.requires_grad or any(getattr(o, "requires_grad", False) for o in operands))
         if not tracked:
             if self._update(compute, operands):
                 return self
@@ -480,12 +844,18 @@ class Tensor(Node):
                 f"({opname}); update parameters inside `with no_grad():`")
         old = Tensor._node(self._data.copy(), self._op, self._parents, self._ctx)
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        _copy_name(self, old)
         old.requires_grad = self.requires_grad
         InPlace.of(self).stamp()            # before the new node, whose index is later
         result = compute(old, *[old if o is self else o for o in operands])
+        if result._data.dtype != old._data.dtype:
+            if cast_check:
+                self._overwrite(result._data, opname, cast_check, stamp=False)   # its check
+            result = result.astype(old._data.dtype)  # the node is of this tensor's dtype
         self._overwrite(result._data, opname, cast_check, stamp=False)
         self._op, self._parents, self._ctx = result._op, result._parents, result._ctx
         self._index, self.requires_grad = result._index, True
+        _copy_name(result, self)
         self._grad = None
         return self
 
@@ -497,7 +867,14 @@ class Tensor(Node):
         if ufunc is None or len(operands) != 1 or own.dtype.kind != "f" or \
                 not own.flags.writeable:
             return False
-        other = operands[0]._data
+        other = operands[0]
+        if not isinstance(other, Tensor):
+            if type(other) not in (float, int):
+                return False
+            ufunc(own, other, out=own)
+            InPlace.of(self).stamp()
+            return True
+        other = other._data
         if other.dtype.kind not in "fiub" or (
                 other.shape != own.shape and other.ndim and
                 np.broadcast_shapes(own.shape, other.shape) != own.shape):
@@ -518,11 +895,10 @@ class Tensor(Node):
                 raise RuntimeError(f"{opname}: output with shape {list(own.shape)} doesn't "
                                    f"match the broadcast shape {list(np.shape(values))}") from None
         vdt = np.asarray(values).dtype
-        if cast_check and (own.dtype.kind in "iu" and vdt.kind == "f"
-                           or own.dtype.kind == "b" and vdt.kind != "b"):
-            raise RuntimeError(f"{opname}: result type {_TORCH_NAME.get(vdt.name, vdt.name)} "
-                               f"can't be cast to the desired output type "
-                               f"{_TORCH_NAME.get(own.dtype.name, own.dtype.name)}")
+        if cast_check and vdt != own.dtype:
+            src, dst = _dt.as_dtype(vdt), _BY_NUMPY[own.dtype]
+            if not _dt.can_cast(src, dst):
+                raise _dt.cast_error(src, dst)      # int64 tensor += 1.5, as in torch
         if not own.flags.writeable:
             raise RuntimeError(f"{opname}: this tensor's data cannot be written in place (it "
                                f"is a broadcast view or read-only); clone() it first")
@@ -609,7 +985,7 @@ class Tensor(Node):
         try:
             self._data[index] = value._data if isinstance(value, Tensor) else value
         except IndexError as e:
-            raise IndexError(f"index into a tensor of shape {self.shape}: {e}") from None
+            raise IndexError(f"index into a tensor of shape {self._data.shape}: {e}") from None
         InPlace.of(self).stamp()
 
     @staticmethod
@@ -622,57 +998,114 @@ class Tensor(Node):
         return Tensor._apply(OPS["concatenate"], axis, *tensors)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", precision=4, prefix="Tensor(")
-        extra = ""
-        if self._op is not None:
-            extra = f", op={self._op.name}"
-        elif self.requires_grad:
-            extra = ", requires_grad=True"
-        if self._data.dtype != _DEFAULT[0]:
-            extra += f", dtype={self._data.dtype}"
-        return f"Tensor({body}{extra})"
+        """torch's text, character for character (autograd/tensor_str.py): values, then
+        dtype= unless implied, grad_fn=<...> or requires_grad=True."""
+        return _tensor_str.format_tensor(
+            self._data, dtype_name=_BY_NUMPY[self._data.dtype]._name,
+            default_dtype_name=_dt._DEFAULT[0]._name, requires_grad=self.requires_grad,
+            grad_fn=_grad_fn.grad_fn_name(self), dtype_prefix=_dt._REPR_PREFIX[0] + ".")
+
+    def __format__(self, spec):
+        """A 0-d tensor formats as its number (f"{loss:.4f}"); others as object does."""
+        if self._data.ndim == 0:
+            return _tensor_str.format_scalar(self._data, spec)
+        return object.__format__(self, spec)
+
+    @property
+    def grad_fn(self):
+        """torch's view of the node that made this tensor (name(), next_functions), or None
+        for a leaf or a constant (autograd/grad_fn.py)."""
+        return _grad_fn.grad_fn(self)
 
     # ------------------------------------------------------------------ elementwise
-    __add__, __radd__ = _binary("add")
-    __mul__, __rmul__ = _binary("mul")
+    __add__, __radd__ = _binary("add", commutative=True)
+    __mul__, __rmul__ = _binary("mul", commutative=True)
     __pow__, __rpow__ = _binary("pow")
-    __matmul__, __rmatmul__ = _binary("matmul")
+
+    def __matmul__(self, other):
+        """a @ b (the matmul row); torch promotes nothing here: both dtypes must be equal."""
+        if isinstance(other, Tensor):
+            d = self._data.dtype
+            if other._data.dtype is d and d.kind == "f" and self._data.ndim and \
+                    other._data.ndim:
+                try:
+                    return Tensor._apply(_MATMUL, None, self, other)
+                except ValueError as e:
+                    raise _pair_error("matmul", self, other, e) from None
+        other = _as_operand(other, "matmul")
+        if other is None:
+            return NotImplemented
+        _dt.matmul_dtype(self, other)           # torch's errors: 0-d, mixed dtypes, bool
+        other = _cast(other, self._data.dtype)
+        try:
+            return Tensor._apply(_MATMUL, None, self, other)
+        except ValueError as e:
+            raise _pair_error("matmul", self, other, e) from None
+
+    def __rmatmul__(self, other):
+        other = _as_operand(other, "matmul")
+        if other is None:
+            return NotImplemented
+        other = _cast(other, self._data.dtype) if not isinstance(other, Tensor) else other
+        return other @ self
 
     def __neg__(self):
-        """-a = a * -1"""
-        return self * -1.0
+        """-a = a * -1; an integer tensor is negated as data (it cannot require grad), a bool
+        one refused as in torch."""
+        if self._data.dtype.kind != "f":
+            _dt.unary_dtype("neg", self.dtype)
+            return Tensor._node(np.negative(self._data))
+        return _named(self * -1.0, "NegBackward0", self)
 
     def __sub__(self, other):
         """a - b = a + (-b)"""
-        other = self._lift(other, "sub")
-        if other is None:
+        d = self._data.dtype
+        if d.kind == "f":
+            if type(other) is float or type(other) is int:
+                return _named(self + (-other), "SubBackward0", self, None)
+            if isinstance(other, Tensor) and other._data.dtype is d:
+                return _named(_composite("sub", self, other, _add_negated), "SubBackward0",
+                              self, other)
+        pair = _promoted("sub", self, other)
+        if pair is None:
             return NotImplemented
-        return _composite("sub", self, other, lambda a, b: a + (-b))
+        out = _composite("sub", *pair, _add_negated)
+        return _named(out, "SubBackward0", self, _tensor_or_none(other))
 
     def __rsub__(self, other):
-        other = self._lift(other, "sub")
-        if other is None:
+        pair = _promoted("sub", other, self)
+        if pair is None:
             return NotImplemented
-        return _composite("sub", other, self, lambda a, b: a + (-b))
+        out = _composite("sub", *pair, _add_negated)
+        if isinstance(other, Tensor):
+            return _named(out, "SubBackward0", other, self)
+        return _named(out, "RsubBackward1", self)
 
     def __truediv__(self, other):
-        """a / b = a * b ** -1 (a constant b is inverted once, unrecorded)"""
-        other = self._lift(other, "div")
-        if other is None:
+        """a / b = a * b ** -1 (a constant b is inverted once, unrecorded). True division:
+        integer tensors give the default float dtype, as in torch."""
+        if self._data.dtype.kind == "f" and (type(other) is float or type(other) is int):
+            with np.errstate(divide="ignore"):
+                inverse = np.reciprocal(np.asarray(other, dtype=self._data.dtype))
+            return _named(self * Tensor._node(inverse), "DivBackward0", self, None)
+        pair = _promoted("div", self, other)
+        if pair is None:
             return NotImplemented
-        if other.requires_grad:
-            return _composite("div", self, other, lambda a, b: a * b ** -1.0)
-        with np.errstate(divide="ignore"):
-            inverse = Tensor._node(np.reciprocal(other._data))
-        return _composite("div", self, other, lambda a, b: a * inverse)
+        return _named(_divide(*pair), "DivBackward0", self, _tensor_or_none(other))
 
     def __rtruediv__(self, other):
-        other = self._lift(other, "div")
-        if other is None:
+        pair = _promoted("div", other, self)
+        if pair is None:
             return NotImplemented
-        return _composite("div", other, self, lambda a, b: a * b ** -1.0)
+        a, b = pair
+        if isinstance(other, Tensor):
+            return _named(_divide(a, b), "DivBackward0", other, self)
+        # a number over a tensor: torch's graph is reciprocal, then mul by the number
+        inverse = _named(b ** -1.0, "ReciprocalBackward0", self)
+        return _composite("div", a, b, lambda _, __: inverse * a)
 
     def matmul(self, other):
+        """a @ b (torch.matmul)."""
         return self @ other
 
     exp = _unary("exp")
@@ -702,12 +1135,13 @@ class Tensor(Node):
     clamp = clip
 
     def maximum(self, other):
-        """max(a, b) elementwise with broadcasting; a tie gives each side half the gradient."""
-        return Tensor._apply(OPS["maximum"], None, self, _operand(other, self, "maximum"))
+        """max(a, b) elementwise with broadcasting and torch's promotion; a tie gives each side
+        half the gradient."""
+        return Tensor._apply(OPS["maximum"], None, *_promoted_pair("maximum", self, other))
 
     def minimum(self, other):
         """min(a, b) elementwise with broadcasting; a tie gives each side half the gradient."""
-        return Tensor._apply(OPS["minimum"], None, self, _operand(other, self, "minimum"))
+        return Tensor._apply(OPS["minimum"], None, *_promoted_pair("minimum", self, other))
 
     # ------------------------------------------------------------------ dtype
     def astype(self, dtype):
@@ -719,12 +1153,6 @@ class Tensor(Node):
         if dtype.kind != "f":
             return Tensor._node(self._data.astype(dtype))
         return Tensor._apply(OPS["astype"], dtype, self)
-
-    def double(self):
-        return self.astype(np.float64)
-
-    def float(self):
-        return self.astype(np.float32)
 
     # comparisons: constant boolean tensors, not differentiable
     def _compare(self, other, fn):
@@ -784,152 +1212,277 @@ class Tensor(Node):
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of a Tensor with more than one value is ambiguous "
-                               f"(shape {self.shape}); use .any() or .all() on ._data, or .item()")
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {self._data.shape}); use .any(), .all() or .item()")
         return bool(self._data.item())
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis=None, keepdims=False):
-        """sum over axis (int, tuple, or None for all)"""
-        return Tensor._apply(OPS["sum"], (_norm_axis(axis, self.ndim, "sum"), keepdims), self)
+    # torch's keywords dim / keepdim; numpy's axis / keepdims are aliases (numpy's functions
+    # call them so, and torch accepts them too)
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None, out=None):
+        """sum over dim (an int, a tuple, or None for every axis). An integer or bool tensor
+        sums to int64, as in torch; `dtype=` casts first."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "sum")
+        x = _reduction_input(self, "sum", dtype)
+        return Tensor._apply(OPS["sum"], (_norm_axis(dim, x.ndim, "sum"), keepdim), x)
 
-    def mean(self, axis=None, keepdims=False):
-        """sum / count over axis"""
-        axes = _norm_axis(axis, self.ndim, "mean")
-        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        return self.sum(axes, keepdims) * (1.0 / n if n else np.nan)    # empty: nan, as torch
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None,
+             out=None):
+        """sum / count over dim; float tensors only (or `dtype=` a float dtype), as in torch.
+        Over no elements: nan."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "mean")
+        x = _reduction_input(self, "mean", dtype)
+        axes = _norm_axis(dim, x.ndim, "mean")
+        n = _count(x, axes)
+        out = x.sum(axes, keepdim) * (1.0 / n if n else np.nan)      # empty: nan, as torch
+        return _named(out, "MeanBackward0" if axes is None else "MeanBackward1", x)
 
-    def max(self, axis=None, keepdims=False):
-        """max over axis (int, tuple or None). Values only, like numpy and torch.amax: tied
-        maxima share the gradient evenly (torch.max(dim) would pick one; max_pool2d does)."""
-        return Tensor._apply(OPS["amax"], (_norm_axis(axis, self.ndim, "max"), keepdims), self)
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """torch's three forms:
+        - max(): the largest value, 0-d; tied maxima share the gradient evenly;
+        - max(dim, keepdim=False): the named tuple (values, indices) along dim; the gradient
+          goes to the returned index (the first maximum), as in torch;
+        - max(other): the elementwise maximum (torch.maximum)."""
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.maximum(dim)
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "max")
+        if dim is None:
+            return _named(Tensor._apply(OPS["amax"], (None, False), self), "MaxBackward1", self)
+        return _extreme_along(self, dim, keepdim, "max")
 
-    def min(self, axis=None, keepdims=False):
-        """min over axis; tied minima share the gradient evenly (torch.amin)."""
-        return Tensor._apply(OPS["amin"], (_norm_axis(axis, self.ndim, "min"), keepdims), self)
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """min(), min(dim, keepdim=False) -> (values, indices), min(other): as max."""
+        if isinstance(dim, (Tensor, np.ndarray)):
+            return self.minimum(dim)
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "min")
+        if dim is None:
+            return _named(Tensor._apply(OPS["amin"], (None, False), self), "MinBackward1", self)
+        return _extreme_along(self, dim, keepdim, "min")
 
-    def var(self, axis=None, keepdims=False, correction=1, ddof=None):
-        """sum (a - mean a)^2 / (n - correction) over axis. The default correction=1 is
-        torch.var's unbiased estimate (numpy's default is ddof=0); `ddof` is numpy's name for
-        `correction`. n - correction <= 0 gives inf or nan, as in torch."""
-        if ddof is not None:
-            correction = ddof
-        axes = _norm_axis(axis, self.ndim, "var")
-        n = self._data.size if axes is None else int(np.prod([self.shape[a] for a in axes]))
-        d = self - self.mean(axes, keepdims=True)
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """max over dim (an int or a tuple; () or None: every axis); tied maxima share the
+        gradient evenly (torch.amax)."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "amax")
+        axes = None if dim is None or dim == () else _norm_axis(dim, self.ndim, "amax")
+        return Tensor._apply(OPS["amax"], (axes, keepdim), self)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """min over dim; tied minima share the gradient evenly (torch.amin)."""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "amin")
+        axes = None if dim is None or dim == () else _norm_axis(dim, self.ndim, "amin")
+        return Tensor._apply(OPS["amin"], (axes, keepdim), self)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None, out=None):
+        """sum (a - mean a)^2 / (n - correction) over dim. correction defaults to 1, torch's
+        unbiased estimate (numpy's default is ddof=0); unbiased=False means correction 0 and
+        `ddof` is numpy's name for correction. var(False) is var(unbiased=False), as in torch.
+        n - correction <= 0 gives inf or nan, as in torch."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "var")
+        correction = _correction(unbiased, correction, ddof, "var")
+        _dt.reduction_dtype("var", self.dtype)
+        axes = _norm_axis(dim, self.ndim, "var")
+        n = _count(self, axes)
+        d = self - self.mean(axes, keepdim=True)
         scale = 1.0 / (n - correction) if n > correction else np.inf
-        return (d * d).sum(axes, keepdims) * scale
+        return _named((d * d).sum(axes, keepdim) * scale, "VarBackward0", self)
 
-    def std(self, axis=None, keepdims=False, correction=1, ddof=None):
-        """sqrt(var); same `correction` default (1) as torch.std."""
-        return self.var(axis, keepdims, correction, ddof).sqrt()
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None, out=None):
+        """sqrt(var), with var's arguments and the same default correction (1) as torch."""
+        if isinstance(dim, bool):
+            dim, unbiased = None, dim
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "std")
+        correction = _correction(unbiased, correction, ddof, "std")
+        out = self.var(dim, keepdim=keepdim, correction=correction).sqrt()
+        return _named(out, "StdBackward0", self)
 
-    def logsumexp(self, axis=None, keepdims=False):
-        """log sum exp over axis, stable: m + log sum e^(a - m) with m = max a; its gradient
-        is softmax(a)."""
-        return Tensor._apply(OPS["logsumexp"], (_norm_axis(axis, self.ndim, "logsumexp"), keepdims),
-                      self)
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
+        """log sum exp over dim, stable: m + log sum e^(a - m) with m = max a; its gradient
+        is softmax(a). (torch requires dim; here None means every axis.)"""
+        dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "logsumexp")
+        x = self if self._data.dtype.kind == "f" else _unary_input("exp", self)
+        return Tensor._apply(OPS["logsumexp"], (_norm_axis(dim, x.ndim, "logsumexp"), keepdim),
+                             x)
 
-    def log_softmax(self, axis=-1):
-        """a - logsumexp(a, axis, keepdims=True), one stable primitive."""
-        return Tensor._apply(OPS["log_softmax"], _one_axis(axis, self.ndim, "log_softmax"), self)
+    def log_softmax(self, dim=-1, dtype=None, *, axis=None):
+        """a - logsumexp(a, dim, keepdim=True), one stable primitive."""
+        x = self if dtype is None else self.to(dtype)
+        if x._data.dtype.kind != "f":
+            x = _unary_input("exp", x)
+        dim = dim if axis is None else axis
+        return Tensor._apply(OPS["log_softmax"], _one_axis(dim, x.ndim, "log_softmax"), x)
 
-    def softmax(self, axis=-1):
-        """e^a / sum e^a along axis, as exp(log_softmax(a)): stable for any logits."""
-        return self.log_softmax(_one_axis(axis, self.ndim, "softmax")).exp()
+    def softmax(self, dim=-1, dtype=None, *, axis=None):
+        """e^a / sum e^a along dim, as exp(log_softmax(a)): stable for any logits."""
+        dim = dim if axis is None else axis
+        out = self.log_softmax(_one_axis(dim, self.ndim, "softmax"), dtype).exp()
+        return _named(out, "SoftmaxBackward0", self)
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return Tensor._apply(OPS["reshape"], shape, self)
+        """The same values in another shape (ints or one tuple; one -1 is inferred); a view of
+        the data where numpy can make one."""
+        return Tensor._apply(OPS["reshape"], _shape_arg(shape, self, "reshape"), self)
 
-    view = reshape
+    def view(self, *shape):
+        """reshape, refused as torch refuses it where the data's layout cannot give the new
+        shape without a copy (a transpose viewed flat): use reshape() or contiguous() then."""
+        shape = _shape_arg(shape, self, "view")
+        if not _viewable(self._data, shape):
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return Tensor._apply(OPS["reshape"], shape, self)
 
     def ravel(self):
         """The entries as one dimension (a view where the layout allows)."""
         return self.reshape(-1)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        shape = self.shape
+        """Dimensions start_dim..end_dim merged into one."""
+        shape = self._data.shape
         if not shape:
             return self.reshape(1)
-        s, e = start_dim % len(shape), end_dim % len(shape)
+        s, e = _one_axis(start_dim, len(shape), "flatten"), _one_axis(end_dim, len(shape),
+                                                                        "flatten")
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         return self.reshape(shape[:s] + (-1,) + shape[e + 1:])
 
-    def permute(self, *axes):
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
-            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
-                             f"of a tensor of shape {self.shape}")
-        return Tensor._apply(OPS["transpose"], tuple(a % self.ndim for a in axes), self)
+    def permute(self, *dims):
+        """The axes in the order dims (ints or one tuple)."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        nd = self.ndim
+        if len(dims) != nd:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                               f"does not match the length of the desired ordering of "
+                               f"dimensions i.e. input.dim() = {nd} is not equal to "
+                               f"len(dims) = {len(dims)}")
+        axes = tuple(_one_axis(a, nd, "permute") for a in dims)
+        if len(set(axes)) != nd:
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return Tensor._apply(OPS["transpose"], axes, self)
 
     def transpose(self, dim0=None, dim1=None):
-        """transpose() reverses all axes (numpy); transpose(d0, d1) swaps two (PyTorch)."""
+        """transpose(d0, d1) swaps two axes (torch); transpose() reverses all (numpy)."""
+        nd = self.ndim
         if dim0 is None:
-            return self.permute(tuple(range(self.ndim))[::-1])
-        axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return self.permute(axes)
+            return self.permute(tuple(range(nd))[::-1])
+        axes = list(range(nd))
+        a, b = _one_axis(dim0, nd, "transpose"), _one_axis(dim1, nd, "transpose")
+        if not nd:
+            return self
+        axes[a], axes[b] = axes[b], axes[a]
+        return _named(self.permute(axes), "TransposeBackward0", self)
+
+    swapaxes = swapdims = transpose
 
     @property
     def T(self):
+        """All axes reversed."""
         return self.permute(tuple(range(self.ndim))[::-1])
 
     @property
     def mT(self):
+        """The last two axes swapped (a batch of matrices transposed)."""
         return self.transpose(-2, -1)
 
-    def expand(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        lead = len(shape) - self.ndim
-        shape = tuple(self.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
-        try:
-            np.broadcast_shapes(self.shape, shape)
-        except ValueError:
-            raise ValueError(f"expand: cannot expand shape {self.shape} to {shape}") from None
+    def expand(self, *sizes):
+        """A view repeating size-1 axes (and new leading ones) to `sizes`; -1 keeps a size."""
+        shape = _shape_arg(sizes, None, "expand")
+        own = self._data.shape
+        lead = len(shape) - len(own)
+        if lead < 0:
+            raise RuntimeError(f"expand({self.dtype}{{{list(own)}}}, size={list(shape)}): the "
+                               f"number of sizes provided ({len(shape)}) must be greater or "
+                               f"equal to the number of dimensions in the tensor ({len(own)})")
+        shape = tuple(own[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        for i, n in enumerate(own):
+            if n != 1 and n != shape[i + lead]:
+                raise _ShapeError(
+                    f"The expanded size of the tensor ({shape[i + lead]}) must match the "
+                    f"existing size ({n}) at non-singleton dimension {i + lead}.  Target sizes: "
+                    f"{list(shape)}.  Tensor sizes: {list(own)}")
         return Tensor._apply(OPS["broadcast_to"], shape, self)
 
     broadcast_to = expand
 
-    def unsqueeze(self, axis):
-        axis = axis % (self.ndim + 1)
-        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
+    def unsqueeze(self, dim):
+        """A new axis of size 1 at dim (dim in [-ndim - 1, ndim])."""
+        shape = self._data.shape
+        d = _one_axis(dim, len(shape) + 1, "unsqueeze")
+        return _named(self.reshape(shape[:d] + (1,) + shape[d:]), "UnsqueezeBackward0", self)
 
-    def squeeze(self, axis=None):
-        if axis is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        axes = _norm_axis(axis, self.ndim, "squeeze")
-        return self.reshape(tuple(n for i, n in enumerate(self.shape)
-                                  if not (i in axes and n == 1)))
+    def squeeze(self, dim=None):
+        """Size-1 axes removed: all of them, or those among dim (an int or a tuple)."""
+        shape = self._data.shape
+        if dim is None:
+            out = self.reshape(tuple(n for n in shape if n != 1))
+            return _named(out, "SqueezeBackward0", self)
+        axes = _norm_axis(dim, self.ndim, "squeeze") if shape else ()
+        out = self.reshape(tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1)))
+        return _named(out, "SqueezeBackward1" if isinstance(dim, (int, np.integer))
+                      else "SqueezeBackward2", self)
 
     def __getitem__(self, index):
         index = _raw_index(index)
         try:
             return Tensor._apply(OPS["getitem"], index, self)
         except IndexError as e:
-            raise IndexError(f"index into a tensor of shape {self.shape}: {e}") from None
+            raise IndexError(f"index into a tensor of shape {self._data.shape}: {e}") from None
 
     def where(self, cond, other):
         """self where cond else other (cond is a constant mask)"""
         return where(cond, self, other)
 
 
-def where(cond, a, b):
-    """a where cond else b, elementwise (cond a bool Tensor or array; no gradient flows to
-    it)."""
-    if not isinstance(cond, Tensor):
-        cond = Tensor._node(np.asarray(cond, dtype=bool))
-    elif cond._data.dtype != np.bool_:
-        cond = cond != 0
-    like = a if isinstance(a, Tensor) else b
-    if not isinstance(like, Tensor):
-        like = Tensor(np.asarray(a))
-    a = _operand(a, like, "where")
-    b = _operand(b, like, "where")
-    return Tensor._apply(OPS["where"], None, cond, a, b)
+def where(condition, input=None, other=None):
+    """input where condition else other, elementwise (torch.where): the result has the dtype
+    of torch's promotion of input and other (numbers take part as numbers: where(c, x, 0.0)
+    keeps x's dtype). condition is a constant: a bool Tensor (torch's error for another
+    dtype), or a numpy array or list read as bools. where(condition) alone is
+    condition.nonzero(as_tuple=True)."""
+    if input is None and other is None:
+        return _as_tensor_arg(condition, "where").nonzero(as_tuple=True)
+    if isinstance(condition, Tensor):
+        if condition._data.dtype.kind != "b" and condition._data.dtype != np.uint8:
+            _dt.where_dtype(condition, input, other)        # torch's RuntimeError
+        cond = condition if condition._data.dtype.kind == "b" else condition != 0
+    else:
+        cond = Tensor._node(np.asarray(
+            condition._data if isinstance(condition, Node) else condition, dtype=bool))
+    if isinstance(input, Tensor) and input._data.dtype.kind == "f":
+        d = input._data.dtype
+        kind = type(other)
+        if kind is float or kind is int:
+            return Tensor._apply(_WHERE, None, cond, input, Tensor._node(np.asarray(other, dtype=d)))
+        if isinstance(other, Tensor) and other._data.dtype is d:
+            return Tensor._apply(_WHERE, None, cond, input, other)
+    a, b = _as_operand(input, "where"), _as_operand(other, "where")
+    if a is None or b is None:
+        bad = input if a is None else other
+        raise TypeError(f"where(): expected a Tensor or a number, got {type(bad).__name__}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor._node(_dt.tensor_data(a))            # two numbers: a 0-d tensor each
+        b = Tensor._node(_dt.tensor_data(b))
+    compute = _dt.result_type(a, b)._np
+    return Tensor._apply(_WHERE, None, cond, _cast(a, compute), _cast(b, compute))
+
+
+def _as_tensor_arg(x, opname):
+    if isinstance(x, Tensor):
+        return x
+    operand = _as_operand(x, opname)
+    if not isinstance(operand, Tensor):
+        raise TypeError(f"{opname}(): expected a Tensor, got {type(x).__name__}")
+    return operand
+
+
+_WHERE = OPS["where"]
 
 
 Tensor._kind = Tensor

@@ -128,19 +128,20 @@ class _ConvNd(Module):
         if x.ndim not in (nd + 1, nd + 2):
             raise F._InputError(f"{layer}: expected an input of shape (N, {self.in_channels}, "
                                 f"{spatial}) or ({self.in_channels}, {spatial}), got shape "
-                                f"{x.shape}")
+                                f"{tuple(x.shape)}")
         channels = x.shape[-nd - 1]
         if channels != self.in_channels:
             raise F._InputError(f"{layer}: expected input with {self.in_channels} channels, "
                                 f"shape (N, {self.in_channels}, {spatial}), got input of shape "
-                                f"{x.shape} for a weight of shape {self.weight.shape}")
+                                f"{tuple(x.shape)} for a weight of shape "
+                                f"{tuple(self.weight.shape)}")
         pairs = self._padding_pairs()
         sizes = [n + a + b for n, (a, b) in zip(x.shape[-nd:], pairs)]
         spans = [d * (k - 1) + 1 for d, k in zip(self.dilation, self.kernel_size)]
         if any(n < s for n, s in zip(sizes, spans)):
             raise F._InputError(f"{layer}: kernel {'x'.join(map(str, spans))} is larger than "
                                 f"the padded input {'x'.join(map(str, sizes))} (input shape "
-                                f"{x.shape})")
+                                f"{tuple(x.shape)})")
         padding = self.padding
         if self.padding_mode != "zeros":
             flat = [v for a, b in reversed(pairs) for v in (a, b)]
@@ -308,14 +309,14 @@ class _PoolNd(Module):
         if x.ndim not in (nd + 1, nd + 2):
             shape = "(N, C, L) or (C, L)" if nd == 1 else "(N, C, H, W) or (C, H, W)"
             raise F._InputError(f"{self._layer()}: expected an input of shape {shape}, got "
-                                f"shape {x.shape}")
+                                f"shape {tuple(x.shape)}")
         kernel = _tuple(self.kernel_size, nd, "kernel_size", "")
         padding = _tuple(self.padding, nd, "padding", "")
         sizes = [n + 2 * p for n, p in zip(x.shape[-nd:], padding)]
         if any(n < k for n, k in zip(sizes, kernel)):
             raise F._InputError(f"{self._layer()}: kernel {'x'.join(map(str, kernel))} is "
                                 f"larger than the padded input {'x'.join(map(str, sizes))} "
-                                f"(input shape {x.shape})")
+                                f"(input shape {tuple(x.shape)})")
 
 
 class _MaxPoolNd(_PoolNd):

@@ -17,6 +17,8 @@ the input itself is not overwritten.
 Losses accept torch's legacy `size_average=` and `reduce=` and map them to `reduction` with
 torch's table and deprecation warning (see `_legacy_reduction`).
 """
+import functools
+import inspect
 import math
 import warnings
 
@@ -33,6 +35,7 @@ from autograd.engine import Node
 from autograd.ops import OPS
 from autograd.ops_nn import CrossEntropy
 from autograd.random import _bernoulli_fill
+from autograd.grad_fn import named as _named
 from autograd.tensor import where as _where
 
 from .init import as_rng
@@ -42,7 +45,38 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 class _InputError(ValueError, RuntimeError):
     """Bad input where torch raises RuntimeError and tapegrad has always raised ValueError:
-    both `except` clauses catch it."""
+    both `except` clauses catch it. It prints as torch's (`RuntimeError: ...`)."""
+
+
+_InputError.__name__ = _InputError.__qualname__ = "RuntimeError"
+_InputError.__module__ = "builtins"
+
+
+def _mm_message(x, weight):
+    """torch's message for an input whose last dim does not fit a (out, in) weight."""
+    rows = math.prod(x.shape[:-1]) if x.ndim else 1
+    cols = x.shape[-1] if x.ndim else 1
+    return (f"mat1 and mat2 shapes cannot be multiplied ({rows}x{cols} and "
+            f"{weight.shape[-1]}x{weight.shape[0]})")
+
+
+def _torch_node(name, n_inputs):
+    """Name the function's result as torch's node for it (grad_fn shows `name`, e.g.
+    "MseLossBackward0", over its first n_inputs arguments) instead of the last primitive it
+    is built from; backward is unchanged (autograd.grad_fn.named)."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def function(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            if isinstance(out, Tensor) and out._op is not None:
+                given = list(args[:n_inputs])
+                if len(given) < n_inputs:
+                    params = list(inspect.signature(fn).parameters)[len(given):n_inputs]
+                    given += [kwargs.get(p) for p in params]
+                _named(out, name, *[a if isinstance(a, Tensor) else None for a in given])
+            return out
+        return function
+    return wrap
 
 
 def _t(x):
@@ -94,6 +128,7 @@ def step(x):
     return x * 0.0 + mask
 
 
+@_torch_node("HardtanhBackward0", 1)
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """min(max(x, min_val), max_val). The gradient is 1 strictly inside (min_val, max_val) and
     0 elsewhere, bounds included (torch's rule; clamp's gradient includes its bounds)."""
@@ -104,11 +139,13 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return _where(inside, x, np.clip(x._data, min_val, max_val))
 
 
+@_torch_node("HardtanhBackward0", 1)
 def relu6(input, inplace=False):
     """min(max(x, 0), 6): hardtanh(x, 0, 6); gradient 0 at 0 and at 6."""
     return hardtanh(input, 0.0, 6.0)
 
 
+@_torch_node("HardsigmoidBackward0", 1)
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
     x = _t(input)
@@ -117,6 +154,7 @@ def hardsigmoid(input, inplace=False):
     return _where((d > -3.0) & (d < 3.0), x * (1.0 / 6.0) + 0.5, outside)
 
 
+@_torch_node("HardswishBackward0", 1)
 def hardswish(input, inplace=False):
     """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
     inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
@@ -126,6 +164,7 @@ def hardswish(input, inplace=False):
     return _where((d > -3.0) & (d < 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
 
 
+@_torch_node("EluBackward0", 1)
 def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha (e^x - 1) otherwise (expm1, exact near 0); gradient alpha at 0.
     The negative side sees min(x, 0), so a large x never overflows its unused branch."""
@@ -138,12 +177,14 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@_torch_node("EluBackward0", 1)
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with torch's constants alpha = 1.6732632423543772 and
     scale = 1.0507009873554805 (self-normalizing networks, Klambauer et al. 2017)."""
     return elu(input, _SELU_ALPHA) * _SELU_SCALE
 
 
+@_torch_node("CeluBackward0", 1)
 def celu(input, alpha=1.0, inplace=False):
     """max(0, x) + min(0, alpha (e^(x / alpha) - 1)); alpha = 0 is an error (torch)."""
     if alpha == 0:
@@ -157,6 +198,7 @@ _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _GELU_BETA = math.sqrt(2.0 / math.pi)
 
 
+@_torch_node("GeluBackward0", 1)
 def gelu(input, approximate="none"):
     """x Phi(x), Phi the standard normal CDF:
     approximate='none':  x / 2 (1 + erf(x / sqrt 2))                      (exact; erf row)
@@ -171,12 +213,14 @@ def gelu(input, approximate="none"):
     raise RuntimeError("approximate argument must be either none or tanh.")
 
 
+@_torch_node("SiluBackward0", 1)
 def silu(input, inplace=False):
     """x sigmoid(x) (also called swish)."""
     x = _t(input)
     return x * x.sigmoid()
 
 
+@_torch_node("MishBackward0", 1)
 def mish(input, inplace=False):
     """x tanh(softplus(x)) (Misra 2019)."""
     x = _t(input)
@@ -191,6 +235,7 @@ def _softplus(x):
     return ((x - m).exp() + np.exp(-m)).log() + m
 
 
+@_torch_node("SoftplusBackward0", 1)
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (torch's linear
     region, so softplus(30.0) is exactly 30.0); gradient sigmoid(beta x), 1 past threshold."""
@@ -211,21 +256,23 @@ def softsign(input):
     return x / (x.abs() + 1.0)
 
 
+@_torch_node("LogSigmoidBackward0", 1)
 def logsigmoid(input):
     """log sigmoid(x) = -softplus(-x), stable for any x; gradient sigmoid(-x)."""
     return -_softplus(-_t(input))
 
 
+@_torch_node("PreluKernelBackward0", 2)
 def prelu(input, weight):
     """x if x > 0 else a x, with a learned slope a per channel (dim 1) or one shared slope
     (weight of one element); gradient a at 0, as torch."""
     x = _t(input)
     w = _t(weight)
-    if w.size != 1:
+    if w.numel() != 1:
         channels = x.shape[1] if x.ndim >= 2 else (x.shape[0] if x.ndim == 1 else 1)
-        if w.ndim != 1 or w.size != channels:
+        if w.ndim != 1 or w.numel() != channels:
             raise _InputError(f"Mismatch of parameter numbers and input channel size. Found "
-                              f"parameter numbers = {w.size} and channel size = {channels}.")
+                              f"parameter numbers = {w.numel()} and channel size = {channels}.")
         if x.ndim >= 2:
             w = w.reshape((1, channels) + (1,) * (x.ndim - 2))
     elif x.ndim:
@@ -259,6 +306,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return x.softmax(dim)
 
 
+@_torch_node("SoftmaxBackward0", 1)
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x) along dim."""
     x, dim = _softmax_input(input, dim, dtype, "softmin", _stacklevel)
@@ -365,8 +413,9 @@ def linear(input, weight, bias=None):
     """x W^T + b, W of shape (out_features, in_features): one fused node of the op table."""
     x = _t(input)
     if x.ndim == 0 or x.shape[-1] != weight.shape[-1]:
-        raise _InputError(f"linear: input of shape {x.shape} does not match weight of shape "
-                          f"{tuple(weight.shape)} (expected last dimension {weight.shape[-1]})")
+        raise _InputError(f"{_mm_message(x, weight)}\nlinear: input of shape {tuple(x.shape)} "
+                          f"does not match weight of shape {tuple(weight.shape)} (expected last "
+                          f"dimension {weight.shape[-1]})")
     return _linear(x, weight, bias)
 
 
@@ -443,7 +492,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
                           f"{fn}, but got input of size: {list(x.shape)}")
     if w.ndim != nd + 2:
         raise _InputError(f"{fn}: weight must have {nd + 2} dims (out_channels, "
-                          f"in_channels / groups, *kernel), got shape {w.shape}")
+                          f"in_channels / groups, *kernel), got shape {tuple(w.shape)}")
     if not batched:
         x = x.unsqueeze(0)
     if not isinstance(groups, (int, np.integer)) or groups < 1:
@@ -531,7 +580,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                           f"{fn}, but got input of size: {list(x.shape)}")
     if w.ndim != nd + 2:
         raise _InputError(f"{fn}: weight must have {nd + 2} dims (in_channels, "
-                          f"out_channels / groups, *kernel), got shape {w.shape}")
+                          f"out_channels / groups, *kernel), got shape {tuple(w.shape)}")
     if not batched:
         x = x.unsqueeze(0)
     if x.shape[1] != w.shape[0]:
@@ -620,7 +669,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     nd = x.ndim - 2
     if nd < 1:
         raise _InputError(f"interpolate: expected an input of shape (N, C, *spatial), got "
-                          f"{x.shape}")
+                          f"{tuple(x.shape)}")
     sizes = x.shape[2:]
     if (size is None) == (scale_factor is None):
         raise ValueError("only one of size or scale_factor should be defined")
@@ -663,7 +712,7 @@ def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn
     x = _t(input)
     if x.ndim not in (nd + 1, nd + 2):
         raise _InputError(f"{fn}: Expected {nd + 1}D or {nd + 2}D input, got input of shape "
-                          f"{x.shape}")
+                          f"{tuple(x.shape)}")
     batched = x.ndim == nd + 2
     kernel = _ints(kernel_size, nd, "kernel_size", fn)
     stride = kernel if stride is None or stride == [] else _ints(stride, nd, "stride", fn)
@@ -844,9 +893,9 @@ def _vector_norm(x, p, dim, keepdim):
     if p == 1:
         return a.sum(dim, keepdim)
     if p == math.inf:
-        return a.max(dim, keepdim)
+        return a.amax(() if dim is None else dim, keepdim)
     if p == -math.inf:
-        return a.min(dim, keepdim)
+        return a.amin(() if dim is None else dim, keepdim)
     if p == 0:
         return Tensor((x._data != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype))
     s = (a ** float(p)).sum(dim, keepdim)
@@ -997,6 +1046,7 @@ def _target(target, input):
     return Tensor(np.asarray(target, dtype=input.dtype))
 
 
+@_torch_node("MseLossBackward0", 2)
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(input - target)^2, reduced ('mean' over elements; with weight w: sum(w d^2) / sum(w)).
     Shapes that differ are broadcast with torch's warning."""
@@ -1023,6 +1073,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     return _reduce(loss, reduction, "l1_loss")
 
 
+@_torch_node("HuberLossBackward0", 2)
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target: squared
     near 0, linear (slope delta) in the tails. Gradient d inside, +-delta outside."""
@@ -1038,6 +1089,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(loss, reduction, "huber_loss")
 
 
+@_torch_node("SmoothL1LossBackward0", 2)
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta: huber_loss(delta=beta) / beta,
     so the tails have slope 1; beta = 0 is l1_loss."""
@@ -1091,6 +1143,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return _reduce(loss, reduction, "kl_div")
 
 
+@_torch_node("BinaryCrossEntropyBackward0", 2)
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """-w [t log x + (1 - t) log(1 - x)], each log clamped below at -100, reduced (PyTorch).
@@ -1108,7 +1161,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
-    lo, hi = (float(input._data.min()), float(input._data.max())) if input.size else (0.0, 0.0)
+    lo, hi = (float(input._data.min()), float(input._data.max())) if input.numel() else (0.0, 0.0)
     if not (lo >= 0.0 and hi <= 1.0):
         raise _InputError(
             f"all elements of input should be between 0 and 1: binary_cross_entropy takes "
@@ -1124,6 +1177,7 @@ def _const_or_tensor(w, like):
     return w if isinstance(w, Tensor) else _const(w, like)
 
 
+@_torch_node("BinaryCrossEntropyWithLogitsBackward0", 2)
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction="mean", pos_weight=None):
     """BCE of sigmoid(x) computed from the logit x without forming sigmoid:
@@ -1155,14 +1209,14 @@ def _class_targets(target, input, fn, ignore_index):
         else:
             raise TypeError(f"{fn}: class targets must be integers, got dtype {t.dtype} (for "
                             f"probability targets give a float array of the input's shape "
-                            f"{input.shape})")
+                            f"{tuple(input.shape)})")
     if input.ndim == 1:
         expected = ()
     else:
-        expected = (input.shape[0],) + input.shape[2:]
+        expected = (input.shape[0],) + tuple(input.shape[2:])
     if t.shape != expected:
-        raise ValueError(f"{fn}: input of shape {input.shape} needs class targets of shape "
-                         f"{expected}, got shape {t.shape}")
+        raise ValueError(f"{fn}: input of shape {tuple(input.shape)} needs class targets of shape "
+                         f"{expected}, got shape {tuple(t.shape)}")
     n_classes = input.shape[0 if input.ndim == 1 else 1]
     valid = np.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
     bad = valid & ((t < 0) | (t >= n_classes))
@@ -1191,10 +1245,11 @@ def _pick_mask(t, valid, n_classes, weight, input):
 def _class_weight(weight, n_classes):
     w = np.asarray(weight._data if isinstance(weight, Node) else weight, dtype=np.float64)
     if w.shape != (n_classes,):
-        raise ValueError(f"class weight must have shape ({n_classes},), got {w.shape}")
+        raise ValueError(f"class weight must have shape ({n_classes},), got {tuple(w.shape)}")
     return w
 
 
+@_torch_node("NllLossBackward0", 1)
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """-w[t] * input[n, t[n]] for log-probabilities input (N, C, d1, ...) or (C,) and integer
@@ -1292,7 +1347,7 @@ def _multi_margin(input, target, p, margin, weight, reduction, fn):
     input = _t(input)
     _check_reduction(reduction, fn)
     if input.ndim not in (1, 2):
-        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {input.shape}")
+        raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {tuple(input.shape)}")
     t, valid, n_classes = _class_targets(target, input, fn, ignore_index=None)
     cls_axis = input.ndim - 1
     onehot = (np.expand_dims(t, cls_axis) == np.arange(n_classes)).astype(input.dtype)
@@ -1319,8 +1374,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     _check_reduction(reduction, "hinge_embedding_loss")
     t = np.asarray(target._data if isinstance(target, Node) else target)
     if t.shape != input.shape:
-        raise ValueError(f"hinge_embedding_loss: input has shape {input.shape} but target has "
-                         f"shape {t.shape}")
+        raise ValueError(f"hinge_embedding_loss: input has shape {tuple(input.shape)} but "
+                         f"target has shape {t.shape}")
     if not np.all((t == 1) | (t == -1)):
         raise ValueError("hinge_embedding_loss: target values must be 1 or -1")
     pos = (t == 1).astype(input.dtype)
@@ -1362,7 +1417,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     _check_reduction(reduction, "cosine_embedding_loss")
     if x1.shape != x2.shape or x1.ndim not in (1, 2):
         raise _InputError(f"cosine_embedding_loss: inputs must be two (N, D) or (D,) tensors "
-                          f"of the same shape, got {x1.shape} and {x2.shape}")
+                          f"of the same shape, got {tuple(x1.shape)} and {tuple(x2.shape)}")
     dim = x1.ndim - 1
     dot = (x1 * x2).sum(dim)
     mag = ((x1 * x1).sum(dim) + _COSINE_EMBEDDING_EPS) * ((x2 * x2).sum(dim) +

@@ -196,3 +196,70 @@ def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", rng
 
 __all__ = ["as_rng", "calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+
+
+def eye_(tensor):
+    """The identity matrix (ones where the row equals the column) of a 2-D tensor."""
+    arr = _array(tensor, "eye_")
+    if arr.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*arr.shape), "eye_")
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix, as torch's: normal samples of shape (rows, cols) with rows
+    = shape[0] and cols the rest flattened, Q of their QR decomposition (of the transpose when
+    rows < cols), its columns' signs made those of R's diagonal, times gain."""
+    arr = _array(tensor, "orthogonal_")
+    if arr.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if arr.size == 0:
+        return tensor
+    rows, cols = arr.shape[0], arr.size // arr.shape[0]
+    flat = np.empty((rows, cols), dtype=arr.dtype)
+    _random._normal_fill(flat, 0.0, 1.0, generator=generator)
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (q * gain).reshape(arr.shape), "orthogonal_")
+
+
+def _erfinv(y):
+    """erf^-1 of y in (-1, 1), in float64: Giles' single-precision approximation refined by
+    two Newton steps on erf (autograd's vectorized erf)."""
+    from autograd.ops_more import _np_erf
+    y = np.asarray(y, dtype=np.float64)
+    w = -np.log((1.0 - y) * (1.0 + y))
+    small = w < 5.0
+    ws = np.where(small, w - 2.5, np.sqrt(np.maximum(w, 5.0)) - 3.0)
+    p_small = [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+               -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]
+    p_big = [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+             -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]
+    ps, pb = np.full(y.shape, p_small[0]), np.full(y.shape, p_big[0])
+    for cs, cb in zip(p_small[1:], p_big[1:]):
+        ps = ps * ws + cs
+        pb = pb * ws + cb
+    x = np.where(small, ps, pb) * y
+    for _ in range(2):
+        x = x - (_np_erf(x) - y) / (2.0 / math.sqrt(math.pi) * np.exp(-x * x))
+    return x
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b], as torch draws it: uniforms between the normal CDF
+    at a and at b, mapped through the inverse CDF (erfinv), then clamped to [a, b]."""
+    arr = _array(tensor, "trunc_normal_")
+
+    def norm_cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
+    u = np.empty(arr.shape, dtype=arr.dtype)
+    _random._uniform_fill(u, 2 * lo - 1, 2 * hi - 1, generator=generator)
+    x = _erfinv(u).astype(arr.dtype)
+    x = x * arr.dtype.type(std * math.sqrt(2.0)) + arr.dtype.type(mean)
+    return _fill(tensor, np.clip(x, a, b), "trunc_normal_")

@@ -8,6 +8,7 @@ from autograd import Tensor
 from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype
 
+from . import functional as F
 from . import init
 from .module import Module, Parameter, _check_device
 
@@ -73,9 +74,10 @@ class Linear(Module):
     def forward(self, x):
         x = _as_tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.extra_repr()}): expected input with last dimension "
-                             f"{self.in_features}, got shape {x.shape} (weight shape "
-                             f"{tuple(self.weight.shape)})")
+            raise F._InputError(
+                f"{F._mm_message(x, self.weight)}\nLinear({self.extra_repr()}): expected input "
+                f"with last dimension {self.in_features}, got shape {tuple(x.shape)} (weight "
+                f"shape {tuple(self.weight.shape)})")
         return _linear(x, self.weight, self.bias)
 
 
@@ -313,7 +315,8 @@ class _BatchNorm(Module):
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
             dims = " or ".join(f"{n}-D" for n in self._ndims)
             raise ValueError(f"{type(self).__name__}({self.num_features}): expected {dims} input "
-                             f"with {self.num_features} channels in dim 1, got shape {x.shape}")
+                             f"with {self.num_features} channels in dim 1, got shape "
+                             f"{tuple(x.shape)}")
 
     def forward(self, x):
         x = _as_tensor(x)
@@ -322,10 +325,10 @@ class _BatchNorm(Module):
         shape = (1, self.num_features) + (1,) * (x.ndim - 2)
         use_batch = self.training or not self.track_running_stats
         if use_batch:
-            n = x.size // self.num_features
+            n = x.numel() // self.num_features
             if self.training and n <= 1:
                 raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel "
-                                 f"when training, got input of shape {x.shape}")
+                                 f"when training, got input of shape {tuple(x.shape)}")
             mean = x.mean(axes, keepdims=True)
             xc = x - mean
             var = (xc * xc).mean(axes, keepdims=True)
@@ -394,7 +397,7 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
             raise ValueError(f"LayerNorm({self.normalized_shape}): expected input whose last "
-                             f"dims are {self.normalized_shape}, got shape {x.shape}")
+                             f"dims are {self.normalized_shape}, got shape {tuple(x.shape)}")
         axes = tuple(range(x.ndim - k, x.ndim))
         xc = x - x.mean(axes, keepdims=True)
         var = (xc * xc).mean(axes, keepdims=True)
@@ -463,5 +466,6 @@ class Residual(Module):
         fx = self.module(x)
         if fx.shape != x.shape:
             raise ValueError(f"Residual({type(self.module).__name__}): the module maps shape "
-                             f"{x.shape} to {fx.shape}; a skip connection needs them equal")
+                             f"{tuple(x.shape)} to {tuple(fx.shape)}; a skip connection needs "
+                             f"them equal")
         return x + fx

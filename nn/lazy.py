@@ -72,7 +72,7 @@ class _LazyConvNd:
         nd = self._nd
         if x.ndim not in (nd + 1, nd + 2):
             raise ValueError(f"{type(self).__name__}: expected an input of {nd + 1} or {nd + 2} "
-                             f"dims to read in_channels from, got shape {x.shape}")
+                             f"dims to read in_channels from, got shape {tuple(x.shape)}")
         channels = x.shape[x.ndim - nd - 1]
         if channels % self.groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({channels}) must be divisible "
@@ -111,7 +111,7 @@ class _LazyBatchNorm:
         x = _as_tensor(input)
         if x.ndim < 2:
             raise ValueError(f"{type(self).__name__}: expected an input with a channel dim "
-                             f"(dim 1), got shape {x.shape}")
+                             f"(dim 1), got shape {tuple(x.shape)}")
         c = x.shape[1]
         self.num_features = c
         for name, fill in (("weight", 1.0), ("bias", 0.0)):

@@ -261,7 +261,7 @@ class GAN(Module):
         if real.ndim != 2 or (self.data_features is not None
                               and real.shape[1] != self.data_features):
             raise ValueError(f"GAN.train_step: real_batch must have shape (n, "
-                             f"{self.data_features}), got {real.shape}")
+                             f"{self.data_features}), got {tuple(real.shape)}")
         z = self.noise(real.shape[0], rng)
         fake = self.generator(z)
         opt_d.zero_grad()

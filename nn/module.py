@@ -79,8 +79,9 @@ def _check_device(device, where):
     fails too, but later and less plainly)."""
     kind = _device_type(device)
     if kind not in (None, "cpu"):
-        raise RuntimeError(f"{where}: device {device!r} is not available: tapegrad computes on "
-                           f"the CPU only (numpy); use device='cpu' or leave it out")
+        from autograd.devices import DeviceError        # a RuntimeError, as before
+        raise DeviceError(f"{where}: device {device!r} is not available: tapegrad computes on "
+                          f"the CPU only (numpy); use device='cpu' or leave it out")
 
 
 class RemovableHandle:
@@ -414,7 +415,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """Total number of scalar parameters."""
-        return sum(p.size for p in self.parameters()
+        return sum(p.numel() for p in self.parameters()
                    if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------------ modes and grads
@@ -515,9 +516,10 @@ class Module:
 
     # ------------------------------------------------------------------ state
     def state_dict(self, prefix=""):
-        """OrderedDict of dotted name -> numpy array (a copy), parameters and buffers, in
-        PyTorch's order and with its key names: a module's own parameters, then its buffers,
-        then each child's entries."""
+        """OrderedDict of dotted name -> Tensor (a detached copy of the data), parameters and
+        buffers, in PyTorch's order and with its key names: a module's own parameters, then its
+        buffers, then each child's entries. (torch's tensors share the parameters' memory;
+        these are copies, so a state dict taken earlier does not change as training goes on.)"""
         out = OrderedDict()
         self._save_to(out, prefix)
         return out
@@ -525,10 +527,10 @@ class Module:
     def _save_to(self, out, prefix):
         for name, p in self._parameters.items():
             if p is not None:
-                out[prefix + name] = p._data.copy()
+                out[prefix + name] = Tensor._node(p._data.copy())
         for name, b in self._buffers.items():
             if b is not None:
-                out[prefix + name] = b._data.copy()
+                out[prefix + name] = Tensor._node(b._data.copy())
         for name, m in self._modules.items():
             if m is not None:
                 m._save_to(out, f"{prefix}{name}.")
@@ -660,7 +662,7 @@ class Module:
             depth = name.count(".") + (1 if name else 0)
             shapes = ", ".join(f"{k}: {tuple(p.shape)}" for k, p in m._parameters.items()
                                if p is not None)
-            own = sum(p.size for p in m._parameters.values() if p is not None)
+            own = sum(p.numel() for p in m._parameters.values() if p is not None)
             label = html.escape(name.rsplit(".", 1)[-1] or type(self).__name__)
             desc = html.escape(f"{type(m).__name__}({m.extra_repr()})")
             rows.append(

@@ -26,10 +26,20 @@ from autograd import Tensor
 from autograd.ops import OPS
 
 from . import init
-from .layers import _as_tensor, _dtype
+from .layers import _dtype
 from .module import Module, Parameter
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
+
+
+def _input(x, like):
+    """A Tensor as it is; a numpy array or list as a constant Tensor of the layer's dtype
+    (`like`, its weight): torch refuses arrays, tapegrad takes them, and its matmul, like
+    torch's, needs both sides in one dtype."""
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    return Tensor(arr.astype(like._data.dtype) if arr.dtype.kind in "fiub" else arr)
 
 
 def _stack(tensors, axis):
@@ -163,20 +173,20 @@ class _CellBase(_RecurrentBase):
         """An initial state as a (batch, H) Tensor; None stays None (zeros)."""
         if t is None:
             return None
-        t = _as_tensor(t)
+        t = _input(t, self.weight_hh)
         want = (batch, self.hidden_size) if batched else (self.hidden_size,)
         if t.shape != want:
             raise ValueError(f"{type(self).__name__}({self.extra_repr()}): expected {what} of "
-                             f"shape {want}, got {t.shape}")
+                             f"shape {want}, got {tuple(t.shape)}")
         return t if batched else t.reshape(1, self.hidden_size)
 
     def _cell(self, x, hx):
         """Run one step. Returns (h', c', batched)."""
-        x = _as_tensor(x)
+        x = _input(x, self.weight_ih)
         name = f"{type(self).__name__}({self.extra_repr()})"
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
-                             f"({self.input_size},), got {x.shape}")
+                             f"({self.input_size},), got {tuple(x.shape)}")
         batched = x.ndim == 2
         if not batched:
             x = x.reshape(1, self.input_size)
@@ -292,22 +302,22 @@ class _SequenceBase(_RecurrentBase):
         L, H = self.num_layers, self.hidden_size
         if t is None:
             return [None] * L
-        t = _as_tensor(t)
+        t = _input(t, self.weight_hh_l0)
         want = (L, batch, H) if batched else (L, H)
         if t.shape != want:
             raise ValueError(f"{type(self).__name__}({self.extra_repr()}): expected {what} of "
-                             f"shape {want} (num_layers, batch, hidden_size), got {t.shape}")
+                             f"shape {want} (num_layers, batch, hidden_size), got {tuple(t.shape)}")
         if not batched:
             t = t.reshape(L, 1, H)
         return [t[k] for k in range(L)]
 
     def forward(self, input, hx=None):
-        x = _as_tensor(input)
+        x = _input(input, self.weight_ih_l0)
         name = f"{type(self).__name__}({self.extra_repr()})"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             layout = "(batch, seq, " if self.batch_first else "(seq, batch, "
             raise ValueError(f"{name}: expected input of shape {layout}{self.input_size}) or "
-                             f"(seq, {self.input_size}), got {x.shape}")
+                             f"(seq, {self.input_size}), got {tuple(x.shape)}")
         batched = x.ndim == 3
         if not batched:
             x = x.unsqueeze(1)

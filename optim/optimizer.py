@@ -30,6 +30,22 @@ from autograd.checkpoint import UNREADABLE, CheckpointError
 from autograd.engine import InPlace, enable_grad
 
 
+def _as_tensors(entries, p):
+    """A Tensor parameter's state entries as torch shows them: arrays as Tensors (copies),
+    the step count as a float32 0-d Tensor. (A Value's state stays floats.)"""
+    if not isinstance(getattr(p, "_data", None), np.ndarray):
+        return entries
+    from autograd.tensor import Tensor
+    out = {}
+    for k, v in entries.items():
+        if isinstance(v, np.ndarray):
+            v = Tensor._node(v)
+        elif k == "step" and isinstance(v, numbers.Real):
+            v = Tensor._node(np.asarray(v, dtype=np.float32))
+        out[k] = v
+    return out
+
+
 class _Required:
     """Default of a hyperparameter that every group must give (e.g. SGD's lr in old torch)."""
 
@@ -286,7 +302,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = copy.deepcopy(self.state[p])
+                    state[index[id(p)]] = _as_tensors(copy.deepcopy(self.state[p]), p)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):

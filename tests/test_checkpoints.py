@@ -78,7 +78,7 @@ def _trained(seed):
 
 
 def _snapshot(module):
-    return {k: (v.dtype, v.copy()) for k, v in module.state_dict().items()}
+    return {k: (v.dtype, v.numpy().copy()) for k, v in module.state_dict().items()}
 
 
 def _same(a, b):

@@ -23,8 +23,7 @@ def _same(ours, theirs):
     """A collated structure of tapegrad Tensors equals torch's, dtypes included."""
     if isinstance(theirs, torch.Tensor):
         assert isinstance(ours, Tensor), type(ours)
-        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), (ours.dtype,
-                                                                              theirs.dtype)
+        assert str(ours.dtype) == str(theirs.dtype), (ours.dtype, theirs.dtype)
         np.testing.assert_array_equal(ours.data, theirs.numpy())
     elif isinstance(theirs, dict):
         assert type(ours) is type(theirs) and list(ours) == list(theirs)

@@ -83,7 +83,7 @@ def test_restore_on_demand_and_without_restore_best():
 def test_restores_an_nn_module_through_its_state_dict():
     nn = pytest.importorskip("nn")
     model = nn.Linear(3, 2, rng=0)
-    best = {k: v.copy() for k, v in model.state_dict().items()}
+    best = {k: v.clone() for k, v in model.state_dict().items()}
     stopper = optim.EarlyStopping(patience=1)
     stopper.step(0.5, model)
     for p in model.parameters():

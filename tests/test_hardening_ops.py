@@ -282,6 +282,48 @@ def _lstm(draw):
     return {}, [_array(draw, (b, 4 * h), _real()), _array(draw, (b, h), _real())]
 
 
+# at least 0.2 from every integer, where floor, ceil and trunc jump
+_BETWEEN_INTEGERS = st.builds(lambda k, f: k + 0.5 + f, st.integers(-3, 2), _real(-0.3, 0.3))
+
+
+def _round(draw):
+    decimals = draw(st.sampled_from([0, 0, 1, 2]))
+    # values a quarter step from every rounding boundary (halves of 10^-decimals)
+    step = 10.0 ** -decimals
+    grid = st.integers(-300, 299).map(lambda k: (k + 0.25) * step)
+    return decimals, [_array(draw, draw(SHAPES), grid)]
+
+
+def _one_axis_any(elements):
+    def case(draw):
+        shape = draw(NONEMPTY_DIMS)
+        return draw(st.integers(0, len(shape) - 1)), [_array(draw, shape, elements)]
+    return case
+
+
+def _einsum(draw):
+    """An equation over up to three operands from a few shapes of letters: matrix products,
+    batched products, outer products, transposes, traces and diagonals, sums over a letter."""
+    from autograd.ops_torch import Subscripts
+    sizes = {c: draw(st.integers(1, 3)) for c in "bijkl"}
+    terms = draw(st.sampled_from([
+        (["ij", "jk"], "ik"), (["i", "i"], ""), (["ij"], "ji"), (["ij"], "i"), (["ii"], "i"),
+        (["ii"], ""), (["bij", "bjk"], "bik"), (["i", "j"], "ij"), (["ij", "jk", "kl"], "il"),
+        (["ij", "ij"], "ij"), (["bi", "ij"], "bj"), (["ijk"], "kij"), (["ij", "k"], "ijk")]))
+    inputs, output = terms
+    arrays = [_array(draw, tuple(sizes[c] for c in t), _real()) for t in inputs]
+    return Subscripts(inputs, output), arrays
+
+
+def _solve(draw):
+    """A well-conditioned A (identity plus a small perturbation) and a vector or matrix b."""
+    n, k = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    batch = draw(st.sampled_from([(), (2,)]))
+    a = np.eye(n) * 2.0 + _array(draw, batch + (n, n), _real(-0.4, 0.4))
+    b_shape = batch + ((n,) if not batch and draw(st.booleans()) else (n, k))
+    return None, [a, _array(draw, b_shape, _real())]
+
+
 CASES = {
     "add": _binary(_real(), _real()),
     "mul": _binary(_real(), _real()),
@@ -328,6 +370,22 @@ CASES = {
     "lstm_h": _lstm,
     "erf": _unary(_real(-6.5, 6.5)),
     "expm1": _unary(_real(-10.0, 10.0)),
+    "log2": _unary(_real(0.2, 3.0)),
+    "log10": _unary(_real(0.2, 3.0)),
+    "log1p": _unary(_real(-0.8, 3.0)),
+    "sign": _unary(_grid()),
+    "floor": _unary(_BETWEEN_INTEGERS),
+    "ceil": _unary(_BETWEEN_INTEGERS),
+    "trunc": _unary(_BETWEEN_INTEGERS),
+    "round": _round,
+    "prod": _reduction(_real(0.3, 2.0)),
+    "cumsum": _one_axis_any(_real()),
+    "einsum": _einsum,
+    # a on a grid offset from every multiple of the divisors b: the quotient is never within
+    # 1e-3 of an integer, where the result jumps
+    "remainder": _binary(_grid(0.005, -300, 299), st.sampled_from([0.7, 1.3, -1.7, 2.1])),
+    "fmod": _binary(_grid(0.005, -300, 299), st.sampled_from([0.7, 1.3, -1.7, 2.1])),
+    "solve": _solve,
 }
 
 

@@ -45,7 +45,7 @@ def _train(model, x, y, epochs, lr, seed, batch=32):
 def _accuracy(model, x, y):
     model.eval()
     with no_grad():
-        pred = model(x).data.argmax(axis=1)
+        pred = model(x).data.numpy().argmax(axis=1)
     model.train()
     return float((pred == y).mean())
 

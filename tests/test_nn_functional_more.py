@@ -176,7 +176,7 @@ def test_dropout_keeps_torchs_positional_order():
 @pytest.mark.parametrize("fn, shape", [("dropout1d", (6, 40, 5)), ("dropout1d", (40, 5)),
                                        ("dropout2d", (6, 40, 3, 3))])
 def test_channel_dropout_zeroes_whole_channels(fn, shape):
-    out = getattr(F, fn)(Tensor(np.ones(shape)), 0.5, rng=0).data
+    out = getattr(F, fn)(Tensor(np.ones(shape)), 0.5, rng=0).numpy()
     channels = shape[0] * shape[1] if len(shape) > 2 else shape[0]
     flat = out.reshape(channels, -1)                   # one row per (sample, channel)
     assert np.all((flat == 0).all(axis=1) | (flat == 2.0).all(axis=1))
@@ -491,8 +491,9 @@ def test_regression_losses_broadcast_with_torchs_warning():
     rng = np.random.default_rng(18)
     x, t = rng.standard_normal((5, 1)), rng.standard_normal(5)
     for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"):
-        with pytest.warns(UserWarning, match=r"Using a target size \(\(5,\)\) that is different "
-                                             r"to the input size \(\(5, 1\)\)"):
+        with pytest.warns(UserWarning, match=r"Using a target size \(torch.Size\(\[5\]\)\) that is "
+                                             r"different to the input size "
+                                             r"\(torch.Size\(\[5, 1\]\)\)"):
             out = getattr(F, name)(Tensor(x), t)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -613,8 +614,8 @@ def test_loss_modules_match_torch_modules():
     _both(lambda p: nn.BCEWithLogitsLoss(pos_weight=pw)(p, tb),
           lambda p: torch.nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pw))(
               p, torch.from_numpy(tb)), a)
-    with pytest.raises(ValueError, match=r"Target size \(\(5,\)\) must be the same as input "
-                                         r"size \(\(5, 4\)\)"):
+    with pytest.raises(ValueError, match=r"Target size \(torch.Size\(\[5\]\)\) must be the same "
+                                         r"as input size \(torch.Size\(\[5, 4\]\)\)"):
         nn.BCEWithLogitsLoss()(Tensor(a), tb[:, 0])
 
 

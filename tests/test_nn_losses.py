@@ -121,8 +121,9 @@ def test_binary_cross_entropy_errors():
         with pytest.raises(exc, match=r"between 0 and 1.*probabilities in \[0, 1\].*"
                                       r"with_logits"):
             F.binary_cross_entropy(Tensor(np.array([1.5, 0.2])), np.array([1.0, 0.0]))
-    with pytest.raises(ValueError, match=r"target size \(\(4,\)\) that is different to the "
-                                         r"input size \(\(4, 1\)\) is deprecated"):
+    with pytest.raises(ValueError, match=r"target size \(torch.Size\(\[4\]\)\) that is different "
+                                         r"to the input size \(torch.Size\(\[4, 1\]\)\) is "
+                                         r"deprecated"):
         F.binary_cross_entropy(Tensor(np.full((4, 1), 0.5)), np.ones(4))
 
 
@@ -319,7 +320,8 @@ def test_penalties(rng):
         np.testing.assert_allclose(w.grad, np.sign(w.data) + 2 * w.data)
     lin = nn.Linear(3, 2)
     assert F.l2_penalty(lin).data == pytest.approx(
-        (lin.weight.data.astype(np.float64) ** 2).sum() + (lin.bias.data ** 2).sum(), rel=1e-5)
+        float((lin.weight.data.astype(np.float64) ** 2).sum() + (lin.bias.data ** 2).sum()),
+        rel=1e-5)
     with pytest.raises(ValueError, match="no parameters"):
         F.l1_penalty([])
 
@@ -363,7 +365,10 @@ def test_loss_modules_match_torch(ours, theirs, kind, reduction, rng):
         tt = torch.from_numpy(t)
     _check(lambda a: ours(reduction=reduction)(a, t), lambda a: theirs(reduction=reduction)(
         a, tt), x)
-    assert f"reduction='{reduction}'" in repr(ours(reduction=reduction))
+    if ours is not nn.HingeLoss:        # torch prints a loss module empty: MSELoss()
+        assert repr(ours(reduction=reduction)) == repr(theirs(reduction=reduction))
+    else:
+        assert f"reduction='{reduction}'" in repr(ours(reduction=reduction))
 
 
 def test_class_targets_outside_the_classes_or_ignored():

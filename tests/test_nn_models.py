@@ -22,7 +22,7 @@ def _to_torch(seq, torch):
             t = {ReLU: torch.nn.ReLU, Tanh: torch.nn.Tanh, Sigmoid: torch.nn.Sigmoid}[type(m)]()
         layers.append(t)
     out = torch.nn.Sequential(*layers)
-    out.load_state_dict({k: torch.tensor(v) for k, v in seq.state_dict().items()})
+    out.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in seq.state_dict().items()})
     return out
 
 

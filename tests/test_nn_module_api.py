@@ -141,7 +141,7 @@ def test_parameter_list_and_dict_register_their_parameters():
     assert h.ws["v"].requires_grad and "w" in h.ws and list(h.ws.keys()) == ["w", "v"]
     opt = optim.SGD(h.parameters(), lr=0.1)
     assert len(opt.param_groups[0]["params"]) == 5
-    assert "(1): Parameter containing: [float64 of size 2x2]" in repr(pl)
+    assert "(1): Parameter containing: [torch.float64 of size 2x2]" in repr(pl)
 
 
 def test_forward_hooks_follow_torchs_protocol():
@@ -259,7 +259,7 @@ def test_parameters_to_vector_and_back_match_torch():
     np.testing.assert_array_equal(vec.data, ref.detach().numpy())
     (vec * vec).sum().backward()                # differentiable, as torch's
     np.testing.assert_allclose(ours[0].weight.grad, 2 * ours[0].weight.data)
-    nn.utils.vector_to_parameters(Tensor(np.arange(vec.size, dtype=np.float32)),
+    nn.utils.vector_to_parameters(Tensor(np.arange(vec.numel(), dtype=np.float32)),
                                   ours.parameters())
     torch.nn.utils.vector_to_parameters(torch.arange(ref.numel(), dtype=torch.float32),
                                         theirs.parameters())

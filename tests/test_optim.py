@@ -387,7 +387,7 @@ def test_state_dict_is_a_copy_and_has_torch_layout():
     p.grad = Tensor(np.ones(3), dtype=p.dtype)
     opt.step()
     sd = opt.state_dict()
-    before = sd["state"][0]["exp_avg"].copy()
+    before = sd["state"][0]["exp_avg"].clone()
     opt.step()
     assert np.array_equal(sd["state"][0]["exp_avg"], before)
     assert set(sd) == {"state", "param_groups"}

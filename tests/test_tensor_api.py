@@ -35,7 +35,7 @@ def test_float64_arrays_stay_and_explicit_dtype_wins():
 
 
 def test_integer_tensor_cannot_require_grad():
-    with pytest.raises(TypeError, match="only floating point tensors can require gradients"):
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype"):
         Tensor(np.arange(3), requires_grad=True)
     t = Tensor(np.arange(3))
     assert t.dtype.kind == "i"
@@ -80,10 +80,11 @@ def test_gradient_of_every_op_has_its_input_shape_and_dtype():
 
 def test_conversions_and_facts():
     t = Tensor(np.arange(6.0).reshape(2, 3))
-    assert t.shape == (2, 3) and t.ndim == 2 and t.size == 6 and len(t) == 2
+    assert t.shape == (2, 3) and t.ndim == 2 and t.numel() == 6 and len(t) == 2
+    assert t.size() == (2, 3) and t.size(1) == 3 and repr(t.shape) == "torch.Size([2, 3])"
     assert float(t.sum()) == 15.0 and t.sum().item() == 15.0
     assert t.numpy() is t.detach().numpy() and np.shares_memory(t.data.numpy(), t.numpy())
-    with pytest.raises(ValueError, match=r"one-element.*\(2, 3\)"):
+    with pytest.raises(RuntimeError, match=r"a Tensor with 6 elements cannot be converted"):
         float(t)
     assert t.double().dtype == np.float64 and t.float().dtype == np.float32
     assert t.astype(np.int32).dtype == np.int32
@@ -133,9 +134,10 @@ def test_composite_ops_name_themselves_in_shape_errors():
     a, b = Tensor(np.ones((2, 3))), Tensor(np.ones((4, 5)))
     for expr, name in ((lambda: a - b, "sub"), (lambda: a / b, "div"),
                        (lambda: np.ones((4, 5)) - a, "sub")):
-        with pytest.raises(ValueError, match=rf"^{name}: invalid input shapes"):
+        with pytest.raises(ValueError, match=rf"(?m)^The size of tensor a.*\n{name}: invalid input "
+                                             rf"shapes"):
             expr()
-    with pytest.raises(IndexError, match="softmax: axis 4 is out of range"):
+    with pytest.raises(IndexError, match=r"Dimension out of range.*but got 4"):
         a.softmax(4)
 
 

@@ -126,7 +126,7 @@ def _dims(axis, ndim):
 def test_max_min(name, axis, keepdims):
     x = _rng().normal(size=(B, T, H))
     tname = "amax" if name == "max" else "amin"
-    _compare(lambda t: getattr(t, name)(axis, keepdims),
+    _compare(lambda t: getattr(t, tname)(() if axis is None else axis, keepdims),
              lambda t: getattr(torch, tname)(t, dim=_dims(axis, 3), keepdim=keepdims), [x])
 
 
@@ -140,10 +140,14 @@ def test_max_min_all_axes_small_shapes(shape):
 def test_max_ties_share_the_gradient_evenly_like_amax():
     x = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
     _compare(lambda t: t.max(), torch.amax, [x], check_grad=False)
-    _compare(lambda t: t.max(axis=1), lambda t: torch.amax(t, dim=1), [x], check_grad=False)
+    _compare(lambda t: t.amax(1), lambda t: torch.amax(t, dim=1), [x], check_grad=False)
     t = Tensor(x, requires_grad=True)
-    t.max(axis=1).sum().backward()
+    t.amax(axis=1).sum().backward()
     np.testing.assert_allclose(t.grad, [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+    # max(dim), as torch's, sends the gradient to the index it returns: the first maximum
+    t = Tensor(x, requires_grad=True)
+    t.max(axis=1).values.sum().backward()
+    np.testing.assert_allclose(t.grad, [[0, 1, 0], [1, 0, 0]])
 
 
 @pytest.mark.parametrize("axis,keepdims", REDUCTIONS)
@@ -153,9 +157,9 @@ def test_var_std(axis, keepdims, correction):
     dims = _dims(axis, 3)
     if int(np.prod([x.shape[d] for d in dims])) <= correction:
         pytest.skip("n <= correction: the estimate is undefined (tested below)")
-    _compare(lambda t: t.var(axis, keepdims, correction=correction),
+    _compare(lambda t: t.var(axis, keepdim=keepdims, correction=correction),
              lambda t: torch.var(t, dim=dims, keepdim=keepdims, correction=correction), [x])
-    _compare(lambda t: t.std(axis, keepdims, correction=correction),
+    _compare(lambda t: t.std(axis, keepdim=keepdims, correction=correction),
              lambda t: torch.std(t, dim=dims, keepdim=keepdims, correction=correction), [x])
 
 
@@ -233,7 +237,7 @@ def test_hypothesis_reductions(data, name, keepdims):
     if name == "var" and int(np.prod([x.shape[a] for a in axes])) < 2:
         return
     tname = {"max": "amax", "min": "amin"}.get(name, name)
-    _compare(lambda t: getattr(t, name)(axes, keepdims),
+    _compare(lambda t: getattr(t, tname)(axes, keepdim=keepdims),
              lambda t: getattr(torch, tname)(t, dim=axes, keepdim=keepdims), [x],
              check_grad=False)
 
@@ -404,7 +408,7 @@ def test_second_derivative_new_ops(case):
         "log_softmax": (lambda t: ag.log_softmax(t, 1), lambda t: torch.log_softmax(t, 1)),
         "softmax": (lambda t: ag.softmax(t, -1), lambda t: torch.softmax(t, -1)),
         "logsumexp": (lambda t: t.logsumexp((1, 3)), lambda t: t.logsumexp((1, 3))),
-        "max": (lambda t: t.max(axis=2) ** 2, lambda t: t.amax(dim=2) ** 2),
+        "max": (lambda t: t.amax(axis=2) ** 2, lambda t: t.amax(dim=2) ** 2),
         "var": (lambda t: t.var(axis=(0, 3)), lambda t: t.var(dim=(0, 3))),
         "conv2d": (lambda t: ag.conv2d(t, Tensor(w), padding=1) ** 2,
                    lambda t: F.conv2d(t, torch.tensor(w), padding=1) ** 2),
@@ -500,7 +504,7 @@ def test_conv_channel_mismatch_names_both():
 def test_index_out_of_range_says_which_axis():
     with pytest.raises(IndexError, match=r"shape \(3, 2\).*axis 1"):
         Tensor(np.ones((3, 2)))[0, 5]
-    with pytest.raises(IndexError, match=r"axis 3 is out of range.*3 dims"):
+    with pytest.raises(IndexError, match=r"Dimension out of range.*\[-3, 2\], but got 3"):
         Tensor(np.ones((3, 2, 1))).max(axis=3)
 
 

@@ -158,3 +158,30 @@ TORCH["lstm_h"] = _torch_lstm_h
 # rows of autograd/ops_more.py (issue 15: erf for GELU, expm1 for the ELU family)
 TORCH["erf"] = lambda c, a: torch.erf(a)
 TORCH["expm1"] = lambda c, a: torch.expm1(a)
+
+
+# rows of autograd/ops_torch.py (issue 15: the torch surface)
+def _torch_prod(ctx, a):
+    axis, keepdims = ctx
+    if axis is None:
+        out = a.prod()
+        return out.reshape((1,) * a.ndim) if keepdims else out
+    for d in sorted(axis, reverse=True):
+        a = a.prod(dim=d, keepdim=keepdims)
+    return a
+
+
+TORCH["log2"] = lambda c, a: torch.log2(a)
+TORCH["log10"] = lambda c, a: torch.log10(a)
+TORCH["log1p"] = lambda c, a: torch.log1p(a)
+TORCH["sign"] = lambda c, a: torch.sign(a)
+TORCH["floor"] = lambda c, a: torch.floor(a)
+TORCH["ceil"] = lambda c, a: torch.ceil(a)
+TORCH["trunc"] = lambda c, a: torch.trunc(a)
+TORCH["round"] = lambda c, a: torch.round(a, decimals=c)
+TORCH["prod"] = _torch_prod
+TORCH["cumsum"] = lambda c, a: torch.cumsum(a, dim=c)
+TORCH["einsum"] = lambda c, *ins: torch.einsum(c.equation, *ins)
+TORCH["remainder"] = lambda c, a, b: torch.remainder(a, b)
+TORCH["fmod"] = lambda c, a, b: torch.fmod(a, b)
+TORCH["solve"] = lambda c, a, b: torch.linalg.solve(a, b)
