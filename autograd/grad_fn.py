@@ -160,7 +160,15 @@ def _view_input(x):
 # ---------------------------------------------------------------------------------------------
 # torch's names for the rows of the op table
 def _plain(torch_name):
-    return lambda node: (torch_name, node._parents)
+    return lambda node: (torch_name, _differentiable(node))
+
+
+def _differentiable(node):
+    """node's inputs that gradients can flow to: a row with no VJP for an input (where's
+    condition, cross_entropy's targets) reads it as data, and torch does not list it."""
+    if node._op.nin is None:                # variadic (concatenate): every input
+        return node._parents
+    return tuple(x for x, vjp in zip(node._parents, node._op.vjps) if vjp is not None)
 
 
 def _ndim(x):
@@ -254,7 +262,7 @@ def _scalar_or_tensor(node, name):
 
 
 def _cross_entropy(node):
-    return "NllLossBackward0", (("LogSoftmaxBackward0", node._parents),)
+    return "NllLossBackward0", (("LogSoftmaxBackward0", _differentiable(node)),)
 
 
 _ROW_NAMES = {
