@@ -11,17 +11,26 @@ f(x) = sum(out * r) for a fixed random r ~ N(0, 1) drawn from `seed`: one backwa
 one per output element, and a wrong Jacobian entry is missed only if the error happens to be
 orthogonal to r (probability zero). Several outputs (a tuple or list) are projected and summed.
 
+The 2n perturbed evaluations (n elements) only need f's value, so they run without a graph:
+through the compiled form of fn when there are many (autograd.compile: its generated forward code, no nodes), or,
+when fn does not compile or its compiled value differs from fn's, fn itself under no_grad.
+
 Why float64 only: with eps = 1e-6, float32 rounding (~1e-7 relative) makes the difference quotient
 wrong by ~0.1; a check loose enough to pass in float32 would also pass many wrong gradients.
 """
+import warnings
+
 import numpy as np
 
-from .engine import Node, grad
+from .engine import Node, grad, no_grad
 from .tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
 
 _MAX_ROWS = 10
+# from this many checked elements (2x as many evaluations) compiling fn once costs less than
+# the graphs the eager evaluations would build
+_COMPILE_FROM = 256
 
 
 class GradcheckError(AssertionError):
@@ -210,9 +219,7 @@ def compare(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, names=None,
     f0 = _project(outs, rs)
     analytical = _analytical(outs, rs, checked)
     del outs                                  # free the graph before the perturbed passes
-
-    def f():
-        return _project(_outputs(fn(*inputs), caller), rs)
+    f = _evaluator(fn, inputs, rs, f0, caller)
 
     analytical_of = {id(x): g for x, g in zip(checked, analytical)}
     rows = []
@@ -247,6 +254,50 @@ def compare(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, names=None,
             rows.append(_Row(x, name, (), ga, f0, fp, fm, eps, atol, rtol))
     projected = any(isinstance(r, np.ndarray) and r.size != 1 for r in rs)
     return GradcheckResult(rows, eps, atol, rtol, projected)
+
+
+def _evaluator(fn, inputs, rs, f0, caller):
+    """f() = sum(fn(*inputs) * r) for the inputs' current data, computed without a graph."""
+    def eager():
+        with no_grad():
+            return _project(_outputs(fn(*inputs), caller), rs)
+
+    n = sum(np.size(x._data) for x in inputs if x.requires_grad)
+    if n < _COMPILE_FROM:
+        return eager
+    compiled = _compiled_value(fn, inputs, rs[0] if len(rs) == 1 else None)
+    if compiled is None:
+        return eager
+    try:
+        same = abs(compiled() - f0) <= 1e-12 * max(1.0, abs(f0))
+    except Exception:  # noqa: BLE001  any failure of the optional path: use the reference one
+        same = False
+    return compiled if same else eager
+
+
+def _compiled_value(fn, inputs, r):
+    """Speed only: fn's generated forward code, read afresh from the inputs' arrays at each
+    call (the perturbation writes them); None when fn does not compile (several outputs, an op
+    without a source form, or a trace-time check that fails)."""
+    from .compile import Compiled, _Call        # compile builds on the engine gradcheck checks
+    if r is None:
+        return None
+    step = Compiled(fn)
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            step(*inputs)
+    except Exception:  # noqa: BLE001  fn may not compile; eager evaluation is then the path
+        return None
+    program, nodes = step._last, step._last.inputs_of(inputs)
+    forward = program.forward
+    if isinstance(r, np.ndarray) and r.size == 1:
+        r = float(r.reshape(()))
+
+    def value():
+        out = forward(_Call(), *[x._data for x in nodes])
+        return float(np.sum(out * r)) if isinstance(r, np.ndarray) else float(out) * r
+    return value
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):

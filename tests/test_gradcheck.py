@@ -4,6 +4,7 @@ Wrong gradients come from fake ops: `autograd.ops.Op` rows with a wrong VJP, app
 op(...) (Tensor) or `Value._node` (Value) and never registered in OPS.
 """
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -104,7 +105,7 @@ def test_data_restored_when_fn_raises_midway():
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("boom")
-        return a.sin()
+        return a.sin(), a.cos()     # two outputs: evaluated eagerly, so fn's call 3 is a pass
     with pytest.raises(RuntimeError, match="boom"):
         gradcheck(fn, t)
     assert t.detach().numpy() is data and np.array_equal(t.data, before)
@@ -236,3 +237,32 @@ def test_outputs_sharing_one_graph_are_checked_together():
         shared = (x * x).tanh()
         return shared * 2.0, shared.exp()
     assert gradcheck(f, [x])
+
+
+# ---------------------------------------------------------------------------------------------
+# many elements: the perturbed evaluations run the compiled forward code
+def test_many_elements_are_evaluated_by_compiled_code_with_the_same_values():
+    gc = sys.modules["autograd.gradcheck"]     # the module: the package's name is the function
+    a, b = _t((24, 16), seed=1), _t((16, 8), seed=2)
+
+    def fn(a, b):
+        return (a @ b).tanh().sum()
+    f0 = fn(a, b).item()
+    value = gc._evaluator(fn, [a, b], [np.ones(())], f0, "test")
+    assert value.__name__ == "value"            # the compiled path, not the eager fallback
+    orig = a._data
+    a._data = orig.copy()
+    try:
+        a._data[3, 4] += 1e-3
+        with gc.no_grad():
+            expected = fn(a, b).item()
+        assert value() == pytest.approx(expected, rel=1e-13, abs=0)
+    finally:
+        a._data = orig
+
+
+def test_a_wrong_gradient_is_caught_with_many_elements():
+    t = _t((20, 20))
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda a: _sin_op(2.0)(a).sum(), t)
+    assert gradcheck(lambda a: (a.sin() * a).sum(), t)
