@@ -40,8 +40,9 @@ from . import backends    # the VJP backends; also torch.backends' mps and cudnn
 from . import linalg
 from .serialization import load, save
 from .function import Function, FunctionCtx, InplaceFunction, once_differentiable
-from .autograd_api import (Variable, backward, get_default_device, grad, is_anomaly_enabled,
-                           set_default_device, set_detect_anomaly)
+from .autograd_api import (Variable, backward, get_default_device, grad,
+                           is_anomaly_check_nan_enabled, is_anomaly_enabled, set_default_device,
+                           set_detect_anomaly)
 from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
                         linspace, logspace, ones, ones_like, range_ as range, zeros, zeros_like)
 from .torch_functions import *  # noqa: F401,F403  (torch.exp, torch.sum, torch.max, ...)
@@ -57,7 +58,8 @@ __all__ = (["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad
             *dtypes.DTYPE_NAMES, "set_printoptions", "get_printoptions", "printoptions", "Size",
             "device", "DeviceError", "cuda", "backends", "linalg", "accelerator", "Function",
             "FunctionCtx", "InplaceFunction", "once_differentiable", "Variable", "backward",
-            "set_detect_anomaly", "is_anomaly_enabled", "get_default_device",
+            "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+            "get_default_device",
             "set_default_device", "save", "load", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty",
             "full", "eye", "arange", "range", "linspace", "logspace", "zeros_like", "ones_like",
             "empty_like", "full_like"]

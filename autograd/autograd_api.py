@@ -3,7 +3,7 @@ set_detect_anomaly / is_anomaly_enabled, and torch's default-device switches."""
 import numpy as np
 
 from .devices import CPU, as_device
-from .engine import STATE, Node, _refresh_hooks
+from .engine import STATE, AnomalyMode, Node, _refresh_hooks
 from .engine import grad as _grad
 from .tensor import Tensor
 
@@ -76,11 +76,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 
 class set_detect_anomaly:
     """set_detect_anomaly(mode): anomaly mode on or off from now on (a call), or for a block
-    (a context manager), as torch's. See detect_anomaly."""
+    (a context manager), as torch's. See detect_anomaly (strict= as there)."""
 
-    def __init__(self, mode, check_nan=True):
+    def __init__(self, mode, check_nan=True, *, strict=False):
         self._prev = STATE.anomaly
-        STATE.anomaly = bool(mode)
+        STATE.anomaly = AnomalyMode(check_nan, strict) if mode else False
         _refresh_hooks()
 
     def __enter__(self):
@@ -94,11 +94,12 @@ class set_detect_anomaly:
 
 def is_anomaly_enabled():
     """Whether anomaly mode (detect_anomaly) is on."""
-    return STATE.anomaly
+    return STATE.anomaly is not False
 
 
 def is_anomaly_check_nan_enabled():
-    return STATE.anomaly
+    """Whether anomaly mode checks gradients for nan (its check_nan)."""
+    return STATE.anomaly is not False and STATE.anomaly.check_nan
 
 
 def get_default_device():

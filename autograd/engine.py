@@ -13,6 +13,7 @@ This module imports only the bottom layer (backends, op rows): Value and Tensor 
 """
 import itertools
 import sys
+import weakref
 from contextlib import contextmanager
 from operator import attrgetter
 
@@ -27,7 +28,7 @@ _next_index = itertools.count().__next__
 class _State:
     """Global switches: grad mode, anomaly mode, open Tapes, the fast paths, the nn.Module whose
     forward is running. `hooks` is True when anything must see each recorded node (anomaly
-    mode, open Tapes, a module's forward)."""
+    mode, open Tapes, a module's forward). `anomaly` is False or the AnomalyMode in force."""
     __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module", "trace")
 
     def __init__(self):
@@ -140,11 +141,17 @@ class Node:
 class InPlace:
     """When a tensor's data was last changed in place, as a recording index: shared by a
     tensor and the views of its array (x[0], x.reshape(...)), since a change through either
-    changes both. An op recorded before that index may have used the old value."""
-    __slots__ = ("changed_at",)
+    changes both. An op recorded before that index may have used the old value.
+
+    `replaced` lists the changes recorded for backward, made on the tensor itself: (its index,
+    id of the tensor, a weak reference to the node that keeps the value it had before). Such a
+    change makes the tensor a new node (the in-place op's result); a change under no_grad, or
+    through a view, changes the values only."""
+    __slots__ = ("changed_at", "replaced")
 
     def __init__(self):
         self.changed_at = -1
+        self.replaced = []
 
     @staticmethod
     def of(node):
@@ -153,8 +160,20 @@ class InPlace:
             node._version = InPlace()
         return node._version
 
-    def stamp(self):
+    def stamp(self, tensor=None, old=None):
+        """A change now; `old`, if given, is the node that keeps tensor's value before it."""
         self.changed_at = _next_index()
+        if old is not None:
+            self.replaced.append((self.changed_at, id(tensor), weakref.ref(old)))
+
+    def before(self, tensor, index):
+        """The node that stood for tensor at recording index `index`: tensor itself if no
+        change recorded for backward has made it a new node since, else the node that keeps
+        its value from then (None if that node is gone)."""
+        for at, owner, old in self.replaced:
+            if at > index and owner == id(tensor):
+                return old()
+        return tensor
 
 
 def _share_in_place_record(out, inputs):
@@ -170,6 +189,25 @@ def _share_in_place_record(out, inputs):
 def _changed_since(x, node):
     """True if x's data was changed in place after `node` was recorded from it."""
     return x._version is not None and x._version.changed_at > node._index
+
+
+def _inputs_as_used(node, takers):
+    """node's inputs as its op used them (torch's version counter). An input changed in place
+    since then is an error, naming the op, if a VJP that runs reads it (torch's saved tensor);
+    otherwise its gradient is still right, as in torch, which checks only what a backward
+    saved. If an in-place op recorded for backward has made that input's tensor a new node,
+    the gradient goes to the node that keeps the value the op used."""
+    parents = node._parents
+    for j, p in enumerate(parents):
+        if not _changed_since(p, node):
+            continue
+        used = p._version.before(p, node._index)
+        if used is None or node._op.reads(j, takers):
+            raise _changed_in_place_error(node, p)
+        if used is not p:
+            parents = list(parents) if parents is node._parents else parents
+            parents[j] = used
+    return parents
 
 
 def _changed_in_place_error(node, x):
@@ -189,7 +227,8 @@ def _on_record(node):
         node._module = STATE.module
     if STATE.anomaly:
         node._where = _caller_site()
-        _check_finite(node._data, node._op.name, node._where, "forward")
+        if STATE.anomaly.strict:
+            _check_finite(node._data, node._op.name, node._where, "forward")
     for tape in STATE.tapes:
         tape._nodes.append(node)
 
@@ -203,6 +242,28 @@ def _caller_site():
             return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
         frame = frame.f_back
     return "<unknown>"
+
+
+class AnomalyMode:
+    """What anomaly mode checks. torch's (the default): each backward function's outputs, for
+    nan only; inf is a legitimate gradient (sqrt at 0) and a nan or inf made in the forward
+    pass is left to propagate (log(0) = -inf, 0 * -inf in x * log(x)), as torch does. With
+    check_nan=False nothing is checked and only the creating lines are kept. strict (tapegrad's
+    own): every forward result and every gradient, for nan and inf alike, so the first
+    non-finite value is caught where it is made."""
+    __slots__ = ("check_nan", "strict")
+
+    def __init__(self, check_nan=True, strict=False):
+        self.check_nan = bool(check_nan) or bool(strict)
+        self.strict = bool(strict)
+
+    def bad(self, data):
+        """'nan' or 'inf' when this mode rejects data, else None."""
+        if not self.check_nan or _finite(data):
+            return None
+        if np.isnan(data).any():
+            return "nan"
+        return "inf" if self.strict else None
 
 
 class AnomalyError(FloatingPointError, RuntimeError):
@@ -254,11 +315,14 @@ def is_grad_enabled():
 
 
 @contextmanager
-def detect_anomaly():
-    """Raise FloatingPointError at the first nan/inf made in forward or backward, naming the op
-    and the source line that created the node. Slows recording; use it to hunt a bug."""
+def detect_anomaly(check_nan=True, *, strict=False):
+    """Anomaly mode for a block, torch's: a backward function that returns nan raises torch's
+    RuntimeError (`Function 'LogBackward0' returned nan values in its 0th output.`), followed
+    by the op and the source line that created the node. strict=True (tapegrad's) also checks
+    every forward result and flags inf as well (see AnomalyMode). The error is a
+    FloatingPointError too. Slows recording; use it to hunt a bug."""
     prev = STATE.anomaly
-    STATE.anomaly = True
+    STATE.anomaly = AnomalyMode(check_nan, strict)
     _refresh_hooks()
     try:
         yield
@@ -343,16 +407,18 @@ def backpropagate(root, seed, xp, retain_graph, take, watch=None):
         take(node, g)
         if node._op is None:
             continue                          # a leaf: nothing further back
-        if _changed_since(node, node):        # the output a VJP may read, changed in place
+        parents = node._parents
+        takers = [i for i, p in enumerate(parents) if p.requires_grad]
+        if _changed_since(node, node) and node._op.reads(
+                "out", takers):     # the output, changed in place after the op made it
             raise _changed_in_place_error(node, node)
+        parents = _inputs_as_used(node, takers)    # torch's version counter
         if xp is GRAPH:      # create_graph: the VJPs work on the nodes, so they are recorded
-            out, inputs = node, node._parents
+            out, inputs = node, parents
         else:
-            out, inputs = node._data, [p._data for p in node._parents]
+            out, inputs = node._data, [p._data for p in parents]
         vjps = node._op.fast_vjps if xp.fast else node._op.vjps
-        for i, p in enumerate(node._parents):
-            if _changed_since(p, node):       # an input the VJPs may read, changed in place
-                raise _changed_in_place_error(node, p)
+        for i, p in enumerate(parents):
             if not p.requires_grad:
                 continue
             # the chain rule; unbroadcast sums g back to p's shape where numpy broadcast p
@@ -376,7 +442,7 @@ def run_backward(root, seed, retain_graph, create_graph, take, watch=None):
                            "grad_fn: nothing to differentiate (was it built under no_grad()?)")
     anomaly = STATE.anomaly
     if anomaly:
-        watch = _AnomalyWatch(watch)
+        watch = _AnomalyWatch(anomaly, watch)
     if create_graph:
         xp = GRAPH
     elif watch is not None:
@@ -394,24 +460,26 @@ def run_backward(root, seed, retain_graph, create_graph, take, watch=None):
     try:
         backpropagate(root, seed, xp, retain_graph, take, watch)
     finally:
-        STATE.anomaly = True
+        STATE.anomaly = anomaly
         _refresh_hooks()
 
 
 class _AnomalyWatch:
-    """Anomaly mode's observer: every contribution must be finite; a nan or inf names the op
-    whose VJP made it and the line that created that node."""
+    """Anomaly mode's observer: a contribution the mode rejects (nan; inf too when strict)
+    names the op whose VJP made it and the line that created that node."""
 
-    def __init__(self, inner=None):
+    def __init__(self, mode, inner=None):
+        self.mode = mode
         self.inner = inner
 
     def __call__(self, node, i, p, contribution):
-        where = getattr(node, "_where", None) or "an unknown line (made outside detect_anomaly())"
         data = contribution._data if isinstance(contribution, Node) else contribution
-        if not _finite(data):
+        kind = self.mode.bad(data)
+        if kind is not None:
+            where = (getattr(node, "_where", None)
+                     or "an unknown line (made outside detect_anomaly())")
             # torch's sentence first (its grad_fn name, the gradient's index), then tapegrad's
             from .grad_fn import grad_fn_name
-            kind = "nan" if np.isnan(data).any() else "inf"
             name = grad_fn_name(node) or node._op.name
             _check_finite(data, node._op.name, where, "backward",
                           f"Function '{name}' returned {kind} values in its {i}th output.\n")

@@ -25,8 +25,9 @@ As in torch:
 - ctx.save_for_backward(*tensors) / ctx.saved_tensors; any other attribute set on ctx is kept
   for backward; ctx.needs_input_grad says which arguments need a gradient.
 - backward(ctx, *grad_outputs) returns one gradient per forward argument (None for an argument
-  that gets none: a non-tensor, or no gradient); a gradient must be broadcastable to its
-  input's shape (torch's error otherwise). Outputs that were not used get zeros.
+  that gets none: a non-tensor, or no gradient); the input's shape must broadcast to its
+  gradient's, which is summed down to it (torch's error otherwise: a gradient smaller than its
+  input is rejected, never broadcast up). Outputs that were not used get zeros.
 - Under create_graph (autograd.grad(..., create_graph=True)) backward runs with recording on,
   on the recorded inputs (saved_tensors are the inputs themselves), so its result can be
   differentiated again.
@@ -254,22 +255,21 @@ def _check_gradients(fn, ctx, result, inputs, graph):
             grads.append(Tensor._node(zeros) if graph else zeros)
             continue
         if not isinstance(r, Tensor):
-            raise TypeError(f"function {fn.__name__}Backward returned a gradient of type "
-                            f"{type(r).__name__} at index {p}; expected a Tensor or None")
+            # torch's words: its C++ engine calls a tensor a Variable
+            raise RuntimeError(f"expected Variable or None (got {type(r).__name__})")
         rshape = r._data.shape
+        # torch's rule: the input must broadcast to the gradient's shape; a larger gradient
+        # is then summed down to the input's (the engine's unbroadcast, after each VJP). A
+        # smaller one is an error, not broadcast up: backward lost a dimension it should keep.
         try:
-            ok = np.broadcast_shapes(rshape, shape) == shape
+            ok = np.broadcast_shapes(shape, rshape) == rshape
         except ValueError:
             ok = False
         if not ok:
             raise RuntimeError(f"Function {fn.__name__}Backward returned an invalid gradient at "
                                f"index {p} - got {list(rshape)} but expected shape compatible "
                                f"with {list(shape)}")
-        if graph:
-            grads.append(r if rshape == shape else r.expand(shape))
-        else:
-            arr = r._data
-            grads.append(arr if rshape == shape else np.broadcast_to(arr, shape))
+        grads.append(r if graph else r._data)
     return grads
 
 

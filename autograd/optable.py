@@ -13,7 +13,39 @@ never divides floats with `/` (1/0 raises in Python where PyTorch gives inf: use
 `xp.reciprocal`) and never branches on data except through `xp.where` or `xp.mask`.
 Broadcasting is undone by the engine after each VJP, never inside one.
 """
+import dis
+import inspect
+
 import numpy as np
+
+
+def _parameters(fn):
+    """fn's positional parameters and the name of its *args (or None), or None when fn is not
+    a plain function."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    n = code.co_argcount
+    return code.co_varnames[:n], (code.co_varnames[n + code.co_kwonlyargcount]
+                                  if code.co_flags & inspect.CO_VARARGS else None)
+
+
+def _parameters_read(fn):
+    """The names of fn's parameters (*args included) its code reads, in nested functions too.
+    Conservative: a name counts as read wherever it appears in an instruction."""
+    code = fn.__code__
+    positional, star = _parameters(fn)
+    params = set(positional) | {star}
+    seen = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        seen.update(c.co_cellvars)
+        stack.extend(k for k in c.co_consts if inspect.iscode(k))
+        for ins in dis.get_instructions(c):
+            names = ins.argval if isinstance(ins.argval, tuple) else (ins.argval,)
+            seen.update(n for n in names if isinstance(n, str))
+    return params & seen
 
 
 class Domain:
@@ -86,7 +118,7 @@ class Op:
     treat a user-defined row like a built-in one.
     """
     __slots__ = ("name", "scalar", "array", "vjps", "domains", "formula", "symbol", "examples",
-                 "fast_array", "fast_vjps", "fast_forward", "nin")
+                 "fast_array", "fast_vjps", "fast_forward", "nin", "_reads")
 
     def __init__(self, name, scalar=None, array=None, vjps=(), domains=None, formula="",
                  symbol=None, examples=None, *, fast_array=None, fast_vjps=None, doc=None):
@@ -109,6 +141,7 @@ class Op:
             fast or vjp for fast, vjp in zip(fast_vjps, vjps))
         if vjps is None:
             self.nin = None
+        self._reads = {}
 
     def example_inputs(self, rng, inputs, dtype=np.float64):
         """The arrays of one generated test case: each input a fixed array, or a shape sampled
@@ -126,6 +159,36 @@ class Op:
     def takes_gradient(self, i):
         """Whether input i has a VJP (a condition or class targets has none)."""
         return self.vjps is not None and self.vjps[i] is not None
+
+    def reads(self, j, takers):
+        """Whether a VJP that backward runs (input i's, for each i in `takers`, textbook or
+        fast form) may read input j, or the output when j is "out": then that value is what
+        torch calls a saved tensor, and a change in place after the op used it makes the
+        gradient wrong. Read off the VJPs' code; a VJP that reads ctx (which may hold the
+        inputs' arrays), reads *inputs or is not a plain function counts as reading all."""
+        for i in takers:
+            if i not in self._reads:
+                self._reads[i] = self._values_read(i)
+            read = self._reads[i]
+            if read is None or j in read:
+                return True
+        return False
+
+    def _values_read(self, i):
+        """What input i's VJPs read: input positions and "out", or None for everything."""
+        read = set()
+        for vjp in {id(v): v for v in (self.vjps[i], self.fast_vjps[i])}.values():
+            signature = _parameters(vjp)
+            if signature is None:
+                return None
+            params, star = signature             # (xp, g, out, ctx, *inputs)
+            names = _parameters_read(vjp)
+            if star in names or len(params) < 4 or params[3] in names:
+                return None
+            if params[2] in names:
+                read.add("out")
+            read.update(k for k, name in enumerate(params[4:]) if name in names)
+        return read
 
     @property
     def doc(self):

@@ -846,7 +846,10 @@ class Tensor(TensorAPI, Node):
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
         _copy_name(self, old)
         old.requires_grad = self.requires_grad
-        InPlace.of(self).stamp()            # before the new node, whose index is later
+        record = InPlace.of(self)
+        record.stamp(self, old)             # before the new node, whose index is later
+        old._version = InPlace()            # old's value is no longer the tensor's: an op
+        old._version.changed_at = record.changed_at     # whose VJPs read it is refused
         result = compute(old, *[old if o is self else o for o in operands])
         if result._data.dtype != old._data.dtype:
             if cast_check:

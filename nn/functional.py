@@ -1289,6 +1289,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     tarr = target._data if isinstance(target, Node) else np.asarray(target)
     kind = tarr.dtype.kind
     probs = kind == "f" and tarr.shape == in_shape
+    if isinstance(target, Tensor) and kind == "f" and not probs:
+        # torch's error: a float Tensor is class probabilities only in the input's shape.
+        # (tapegrad still takes float class labels like 3.0 from numpy arrays and lists.)
+        names = {2: "Half", 4: "Float", 8: "Double"}
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
+                           f"{names.get(tarr.dtype.itemsize, str(tarr.dtype))}")
     if len(in_shape) == 2 and not probs and not label_smoothing:
         # the common case, (N, C) logits and class indices: one fused node of the op table
         if kind not in "iu" or tarr.shape != in_shape[:1]:

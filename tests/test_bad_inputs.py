@@ -30,22 +30,22 @@ def _backward_twice():
 
 
 def _anomaly_forward():
-    with autograd.detect_anomaly():
+    with autograd.detect_anomaly(strict=True):
         Tensor([-1.0], requires_grad=True).log()
 
 
 def _anomaly_nan_input():
-    with autograd.detect_anomaly():
+    with autograd.detect_anomaly(strict=True):
         Tensor([np.nan, 1.0], requires_grad=True) * 2.0
 
 
 def _anomaly_backward():
-    with autograd.detect_anomaly():
+    with autograd.detect_anomaly(strict=True):
         Tensor([0.0], requires_grad=True).sqrt().sum().backward()
 
 
 def _anomaly_value():
-    with autograd.detect_anomaly():
+    with autograd.detect_anomaly(strict=True):
         Value(0.0).log()
 
 

@@ -318,7 +318,7 @@ def test_interrupted_create_graph_backward_frees_graph(no_gc):
     b = a.exp()
     z = b * s
     r = weakref.ref(b)
-    with autograd.detect_anomaly():
+    with autograd.detect_anomaly(strict=True):
         with pytest.raises(FloatingPointError, match="'sqrt'"):
             autograd.grad(z, [x], create_graph=True)
     del a, s, b, z

@@ -166,7 +166,7 @@ def test_create_graph_third_derivative_matches_torch():
 def test_failed_backward_leaves_no_pending_state():
     """An anomaly in the middle of backward must not leave gradients half accumulated."""
     x = Tensor(np.array([0.0, 1.0]), requires_grad=True)
-    with autograd.detect_anomaly():
+    with autograd.detect_anomaly(strict=True):
         out = x.sqrt().sum()
         with pytest.raises(FloatingPointError):
             out.backward()

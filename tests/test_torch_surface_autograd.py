@@ -208,6 +208,56 @@ def test_backward_errors_as_torch():
     raises_like_torch(saved_changed, chars=70)
 
 
+def _grad_after(change):
+    """a -> b = 2a, then change(m, b) records ops on b and changes it in place; backward of
+    the returned expression: a.grad, or the error."""
+    def run(m):
+        a = m.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        out = change(m, a)
+        out.sum().backward()
+        return a.grad
+    return run
+
+
+def _no_grad_add(m, b):
+    c = b + 1
+    with m.no_grad():
+        b.add_(1)
+    return c
+
+
+# torch checks only the tensors a backward saved: add saves nothing, mul the other factor,
+# exp and sigmoid their result, tanh its result (of c, not b). A change of anything else is
+# harmless, and the gradient goes to the value the op used.
+IN_PLACE_AFTER_USE = {
+    "add does not save": lambda m, b: (lambda c: (b.add_(1), c)[1])(b + 1),
+    "mul saves the other factor": lambda m, b: (lambda c: (b.add_(1), c)[1])(b * b),
+    "mul by a constant saves it": lambda m, b: (
+        lambda c: (b.add_(1), c + b)[1])(b * m.tensor([1.0, 2.0, 3.0])),
+    "exp saves its result": lambda m, b: (lambda e: (lambda c: (e.add_(1), c)[1])(e * 2))(
+        b.exp()),
+    "exp's result changed itself": lambda m, b: (lambda e: (e.add_(1), e)[1])(b.exp()),
+    "sigmoid's result": lambda m, b: (lambda e: (lambda c: (e.add_(1), c)[1])(e + 1))(
+        b.sigmoid()),
+    "two changes in a row": lambda m, b: (b.add_(1), b.mul_(3), b * b)[2],
+    "used between two changes": lambda m, b: (
+        lambda c: (b.add_(1), (lambda d: (b.mul_(2), c + d + b)[1])(b * 1))[1])(b + 1),
+    "tanh's input": lambda m, b: (lambda c: (b.mul_(2), c + b)[1])(b.tanh()),
+    "through a view": lambda m, b: (lambda c: (b[1:].add_(1), c)[1])(b + 1),
+    "under no_grad": _no_grad_add,
+}
+
+
+@pytest.mark.parametrize("change", IN_PLACE_AFTER_USE.values(), ids=IN_PLACE_AFTER_USE.keys())
+def test_in_place_after_use_follows_torchs_saved_tensors(change):
+    run = _grad_after(lambda m, a: change(m, a * 2))
+    ours, theirs = run_both(run)
+    if isinstance(theirs, Exception):
+        raises_like_torch(run, chars=70)
+    else:
+        same(run)
+
+
 def test_autograd_grad_signature():
     def run(m):
         x = m.tensor([1.0, 2.0], requires_grad=True)
@@ -277,6 +327,73 @@ def test_anomaly_message_is_torchs():
     autograd.set_detect_anomaly(True)
     assert autograd.is_anomaly_enabled()
     autograd.set_detect_anomaly(False)
+    assert not autograd.is_anomaly_enabled()
+
+
+def _anomaly(m, **kw):
+    return m.autograd.detect_anomaly(**kw) if m is torch else m.detect_anomaly(**kw)
+
+
+def _backward_through(m, make):
+    """make(m) under anomaly mode, then backward: the gradient, or the error."""
+    x = m.tensor([0.0, 2.0, -1.0], requires_grad=True)
+    with _anomaly(m):
+        make(m, x).sum().backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("name, make", [
+    # nan and -inf in the forward pass (log(0), log(-1), 0 * -inf) raise nothing there; the
+    # first nan gradient is log(-1)'s, through x * log(x): MulBackward0's 0th output
+    ("x * log(x)", lambda m, x: x * m.log(x)),
+    # LogBackward0 at 0 (0 / 0) is the first nan: the issue's log(0) case
+    ("x * log(x[:2])", lambda m, x: x[:2] * m.log(x[:2])),
+    # a forward nan (log of -1) whose gradient is finite: no error
+    ("log(x) forward nan", lambda m, x: m.log(x * 0 + 3.0) + m.log(x)[2:].detach()),
+    # inf in the backward (sqrt at 0): a gradient, not an anomaly, for torch
+    ("sqrt at 0", lambda m, x: m.sqrt(x[:2])),
+    # nan from 0 * inf in sqrt's backward: SqrtBackward0's 0th output
+    ("0 * sqrt(x)", lambda m, x: m.sqrt(x[:2]) * 0),
+    # the nan in the second input's gradient (0 * inf): MulBackward0's 1st output
+    ("inf * x", lambda m, x: m.tensor([float("inf"), 1.0, 1.0]) * x * 0),
+])
+def test_anomaly_checks_what_torchs_checks(name, make):
+    import warnings
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        ours, theirs = run_both(lambda m: _backward_through(m, make))
+    if isinstance(theirs, Exception):
+        assert isinstance(ours, Exception), f"{name}: no error where torch raises {theirs}"
+        assert str(ours).splitlines()[0] == str(theirs).splitlines()[0]
+    else:
+        assert not isinstance(ours, Exception), f"{name}: {ours} where torch raises nothing"
+        assert_same(ours, theirs, what=name)
+
+
+def test_anomaly_check_nan_false_checks_nothing_as_torchs():
+    def run(m):
+        x = m.tensor([0.0, 4.0], requires_grad=True)
+        with _anomaly(m, check_nan=False):
+            assert m.is_anomaly_enabled() and not m.is_anomaly_check_nan_enabled()
+            (x.sqrt() * 0).sum().backward()
+        return x.grad
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, theirs = run_both(run)
+    assert_same(ours, theirs)
+
+
+def test_anomaly_strict_is_tapegrads_stronger_check():
+    # strict=True, tapegrad's own: inf in backward and any forward nan or inf are errors too
+    x = autograd.tensor([0.0, 4.0], requires_grad=True)
+    with autograd.detect_anomaly(strict=True):
+        y = x.sqrt().sum()
+        with pytest.raises(RuntimeError, match="'sqrt' produced a non-finite value .* backward"):
+            y.backward()
+        with pytest.raises(FloatingPointError, match="'log' produced .* forward"), \
+                np.errstate(all="ignore"):
+            autograd.log(x - 1.0)
     assert not autograd.is_anomaly_enabled()
 
 

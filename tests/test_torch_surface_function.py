@@ -7,7 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import autograd  # noqa: E402
 from autograd import Tensor  # noqa: E402
-from torch_surface import assert_same, run_both  # noqa: E402
+from torch_surface import assert_same, run_both, same  # noqa: E402
 
 
 def _legendre(m):
@@ -154,25 +154,52 @@ def test_setup_context_style():
     assert_same(ours, theirs)
 
 
-def test_wrong_gradients_are_torchs_errors():
-    def make(m, result):
-        class Bad(m.autograd.Function if m is torch else m.Function):
-            @staticmethod
-            def forward(ctx, a):
-                return a * 2
+def _returning(m, result):
+    """A Function y = 2a whose backward returns result(g) instead of 2g."""
+    class Bad(m.autograd.Function if m is torch else m.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
 
-            @staticmethod
-            def backward(ctx, g):
-                return result(g)
-        return Bad
+        @staticmethod
+        def backward(ctx, g):
+            return result(g)
+    return Bad
 
-    for result in (lambda g: g[:1], lambda g: (g, g)):
-        def run(m, result=result):
-            x = m.ones(2, requires_grad=True)
-            make(m, result).apply(x).sum().backward()
-        ours, theirs = run_both(run)
-        assert type(ours) is type(theirs) is RuntimeError
-        assert str(ours) == str(theirs)
+
+@pytest.mark.parametrize("result", [
+    lambda g: g[:1],                 # smaller than the input: never broadcast up
+    lambda g: g.sum(),               # 0-d for a vector input
+    lambda g: (g, g),                # one gradient too many
+    lambda g: 3.0,                   # not a tensor
+    lambda g: g.reshape(2, 1),       # the input does not broadcast to (2, 1)
+], ids=["smaller", "0-d", "too-many", "float", "transposed"])
+def test_wrong_gradients_are_torchs_errors(result):
+    def run(m):
+        x = m.ones(2, requires_grad=True)
+        _returning(m, result).apply(x).sum().backward()
+    ours, theirs = run_both(run)
+    assert type(ours) is type(theirs) is RuntimeError
+    assert str(ours) == str(theirs)
+
+
+@pytest.mark.parametrize("result", [
+    lambda g: g.reshape(1, 2),                        # a leading 1: summed away
+    lambda g: g.expand(3, 2) * 0.5,                   # broadcast rows: summed to the input's
+], ids=["leading-1", "rows"])
+def test_a_larger_gradient_is_summed_to_its_input(result):
+    def run(m):
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        _returning(m, result).apply(x).sum().backward()
+        return x.grad
+    same(run)
+
+    def graph(m):     # the same under create_graph, where backward's result is recorded
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        y = _returning(m, result).apply(x * x).sum()
+        (g,) = (m if m is autograd else m.autograd).grad(y, x, create_graph=True)
+        return g
+    same(graph)
 
 
 def test_a_function_is_a_row_of_the_tape_and_the_drawing():
@@ -187,7 +214,8 @@ def test_a_function_is_a_row_of_the_tape_and_the_drawing():
     np.testing.assert_allclose(x.grad.numpy(), 1.5 * (5 * np.array([0.5, 1.0]) ** 2 - 1))
 
 
-def test_gradient_broadcast_to_its_input():
+def test_a_reduction_returns_its_gradient_expanded():
+    # torch rejects a 0-d gradient for a (2, 3) input: backward expands it itself
     class Sum(autograd.Function):
         @staticmethod
         def forward(ctx, a):
@@ -196,7 +224,7 @@ def test_gradient_broadcast_to_its_input():
 
         @staticmethod
         def backward(ctx, g):
-            return g.expand(ctx.shape) if False else g      # a 0-d gradient, broadcast
+            return g.expand(ctx.shape)
 
     x = autograd.ones(2, 3, requires_grad=True)
     Sum.apply(x).backward()
