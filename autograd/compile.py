@@ -27,10 +27,14 @@ shapes and dtypes is fixed at that run:
 - Python state that fn changes (BatchNorm's running statistics in training mode: compile it in
   eval mode), and random numbers drawn by Python rather than by an op.
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
-jax.jit keeps). At each trace the compiled code is run once against eager mode on other
-values of the same shapes, and a difference is an error at trace time; compile(fn,
-check=True) compares with eager mode at every call. In-place changes of the arguments inside
-fn, and ops with no source form, are errors at trace time.
+jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad.
+At each trace the compiled code is run against eager mode on other values of the same shapes
+(the arguments' entries moved, then scaled), and a difference is an error at trace time;
+compile(fn, check=True) compares with eager mode at every call. In-place changes of the
+arguments inside fn (or of values autograd does not track), and ops with no source form (a
+custom autograd.Function), are errors at trace time. nn code that builds a mask from a
+tensor's array (x._data > 0) is such a computation outside the ops: the verification refuses
+it.
 """
 import builtins
 import functools
