@@ -27,10 +27,14 @@ shapes and dtypes is fixed at that run:
 - Python state that fn changes (BatchNorm's running statistics in training mode: compile it in
   eval mode), and random numbers drawn by Python rather than by an op.
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
-jax.jit keeps). At each trace the compiled code is run once against eager mode on other
-values of the same shapes, and a difference is an error at trace time; compile(fn,
-check=True) compares with eager mode at every call. In-place changes of the arguments inside
-fn, and ops with no source form, are errors at trace time.
+jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad.
+At each trace the compiled code is run against eager mode on other values of the same shapes
+(the arguments' entries moved, then scaled), and a difference is an error at trace time;
+compile(fn, check=True) compares with eager mode at every call. In-place changes of the
+arguments inside fn (or of values autograd does not track), and ops with no source form (a
+custom autograd.Function), are errors at trace time. nn code that builds a mask from a
+tensor's array (x._data > 0) is such a computation outside the ops: the verification refuses
+it.
 """
 import builtins
 import functools
@@ -53,31 +57,51 @@ class CompileError(RuntimeError):
 
 class Trace:
     """The ops of one run of fn applied to values that come from its arguments or require
-    grad, in the order they ran: (result, op, ctx, inputs)."""
+    grad, in the order they ran: (result, op, ctx, inputs).
+
+    A value is known by its recording index, not by its node: an in-place op on an
+    intermediate (y += 1) moves y's old value to a new node with y's old index and makes y
+    the result (Tensor._in_place), so the same node object stands for two values in turn."""
 
     def __init__(self, proxies):
-        self.entries = []
+        self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
+        self.made = {}                     # recording index -> position in entries
         self.traced = {id(p) for p in proxies}
         self.keep = list(proxies)          # holds every traced object, so ids stay unique
         self.start = _next_index()
 
     def record(self, out, op, ctx, inputs):
         for x in inputs:
-            if id(x) in self.traced or x.requires_grad:
-                self.traced.add(id(out))
-                self.keep.append(out)
-                self.entries.append((out, op, ctx, inputs))
-                return
+            if id(x) in self.traced or x.requires_grad or x._index in self.made:
+                break
+        else:
+            return
+        for x in inputs:
+            if id(x) in self.traced and x._version is not None and \
+                    x._version.changed_at > x._index:
+                what = "an argument" if x._index < self.start else (
+                    "a value where autograd does not track it (nothing in the change requires "
+                    "grad, or it is seen through a view)")
+                raise CompileError(f"compile: the traced function changes {what} in place; "
+                                   f"compiled code cannot replay that: change a copy instead")
+        for x in inputs:
+            k = self.made.get(x._index)
+            if k is not None and self.entries[k][0] is not x:
+                self.entries[k][0] = x         # the node that now holds that value's data
+                self.traced.add(id(x))
+                self.keep.append(x)
+        self.made[out._index] = len(self.entries)
+        self.traced.add(id(out))
+        self.keep.append(out)
+        self.entries.append([out, op, ctx, inputs, tuple(x._index for x in inputs)])
 
-    def replaced(self, old, new_obj, result):
-        """An in-place op inside fn: `new_obj` (the tensor the user holds) now stands for
-        `result`, and the value it stood for before is `old`."""
-        swap = {id(new_obj): old, id(result): new_obj}
-        self.entries = [(swap.get(id(o), o), op, ctx,
-                         tuple(old if x is new_obj else x for x in ins))
-                        for o, op, ctx, ins in self.entries]
-        self.traced.add(id(old))
-        self.keep.append(old)
+    def finish(self, out):
+        """The entries as (out, op, ctx, inputs) with each value's node resolved, and the
+        node of fn's output."""
+        node_of = {index: self.entries[k][0] for index, k in self.made.items()}
+        entries = [(o, op, ctx, tuple(node_of.get(i, x) for x, i in zip(ins, keys)))
+                   for o, op, ctx, ins, keys in self.entries]
+        return entries, node_of.get(out._index, out)
 
     def is_traced(self, node):
         return id(node) in self.traced
@@ -85,11 +109,13 @@ class Trace:
 
 class _Call:
     """ctx of one call of a compiled node: what the forward saved for the backward, and the
-    gradients once computed (every input's, in one run of the generated backward)."""
-    __slots__ = ("saved", "g", "grads")
+    gradients of one run of the generated backward, input index -> gradient, each removed
+    as the engine takes it."""
+    __slots__ = ("saved", "grads")
 
     def __init__(self):
-        self.saved = self.g = self.grads = None
+        self.saved = None
+        self.grads = {}
 
 
 class Program:
@@ -124,32 +150,53 @@ class Program:
             if p._version is not None and p._version.changed_at >= trace.start:
                 raise CompileError(f"compile: {_name(fn)} changes an argument in place; "
                                    f"compiled code cannot replay that: change a copy instead")
+        entries, out = trace.finish(out)
         self.proxies, self.out = proxies, out
-        made = {id(o): k for k, (o, _, _, _) in enumerate(trace.entries)}
+        made = {id(o): k for k, (o, _, _, _) in enumerate(entries)}
+        # x.detach() and x.data inside fn are new nodes on the array of a traced value: they
+        # stand for that value (with no gradient), not for a constant of the trace
+        traced = list(proxies) + [o for o, _, _, _ in entries]
+        self.aliases = {}
+        for ins in [(out,)] + [e[3] for e in entries]:
+            for x in ins:
+                if id(x) not in made and x._op is not None and x._index >= trace.start:
+                    raise CompileError(
+                        f"compile: '{x._op.name}' inside {_name(fn)} is recorded outside "
+                        f"tapegrad's ops (a custom autograd.Function), so it has no source "
+                        f"form: call it outside the compiled function")
+                if id(x) not in made and not trace.is_traced(x) and x._index >= trace.start:
+                    source = _same_array(x, traced)
+                    if source is not None:
+                        self.aliases[id(x)] = source
         keep, stack, seen = [], [out], {id(out)}
         while stack:                          # the entries the output depends on
             node = stack.pop()
+            node = self.aliases.get(id(node), node)
             k = made.get(id(node))
             if k is None:
                 continue
             keep.append(k)
-            for x in trace.entries[k][3]:
+            for x in entries[k][3]:
                 if id(x) not in seen:
                     seen.add(id(x))
                     stack.append(x)
-        self.entries = [trace.entries[k] for k in sorted(keep)]
+        self.entries = [entries[k] for k in sorted(set(keep))]
         produced = {id(e[0]) for e in self.entries}
         proxy_ids = {id(p) for p in proxies}
         self.free, self.constants, seen = [], [], set()
         for _, _, _, ins in self.entries:
             for x in ins:
-                if id(x) in produced or id(x) in proxy_ids or id(x) in seen:
+                if id(x) in produced or id(x) in proxy_ids or id(x) in seen or \
+                        id(x) in self.aliases:
                     continue
                 seen.add(id(x))
                 if x.requires_grad or x._index < trace.start:
                     self.free.append(x)     # parameters and outside values: read each call
                 else:
                     self.constants.append(x)    # made by fn from no argument: fixed
+        # what the program assumes of the leaves it reads afresh: another shape, dtype or
+        # requires_grad (p.data = ..., model.double(), p.requires_grad_(False)) retraces
+        self.free_key = [_leaf_key(x) for x in self.free]
         if not self.entries and id(out) not in proxy_ids:
             raise CompileError(f"compile: the output of {_name(fn)} does not depend on its "
                                f"arguments or on any tensor that requires grad")
@@ -166,6 +213,13 @@ class Program:
         for x, name in zip(inputs, input_names):
             sym[id(x)] = Sym(fw, name, x._data)
             fw.protected.append(x._data)
+        for alias, source in self.aliases.items():
+            if id(source) in sym:
+                sym[alias] = sym[id(source)]
+        arrays = {}                         # a traced value's array, as a ctx may hold it
+        for x in inputs:
+            if isinstance(x._data, np.ndarray):
+                arrays[id(x._data)] = sym[id(x)]
         for k, c in enumerate(self.constants):
             text = fw.render(c._data)           # a literal when it has one: 2.0, np.float32(1.0)
             if text not in fw.namespace or fw.namespace[text] is not c._data:
@@ -179,10 +233,17 @@ class Program:
             name = _value_name(out, k)
             if not self.scalar:
                 state[k] = per_call_state(fw, ctx, f"ctx_{name}")
+            if state.get(k) is None:
+                # an index array in ctx that is an argument's array (x[idx]): read at each call
+                ctx = _ctx_reading(ctx, arrays)
+                if ctx is not self.entries[k][2]:
+                    state[k] = ctx
             value = write_forward(op, ctx if state.get(k) is None else state[k],
                                   [sym[id(x)] for x in ins],
                                   scalar=self.scalar)
             sym[id(out)] = fw.materialize(value, name=name)
+            if isinstance(out._data, np.ndarray):
+                arrays.setdefault(id(out._data), sym[id(out)])
         result = sym[id(self.out)]
         # backward: the chain rule, last op first
         needs = {id(x): x.requires_grad for x in inputs}
@@ -197,7 +258,7 @@ class Program:
         for k in range(len(self.entries) - 1, -1, -1):
             out, op, ctx, ins = self.entries[k]
             if state.get(k) is not None:
-                ctx = Sym(bw, state[k].text, state[k].value)
+                ctx = _rebind(bw, state[k])
             g = grads.pop(id(out), None)
             if g is None or not needs[id(out)]:
                 continue
@@ -264,9 +325,13 @@ class Program:
                         f"a compiled function ({_name(program.fn)}) cannot be differentiated "
                         f"twice: its backward is generated code, not recorded ops. Call the "
                         f"function itself (not compiled) under create_graph=True")
-                if ctx.g is not g:
-                    ctx.grads, ctx.g = program.backward(ctx, g), g
-                return ctx.grads[i]
+                if i not in ctx.grads:
+                    # the first VJP a backward pass asks for runs the whole generated
+                    # backward; a later pass (retain_graph) runs it again, with its own g
+                    ctx.grads = {k: gk for k, gk in enumerate(program.backward(ctx, g))
+                                 if gk is not None}
+                # handed over, not kept: the leaf can adopt the array, and it is freed with it
+                return ctx.grads.pop(i)
             return vjp
         forward = self.forward
         fields = dict(formula=f"the compiled code of {_name(self.fn)} (see .source)",
@@ -279,8 +344,47 @@ class Program:
     def inputs_of(self, args):
         return [_as_input(a, self.kind) for a in args if _is_traced_arg(a)] + self.free
 
+    def fits(self):
+        """Whether the leaves read afresh still have the shapes, dtypes and requires_grad the
+        trace saw."""
+        return all(_leaf_key(x) == key for x, key in zip(self.free, self.free_key))
+
     def run(self, args):
         return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
+
+
+def _leaf_key(x):
+    return (np.shape(x._data), getattr(x._data, "dtype", None), x.requires_grad)
+
+
+def _same_array(x, traced):
+    """The traced node, recorded before x, whose array x's array is, or None."""
+    found = None
+    for node in traced:
+        if node._data is x._data and node._index < x._index:
+            if found is None or node._index > found._index:
+                found = node
+    return found
+
+
+def _ctx_reading(ctx, arrays):
+    """ctx with each array that is a traced value's array replaced by that value's Sym."""
+    if isinstance(ctx, np.ndarray):
+        return arrays.get(id(ctx), ctx)
+    if type(ctx) is tuple:
+        parts = tuple(_ctx_reading(c, arrays) for c in ctx)
+        if any(a is not b for a, b in zip(parts, ctx)):
+            return parts
+    return ctx
+
+
+def _rebind(writer, ctx):
+    """A ctx of the forward's Syms as the backward's (the same names, the same values)."""
+    if isinstance(ctx, Sym):
+        return Sym(writer, ctx.text, ctx.value)
+    if type(ctx) is tuple:
+        return tuple(_rebind(writer, c) for c in ctx)
+    return ctx
 
 
 def _add_at(writer, total, index, g, x, accumulators):
@@ -344,7 +448,7 @@ class Compiled:
     def __call__(self, *args):
         key = tuple(_key(a) for a in args)
         program = self._programs.get(key)
-        if program is None:
+        if program is None or not program.fits():
             program = self._trace(args, key)
         else:
             self._programs.move_to_end(key)
@@ -418,13 +522,24 @@ def _as_input(a, kind):
 # comparing with eager mode
 def _verify(fn, program, args):
     """Run the new program against eager fn on other values of the same shapes: frozen data
-    (a value computed from an argument outside the ops) shows as a difference."""
+    (a value computed from an argument outside the ops) shows as a difference. Twice: the
+    entries of every argument moved (masks made from the data move), the values that take a
+    gradient scaled by up to 5% (a sum read with .item() changes); then every float argument
+    scaled, unless eager fn refuses those values (targets that must be 1 or -1)."""
     rng = np.random.default_rng(0)
-    other = [_perturbed(a, rng) for a in args]
+    other = [_perturbed(a, rng, False) for a in args]
+    _compare(fn, program, other, program.run(other), "trace")
+    other = [_perturbed(a, rng, True) for a in args]
+    try:
+        fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in other])
+    except Exception:
+        return
     _compare(fn, program, other, program.run(other), "trace")
 
 
-def _perturbed(a, rng):
+def _perturbed(a, rng, scale_all):
+    """Other values for argument a, as valid as its own: its entries in other places, and
+    those that take a gradient (all with scale_all) each scaled by up to 5%, signs kept."""
     from .tensor import Tensor
     from .value import Value
     if isinstance(a, Value):
@@ -434,15 +549,12 @@ def _perturbed(a, rng):
     arr = a._data if isinstance(a, Tensor) else a
     if not isinstance(arr, np.ndarray):
         return a
-    if arr.dtype.kind == "f":
-        new = (arr + rng.standard_normal(arr.shape) * (0.1 + 0.1 * np.abs(arr))).astype(
-            arr.dtype)
-    elif arr.dtype.kind == "b":
-        new = ~arr if arr.size else arr.copy()
-    elif arr.size > 1:
-        new = np.roll(arr, 1)           # same values, other places: targets, indices
+    if arr.dtype.kind == "b":
+        new = ~arr
     else:
-        new = arr.copy()
+        new = rng.permutation(arr.reshape(-1)).reshape(arr.shape)
+        if arr.dtype.kind == "f" and (scale_all or getattr(a, "requires_grad", False)):
+            new = (new * (1.0 + 0.05 * rng.random(arr.shape))).astype(arr.dtype)
     if isinstance(a, Tensor):
         t = Tensor._node(new)
         t.requires_grad = a.requires_grad
@@ -454,7 +566,7 @@ def _compare(fn, program, args, out, when):
     """Eager fn on args against the compiled `out`: values, and gradients of a random
     projection with respect to every input of the compiled node that requires grad."""
     from .engine import grad
-    eager = fn(*args)
+    eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in args])
     inputs = [x for x in program.inputs_of(args)]
     wanted = [x for x in inputs if x.requires_grad]
     _close(out._data, eager._data, f"{when}: the compiled value of {_name(fn)} differs from "

@@ -31,7 +31,8 @@ _IDENTIFIER = re.compile(r"(?<![\w.])[A-Za-z_]\w*")
 _IS_NAME = re.compile(r"[A-Za-z_]\w*")
 
 # operator precedence, for the fewest parentheses that keep Python's reading of the expression
-_PREC = {"or": 1, "if": 2, "|": 3, "^": 4, "&": 5, "cmp": 6, "+": 7, "-": 7, "*": 8, "/": 8,
+# (Python's order: comparisons bind more loosely than | ^ &, so `a & (b <= c)` needs its parentheses)
+_PREC = {"or": 1, "if": 2, "cmp": 3, "|": 4, "^": 5, "&": 6, "+": 7, "-": 7, "*": 8, "/": 8,
          "@": 8, "//": 8, "%": 8, "unary": 9, "**": 10, "atom": 11}
 _CMP = ("<", "<=", ">", ">=", "==", "!=")
 
@@ -237,6 +238,12 @@ class Sym:
     def ravel(self, *a, **k):
         return self._method("ravel", *a, **k)
 
+    def any(self, *a, **k):
+        return self._method("any", *a, **k)
+
+    def all(self, *a, **k):
+        return self._method("all", *a, **k)
+
     def forward_of(self, op, ctx, xs):
         """Another row's forward inside a row's forward (optable.forward_of): written as that
         row's step."""
@@ -318,6 +325,13 @@ def _values(xs):
     if isinstance(xs, (list, tuple)):
         return type(xs)(_values(x) for x in xs)
     return _value(xs)
+
+
+def _ctx_value(ctx):
+    """A row's ctx as traced: a Sym's value, in a tuple too (an index read from an argument)."""
+    if type(ctx) is tuple:
+        return tuple(_ctx_value(c) for c in ctx)
+    return _value(ctx)
 
 
 def _value_index(index):
@@ -457,7 +471,8 @@ class Writer:
         if x is Ellipsis:
             return "..."
         if isinstance(x, tuple):
-            inner = ", ".join(self.render(i) for i in x)
+            # a slice inside a tuple outside a subscript is spelled slice(0, 2, None)
+            inner = ", ".join(self.render(i, 1) for i in x)
             return f"({inner},)" if len(x) == 1 else f"({inner})"
         if isinstance(x, list) and all(isinstance(i, (int, float)) for i in x):
             return repr(x)
@@ -692,7 +707,7 @@ def write_forward(op, ctx, xs, scalar=False):
             return out
         except NoSource:
             writer.undo(mark)
-    value = forward(_value(ctx), *_values(xs))
+    value = forward(_ctx_value(ctx), *_values(xs))
     if not scalar and not isinstance(value, np.ndarray):
         value = np.asarray(value)
     if ctx is None:             # the row's forward under the row's name: `tanh(v4)`
@@ -711,7 +726,7 @@ def write_vjp(op, i, xp, g, out, ctx, inputs):
     if not isinstance(xp, SourceScalar) and op.fast_vjps[i] is not vjp:
         # a row with a fast VJP on arrays runs it by name (it reads what the forward left in
         # ctx, or branches on the values): the same numbers, sooner
-        value = op.fast_vjps[i](FAST_ARRAY, *_values((g, out)), _value(ctx),
+        value = op.fast_vjps[i](FAST_ARRAY, *_values((g, out)), _ctx_value(ctx),
                                 *_values(inputs))
         if not isinstance(value, SparseGrad):
             fname = writer.constant(op.fast_vjps[i], stem=_function_stem(op, f"vjp{i}"))
@@ -727,7 +742,7 @@ def write_vjp(op, i, xp, g, out, ctx, inputs):
             writer.undo(mark)
     plain = Scalar() if isinstance(xp, SourceScalar) else Array()
     fname = writer.constant(vjp, stem=_function_stem(op, f"vjp{i}"))
-    value = vjp(plain, _value(g), _value(out), _value(ctx), *_values(inputs))
+    value = vjp(plain, _value(g), _value(out), _ctx_value(ctx), *_values(inputs))
     backend = Sym(writer, writer.constant(plain, stem="xp"), plain)
     return writer.call(fname, [backend, g, out, ctx, *inputs], {}, value)
 
