@@ -126,6 +126,8 @@ class Program:
         proxies = [_proxy(a) for a in args if _is_traced_arg(a)]
         self._trace(fn, args, proxies)
         self._write(names)
+        for proxy, name in zip(proxies, names):     # the drawing of .graph names arguments
+            proxy.label = proxy.label or name
 
     # ------------------------------------------------------------------ tracing
     def _trace(self, fn, args, proxies):
@@ -444,6 +446,17 @@ class Compiled:
         if self._last is None:
             raise RuntimeError("compile: nothing traced yet: call the compiled function once")
         return self._last.source
+
+    @property
+    def graph(self):
+        """The output of the latest trace, with the graph of ops it was computed from: the
+        compiled node expanded. draw_graph(loss) draws a compiled call as one box;
+        draw_graph(step.graph, model=model) draws what it does, op by op (the arguments are
+        the trace's stand-ins, labelled with their parameter names; a model's parameters are
+        the model's own)."""
+        if self._last is None:
+            raise RuntimeError("compile: nothing traced yet: call the compiled function once")
+        return self._last.out
 
     def __call__(self, *args):
         key = tuple(_key(a) for a in args)

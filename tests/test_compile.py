@@ -1424,3 +1424,28 @@ def test_value_computed_outside_the_ops_by_an_nn_function_is_refused():
     x = Tensor(np.linspace(-3.0, 3.0, 8), requires_grad=True)
     with pytest.raises(CompileError, match="differs from eager mode"):
         autograd.compile(F.elu)(x)
+
+
+# ---------------------------------------------------------------------------------------------
+# drawing: a compiled call is one box; step.graph is the same call expanded, op by op
+def test_draw_graph_shows_a_compiled_call_as_one_box_or_expanded():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = autograd.randn(16, 4), autograd.randint(0, 3, (16,))
+
+    def loss_fn(x, y):
+        return F.cross_entropy(model(x), y)
+    step = autograd.compile(loss_fn)
+    with pytest.raises(RuntimeError, match="nothing traced yet"):
+        step.graph
+    loss = step(x, y)
+    loss.backward()
+    box = autograd.draw_graph(loss, model=model).source
+    assert box.count("compiled loss_fn") == 1 and "relu" not in box
+    assert "0.weight (8, 4)" in box and "2.bias (3,)" in box    # the parameters, by name
+    expanded = autograd.draw_graph(step.graph, model=model, group_modules=True).source
+    assert "compiled" not in expanded
+    for text in ("x (16, 4)", "0.weight (8, 4)", "label=relu", "cross_entropy",
+                 'label="Linear 0"', 'label="ReLU 1"'):
+        assert text in expanded, text
+    # the expanded graph's parameters are the model's own: their gradients are shown
+    assert "|grad| max" in expanded
