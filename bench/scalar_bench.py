@@ -5,8 +5,9 @@ the garbage collector on (the default).
 The step is micrograd's demo.ipynb as written: 100 points of make_moons(noise=0.1), labels
 +-1, inputs wrapped as Values (once, outside the loss function: autograd.compile refuses a fn
 that makes Values of its own, as they require grad by default), SVM max-margin loss plus 1e-4
-L2, built Value by Value, then zero grads, backward and an SGD update (`p.data -= 0.05 * p.grad`, floats; the notebook's
-decaying rate would only change the numbers). All three get the same weights and data and
+L2, built Value by Value, then zero grads, backward and an SGD update
+(`p.data -= 0.05 * p.grad`, floats; the notebook's decaying rate would only change the
+numbers). All three get the same weights and data and
 take the same steps (the losses are compared step by step).
 The compiled variant is `autograd.compile` of the loss function, closing over the parameters
 (about 65,000 ops: its first call traces them, writes them out as Python and checks the
@@ -134,7 +135,8 @@ def main():
         for name, t in rows:
             print(f"    {name:10s} {harness.fmt_time(t)}  {m / t:6.1f}x faster than micrograd")
         eager_after = harness.fmt_time(statistics.median(after["eager"])).strip()
-        print(f"    (eager after the compile: {eager_after}; the compiled program keeps {grown} more objects alive for the collector)")
+        print(f"    (eager after the compile: {eager_after}; the compiled program keeps "
+              f"{grown} more objects alive for the collector)")
         g.figures[n] = m / rows[-1][1]
         ge.figures[n] = m / rows[1][1]
     # the same without the collector, once: how much of micrograd's step is the collector
