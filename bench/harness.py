@@ -26,6 +26,7 @@ import optim
 from nn import functional as F
 
 THREADS = (1, 2)
+TORCH_BUDGET = 10.0          # seconds of timed torch rounds per measurement, at most
 clock = time.perf_counter
 
 
@@ -76,13 +77,26 @@ def time_rounds(steps, rounds, number, warmup=2, before=None):
 def measure(steps, rounds, number, torch_step=None, base="numpy", warmup=2, before=None):
     """Time `steps` interleaved (see the module docstring), then torch alone. Returns
     {name: (median seconds per step, ratio to `base`)}; the ratio of each interleaved step is
-    the median of its per-round ratios, torch's the ratio of the medians."""
+    the median of its per-round ratios, torch's the ratio of the medians.
+
+    torch gets at most TORCH_BUDGET seconds of rounds: with 2 threads on this loaded 2-core
+    machine its OpenMP threads can wait on each other for seconds per small op (gradcheck's
+    5121 evaluations once took 15 s a call); it then runs as many rounds as fit, at least its
+    first, timed, call."""
     runs = time_rounds(steps, rounds, number, warmup, before)
     ref = np.array(runs[base])
     out = {name: (statistics.median(r), float(np.median(np.array(r) / ref)))
            for name, r in runs.items()}
     if torch_step is not None:
-        t = statistics.median(time_rounds({"torch": torch_step}, rounds, number)["torch"])
+        t0 = clock()
+        torch_step()
+        once = clock() - t0
+        fit = int(TORCH_BUDGET / (once * (number + warmup / rounds)))
+        if fit >= 1:
+            t = statistics.median(time_rounds({"torch": torch_step}, min(rounds, fit), number,
+                                              warmup=min(warmup, fit))["torch"])
+        else:
+            t = once
         out["torch"] = (t, t / out[base][0])
     return out
 
