@@ -1,316 +1,341 @@
-"""Tensor networks: time per training step (forward, backward, SGD update) of
+"""Training steps of a CNN and an LSTM: hand-written numpy, tapegrad eager and compiled, torch.
 
-- the digits CNN of tests/test_learning.py (conv 1->16, relu, maxpool, conv 16->32, relu,
-  maxpool, linear 128->10, cross-entropy), batch 64 of 8x8 images;
-- an LSTM (input 8, hidden 64) over 50 steps, batch 32, a linear head on the last hidden
-  state, cross-entropy,
+- digits CNN: conv 3x3 1->8 channels (padding 1: 8x8 -> 8x8), relu, max-pool 2 (-> 8x4x4),
+  linear 128->10, cross-entropy; a batch of 64 of scikit-learn's 8x8 digits;
+- LSTM: input 16, hidden 64, over 50 steps, batch 32; a linear head 64->10 on the last hidden
+  state, cross-entropy.
 
-for tapegrad, PyTorch (2 threads) and hand-written numpy (forward and backward written out by
-hand, the same float32 math) in the same run, all from the same weights and data. Before timing,
-each pair's loss and gradients are compared, so the three compute the same thing.
+One step = forward, backward, SGD update, in float32, every implementation from the same
+weights and data; before timing, the loss and gradients of tapegrad eager and compiled are
+checked against the numpy step. The numpy steps are written as a careful numpy programmer
+writes them: every array in a buffer allocated once, in-place updates, no gradient for the
+input, and a memory layout of their own choosing (the check maps it back to tapegrad's).
+Run: `python -m bench.nn_bench`.
 """
-import statistics
-import time
-
 import numpy as np
 
 import nn
-from nn import functional as F
+from autograd import Tensor
+
+from . import harness
 
 DT = np.float32
 LR = 0.05
 
 
-# ---------------------------------------------------------------------------------------------
-# hand-written numpy
-def _softmax_ce(logits, y):
-    """(mean cross-entropy, its gradient wrt the logits)."""
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    p = e / e.sum(axis=1, keepdims=True)
+def _cross_entropy(z, rows, y):
+    """Mean cross-entropy of the logits z by logsumexp; z becomes its gradient, in place."""
     n = len(y)
-    loss = -np.log(p[np.arange(n), y]).mean()
-    p[np.arange(n), y] -= 1
-    return loss, p / n
-
-
-def _im2col(x, k, pad):
-    """(N, C*k*k, OH*OW) windows of x zero-padded by `pad` (stride 1)."""
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    n, c = x.shape[:2]
-    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
-    oh, ow = win.shape[2:4]
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k * k, oh * ow), (oh, ow)
-
-
-def _col2im(dcols, shape, k, pad):
-    n, c, h, w = shape
-    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
-    d = dcols.reshape(n, c, k, k, oh, ow)
-    dx = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=dcols.dtype)
-    for i in range(k):
-        for j in range(k):
-            dx[:, :, i:i + oh, j:j + ow] += d[:, :, i, j]
-    return dx[:, :, pad:pad + h, pad:pad + w]
-
-
-def _windows2(x):
-    """(N, C, H/2, W/2, 4): the 2x2 windows of x, row-major within each window."""
-    n, c, h, w = x.shape
-    return x.reshape(n, c, h // 2, 2, w // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(
-        n, c, h // 2, w // 2, 4)
-
-
-def _pool_fwd(x):
-    return _windows2(x).max(axis=-1)
-
-
-def _pool_bwd(x, y, dy):
-    """The gradient goes to the first maximum of each window (torch's rule: the background of
-    a digit makes many exact ties)."""
-    n, c, h, w = x.shape
-    first = _windows2(x).argmax(axis=-1)
-    d = (np.arange(4) == first[..., None]) * dy[..., None]
-    return d.reshape(n, c, h // 2, w // 2, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(x.shape)
-
-
-class NumpyCNN:
-    def __init__(self, params):
-        self.p = {k: v.copy() for k, v in params.items()}
-
-    def loss_and_grads(self, x, y):
-        p = self.p
-        w1, b1, w2, b2, w3, b3 = (p[k] for k in ("0.weight", "0.bias", "3.weight", "3.bias",
-                                                  "7.weight", "7.bias"))
-        n = len(x)
-        c1, (h1, w1s) = _im2col(x, 3, 1)
-        z1 = (w1.reshape(16, -1) @ c1 + b1[:, None]).reshape(n, 16, h1, w1s)
-        a1 = np.maximum(z1, 0)
-        p1 = _pool_fwd(a1)
-        c2, (h2, w2s) = _im2col(p1, 3, 1)
-        z2 = (w2.reshape(32, -1) @ c2 + b2[:, None]).reshape(n, 32, h2, w2s)
-        a2 = np.maximum(z2, 0)
-        p2 = _pool_fwd(a2)
-        f = p2.reshape(n, -1)
-        logits = f @ w3.T + b3
-        loss, dlogits = _softmax_ce(logits, y)
-        g = {"7.weight": dlogits.T @ f, "7.bias": dlogits.sum(0)}
-        dp2 = (dlogits @ w3).reshape(p2.shape)
-        dz2 = _pool_bwd(a2, p2, dp2) * (z2 > 0)
-        d2 = dz2.reshape(n, 32, -1)
-        g["3.weight"] = (d2 @ c2.transpose(0, 2, 1)).sum(0).reshape(w2.shape)
-        g["3.bias"] = d2.sum(axis=(0, 2))
-        dp1 = _col2im(w2.reshape(32, -1).T @ d2, p1.shape, 3, 1)
-        dz1 = _pool_bwd(a1, p1, dp1) * (z1 > 0)
-        d1 = dz1.reshape(n, 16, -1)
-        g["0.weight"] = (d1 @ c1.transpose(0, 2, 1)).sum(0).reshape(w1.shape)
-        g["0.bias"] = d1.sum(axis=(0, 2))
-        return loss, g
-
-    def step(self, x, y):
-        loss, g = self.loss_and_grads(x, y)
-        for k, v in g.items():
-            self.p[k] -= LR * v
-        return loss
-
-
-class NumpyLSTM:
-    """LSTM forward with a cache per step, backward through time by hand."""
-
-    def __init__(self, params):
-        self.p = {k: v.copy() for k, v in params.items()}
-
-    def loss_and_grads(self, x, y):
-        p = self.p
-        wih, whh = p["lstm.weight_ih_l0"], p["lstm.weight_hh_l0"]
-        b = p["lstm.bias_ih_l0"] + p["lstm.bias_hh_l0"]
-        wo, bo = p["head.weight"], p["head.bias"]
-        T, B, _ = x.shape
-        H = whh.shape[1]
-        h = np.zeros((B, H), DT)
-        c = np.zeros((B, H), DT)
-        cache = []
-        for t in range(T):
-            gates = x[t] @ wih.T + b + h @ whh.T
-            s = 1 / (1 + np.exp(-gates))
-            g = np.tanh(gates[:, 2 * H:3 * H])
-            i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
-            c_new = f * c + i * g
-            tc = np.tanh(c_new)
-            cache.append((h, c, i, f, g, o, tc))
-            h, c = o * tc, c_new
-        loss, dlogits = _softmax_ce(h @ wo.T + bo, y)
-        grads = {"head.weight": dlogits.T @ h, "head.bias": dlogits.sum(0)}
-        dh = dlogits @ wo
-        dc = np.zeros_like(c)
-        dwih, dwhh = np.zeros_like(wih), np.zeros_like(whh)
-        db = np.zeros_like(b)
-        dgates = np.empty((B, 4 * H), DT)
-        for t in reversed(range(T)):
-            h_prev, c_prev, i, f, g, o, tc = cache[t]
-            dc = dc + dh * o * (1 - tc * tc)
-            dgates[:, :H] = dc * g * i * (1 - i)
-            dgates[:, H:2 * H] = dc * c_prev * f * (1 - f)
-            dgates[:, 2 * H:3 * H] = dc * i * (1 - g * g)
-            dgates[:, 3 * H:] = dh * tc * o * (1 - o)
-            dc = dc * f
-            dwih += dgates.T @ x[t]
-            dwhh += dgates.T @ h_prev
-            db += dgates.sum(0)
-            dh = dgates @ whh
-        grads.update({"lstm.weight_ih_l0": dwih, "lstm.weight_hh_l0": dwhh,
-                      "lstm.bias_ih_l0": db, "lstm.bias_hh_l0": db})
-        return loss, grads
-
-    def step(self, x, y):
-        loss, g = self.loss_and_grads(x, y)
-        for k, v in g.items():
-            self.p[k] -= LR * v
-        return loss
+    z -= z.max(axis=1, keepdims=True)
+    picked = z[rows, y]
+    np.exp(z, out=z)
+    s = z.sum(axis=1, keepdims=True)
+    loss = float(np.log(s).sum() - picked.sum()) / n
+    z /= s
+    z[rows, y] -= 1
+    z *= DT(1.0 / n)
+    return loss
 
 
 # ---------------------------------------------------------------------------------------------
-# tapegrad and torch
-def _cnn_tapegrad(rng):
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(128, 10, rng=rng))
+# digits CNN
+class NumpyCNN:
+    """Channels first, as (C, N, H, W): the conv is one (8, 9) @ (9, N*8*8) matmul of an im2col
+    buffer (kernel offset first: each row is the padded input shifted by one offset), filled
+    by one np.copyto from a sliding_window_view of a zero-padded input buffer, both allocated
+    once; bias and its gradient run along contiguous rows. The 2x2 windows of the pool are
+    axes 3 and 5 of a reshape, their maximum two np.maximum calls. The gradient of the pool
+    goes to the first maximum of each window in row-major order (torch's rule: the background
+    of a digit makes many exact ties), and only where that maximum is > 0, which is the
+    relu's backward done on the pooled quarter of the array. Features are copied to (N, C*H*W)
+    for the linear layer, the order of tapegrad's Flatten."""
+
+    def __init__(self, weights, x, y):
+        n = len(x)
+        self.x, self.y, self.rows = x.reshape(n, 8, 8), y, np.arange(n)
+        self.wc = weights["0.weight"].reshape(8, 9).copy()
+        self.bc = weights["0.bias"].reshape(8, 1).copy()
+        self.wl = weights["4.weight"].T.copy()                               # (128, 10)
+        self.bl = weights["4.bias"].copy()
+        self.xpad = np.zeros((n, 10, 10), DT)
+        windows = np.lib.stride_tricks.sliding_window_view(self.xpad, (3, 3), axis=(1, 2))
+        self.windows = windows.transpose(3, 4, 0, 1, 2)        # (3, 3, n, 8, 8), a view
+        self.cols = np.empty((3, 3, n, 8, 8), DT)
+        self.z = np.empty((8, n * 64), DT)                      # conv, then relu
+        self.half = np.empty((8, n, 4, 4, 2), DT)               # max over window rows
+        self.pooled = np.empty((8, n, 4, 4), DT)
+        self.feat = np.empty((n, 8, 4, 4), DT)
+        self.logits = np.empty((n, 10), DT)
+        self.dfeat = np.empty((n, 8, 4, 4), DT)
+        self.dpooled = np.empty((8, n, 4, 4), DT)
+        self.dz = np.empty_like(self.z)
+        self.free = np.empty((8, n, 4, 4), bool)
+        self.hit = np.empty((8, n, 4, 4), bool)
+        self.gwc, self.gbc = np.empty_like(self.wc), np.empty_like(self.bc)
+        self.gwl, self.gbl = np.empty_like(self.wl), np.empty_like(self.bl)
+
+    def loss_and_grads(self):
+        n, zero = len(self.x), DT(0)
+        np.copyto(self.xpad[:, 1:9, 1:9], self.x)
+        np.copyto(self.cols, self.windows)
+        cols = self.cols.reshape(9, n * 64)
+        z = self.z
+        np.matmul(self.wc, cols, out=z)
+        z += self.bc
+        np.maximum(z, zero, out=z)
+        zw = z.reshape(8, n, 4, 2, 4, 2)
+        np.maximum(zw[:, :, :, 0], zw[:, :, :, 1], out=self.half)
+        np.maximum(self.half[..., 0], self.half[..., 1], out=self.pooled)
+        np.copyto(self.feat, self.pooled.transpose(1, 0, 2, 3))
+        feat = self.feat.reshape(n, 128)
+        logits = self.logits
+        np.matmul(feat, self.wl, out=logits)
+        logits += self.bl
+        loss = _cross_entropy(logits, self.rows, self.y)
+        # backward: logits now holds d loss / d logits
+        np.matmul(feat.T, logits, out=self.gwl)
+        logits.sum(axis=0, out=self.gbl)
+        np.matmul(logits, self.wl.T, out=self.dfeat.reshape(n, 128))
+        dpooled = self.dpooled
+        np.copyto(dpooled, self.dfeat.transpose(1, 0, 2, 3))     # read 4 times below
+        dzw = self.dz.reshape(8, n, 4, 2, 4, 2)
+        free, hit = self.free, self.hit
+        np.greater(self.pooled, zero, out=free)          # relu's gradient is 0 where max is 0
+        for i in (0, 1):
+            for j in (0, 1):                 # window entries in row-major order: first max wins
+                np.equal(zw[:, :, :, i, :, j], self.pooled, out=hit)
+                hit &= free
+                np.multiply(dpooled, hit, out=dzw[:, :, :, i, :, j])
+                free ^= hit
+        dz = self.dz
+        np.matmul(dz, cols.T, out=self.gwc)
+        dz.sum(axis=1, keepdims=True, out=self.gbc)
+        return loss
+
+    def step(self):
+        loss = self.loss_and_grads()
+        for p, g in ((self.wc, self.gwc), (self.bc, self.gbc), (self.wl, self.gwl),
+                     (self.bl, self.gbl)):
+            g *= DT(LR)
+            p -= g
+        return loss
+
+    def grads(self):
+        """In the order and layout of the tapegrad model's parameters."""
+        return [self.gwc.reshape(8, 1, 3, 3), self.gbc.ravel(), self.gwl.T, self.gbl]
 
 
-def _cnn_torch(torch):
+def _cnn(weights=None):
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=np.random.default_rng(1)),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(128, 10, rng=np.random.default_rng(2)))
+    if weights is not None:
+        model.load_state_dict({k: Tensor(v) for k, v in weights.items()})
+    return model
+
+
+def _cnn_torch(torch, weights):
     t = torch.nn
-    return t.Sequential(t.Conv2d(1, 16, 3, padding=1), t.ReLU(), t.MaxPool2d(2),
-                        t.Conv2d(16, 32, 3, padding=1), t.ReLU(), t.MaxPool2d(2),
-                        t.Flatten(), t.Linear(128, 10))
+    model = t.Sequential(t.Conv2d(1, 8, 3, padding=1), t.ReLU(), t.MaxPool2d(2), t.Flatten(),
+                         t.Linear(128, 10))
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM
+class NumpyLSTM:
+    """Gates in the order i, f, o, g (the three sigmoids side by side, one call each; the
+    weights are permuted once from torch's i, f, g, o) and one bias (b_ih + b_hh). The input
+    product of all 50 steps is one matmul before the loop, and after the backward loop the
+    weight gradients are one matmul each over all steps; only h W_hh and its backward are per
+    step. Activated gates, cells, tanh(c) and hidden states of every step are kept in buffers
+    allocated once."""
+
+    def __init__(self, weights, x, y):
+        T, B, I = x.shape
+        H = weights["lstm.weight_hh_l0"].shape[1]
+        self.T, self.B, self.I, self.H = T, B, I, H
+        self.perm = np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]       # torch's rows, ours i f o g
+        self.x, self.y, self.rows = x, y, np.arange(B)
+        self.wih = weights["lstm.weight_ih_l0"][self.perm].T.copy()          # (I, 4H)
+        self.whh = weights["lstm.weight_hh_l0"][self.perm].T.copy()          # (H, 4H)
+        self.b = (weights["lstm.bias_ih_l0"] + weights["lstm.bias_hh_l0"])[self.perm]
+        self.wo = weights["head.weight"].T.copy()                            # (H, 10)
+        self.bo = weights["head.bias"].copy()
+        self.gates = np.empty((T, B, 4 * H), DT)
+        self.hs = np.zeros((T + 1, B, H), DT)                  # hs[0] = h_0 = 0
+        self.cs = np.zeros((T + 1, B, H), DT)
+        self.tcs = np.empty((T, B, H), DT)
+        self.rec = np.empty((B, 4 * H), DT)
+        self.logits = np.empty((B, 10), DT)
+        self.dgates = np.empty((T, B, 4 * H), DT)
+        self.dh, self.dc = np.empty((B, H), DT), np.empty((B, H), DT)
+        self.tmp, self.tmp3 = np.empty((B, H), DT), np.empty((B, 3 * H), DT)
+        self.gwih, self.gwhh = np.empty_like(self.wih), np.empty_like(self.whh)
+        self.gb = np.empty_like(self.b)
+        self.gwo, self.gbo = np.empty_like(self.wo), np.empty_like(self.bo)
+
+    def loss_and_grads(self):
+        T, B, I, H = self.T, self.B, self.I, self.H
+        gates, hs, cs, tcs, tmp, tmp3 = (self.gates, self.hs, self.cs, self.tcs, self.tmp,
+                                         self.tmp3)
+        np.matmul(self.x.reshape(T * B, I), self.wih, out=gates.reshape(T * B, 4 * H))
+        gates += self.b
+        for t in range(T):
+            g = gates[t]
+            np.matmul(hs[t], self.whh, out=self.rec)
+            g += self.rec
+            s = g[:, :3 * H]                                  # sigmoid, in place
+            np.negative(s, out=s)
+            np.exp(s, out=s)
+            s += 1
+            np.reciprocal(s, out=s)
+            np.tanh(g[:, 3 * H:], out=g[:, 3 * H:])
+            i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+            np.multiply(f, cs[t], out=cs[t + 1])
+            np.multiply(i, gg, out=tmp)
+            cs[t + 1] += tmp
+            np.tanh(cs[t + 1], out=tcs[t])
+            np.multiply(o, tcs[t], out=hs[t + 1])
+        logits = self.logits
+        np.matmul(hs[T], self.wo, out=logits)
+        logits += self.bo
+        loss = _cross_entropy(logits, self.rows, self.y)
+        # backward through time; logits now holds d loss / d logits
+        np.matmul(hs[T].T, logits, out=self.gwo)
+        logits.sum(axis=0, out=self.gbo)
+        dh, dc = self.dh, self.dc
+        np.matmul(logits, self.wo.T, out=dh)
+        dc.fill(0)
+        for t in range(T - 1, -1, -1):
+            g, dg = gates[t], self.dgates[t]
+            i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
+            tc = tcs[t]
+            np.multiply(tc, tc, out=tmp)                      # dc += dh o (1 - tanh^2 c)
+            np.subtract(1, tmp, out=tmp)
+            tmp *= o
+            tmp *= dh
+            dc += tmp
+            np.multiply(dc, gg, out=dg[:, :H])                # d i, d f, d o before sigmoid'
+            np.multiply(dc, cs[t], out=dg[:, H:2 * H])
+            np.multiply(dh, tc, out=dg[:, 2 * H:3 * H])
+            np.subtract(1, g[:, :3 * H], out=tmp3)
+            tmp3 *= g[:, :3 * H]
+            dg[:, :3 * H] *= tmp3
+            np.multiply(gg, gg, out=tmp)                      # d g: dc i (1 - g^2)
+            np.subtract(1, tmp, out=tmp)
+            tmp *= i
+            np.multiply(dc, tmp, out=dg[:, 3 * H:])
+            dc *= f
+            if t:
+                np.matmul(dg, self.whh.T, out=dh)
+        dgates = self.dgates.reshape(T * B, 4 * H)
+        np.matmul(self.x.reshape(T * B, I).T, dgates, out=self.gwih)
+        np.matmul(hs[:T].reshape(T * B, H).T, dgates, out=self.gwhh)
+        dgates.sum(axis=0, out=self.gb)
+        return loss
+
+    def step(self):
+        loss = self.loss_and_grads()
+        for p, g in ((self.wih, self.gwih), (self.whh, self.gwhh), (self.b, self.gb),
+                     (self.wo, self.gwo), (self.bo, self.gbo)):
+            g *= DT(LR)
+            p -= g
+        return loss
+
+    def grads(self):
+        """In the order and layout of the tapegrad model's parameters (both biases get the
+        gradient of the one bias)."""
+        def torch_rows(g):                # (in, 4H) with gates i f o g -> (4H, in), i f g o
+            out = np.empty_like(g.T)
+            out[self.perm] = g.T
+            return out
+        gb = np.empty_like(self.gb)
+        gb[self.perm] = self.gb
+        return [torch_rows(self.gwih), torch_rows(self.gwhh), gb, gb, self.gwo.T, self.gbo]
 
 
 class _LSTMClassifier(nn.Module):
-    def __init__(self, rng):
+    def __init__(self, weights=None):
         super().__init__()
-        self.lstm = nn.LSTM(8, 64, rng=rng)
-        self.head = nn.Linear(64, 10, rng=rng)
+        self.lstm = nn.LSTM(16, 64, rng=np.random.default_rng(3))
+        self.head = nn.Linear(64, 10, rng=np.random.default_rng(4))
+        if weights is not None:
+            self.load_state_dict({k: Tensor(v) for k, v in weights.items()})
 
     def forward(self, x):
         _, (h, _) = self.lstm(x)
         return self.head(h[0])
 
 
-def _lstm_torch(torch):
+def _lstm_torch(torch, weights):
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(8, 64)
+            self.lstm = torch.nn.LSTM(16, 64)
             self.head = torch.nn.Linear(64, 10)
 
         def forward(self, x):
             _, (h, _) = self.lstm(x)
             return self.head(h[0])
-    return Net()
+    model = Net()
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in weights.items()})
+    return model
 
 
-def _tapegrad_step(model):
-    params = list(model.parameters())
+# ---------------------------------------------------------------------------------------------
+def _torch_step(torch, model, x, y):
+    """torch's idiomatic step: torch.optim.SGD, zero_grad, backward, step."""
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
 
-    def step(x, y):
-        loss = F.cross_entropy(model(x), y)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        for p in params:
-            p.data -= LR * p.grad
-        return loss.item()
-    return step
-
-
-def _torch_step(torch, model):
-    params = list(model.parameters())
-
-    def step(x, y):
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    def step():
         loss = torch.nn.functional.cross_entropy(model(xt), yt)
-        for p in params:
-            p.grad = None
+        opt.zero_grad()
         loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-        return loss.item()
+        opt.step()
     return step
 
 
-def _time(steps, x, y, repeats):
-    """Median seconds per step of each implementation. The implementations take turns, step by
-    step, so that a change in machine load hits them all alike."""
-    times = {name: [] for name in steps}
-    for step in steps.values():
-        step(x, y)                                    # warm-up
-    for _ in range(repeats):
-        for name, step in steps.items():
-            t0 = time.perf_counter()
-            step(x, y)
-            times[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def _check(name, model, numpy_impl, x, y):
-    """Same loss and gradients from tapegrad and the numpy version (before any update)."""
-    loss = F.cross_entropy(model(x), y)
-    model.zero_grad()
-    loss.backward()
-    ref_loss, ref = numpy_impl.loss_and_grads(x, y)
-    worst = max(float(np.abs(p.grad - ref[k]).max() / (np.abs(ref[k]).max() + 1e-12))
-                for k, p in model.named_parameters())
-    print(f"  {name}: loss tapegrad {loss.item():.6f} numpy {ref_loss:.6f}; largest relative "
-          f"gradient difference {worst:.1e}")
-    model.zero_grad()
-
-
-def _report(name, times):
-    base = times["numpy"]
-    parts = [f"{k} {v * 1e3:7.2f} ms ({v / base:4.2f}x numpy)" for k, v in times.items()]
-    print(f"{name}: " + " | ".join(parts))
-
-
-def _compare(name, title, model, numpy_model, torch_model, torch, x, y, repeats):
-    """Check tapegrad against the hand-written numpy model given the same weights, then time
-    both (and torch, when installed) on the same batch and print the ratios."""
-    weights = model.state_dict()
-    ref = numpy_model(weights)
-    _check(name, model, ref, x, y)
-    steps = {"tapegrad": _tapegrad_step(model)}
+def _run(title, short, numpy_cls, make_model, torch_model, x, y, rounds, number, target,
+         today):
+    weights = {k: v.numpy().copy() for k, v in make_model().state_dict().items()}
+    torch = harness.torch_or_none()
+    tstep = None
     if torch is not None:
-        tm = torch_model(torch)
-        tm.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-        steps["torch"] = _torch_step(torch, tm)
-    steps["numpy"] = ref.step
-    _report(title, _time(steps, x, y, repeats))
+        tstep = _torch_step(torch, torch_model(torch, weights), x, y)
+    return harness.run_workload(title, short, lambda: numpy_cls(weights, x, y),
+                                lambda: make_model(weights), Tensor(x), y, LR, rounds, number,
+                                target, today, tstep)
 
 
-def main(repeats=30):
-    try:
-        import torch
-        torch.set_num_threads(2)
-    except ImportError:                               # the bench still runs without torch
-        torch = None
-    print("nn bench: median time per training step (forward + backward + SGD), float32")
-    rng = np.random.default_rng(0)
-
-    # ---- digits CNN
+def cnn(rounds=21, number=10):
     from sklearn.datasets import load_digits
     d = load_digits()
     x = (d.data[:64] / 16.0).astype(DT).reshape(64, 1, 8, 8)
     y = d.target[:64].astype(np.int64)
-    _compare("CNN", "digits CNN, batch 64      ", _cnn_tapegrad(np.random.default_rng(1)),
-             NumpyCNN, _cnn_torch, torch, x, y, repeats)
+    return _run("digits CNN (conv 3x3 1->8, relu, maxpool 2, linear 128->10), batch 64",
+                "digits CNN step, batch 64", NumpyCNN, _cnn, _cnn_torch, x, y, rounds, number,
+                target=1.1, today="1.97-2.09x")
 
-    # ---- LSTM over 50 steps
-    T, B = 50, 32
-    x = rng.standard_normal((T, B, 8)).astype(DT)
-    y = rng.integers(0, 10, B)
-    _compare("LSTM", "LSTM 8->64, 50 steps, b 32", _LSTMClassifier(np.random.default_rng(2)),
-             NumpyLSTM, _lstm_torch, torch, x, y, repeats)
+
+def lstm(rounds=15, number=1):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 32, 16)).astype(DT)
+    y = rng.integers(0, 10, 32)
+    return _run("LSTM 16->64 over 50 steps, batch 32, linear head, cross-entropy",
+                "LSTM 16->64, 50 steps, batch 32", NumpyLSTM, _LSTMClassifier, _lstm_torch,
+                x, y, rounds, number, target=1.1, today="1.50-1.66x")
+
+
+def main():
+    print("Tensor networks: numpy by hand, tapegrad eager and compiled, torch (float32)")
+    cnn()
+    print()
+    lstm()
 
 
 if __name__ == "__main__":
     main()
+    harness.print_goals()
