@@ -14,9 +14,10 @@ at trace time shows at the second call.
 """
 import ast
 import gc
-import importlib.util
+import importlib
 import random
 import re
+import sys
 import weakref
 from pathlib import Path
 
@@ -37,11 +38,10 @@ F32 = dict(rtol=1e-5)
 
 
 def _load_scalar_bench():
-    path = Path(__file__).resolve().parents[1] / "bench" / "scalar_bench.py"
-    spec = importlib.util.spec_from_file_location("_scalar_bench_for_compile", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module("bench.scalar_bench")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1449,3 +1449,21 @@ def test_draw_graph_shows_a_compiled_call_as_one_box_or_expanded():
         assert text in expanded, text
     # the expanded graph's parameters are the model's own: their gradients are shown
     assert "|grad| max" in expanded
+
+
+def test_values_made_inside_fn_are_read_like_parameters():
+    # micrograd's demo makes its inputs inside loss(): Value(2.0) requires grad there, and
+    # eager mode makes a new one at each call; compiled code reads it as it reads parameters
+    w = Value(0.3)
+
+    def loss():
+        return (w * Value(2.0) + Value(-1.0)).relu()
+    step = autograd.compile(loss)
+    out = step()
+    out.backward()
+    assert out.data == pytest.approx(0.0) and w.grad == 0.0      # relu's kink side
+    w.data = 0.75
+    w.grad = 0.0
+    out = step()
+    out.backward()
+    assert out.data == pytest.approx(0.5) and w.grad == pytest.approx(2.0)
