@@ -29,7 +29,8 @@ class _State:
     """Global switches: grad mode, anomaly mode, open Tapes, the fast paths, the nn.Module whose
     forward is running. `hooks` is True when anything must see each recorded node (anomaly
     mode, open Tapes, a module's forward). `anomaly` is False or the AnomalyMode in force."""
-    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module", "trace")
+    __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module", "trace",
+                 "last_in_place")
 
     def __init__(self):
         self.grad_enabled = True
@@ -39,6 +40,7 @@ class _State:
         self.fast = True
         self.module = None      # weakref to the innermost nn.Module running forward, or None
         self.trace = None       # the Trace of autograd.compile while it traces a function
+        self.last_in_place = -1     # recording index of the latest in-place change of any value
 
 
 STATE = _State()
@@ -162,7 +164,7 @@ class InPlace:
 
     def stamp(self, tensor=None, old=None):
         """A change now; `old`, if given, is the node that keeps tensor's value before it."""
-        self.changed_at = _next_index()
+        self.changed_at = STATE.last_in_place = _next_index()
         if old is not None:
             self.replaced.append((self.changed_at, id(tensor), weakref.ref(old)))
 
@@ -191,13 +193,16 @@ def _changed_since(x, node):
     return x._version is not None and x._version.changed_at > node._index
 
 
-def _inputs_as_used(node, takers):
-    """node's inputs as its op used them (torch's version counter). An input changed in place
-    since then is an error, naming the op, if a VJP that runs reads it (torch's saved tensor);
-    otherwise its gradient is still right, as in torch, which checks only what a backward
-    saved. If an in-place op recorded for backward has made that input's tensor a new node,
+def _inputs_as_used(node):
+    """node's inputs as its op used them (torch's version counter). Its output, or an input,
+    changed in place since then is an error, naming the op, if a VJP that runs reads it
+    (torch's saved tensor); otherwise its gradient is still right, as in torch, which checks
+    only what a backward saved. If an in-place op recorded for backward has made that input's tensor a new node,
     the gradient goes to the node that keeps the value the op used."""
     parents = node._parents
+    takers = [i for i, p in enumerate(parents) if p.requires_grad]
+    if _changed_since(node, node) and node._op.reads("out", takers):
+        raise _changed_in_place_error(node, node)
     for j, p in enumerate(parents):
         if not _changed_since(p, node):
             continue
@@ -358,7 +363,8 @@ def walk(root, constants=True, data_inputs=True):
     seen = {root}
     stack = [root]
     while stack:
-        for p in operands(stack.pop(), data_inputs):
+        node = stack.pop()
+        for p in node._parents if data_inputs else operands(node, False):
             if (constants or p.requires_grad) and p not in seen:
                 seen.add(p)
                 stack.append(p)
@@ -408,11 +414,10 @@ def backpropagate(root, seed, xp, retain_graph, take, watch=None):
         if node._op is None:
             continue                          # a leaf: nothing further back
         parents = node._parents
-        takers = [i for i, p in enumerate(parents) if p.requires_grad]
-        if _changed_since(node, node) and node._op.reads(
-                "out", takers):     # the output, changed in place after the op made it
-            raise _changed_in_place_error(node, node)
-        parents = _inputs_as_used(node, takers)    # torch's version counter
+        if STATE.last_in_place > node._index:
+            # a value was changed in place after node was recorded: if it is one node's VJPs
+            # read, that is an error (torch's version counter)
+            parents = _inputs_as_used(node)
         if xp is GRAPH:      # create_graph: the VJPs work on the nodes, so they are recorded
             out, inputs = node, parents
         else:
