@@ -203,10 +203,10 @@ def check_2_2(lr):
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(20):
             loss = ((Tensor(X) @ w + b - Tensor(y)) ** 2).mean()
-            gw, gb = (np.asarray(g.data) for g in _grads(loss, [w, b]))
-            w = Tensor(np.asarray(w.data) - lr * gw, requires_grad=True)
-            b = Tensor(np.asarray(b.data) - lr * gb, requires_grad=True)
-        final = float(np.mean((X @ np.asarray(w.data) + float(np.asarray(b.data)) - y) ** 2))
+            gw, gb = (g.detach().numpy() for g in _grads(loss, [w, b]))
+            w = Tensor(w.detach().numpy() - lr * gw, requires_grad=True)
+            b = Tensor(b.detach().numpy() - lr * gb, requires_grad=True)
+        final = float(np.mean((X @ w.detach().numpy() + b.item() - y) ** 2))
     A = np.c_[X, np.ones(len(X))]
     best = float(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
     gap = final - best
@@ -284,7 +284,7 @@ def check_3_2(activation):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    mse = float(loss.data)
+    mse = loss.item()
     if mse < 0.05:
         return right("3.2", f"MSE {mse:.4f}: a non-linear activation lets the hidden layer "
                             f"bend the boundary.")
@@ -318,7 +318,7 @@ def check_3_3(add_feature):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    acc = float(((np.asarray(net(Tensor(feats[300:])).data)[:, 0] > 0) == y[300:]).mean())
+    acc = float(((net(Tensor(feats[300:])).detach().numpy()[:, 0] > 0) == y[300:]).mean())
     if acc >= 0.9:
         return right("3.3", f"test accuracy {acc:.2f}: a constant column is a bias in disguise "
                             f"(its weights add a constant to every first-layer neuron); the "
@@ -487,7 +487,7 @@ def check_6_1(answer):
         return unanswered("6.1", "set answer_6_1 to a number")
     z = Tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
     (g,) = grad(F.binary_cross_entropy_with_logits(z, np.ones(1)), [z])
-    truth = float(np.asarray(g.data)[0])
+    truth = g[0].item()
     if isinstance(answer, (int, float)) and math.isclose(answer, truth, abs_tol=1e-12):
         return right("6.1", f"sigmoid(z) - y = 0.5 - 1 = {truth}: negative, so gradient descent "
                             f"raises z towards the right answer.")
@@ -513,7 +513,7 @@ def check_6_2(loss_fn):
             opt.step()
     except Exception as e:          # the learner's loss is what is being checked
         return wrong("6.2", f"training with that loss raised {type(e).__name__}: {e}")
-    slope = float(np.asarray(params.data)[0])
+    slope = params[0].item()
     if abs(slope - 1.0) < 0.1:
         return right("6.2", f"slope {slope:.3f}: the absolute error's gradient has size 1 "
                             f"whatever the residual, so one outlier cannot dominate.")
@@ -540,14 +540,14 @@ def check_6_3(bce_with_logits):
         z_ref = Tensor(zs, requires_grad=True, dtype=np.float64)
         ref = F.binary_cross_entropy_with_logits(z_ref, y, reduction="none")
         (g_ref,) = grad(ref.sum(), [z_ref])
-        values, grads = np.asarray(mine.data), np.asarray(g_mine.data)
-        bad = ~(np.isclose(values, np.asarray(ref.data), rtol=1e-9, atol=1e-12)
-                & np.isclose(grads, np.asarray(g_ref.data), rtol=1e-9, atol=1e-12))
+        values, grads = mine.detach().numpy(), g_mine.detach().numpy()
+        bad = ~(np.isclose(values, ref.detach().numpy(), rtol=1e-9, atol=1e-12)
+                & np.isclose(grads, g_ref.detach().numpy(), rtol=1e-9, atol=1e-12))
         if bad.any():
             k = int(np.argmax(bad))
             return wrong("6.3", f"at z = {zs[k]:g}, y = {target:g}: loss {values[k]:.6g} and "
-                                f"gradient {grads[k]:.6g}, the library's {np.asarray(ref.data)[k]:.6g}"
-                                f" and {np.asarray(g_ref.data)[k]:.6g}")
+                                f"gradient {grads[k]:.6g}, the library's {ref[k].item():.6g}"
+                                f" and {g_ref[k].item():.6g}")
     z = Tensor(np.linspace(-3, 3, 7) + 0.1, requires_grad=True, dtype=np.float64)
     try:
         gradcheck(lambda t: bce_with_logits(t, Tensor(np.ones(7) * 0.0)).sum(), [z])
@@ -570,12 +570,12 @@ def check_7_1(answer):
     opt = optim.SGD([p], lr=0.01, momentum=0.9)
     steps = []
     for _ in range(300):
-        before = float(np.asarray(p.data)[0])
+        before = p[0].item()
         loss = (p * 2.0).sum()                 # gradient 2, whatever p is
         opt.zero_grad()
         loss.backward()
         opt.step()
-        steps.append((before - float(np.asarray(p.data)[0])) / (0.01 * 2.0))
+        steps.append((before - p[0].item()) / (0.01 * 2.0))
     last, earlier = steps[-1], steps[-50]
     if abs(last - earlier) > 1e-6 * abs(last):
         truth = "d"
@@ -610,7 +610,7 @@ def check_7_2(momentum):
             opt.zero_grad()
             loss.backward()
             opt.step()
-        final = float(np.mean((A @ np.asarray(p.data) - y) ** 2))
+        final = float(np.mean((A @ p.detach().numpy() - y) ** 2))
     gap = final - float(np.mean((A @ best - y) ** 2))
     if np.isfinite(gap) and gap < 1e-6:
         return right("7.2", f"{gap:.1e} above the minimum: along the flat valley the velocity "
@@ -640,7 +640,7 @@ def check_7_3(sgd_momentum):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        reference.append(np.asarray(p.data).copy())
+        reference.append(p.detach().numpy().copy())
     mine = np.asarray(mine, dtype=float)
     if mine.shape == (21, 2) and np.allclose(mine, reference, rtol=1e-10, atol=1e-12):
         return right("7.3", "the step follows the velocity v, which remembers past gradients; "
@@ -672,7 +672,7 @@ def check_8_1(answer):
     for layer in layers:
         h = layer(h)
         if isinstance(layer, nn.ReLU):
-            stds.append(float(np.asarray(h.data).std()))
+            stds.append(h.std().item())
     growth = stds[-1] / stds[0]
     options = {"a": 1.5, "b": 30.0, "c": 2000.0, "d": 5e6}
     truth = min(options, key=lambda k: abs(math.log(options[k] / growth)))
@@ -744,12 +744,12 @@ def check_9_2(lam, train, mlp, digits_split):
     x_tr, y_tr, x_te, y_te = digits_split(0)
     model = train(mlp(seed=0), x_tr, y_tr, lr=0.05, sgd=True, penalty=F.l1_penalty,
                   lam=float(lam), seed=1)
-    weights = np.concatenate([np.asarray(p.data).ravel() for n, p in model.named_parameters()
+    weights = np.concatenate([p.detach().numpy().ravel() for n, p in model.named_parameters()
                               if n.endswith("weight")])
     zero = float(np.mean(np.abs(weights) < 1e-3))
     model.eval()
     with no_grad():
-        acc = float((np.asarray(model(Tensor(x_te)).data).argmax(1) == y_te).mean())
+        acc = float((model(Tensor(x_te)).detach().numpy().argmax(1) == y_te).mean())
     model.train()
     if zero >= 0.6 and acc > 0.8:
         return right("9.2", f"{zero:.0%} of the weights below 1e-3, test accuracy {acc:.3f}: "
@@ -811,7 +811,7 @@ def check_10_2(k):
     x = Tensor(r.normal(size=(1, 1, 8, 8)), requires_grad=True, dtype=np.float64)
     out = stack(x)
     (g,) = grad(out[0, 0, 4, 4], [x])
-    seen = int(np.sum(np.asarray(g.data) != 0))
+    seen = int(np.sum(g.detach().numpy() != 0))
     if seen == 64:
         return right("10.2", f"with k = {k} the centre output depends on all 64 input pixels: "
                              f"two k x k layers see 2k - 1 pixels across.")
