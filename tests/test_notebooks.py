@@ -47,12 +47,51 @@ def output_noise(nb):
     return noise
 
 
-@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_notebook_runs(path):
+# Every notebook runs twice: with the committed seeds, and with every seed shifted (a claim that
+# holds for one lucky seed fails there). TAPEGRAD_TEST_SEED_OFFSET picks the shift (default 1;
+# `python notebooks/run.py --seed-offset 2` tries another by hand).
+SHIFTED = int(os.environ.get("TAPEGRAD_TEST_SEED_OFFSET", "1"))
+RUNS = [(p, offset) for offset in sorted({0, SHIFTED}) for p in PATHS]
+
+
+def _workers():
     try:
-        nb = run.execute_notebook(path)
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:          # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _execute(path, offset):
+    try:
+        return run.execute_notebook(path, seed_offset=offset)
     except run.NotebookError as e:
-        pytest.fail(str(e), pytrace=False)
+        return e
+
+
+@pytest.fixture(scope="module")
+def executed(request):
+    """{(notebook path, seed offset): executed notebook or its NotebookError} for the runs this
+    session selected, executed up front on one kernel per core (each kernel is a process and
+    uses one BLAS thread, so the runs do not slow each other down)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = [tuple(item.callspec.params[k] for k in ("path", "seed_offset"))
+              for item in request.session.items
+              if getattr(item, "originalname", "") == "test_notebook_runs"]
+    # the longest notebooks first, so that no core waits on one alone at the end
+    wanted.sort(key=lambda run_: -run_[0].stat().st_size)
+    with ThreadPoolExecutor(_workers()) as pool:
+        futures = {run_: pool.submit(_execute, *run_) for run_ in wanted}
+        return {run_: f.result() for run_, f in futures.items()}
+
+
+@pytest.mark.parametrize("path,seed_offset", RUNS,
+                         ids=[f"{p.stem}-seeds+{offset}" for p, offset in RUNS])
+def test_notebook_runs(path, seed_offset, executed):
+    nb = executed[path, seed_offset]
+    if isinstance(nb, run.NotebookError):
+        pytest.fail(f"with seed offset {seed_offset}: {nb}", pytrace=False)
     noise = output_noise(nb)
     assert not noise, f"{path.name}:\n" + "\n".join(noise)
 
