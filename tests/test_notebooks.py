@@ -299,3 +299,22 @@ def test_explore_headless_calls_once_with_the_start_values(monkeypatch, capsys):
                               w=(1.5, -5.0, 5.0, 0.1))
     assert seen == [(0.1, "sgd", 1.5)] and result == "done"
     assert "static output" in capsys.readouterr().out
+
+
+def test_explore_live_gives_one_widget_per_parameter(monkeypatch):
+    # in Jupyter the same call is ipywidgets.interact, with a widget per parameter that starts
+    # at the value the headless run shows
+    ipywidgets = pytest.importorskip("ipywidgets")
+    teaching = _teaching(monkeypatch)
+    monkeypatch.setattr(teaching, "_live_kernel", lambda: True)
+    seen = {}
+    monkeypatch.setattr(ipywidgets, "interact", lambda fn, **widgets: seen.update(widgets))
+    result = teaching.explore(lambda lr, p, n, mode: None, lr={"log": (0.6, 0.01, 1.5)},
+                              p=(0.5, 0.0, 0.9, 0.05), n=(3, 1, 10, 1), mode=["sgd", "adam"])
+    assert result is None
+    kinds = {name: (type(w).__name__, w.value) for name, w in seen.items()}
+    assert kinds["p"] == ("FloatSlider", 0.5) and kinds["n"] == ("IntSlider", 3)
+    assert kinds["mode"] == ("Dropdown", "sgd")
+    assert kinds["lr"][0] == "FloatLogSlider" and abs(kinds["lr"][1] - 0.6) < 1e-9
+    # a logarithmic slider moves over log10 of the value
+    assert seen["lr"].min == pytest.approx(-2.0) and seen["lr"].max == pytest.approx(0.1760913)
