@@ -191,22 +191,22 @@ def check_2_1(answer):
 
 def check_2_2(lr):
     """A learning rate that gets within 1e-6 of the minimum in 20 steps."""
-    from autograd import Tensor
+    from autograd import tensor
 
     if lr is None:
         return unanswered("2.2", "set lr_2_2 to a learning rate")
     if not isinstance(lr, (int, float)) or not lr > 0:
         return wrong("2.2", f"a learning rate is a positive number, got {lr!r}")
     X, y = _diabetes()
-    w = Tensor(np.array([-1.0, 1.5]), requires_grad=True)
-    b = Tensor(np.zeros(()), requires_grad=True)
+    w = tensor(np.array([-1.0, 1.5]), requires_grad=True)
+    b = tensor(np.zeros(()), requires_grad=True)
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(20):
-            loss = ((Tensor(X) @ w + b - Tensor(y)) ** 2).mean()
-            gw, gb = (np.asarray(g.data) for g in _grads(loss, [w, b]))
-            w = Tensor(np.asarray(w.data) - lr * gw, requires_grad=True)
-            b = Tensor(np.asarray(b.data) - lr * gb, requires_grad=True)
-        final = float(np.mean((X @ np.asarray(w.data) + float(np.asarray(b.data)) - y) ** 2))
+            loss = ((tensor(X) @ w + b - tensor(y)) ** 2).mean()
+            gw, gb = (g.detach().numpy() for g in _grads(loss, [w, b]))
+            w = tensor(w.detach().numpy() - lr * gw, requires_grad=True)
+            b = tensor(b.detach().numpy() - lr * gb, requires_grad=True)
+        final = float(np.mean((X @ w.detach().numpy() + b.item() - y) ** 2))
     A = np.c_[X, np.ones(len(X))]
     best = float(np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
     gap = final - best
@@ -284,7 +284,7 @@ def check_3_2(activation):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    mse = float(loss.data)
+    mse = loss.item()
     if mse < 0.05:
         return right("3.2", f"MSE {mse:.4f}: a non-linear activation lets the hidden layer "
                             f"bend the boundary.")
@@ -298,7 +298,7 @@ def check_3_3(add_feature):
     import nn
     import nn.functional as F
     import optim
-    from autograd import Tensor
+    from autograd import tensor
 
     X, y = make_circles(n_samples=400, factor=0.45, noise=0.06, random_state=1)
     feats, failed = _call("3.3", add_feature, X)
@@ -312,13 +312,13 @@ def check_3_3(add_feature):
                         nn.Linear(32, 32, bias=False, rng=r, dtype=np.float64), nn.ReLU(),
                         nn.Linear(32, 1, bias=False, rng=r, dtype=np.float64))
     opt = optim.Adam(net.parameters(), lr=0.03)
-    xt, yt = Tensor(feats[:300]), Tensor(y[:300, None].astype(np.float64))
+    xt, yt = tensor(feats[:300]), tensor(y[:300, None].astype(np.float64))
     for _ in range(400):
         loss = F.binary_cross_entropy_with_logits(net(xt), yt)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    acc = float(((np.asarray(net(Tensor(feats[300:])).data)[:, 0] > 0) == y[300:]).mean())
+    acc = float(((net(tensor(feats[300:])).detach().numpy()[:, 0] > 0) == y[300:]).mean())
     if acc >= 0.9:
         return right("3.3", f"test accuracy {acc:.2f}: a constant column is a bias in disguise "
                             f"(its weights add a constant to every first-layer neuron); the "
@@ -450,7 +450,7 @@ def check_5_2(hand_dL_dw1):
 
 def check_5_3(silu_vjp):
     """A SiLU op built from the learner's VJP, checked by autograd.testing."""
-    from autograd import Tensor
+    from autograd import tensor
     from autograd.ops import REAL, Op
     from autograd.testing import GradcheckError, assert_gradients_close
 
@@ -459,7 +459,7 @@ def check_5_3(silu_vjp):
 
     silu = Op("silu", scalar=None, array=silu_forward, vjps=(silu_vjp,), domains=(REAL,),
               doc="a sigmoid(a)")
-    x = Tensor(np.linspace(-3, 3, 9), requires_grad=True, dtype=np.float64)
+    x = tensor(np.linspace(-3, 3, 9), requires_grad=True, dtype=np.float64)
     try:
         assert_gradients_close(lambda a: silu(a).sum(), x)
     except GradcheckError as e:
@@ -481,13 +481,13 @@ def check_5_3(silu_vjp):
 def check_6_1(answer):
     """dBCE/dz at z = 0, y = 1, from the engine."""
     import nn.functional as F
-    from autograd import Tensor, grad
+    from autograd import tensor, grad
 
     if answer is None:
         return unanswered("6.1", "set answer_6_1 to a number")
-    z = Tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
+    z = tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
     (g,) = grad(F.binary_cross_entropy_with_logits(z, np.ones(1)), [z])
-    truth = float(np.asarray(g.data)[0])
+    truth = g[0].item()
     if isinstance(answer, (int, float)) and math.isclose(answer, truth, abs_tol=1e-12):
         return right("6.1", f"sigmoid(z) - y = 0.5 - 1 = {truth}: negative, so gradient descent "
                             f"raises z towards the right answer.")
@@ -497,23 +497,23 @@ def check_6_1(answer):
 def check_6_2(loss_fn):
     """Fit a line to 20 points with one outlier using the learner's loss."""
     import optim
-    from autograd import Tensor
+    from autograd import tensor
 
     r = np.random.default_rng(0)
     x = np.linspace(0, 1, 20)
     y = x + r.normal(0, 0.05, 20)
     y[-1] += 5.0
-    params = Tensor(np.zeros(2), requires_grad=True, dtype=np.float64)
+    params = tensor(np.zeros(2), requires_grad=True, dtype=np.float64)
     opt = optim.Adam([params], lr=0.05)
     try:
         for _ in range(1500):
-            loss = loss_fn(Tensor(x) * params[0] + params[1], Tensor(y))
+            loss = loss_fn(tensor(x) * params[0] + params[1], tensor(y))
             opt.zero_grad()
             loss.backward()
             opt.step()
     except Exception as e:          # the learner's loss is what is being checked
         return wrong("6.2", f"training with that loss raised {type(e).__name__}: {e}")
-    slope = float(np.asarray(params.data)[0])
+    slope = params[0].item()
     if abs(slope - 1.0) < 0.1:
         return right("6.2", f"slope {slope:.3f}: the absolute error's gradient has size 1 "
                             f"whatever the residual, so one outlier cannot dominate.")
@@ -523,7 +523,7 @@ def check_6_2(loss_fn):
 def check_6_3(bce_with_logits):
     """A hand-written BCE from logits against the library's, at extreme logits, and gradcheck."""
     import nn.functional as F
-    from autograd import Tensor, gradcheck, grad
+    from autograd import tensor, gradcheck, grad
     from autograd.gradcheck import GradcheckError
 
     # not z = 0: there relu and abs take the gradient 0 by convention, and the two kinks that
@@ -531,26 +531,26 @@ def check_6_3(bce_with_logits):
     zs = np.array([-800.0, -30.0, -1.0, 0.5, 1.0, 30.0, 800.0])
     for target in (0.0, 1.0):
         y = np.full(zs.shape, target)
-        z = Tensor(zs, requires_grad=True, dtype=np.float64)
+        z = tensor(zs, requires_grad=True, dtype=np.float64)
         with np.errstate(all="ignore"):
-            mine, failed = _call("6.3", bce_with_logits, z, Tensor(y))
+            mine, failed = _call("6.3", bce_with_logits, z, tensor(y))
             if failed:
                 return failed
             (g_mine,) = grad(mine.sum(), [z])
-        z_ref = Tensor(zs, requires_grad=True, dtype=np.float64)
+        z_ref = tensor(zs, requires_grad=True, dtype=np.float64)
         ref = F.binary_cross_entropy_with_logits(z_ref, y, reduction="none")
         (g_ref,) = grad(ref.sum(), [z_ref])
-        values, grads = np.asarray(mine.data), np.asarray(g_mine.data)
-        bad = ~(np.isclose(values, np.asarray(ref.data), rtol=1e-9, atol=1e-12)
-                & np.isclose(grads, np.asarray(g_ref.data), rtol=1e-9, atol=1e-12))
+        values, grads = mine.detach().numpy(), g_mine.detach().numpy()
+        bad = ~(np.isclose(values, ref.detach().numpy(), rtol=1e-9, atol=1e-12)
+                & np.isclose(grads, g_ref.detach().numpy(), rtol=1e-9, atol=1e-12))
         if bad.any():
             k = int(np.argmax(bad))
             return wrong("6.3", f"at z = {zs[k]:g}, y = {target:g}: loss {values[k]:.6g} and "
-                                f"gradient {grads[k]:.6g}, the library's {np.asarray(ref.data)[k]:.6g}"
-                                f" and {np.asarray(g_ref.data)[k]:.6g}")
-    z = Tensor(np.linspace(-3, 3, 7) + 0.1, requires_grad=True, dtype=np.float64)
+                                f"gradient {grads[k]:.6g}, the library's {ref[k].item():.6g}"
+                                f" and {g_ref[k].item():.6g}")
+    z = tensor(np.linspace(-3, 3, 7) + 0.1, requires_grad=True, dtype=np.float64)
     try:
-        gradcheck(lambda t: bce_with_logits(t, Tensor(np.ones(7) * 0.0)).sum(), [z])
+        gradcheck(lambda t: bce_with_logits(t, tensor(np.ones(7) * 0.0)).sum(), [z])
     except GradcheckError as e:
         return wrong("6.3", f"the gradient check fails:\n{e}")
     return right("6.3", "max(z, 0) + log(1 + e^-|z|) is log(1 + e^z) without ever forming e^z "
@@ -564,18 +564,18 @@ def check_6_3(bce_with_logits):
 def check_7_1(answer):
     """The step of SGD with momentum 0.9 under a constant gradient, in units of lr * g."""
     import optim
-    from autograd import Tensor
+    from autograd import tensor
 
-    p = Tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
+    p = tensor(np.zeros(1), requires_grad=True, dtype=np.float64)
     opt = optim.SGD([p], lr=0.01, momentum=0.9)
     steps = []
     for _ in range(300):
-        before = float(np.asarray(p.data)[0])
+        before = p[0].item()
         loss = (p * 2.0).sum()                 # gradient 2, whatever p is
         opt.zero_grad()
         loss.backward()
         opt.step()
-        steps.append((before - float(np.asarray(p.data)[0])) / (0.01 * 2.0))
+        steps.append((before - p[0].item()) / (0.01 * 2.0))
     last, earlier = steps[-1], steps[-50]
     if abs(last - earlier) > 1e-6 * abs(last):
         truth = "d"
@@ -597,20 +597,20 @@ def _valley():
 def check_7_2(momentum):
     """300 full-batch updates at lr 0.05 with the learner's momentum on the valley."""
     import optim
-    from autograd import Tensor
+    from autograd import tensor
 
     if not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
         return wrong("7.2", f"momentum is a number in [0, 1), got {momentum!r}")
     A, y, best = _valley()
-    p = Tensor(np.array([-1.0, 5.0]), requires_grad=True)
+    p = tensor(np.array([-1.0, 5.0]), requires_grad=True)
     opt = optim.SGD([p], lr=0.05, momentum=momentum)
     with np.errstate(all="ignore"):
         for _ in range(300):
-            loss = ((Tensor(A) @ p - Tensor(y)) ** 2).mean()
+            loss = ((tensor(A) @ p - tensor(y)) ** 2).mean()
             opt.zero_grad()
             loss.backward()
             opt.step()
-        final = float(np.mean((A @ np.asarray(p.data) - y) ** 2))
+        final = float(np.mean((A @ p.detach().numpy() - y) ** 2))
     gap = final - float(np.mean((A @ best - y) ** 2))
     if np.isfinite(gap) and gap < 1e-6:
         return right("7.2", f"{gap:.1e} above the minimum: along the flat valley the velocity "
@@ -621,7 +621,7 @@ def check_7_2(momentum):
 def check_7_3(sgd_momentum):
     """The learner's momentum SGD against optim.SGD(momentum=beta) on a small quadratic."""
     import optim
-    from autograd import Tensor
+    from autograd import tensor
 
     H = np.array([[3.0, 0.5], [0.5, 0.2]])
 
@@ -632,15 +632,15 @@ def check_7_3(sgd_momentum):
     mine, failed = _call("7.3", sgd_momentum, grad_fn, start.copy(), lr, beta, 20)
     if failed:
         return failed
-    p = Tensor(start.copy(), requires_grad=True, dtype=np.float64)
+    p = tensor(start.copy(), requires_grad=True, dtype=np.float64)
     opt = optim.SGD([p], lr=lr, momentum=beta)
     reference = [start.copy()]
     for _ in range(20):
-        loss = 0.5 * (p * (Tensor(H) @ p)).sum()
+        loss = 0.5 * (p * (tensor(H) @ p)).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
-        reference.append(np.asarray(p.data).copy())
+        reference.append(p.detach().numpy().copy())
     mine = np.asarray(mine, dtype=float)
     if mine.shape == (21, 2) and np.allclose(mine, reference, rtol=1e-10, atol=1e-12):
         return right("7.3", "the step follows the velocity v, which remembers past gradients; "
@@ -657,7 +657,7 @@ def check_7_3(sgd_momentum):
 def check_8_1(answer):
     """Growth of the activations' std through 20 ReLU layers at 1.5 x He init."""
     import nn
-    from autograd import Tensor
+    from autograd import tensor
 
     r = np.random.default_rng(0)
     layers, n_in = [], 64
@@ -668,11 +668,11 @@ def check_8_1(answer):
         nn.init.zeros_(lin.bias)
         layers += [lin, nn.ReLU()]
         n_in = 32
-    h, stds = Tensor(r.normal(size=(256, 64))), []
+    h, stds = tensor(r.normal(size=(256, 64))), []
     for layer in layers:
         h = layer(h)
         if isinstance(layer, nn.ReLU):
-            stds.append(float(np.asarray(h.data).std()))
+            stds.append(h.std().item())
     growth = stds[-1] / stds[0]
     options = {"a": 1.5, "b": 30.0, "c": 2000.0, "d": 5e6}
     truth = min(options, key=lambda k: abs(math.log(options[k] / growth)))
@@ -701,12 +701,12 @@ def check_8_3(total_grad_norm):
     import nn
     import nn.functional as F
     import optim
-    from autograd import Tensor
+    from autograd import tensor
 
     r = np.random.default_rng(3)
     model = nn.Sequential(nn.Linear(5, 4, rng=r, dtype=np.float64), nn.Tanh(),
                           nn.Linear(4, 3, rng=r, dtype=np.float64))
-    F.cross_entropy(model(Tensor(r.normal(size=(8, 5)))), r.integers(0, 3, 8)).backward()
+    F.cross_entropy(model(tensor(r.normal(size=(8, 5)))), r.integers(0, 3, 8)).backward()
     params = list(model.parameters())
     mine, failed = _call("8.3", total_grad_norm, params)
     if failed:
@@ -723,9 +723,9 @@ def check_8_3(total_grad_norm):
 def check_9_1(answer):
     """The value of the surviving entries of nn.Dropout(0.2) on ones."""
     import nn
-    from autograd import Tensor
+    from autograd import tensor
 
-    out = np.asarray(nn.Dropout(0.2, rng=0)(Tensor(np.ones((100, 100)))).data)
+    out = nn.Dropout(0.2, rng=0)(tensor(np.ones((100, 100)))).numpy()
     survivors = np.unique(out[out != 0])
     options = {"a": 0.8, "b": 1.0, "c": 1.25, "d": 5.0}
     truth = [k for k, v in options.items() if np.allclose(survivors, v)]
@@ -737,19 +737,19 @@ def check_9_1(answer):
 def check_9_2(lam, train, mlp, digits_split):
     """L1 strength: >= 60% of weights below 1e-3 with test accuracy above 0.8."""
     import nn.functional as F
-    from autograd import Tensor, no_grad
+    from autograd import tensor, no_grad
 
     if not isinstance(lam, (int, float)) or lam < 0:
         return wrong("9.2", f"lambda is a number >= 0, got {lam!r}")
     x_tr, y_tr, x_te, y_te = digits_split(0)
     model = train(mlp(seed=0), x_tr, y_tr, lr=0.05, sgd=True, penalty=F.l1_penalty,
                   lam=float(lam), seed=1)
-    weights = np.concatenate([np.asarray(p.data).ravel() for n, p in model.named_parameters()
+    weights = np.concatenate([p.detach().numpy().ravel() for n, p in model.named_parameters()
                               if n.endswith("weight")])
     zero = float(np.mean(np.abs(weights) < 1e-3))
     model.eval()
     with no_grad():
-        acc = float((np.asarray(model(Tensor(x_te)).data).argmax(1) == y_te).mean())
+        acc = float((model(tensor(x_te)).detach().numpy().argmax(1) == y_te).mean())
     model.train()
     if zero >= 0.6 and acc > 0.8:
         return right("9.2", f"{zero:.0%} of the weights below 1e-3, test accuracy {acc:.3f}: "
@@ -785,12 +785,12 @@ def check_9_3(my_dropout):
 def check_10_1(answer):
     """The shape after Conv2d(1, 8, 3, padding=1) and MaxPool2d(2) on (5, 1, 8, 8)."""
     import nn
-    from autograd import Tensor
+    from autograd import tensor
 
     if answer is None:
         return unanswered("10.1", "set answer_10_1 to a tuple")
     layers = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=0), nn.MaxPool2d(2))
-    truth = tuple(layers(Tensor(np.zeros((5, 1, 8, 8)))).shape)
+    truth = tuple(layers(tensor(np.zeros((5, 1, 8, 8)))).shape)
     if isinstance(answer, (tuple, list)) and tuple(answer) == truth:
         return right("10.1", f"{truth}: one channel per filter, padding 1 keeps 8x8, the 2x2 "
                              f"pooling halves height and width.")
@@ -801,17 +801,17 @@ def check_10_1(answer):
 def check_10_2(k):
     """Receptive field of the centre pixel of two stacked k x k convolutions, by gradients."""
     import nn
-    from autograd import Tensor, grad
+    from autograd import tensor, grad
 
     if not isinstance(k, int) or k < 1 or k % 2 == 0:
         return wrong("10.2", f"k should be an odd whole number, got {k!r}")
     r = np.random.default_rng(0)
     stack = nn.Sequential(nn.Conv2d(1, 1, k, padding=k // 2, rng=r, dtype=np.float64),
                           nn.Conv2d(1, 1, k, padding=k // 2, rng=r, dtype=np.float64))
-    x = Tensor(r.normal(size=(1, 1, 8, 8)), requires_grad=True, dtype=np.float64)
+    x = tensor(r.normal(size=(1, 1, 8, 8)), requires_grad=True, dtype=np.float64)
     out = stack(x)
     (g,) = grad(out[0, 0, 4, 4], [x])
-    seen = int(np.sum(np.asarray(g.data) != 0))
+    seen = int(np.sum(g.detach().numpy() != 0))
     if seen == 64:
         return right("10.2", f"with k = {k} the centre output depends on all 64 input pixels: "
                              f"two k x k layers see 2k - 1 pixels across.")
@@ -822,13 +822,13 @@ def check_10_2(k):
 def check_10_3(max_pool_2x2):
     """A numpy 2x2 max pooling against F.max_pool2d."""
     import nn.functional as F
-    from autograd import Tensor
+    from autograd import tensor
 
     maps = np.random.default_rng(1).normal(size=(2, 3, 6, 8))
     mine, failed = _call("10.3", max_pool_2x2, maps)
     if failed:
         return failed
-    truth = np.asarray(F.max_pool2d(Tensor(maps), 2).data)
+    truth = np.asarray(F.max_pool2d(tensor(maps), 2).data)
     mine = np.asarray(mine)
     if mine.shape == truth.shape and np.allclose(mine, truth):
         return right("10.3", "row i of the map is 2 * (i // 2) + i % 2: reshaping h into "

@@ -13,7 +13,8 @@ The notebooks on disk are never modified: they are committed without outputs.
 
 Seeds: every notebook takes its seeds as `SEED + k` with `SEED` from `teaching.py`, which reads
 TAPEGRAD_SEED_OFFSET (0 by default). A claim that holds only for the committed seeds fails
-under `--seed-offset 1` or `2`: run those before trusting a new assertion.
+under `--seed-offset 1` or `2`: run those before trusting a new assertion. tests/test_notebooks.py
+runs every notebook with the committed seeds and shifted by 1 (TAPEGRAD_TEST_SEED_OFFSET).
 """
 import argparse
 import os

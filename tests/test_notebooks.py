@@ -47,12 +47,51 @@ def output_noise(nb):
     return noise
 
 
-@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
-def test_notebook_runs(path):
+# Every notebook runs twice: with the committed seeds, and with every seed shifted (a claim that
+# holds for one lucky seed fails there). TAPEGRAD_TEST_SEED_OFFSET picks the shift (default 1;
+# `python notebooks/run.py --seed-offset 2` tries another by hand).
+SHIFTED = int(os.environ.get("TAPEGRAD_TEST_SEED_OFFSET", "1"))
+RUNS = [(p, offset) for offset in sorted({0, SHIFTED}) for p in PATHS]
+
+
+def _workers():
     try:
-        nb = run.execute_notebook(path)
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:          # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _execute(path, offset):
+    try:
+        return run.execute_notebook(path, seed_offset=offset)
     except run.NotebookError as e:
-        pytest.fail(str(e), pytrace=False)
+        return e
+
+
+@pytest.fixture(scope="module")
+def executed(request):
+    """{(notebook path, seed offset): executed notebook or its NotebookError} for the runs this
+    session selected, executed up front on one kernel per core (each kernel is a process and
+    uses one BLAS thread, so the runs do not slow each other down)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    wanted = [tuple(item.callspec.params[k] for k in ("path", "seed_offset"))
+              for item in request.session.items
+              if getattr(item, "originalname", "") == "test_notebook_runs"]
+    # the longest notebooks first, so that no core waits on one alone at the end
+    wanted.sort(key=lambda run_: -run_[0].stat().st_size)
+    with ThreadPoolExecutor(_workers()) as pool:
+        futures = {run_: pool.submit(_execute, *run_) for run_ in wanted}
+        return {run_: f.result() for run_, f in futures.items()}
+
+
+@pytest.mark.parametrize("path,seed_offset", RUNS,
+                         ids=[f"{p.stem}-seeds+{offset}" for p, offset in RUNS])
+def test_notebook_runs(path, seed_offset, executed):
+    nb = executed[path, seed_offset]
+    if isinstance(nb, run.NotebookError):
+        pytest.fail(f"with seed offset {seed_offset}: {nb}", pytrace=False)
     noise = output_noise(nb)
     assert not noise, f"{path.name}:\n" + "\n".join(noise)
 
@@ -260,3 +299,22 @@ def test_explore_headless_calls_once_with_the_start_values(monkeypatch, capsys):
                               w=(1.5, -5.0, 5.0, 0.1))
     assert seen == [(0.1, "sgd", 1.5)] and result == "done"
     assert "static output" in capsys.readouterr().out
+
+
+def test_explore_live_gives_one_widget_per_parameter(monkeypatch):
+    # in Jupyter the same call is ipywidgets.interact, with a widget per parameter that starts
+    # at the value the headless run shows
+    ipywidgets = pytest.importorskip("ipywidgets")
+    teaching = _teaching(monkeypatch)
+    monkeypatch.setattr(teaching, "_live_kernel", lambda: True)
+    seen = {}
+    monkeypatch.setattr(ipywidgets, "interact", lambda fn, **widgets: seen.update(widgets))
+    result = teaching.explore(lambda lr, p, n, mode: None, lr={"log": (0.6, 0.01, 1.5)},
+                              p=(0.5, 0.0, 0.9, 0.05), n=(3, 1, 10, 1), mode=["sgd", "adam"])
+    assert result is None
+    kinds = {name: (type(w).__name__, w.value) for name, w in seen.items()}
+    assert kinds["p"] == ("FloatSlider", 0.5) and kinds["n"] == ("IntSlider", 3)
+    assert kinds["mode"] == ("Dropdown", "sgd")
+    assert kinds["lr"][0] == "FloatLogSlider" and abs(kinds["lr"][1] - 0.6) < 1e-9
+    # a logarithmic slider moves over log10 of the value
+    assert seen["lr"].min == pytest.approx(-2.0) and seen["lr"].max == pytest.approx(0.1760913)

@@ -17,11 +17,11 @@ lr_2_2 = 0.05        # far too slow: 20 steps cover only a third of the way
 # %% Exercise 2.3
 def train_2_3(X, y, lr=0.1, steps=50):
     """Gradient descent on the MSE of x . w + b from w = 0, b = 0; returns the loss per step."""
-    w = Tensor(np.zeros(X.shape[1]), requires_grad=True)
-    b = Tensor(np.zeros(()), requires_grad=True)
+    w = tensor(np.zeros(X.shape[1]), requires_grad=True)
+    b = tensor(np.zeros(()), requires_grad=True)
     losses = []
     for _ in range(steps):
-        loss = ((Tensor(X) @ w + b - Tensor(y)) ** 2).mean()
+        loss = ((tensor(X) @ w + b - tensor(y)) ** 2).mean()
         loss.backward()
         losses.append(loss.item())
         w.data -= lr * w.grad

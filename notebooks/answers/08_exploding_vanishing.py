@@ -17,4 +17,4 @@ clip_8_2 = 1e6         # never reached: no clipping at all
 # %% Exercise 8.3
 def total_grad_norm(parameters):
     """The norm of all the parameters' gradients as one vector."""
-    return float(np.sqrt(sum(np.sum(np.asarray(p.grad) ** 2) for p in parameters)))
+    return sum(p.grad.pow(2).sum() for p in parameters).sqrt().item()
