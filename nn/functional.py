@@ -98,6 +98,20 @@ def _data(x):
     return x._data if isinstance(x, Node) else np.asarray(x)
 
 
+# Masks and constants computed from a tensor's values are written with recorded ops (the
+# comparisons and the table's 'numpy' row, neither with a gradient), never with numpy on x._data:
+# autograd.compile replays recorded ops on each call's values, and would freeze the others.
+def _no_grad(function, *inputs, **keywords):
+    """function(*arrays, **keywords) of the inputs' values as a Tensor with no gradient,
+    recorded as an op (the table's 'numpy' row), e.g. _no_grad(np.logical_and, a, b)."""
+    return OPS["numpy"](*[_t(x) for x in inputs], ctx=(function, keywords))
+
+
+def _between(x, low, high):
+    """low < x < high elementwise, a bool Tensor (False for nan)."""
+    return _no_grad(np.logical_and, x > low, x < high)
+
+
 # ---------------------------------------------------------------------------------------------
 # activations
 def relu(input, inplace=False):
@@ -124,7 +138,7 @@ def step(x):
     """Heaviside step: 1 where x >= 0, else 0 (the perceptron's activation). Its gradient is
     0 everywhere (undefined at 0; taken as 0), so nothing learns through it by backprop."""
     x = _t(x)
-    mask = (x._data >= 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    mask = (x >= 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
     return x * 0.0 + mask
 
 
@@ -135,8 +149,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _t(input)
-    inside = (x._data > min_val) & (x._data < max_val)
-    return _where(inside, x, np.clip(x._data, min_val, max_val))
+    # outside, the clipped value with no gradient: clip's own gradient includes the bounds
+    clipped = _no_grad(np.clip, x, a_min=min_val, a_max=max_val)
+    return _where(_between(x, min_val, max_val), x, clipped)
 
 
 @_torch_node("HardtanhBackward0", 1)
@@ -149,9 +164,9 @@ def relu6(input, inplace=False):
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
     x = _t(input)
-    d = x._data
-    outside = np.clip(d * (1.0 / 6.0) + 0.5, 0.0, 1.0)       # 0 or 1 there; nan stays nan
-    return _where((d > -3.0) & (d < 3.0), x * (1.0 / 6.0) + 0.5, outside)
+    linear = x * (1.0 / 6.0) + 0.5
+    outside = _no_grad(np.clip, linear, a_min=0.0, a_max=1.0)     # 0 or 1 there; nan stays nan
+    return _where(_between(x, -3.0, 3.0), linear, outside)
 
 
 @_torch_node("HardswishBackward0", 1)
@@ -159,9 +174,8 @@ def hardswish(input, inplace=False):
     """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
     inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
     x = _t(input)
-    d = x._data
-    upper = _where(d >= 3.0, x, x * 0.0)
-    return _where((d > -3.0) & (d < 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
+    upper = _where(x >= 3.0, x, x * 0.0)
+    return _where(_between(x, -3.0, 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
 
 
 @_torch_node("EluBackward0", 1)
@@ -170,7 +184,7 @@ def elu(input, alpha=1.0, inplace=False):
     The negative side sees min(x, 0), so a large x never overflows its unused branch."""
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0)) * alpha
-    return _where(x._data > 0, x, negative)
+    return _where(x > 0, x, negative)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -191,7 +205,7 @@ def celu(input, alpha=1.0, inplace=False):
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0) * (1.0 / alpha)) * alpha
-    return _where(x._data > 0, x, negative)
+    return _where(x > 0, x, negative)
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -279,7 +293,7 @@ def prelu(input, weight):
         w = w.reshape((1,) * x.ndim)
     else:
         w = w.reshape(())
-    return _where(x._data > 0, x, x * w)
+    return _where(x > 0, x, x * w)
 
 
 def _softmax_dim(name, ndim, stacklevel):

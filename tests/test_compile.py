@@ -1052,16 +1052,6 @@ LAYERS = _all_layer_cases()
 # function in nn/functional.py (or nn/layers.py); strict: the day it reads through ops, the
 # case passes and this entry must go.
 FROZEN_BY_NN = {
-    "CELU": "celu: _where(x._data > 0, ...)",
-    "ELU": "elu: _where(x._data > 0, ...)",
-    "SELU": "selu -> elu: _where(x._data > 0, ...)",
-    "Hardsigmoid": "hardsigmoid: a mask from x._data",
-    "Hardswish": "hardswish: a mask from x._data",
-    "Hardtanh": "hardtanh: inside = (x._data > min_val) & ...",
-    "ReLU6": "relu6 -> hardtanh: a mask from x._data",
-    "Step": "step: (x._data >= 0)",
-    "PReLU": "prelu: _where(x._data > 0, ...)",
-    "Embedding-padding-0": "Embedding.forward: keep = (idx != padding_idx), out._data * ...",
     "HuberLoss": "huber_loss: np.abs(d._data) < delta",
     "SmoothL1Loss": "smooth_l1_loss: np.abs(d._data) < beta",
     "KLDivLoss": "kl_div: xlogx of target._data",
@@ -1418,9 +1408,17 @@ def test_untracked_in_place_change_of_an_intermediate_is_an_error():
         autograd.compile(f)(_t(np.random.default_rng(53), 3, grad=False))
 
 
-def test_value_computed_outside_the_ops_by_an_nn_function_is_refused():
-    """What FROZEN_BY_NN lists: elu's mask is built from x._data, so a trace would freeze
-    it; the verification at trace time (its entries moved) refuses it."""
+def test_value_computed_outside_the_ops_from_an_argument_is_refused():
+    """What FROZEN_BY_NN lists: a mask built with numpy from x._data (as elu's was) would be
+    frozen by a trace; the verification at trace time (its entries moved) refuses it. The
+    same mask from a comparison (x > 0) is an op, and compiles."""
+    def elu_masked_by_data(x):
+        return autograd.where(x._data > 0, x, x.clip(max=0.0).exp() - 1.0)
+
+    def elu_masked_by_op(x):
+        return autograd.where(x > 0, x, x.clip(max=0.0).exp() - 1.0)
+
     x = Tensor(np.linspace(-3.0, 3.0, 8), requires_grad=True)
     with pytest.raises(CompileError, match="differs from eager mode"):
-        autograd.compile(F.elu)(x)
+        autograd.compile(elu_masked_by_data)(x)
+    _check_compiles(elu_masked_by_op, lambda rng: [_t(rng, 8)], calls=3)
