@@ -1051,20 +1051,7 @@ LAYERS = _all_layer_cases()
 # at trace time (a CompileError), never give other numbers later. Each entry names the line's
 # function in nn/functional.py (or nn/layers.py); strict: the day it reads through ops, the
 # case passes and this entry must go.
-FROZEN_BY_NN = {
-    "HuberLoss": "huber_loss: np.abs(d._data) < delta",
-    "SmoothL1Loss": "smooth_l1_loss: np.abs(d._data) < beta",
-    "KLDivLoss": "kl_div: xlogx of target._data",
-    "CosineEmbeddingLoss": "cosine_embedding_loss: np.maximum(n._data, eps), target._data",
-    "HingeEmbeddingLoss": "hinge_embedding_loss: target._data",
-    "MarginRankingLoss": "margin_ranking_loss: target._data",
-    "HingeLoss": "hinge_loss: target._data",
-    "MultiMarginLoss": "multi_margin_loss: target._data",
-    "NLLLoss": "nll_loss: target._data",
-    "NLLLoss-weight": "nll_loss: target._data, weight._data",
-    "CrossEntropyLoss-2d": "cross_entropy: target._data moved with numpy",
-    "CrossEntropyLoss-smoothing": "cross_entropy: target._data for label smoothing",
-}
+FROZEN_BY_NN = {}      # none left: nn builds masks and targets' classes with ops
 
 
 def _frozen_by_nn(names):
@@ -1141,6 +1128,30 @@ LOSSES = _loss_cases()
 def test_every_loss_compiles(name):
     loss, make = LOSSES[name]
     _check_compiles(loss, make, calls=3, seed=_seed_of(name), what=name)
+
+
+def test_class_losses_follow_each_calls_ignored_targets():
+    """The mean of nll_loss and cross_entropy divides by the weights of the targets that are
+    not ignored: a count read from each call's targets (once frozen at trace time, and not seen
+    by the verification when the traced targets ignore none); all ignored is nan (0 / 0)."""
+    w = Tensor(np.array([0.2, 1.0, 3.0]))
+    losses = {
+        "nll": lambda x, t: F.nll_loss(x, t),
+        "nll-weight": lambda x, t: F.nll_loss(x, t, weight=w),
+        "cross_entropy-2d": lambda x, t: F.cross_entropy(x, t),
+        "cross_entropy-2d-ignore-a-class": lambda x, t: F.cross_entropy(x, t, ignore_index=1),
+        "cross_entropy-smoothing": lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1),
+    }
+    targets = ([[0, 1], [2, 1]], [[-100, 1], [1, 1]], [[2, -100], [-100, 0]])
+    rng = np.random.default_rng(54)
+    for name, fn in losses.items():
+        step = autograd.compile(fn)
+        for t in targets:
+            if "ignore-a-class" in name:
+                t = np.where(np.asarray(t) == -100, 1, t)
+            x, t = _t(rng, 2, 3, 2), Tensor(np.array(t))
+            _compare(step(x, t), fn(x, t), [x], rng, F64, f"{name}, targets {t.tolist()}")
+        assert len(step._programs) == 1
 
 
 def test_every_layer_and_loss_of_nn_is_covered():
