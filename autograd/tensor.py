@@ -254,7 +254,8 @@ def _divide(a, b):
     d = np.promote_types(a._data.dtype, b._data.dtype)
     if b._data.dtype != d:
         b = b.astype(d)
-    if b.requires_grad:
+    if b.requires_grad or (STATE.trace is not None and STATE.trace.is_traced(b)):
+        # b takes a gradient, or autograd.compile is tracing a value b comes from: recorded
         return _composite("div", a, b, lambda a, b: a * b ** -1.0)
     with np.errstate(divide="ignore"):
         inverse = Tensor._node(np.reciprocal(b._data))

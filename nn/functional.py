@@ -8,7 +8,10 @@ The softmax family calls the table's stable primitives (log_softmax, logsumexp);
 stability comes from subtracting a constant before `exp`, which cancels in the math, so the
 gradient stays exact while no `exp` ever sees a positive argument. Where torch's gradient at a
 boundary differs from the derivative of the obvious composite (hardtanh's bounds are excluded,
-clamp's included), a constant mask chooses the branch so that the gradient is torch's.
+clamp's included), a mask chooses the branch so that the gradient is torch's.
+Masks, targets' classes and other values without a gradient are computed by ops too (comparisons
+and the table's 'numpy' row), never by numpy from a tensor's array, so that autograd.compile
+replays them on each call's values instead of freezing them.
 
 `inplace=True` is accepted wherever torch has it and computes the same values out of place
 (tapegrad has no in-place ops yet): `x = F.relu(x, inplace=True)` behaves as in torch, but
@@ -98,6 +101,20 @@ def _data(x):
     return x._data if isinstance(x, Node) else np.asarray(x)
 
 
+# Masks and constants computed from a tensor's values are written with recorded ops (the
+# comparisons and the table's 'numpy' row, neither with a gradient), never with numpy on x._data:
+# autograd.compile replays recorded ops on each call's values, and would freeze the others.
+def _no_grad(function, *inputs, **keywords):
+    """function(*arrays, **keywords) of the inputs' values as a Tensor with no gradient,
+    recorded as an op (the table's 'numpy' row), e.g. _no_grad(np.logical_and, a, b)."""
+    return OPS["numpy"](*[_t(x) for x in inputs], ctx=(function, keywords))
+
+
+def _between(x, low, high):
+    """low < x < high elementwise, a bool Tensor (False for nan)."""
+    return _no_grad(np.logical_and, x > low, x < high)
+
+
 # ---------------------------------------------------------------------------------------------
 # activations
 def relu(input, inplace=False):
@@ -124,7 +141,7 @@ def step(x):
     """Heaviside step: 1 where x >= 0, else 0 (the perceptron's activation). Its gradient is
     0 everywhere (undefined at 0; taken as 0), so nothing learns through it by backprop."""
     x = _t(x)
-    mask = (x._data >= 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    mask = (x >= 0).astype(x.dtype if x.dtype.kind == "f" else np.float64)
     return x * 0.0 + mask
 
 
@@ -135,8 +152,9 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _t(input)
-    inside = (x._data > min_val) & (x._data < max_val)
-    return _where(inside, x, np.clip(x._data, min_val, max_val))
+    # outside, the clipped value with no gradient: clip's own gradient includes the bounds
+    clipped = _no_grad(np.clip, x, a_min=min_val, a_max=max_val)
+    return _where(_between(x, min_val, max_val), x, clipped)
 
 
 @_torch_node("HardtanhBackward0", 1)
@@ -149,9 +167,9 @@ def relu6(input, inplace=False):
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
     x = _t(input)
-    d = x._data
-    outside = np.clip(d * (1.0 / 6.0) + 0.5, 0.0, 1.0)       # 0 or 1 there; nan stays nan
-    return _where((d > -3.0) & (d < 3.0), x * (1.0 / 6.0) + 0.5, outside)
+    linear = x * (1.0 / 6.0) + 0.5
+    outside = _no_grad(np.clip, linear, a_min=0.0, a_max=1.0)     # 0 or 1 there; nan stays nan
+    return _where(_between(x, -3.0, 3.0), linear, outside)
 
 
 @_torch_node("HardswishBackward0", 1)
@@ -159,9 +177,8 @@ def hardswish(input, inplace=False):
     """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
     inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
     x = _t(input)
-    d = x._data
-    upper = _where(d >= 3.0, x, x * 0.0)
-    return _where((d > -3.0) & (d < 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
+    upper = _where(x >= 3.0, x, x * 0.0)
+    return _where(_between(x, -3.0, 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
 
 
 @_torch_node("EluBackward0", 1)
@@ -170,7 +187,7 @@ def elu(input, alpha=1.0, inplace=False):
     The negative side sees min(x, 0), so a large x never overflows its unused branch."""
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0)) * alpha
-    return _where(x._data > 0, x, negative)
+    return _where(x > 0, x, negative)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -191,7 +208,7 @@ def celu(input, alpha=1.0, inplace=False):
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0) * (1.0 / alpha)) * alpha
-    return _where(x._data > 0, x, negative)
+    return _where(x > 0, x, negative)
 
 
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
@@ -279,7 +296,7 @@ def prelu(input, weight):
         w = w.reshape((1,) * x.ndim)
     else:
         w = w.reshape(())
-    return _where(x._data > 0, x, x * w)
+    return _where(x > 0, x, x * w)
 
 
 def _softmax_dim(name, ndim, stacklevel):
@@ -1083,7 +1100,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     input, target = _broadcast_target(input, _target(target, input))
     _check_reduction(reduction, "huber_loss")
     d = input - target
-    loss = _where(np.abs(d._data) < delta, d * d * 0.5, (d.abs() - 0.5 * delta) * delta)
+    a = d.abs()
+    loss = _where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
     if weight is not None:
         return _weighted(loss, weight, input, reduction, "huber_loss")
     return _reduce(loss, reduction, "huber_loss")
@@ -1102,7 +1120,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     d = input - target
     if beta == 0:
         return _reduce(d.abs(), reduction, "smooth_l1_loss")
-    loss = _where(np.abs(d._data) < beta, d * d * (0.5 / beta), d.abs() - 0.5 * beta)
+    a = d.abs()
+    loss = _where(a < beta, d * d * (0.5 / beta), a - 0.5 * beta)
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
@@ -1129,13 +1148,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        nonzero = target._data != 0
-        if target.requires_grad:
-            xlogx = target * _where(nonzero, target, 1.0).log()
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                xlogx = np.where(nonzero, target._data * np.log(np.where(nonzero, target._data,
-                                                                        1.0)), 0.0)
+        # t log t, 0 where t = 0: log sees 1 there, so its gradient stays finite
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xlogx = target * _where(target != 0, target, 1.0).log()
         loss = (target * input) * -1.0 + xlogx
     if reduction == "batchmean":
         total = loss.sum()
@@ -1201,7 +1216,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 def _class_targets(target, input, fn, ignore_index):
-    """Integer class targets checked against input (N, C, d1, ...) or (C,)."""
+    """Integer class targets checked against input (N, C, d1, ...) or (C,): their array
+    (float labels like 3.0 made integers) and the number of classes."""
     t = np.asarray(target._data if isinstance(target, Node) else target)
     if t.dtype.kind not in "iu":
         if t.dtype.kind == "f" and t.size and np.all(t == np.round(t)) and t.shape != input.shape:
@@ -1218,28 +1234,55 @@ def _class_targets(target, input, fn, ignore_index):
         raise ValueError(f"{fn}: input of shape {tuple(input.shape)} needs class targets of shape "
                          f"{expected}, got shape {tuple(t.shape)}")
     n_classes = input.shape[0 if input.ndim == 1 else 1]
-    valid = np.ones(t.shape, dtype=bool) if ignore_index is None else t != ignore_index
-    bad = valid & ((t < 0) | (t >= n_classes))
+    bad = (t < 0) | (t >= n_classes)
+    if ignore_index is not None:
+        bad &= t != ignore_index
     if np.any(bad):
         raise IndexError(f"{fn}: target {int(t[bad].flat[0])} is out of bounds for "
                          f"{n_classes} classes")
-    return t, valid, n_classes
+    return t, n_classes
 
 
-def _pick_mask(t, valid, n_classes, weight, input):
-    """Constant M shaped like input with M[n, c, ...] = w[c] where c == t[n, ...] (and the
-    target is not ignored), else 0: then -sum_c(M * logp) is each element's weighted NLL.
-    A dense mask and a multiply instead of fancy indexing: backward is a multiply too."""
+def _pick_mask(target, n_classes, weight, ignore_index, input):
+    """M shaped like input with M[n, c, ...] = w[c] where c == t[n, ...] and t[n, ...] is not
+    ignored, else 0: then -sum_c(M * logp) is each element's weighted NLL. A dense mask and a
+    multiply instead of fancy indexing: backward is a multiply too.
+
+    Made from the (checked) target Tensor by comparing it with the classes, a recorded op, so
+    autograd.compile follows each call's targets. An ignored class gets weight 0 (no target
+    that counts is ignore_index), and an ignored index outside the classes matches none.
+    Returns M (input's dtype), the sum of the weights w[t] of the targets that count (the
+    denominator of 'mean'; exact: an integer count, or float64 sums) and the class axis."""
     cls_axis = 0 if input.ndim == 1 else 1
-    safe = np.where(valid, t, 0)
     shape = [1] * input.ndim
     shape[cls_axis] = n_classes
-    classes = np.arange(n_classes).reshape(shape)
-    onehot = (np.expand_dims(safe, cls_axis) == classes) & np.expand_dims(valid, cls_axis)
-    w = np.ones(n_classes) if weight is None else _class_weight(weight, n_classes)
-    mask = (onehot * w.reshape(shape)).astype(input.dtype)
-    per_elem_w = np.where(valid, w[safe], 0.0)
-    return mask, per_elem_w, cls_axis
+    onehot = target.unsqueeze(cls_axis) == np.arange(n_classes).reshape(shape)
+    ignored_class = ignore_index is not None and 0 <= ignore_index < n_classes
+    weighted = onehot.astype(np.float64)
+    if weight is None and not ignored_class:        # every weight 1: the count of targets
+        return weighted.astype(input.dtype), weighted.sum(), cls_axis
+    w = np.ones(n_classes) if weight is None else _class_weight(weight, n_classes).copy()
+    if ignored_class:
+        w[ignore_index] = 0.0
+    weighted = weighted * w.reshape(shape)
+    # summed per element first, then over elements: the order of sum(w[t]) over the targets
+    return weighted.astype(input.dtype), weighted.sum(cls_axis).sum(), cls_axis
+
+
+def _ratio(number, denom):
+    """number / denom for a float64 Tensor denom with no gradient, one rounding as with Python
+    floats, recorded (Tensor division takes a constant's reciprocal unrecorded, so
+    autograd.compile would freeze it); inf for denom = 0."""
+    with np.errstate(divide="ignore"):
+        return _no_grad(np.divide, np.float64(number), denom)
+
+
+def _mean_of(total, weight_sum):
+    """total / weight_sum for the sum of the weights (no gradient), as dividing by a
+    Python number does: total times the reciprocal of weight_sum in total's dtype, recorded;
+    nan when every target is ignored (0 / 0, as torch)."""
+    with np.errstate(divide="ignore"):
+        return total * _no_grad(np.reciprocal, weight_sum.astype(total.dtype))
 
 
 def _class_weight(weight, n_classes):
@@ -1259,10 +1302,13 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_reduction(reduction, "nll_loss")
     if input.ndim == 0:
         raise ValueError("nll_loss: input must have a class dimension, got a 0-d tensor")
-    t, valid, n_classes = _class_targets(target, input, "nll_loss", ignore_index)
-    mask, per_elem_w, cls_axis = _pick_mask(t, valid, n_classes, weight, input)
+    t, n_classes = _class_targets(target, input, "nll_loss", ignore_index)
+    target = target if isinstance(target, Tensor) else Tensor(t)
+    mask, weight_sum, cls_axis = _pick_mask(target, n_classes, weight, ignore_index, input)
     loss = -(input * mask).sum(cls_axis)
-    return _reduce(loss, reduction, "nll_loss", denom=float(per_elem_w.sum()))
+    if reduction == "mean":
+        return _mean_of(loss.sum(), weight_sum)
+    return _reduce(loss, reduction, "nll_loss")
 
 
 _CROSS_ENTROPY = OPS["cross_entropy"]
@@ -1298,7 +1344,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if len(in_shape) == 2 and not probs and not label_smoothing:
         # the common case, (N, C) logits and class indices: one fused node of the op table
         if kind not in "iu" or tarr.shape != in_shape[:1]:
-            tarr, _, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
+            tarr, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
             target = None
         if weight is not None:
             weight = _class_weight(weight, n_classes)
@@ -1315,21 +1361,23 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             t = t * (1.0 - label_smoothing) + label_smoothing / n_classes
         terms = logp * t if w is None else logp * t * w
         return _reduce(-terms.sum(cls_axis), reduction, "cross_entropy")
-    t, valid, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
-    mask, per_elem_w, _ = _pick_mask(t, valid, n_classes, weight, input)
+    t, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
+    target = target if isinstance(target, Tensor) else Tensor(t)
+    mask, weight_sum, _ = _pick_mask(target, n_classes, weight, ignore_index, input)
     loss = -(logp * mask).sum(cls_axis)
     if label_smoothing:
         # PyTorch: (1 - eps) nll + eps * smooth, smooth = -sum_c w_c log p_c / C per element
         wv = np.ones(shape, dtype=input.dtype) if w is None else w
-        smooth = -(logp * (wv * np.expand_dims(valid, cls_axis))).sum(cls_axis) * (
-            1.0 / n_classes)
+        valid = (target != ignore_index).unsqueeze(cls_axis).astype(input.dtype)
+        smooth = -(logp * (valid * wv)).sum(cls_axis) * (1.0 / n_classes)
         if reduction == "mean":
-            denom = float(per_elem_w.sum())
-            return loss.sum() * ((1.0 - label_smoothing) / denom) + smooth.sum() * (
-                label_smoothing / denom)
+            return loss.sum() * _ratio(1.0 - label_smoothing, weight_sum).astype(input.dtype) \
+                + smooth.sum() * _ratio(label_smoothing, weight_sum).astype(input.dtype)
         loss = loss * (1.0 - label_smoothing) + smooth * label_smoothing
         return _reduce(loss, reduction, "cross_entropy")
-    return _reduce(loss, reduction, "cross_entropy", denom=float(per_elem_w.sum()))
+    if reduction == "mean":
+        return _mean_of(loss.sum(), weight_sum)
+    return _reduce(loss, reduction, "cross_entropy")
 
 
 def hinge_loss(input, target, margin=1.0, weight=None, reduction="mean"):
@@ -1354,17 +1402,19 @@ def _multi_margin(input, target, p, margin, weight, reduction, fn):
     _check_reduction(reduction, fn)
     if input.ndim not in (1, 2):
         raise ValueError(f"{fn}: input must be (N, C) or (C,), got shape {tuple(input.shape)}")
-    t, valid, n_classes = _class_targets(target, input, fn, ignore_index=None)
+    t, n_classes = _class_targets(target, input, fn, ignore_index=None)
+    target = target if isinstance(target, Tensor) else Tensor(t)
     cls_axis = input.ndim - 1
-    onehot = (np.expand_dims(t, cls_axis) == np.arange(n_classes)).astype(input.dtype)
+    picked = target.unsqueeze(cls_axis) == np.arange(n_classes)       # one-hot, bool
+    onehot = picked.astype(input.dtype)
     x_y = (input * onehot).sum(cls_axis, keepdims=True)
     terms = (margin - x_y + input).relu()
     if p == 2:
         terms = terms * terms
     terms = terms * (1.0 - onehot)
     if weight is not None:
-        w = np.asarray(weight._data if isinstance(weight, Node) else weight, dtype=input.dtype)
-        terms = terms * np.expand_dims(w[t], cls_axis)
+        w = Tensor(_const(weight, input))
+        terms = terms * _where(picked, w, 0.0).sum(cls_axis, keepdims=True)      # w[y]
     loss = terms.sum(cls_axis) * (1.0 / n_classes)
     return _reduce(loss, reduction, fn)
 
@@ -1384,12 +1434,19 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
                          f"target has shape {t.shape}")
     if not np.all((t == 1) | (t == -1)):
         raise ValueError("hinge_embedding_loss: target values must be 1 or -1")
-    pos = (t == 1).astype(input.dtype)
+    pos = (_target_tensor(target) == 1).astype(input.dtype)
     loss = input * pos + (margin - input).relu() * (1.0 - pos)
     return _reduce(loss, reduction, "hinge_embedding_loss")
 
 
+def _target_tensor(target):
+    """The targets as a Tensor (an array or a list becomes a constant one): masks are made from
+    it by comparisons, recorded ops, so autograd.compile follows each call's targets."""
+    return target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+
+
 def _sign_targets(target, shape, fn):
+    """Labels y (1 or -1) that broadcast against inputs of `shape`, as a Tensor."""
     t = _data(target)
     if t.shape != shape and t.size != 1:
         try:
@@ -1397,7 +1454,7 @@ def _sign_targets(target, shape, fn):
         except ValueError:
             raise _InputError(f"{fn}: target of shape {t.shape} does not match inputs of shape "
                               f"{shape}") from None
-    return t
+    return _target_tensor(target)
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None,
@@ -1407,7 +1464,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     reduction = _reduction_of(size_average, reduce, reduction)
     _check_reduction(reduction, "margin_ranking_loss")
     y = _sign_targets(target, x1.shape, "margin_ranking_loss")
-    loss = ((x1 - x2) * _const(-y, x1) + margin).relu()
+    # -y a constant of x1's dtype: the labels take no gradient
+    loss = ((x1 - x2) * _no_grad(np.negative, y).astype(x1.dtype) + margin).relu()
     return _reduce(loss, reduction, "margin_ranking_loss")
 
 
@@ -1430,9 +1488,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
                                                         _COSINE_EMBEDDING_EPS)
     cos = dot / mag.sqrt()
     y = _sign_targets(target, cos.shape, "cosine_embedding_loss")
-    pos = np.broadcast_to(y == 1, cos.shape)
-    neg = np.broadcast_to(y == -1, cos.shape)
-    loss = _where(pos, 1.0 - cos, 0.0) + _where(neg, (cos - margin).relu(), 0.0)
+    np.broadcast_to(y._data, cos.shape)         # numpy's ValueError if y has more dims
+    loss = _where(y == 1, 1.0 - cos, 0.0) + _where(y == -1, (cos - margin).relu(), 0.0)
     return _reduce(loss, reduction, "cosine_embedding_loss")
 
 

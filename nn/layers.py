@@ -6,7 +6,7 @@ import numpy as np
 
 from autograd import Tensor
 from autograd.functional import linear as _linear
-from autograd.tensor import get_default_dtype
+from autograd.tensor import get_default_dtype, where
 
 from . import functional as F
 from . import init
@@ -446,9 +446,10 @@ class Embedding(Module):
                              f"[0, {self.num_embeddings})")
         out = self.weight[idx]
         if self.padding_idx is not None:
-            # the padding row passes forward but its gradient is cut
-            keep = (idx != self.padding_idx)[..., None].astype(out.dtype)
-            out = out * keep + out._data * (1.0 - keep)
+            # the padding row passes forward but its gradient is cut; the mask is a recorded
+            # comparison, so autograd.compile follows each call's indices
+            keep = (indices if isinstance(indices, Tensor) else Tensor(idx)) != self.padding_idx
+            out = where(keep.unsqueeze(-1), out, F._no_grad(np.copy, out))
         return out
 
 

@@ -1051,30 +1051,7 @@ LAYERS = _all_layer_cases()
 # at trace time (a CompileError), never give other numbers later. Each entry names the line's
 # function in nn/functional.py (or nn/layers.py); strict: the day it reads through ops, the
 # case passes and this entry must go.
-FROZEN_BY_NN = {
-    "CELU": "celu: _where(x._data > 0, ...)",
-    "ELU": "elu: _where(x._data > 0, ...)",
-    "SELU": "selu -> elu: _where(x._data > 0, ...)",
-    "Hardsigmoid": "hardsigmoid: a mask from x._data",
-    "Hardswish": "hardswish: a mask from x._data",
-    "Hardtanh": "hardtanh: inside = (x._data > min_val) & ...",
-    "ReLU6": "relu6 -> hardtanh: a mask from x._data",
-    "Step": "step: (x._data >= 0)",
-    "PReLU": "prelu: _where(x._data > 0, ...)",
-    "Embedding-padding-0": "Embedding.forward: keep = (idx != padding_idx), out._data * ...",
-    "HuberLoss": "huber_loss: np.abs(d._data) < delta",
-    "SmoothL1Loss": "smooth_l1_loss: np.abs(d._data) < beta",
-    "KLDivLoss": "kl_div: xlogx of target._data",
-    "CosineEmbeddingLoss": "cosine_embedding_loss: np.maximum(n._data, eps), target._data",
-    "HingeEmbeddingLoss": "hinge_embedding_loss: target._data",
-    "MarginRankingLoss": "margin_ranking_loss: target._data",
-    "HingeLoss": "hinge_loss: target._data",
-    "MultiMarginLoss": "multi_margin_loss: target._data",
-    "NLLLoss": "nll_loss: target._data",
-    "NLLLoss-weight": "nll_loss: target._data, weight._data",
-    "CrossEntropyLoss-2d": "cross_entropy: target._data moved with numpy",
-    "CrossEntropyLoss-smoothing": "cross_entropy: target._data for label smoothing",
-}
+FROZEN_BY_NN = {}      # none left: nn builds masks and targets' classes with ops
 
 
 def _frozen_by_nn(names):
@@ -1151,6 +1128,30 @@ LOSSES = _loss_cases()
 def test_every_loss_compiles(name):
     loss, make = LOSSES[name]
     _check_compiles(loss, make, calls=3, seed=_seed_of(name), what=name)
+
+
+def test_class_losses_follow_each_calls_ignored_targets():
+    """The mean of nll_loss and cross_entropy divides by the weights of the targets that are
+    not ignored: a count read from each call's targets (once frozen at trace time, and not seen
+    by the verification when the traced targets ignore none); all ignored is nan (0 / 0)."""
+    w = Tensor(np.array([0.2, 1.0, 3.0]))
+    losses = {
+        "nll": lambda x, t: F.nll_loss(x, t),
+        "nll-weight": lambda x, t: F.nll_loss(x, t, weight=w),
+        "cross_entropy-2d": lambda x, t: F.cross_entropy(x, t),
+        "cross_entropy-2d-ignore-a-class": lambda x, t: F.cross_entropy(x, t, ignore_index=1),
+        "cross_entropy-smoothing": lambda x, t: F.cross_entropy(x, t, label_smoothing=0.1),
+    }
+    targets = ([[0, 1], [2, 1]], [[-100, 1], [1, 1]], [[2, -100], [-100, 0]])
+    rng = np.random.default_rng(54)
+    for name, fn in losses.items():
+        step = autograd.compile(fn)
+        for t in targets:
+            if "ignore-a-class" in name:
+                t = np.where(np.asarray(t) == -100, 1, t)
+            x, t = _t(rng, 2, 3, 2), Tensor(np.array(t))
+            _compare(step(x, t), fn(x, t), [x], rng, F64, f"{name}, targets {t.tolist()}")
+        assert len(step._programs) == 1
 
 
 def test_every_layer_and_loss_of_nn_is_covered():
@@ -1418,12 +1419,20 @@ def test_untracked_in_place_change_of_an_intermediate_is_an_error():
         autograd.compile(f)(_t(np.random.default_rng(53), 3, grad=False))
 
 
-def test_value_computed_outside_the_ops_by_an_nn_function_is_refused():
-    """What FROZEN_BY_NN lists: elu's mask is built from x._data, so a trace would freeze
-    it; the verification at trace time (its entries moved) refuses it."""
+def test_value_computed_outside_the_ops_from_an_argument_is_refused():
+    """What FROZEN_BY_NN lists: a mask built with numpy from x._data (as elu's was) would be
+    frozen by a trace; the verification at trace time (its entries moved) refuses it. The
+    same mask from a comparison (x > 0) is an op, and compiles."""
+    def elu_masked_by_data(x):
+        return autograd.where(x._data > 0, x, x.clip(max=0.0).exp() - 1.0)
+
+    def elu_masked_by_op(x):
+        return autograd.where(x > 0, x, x.clip(max=0.0).exp() - 1.0)
+
     x = Tensor(np.linspace(-3.0, 3.0, 8), requires_grad=True)
     with pytest.raises(CompileError, match="differs from eager mode"):
-        autograd.compile(F.elu)(x)
+        autograd.compile(elu_masked_by_data)(x)
+    _check_compiles(elu_masked_by_op, lambda rng: [_t(rng, 8)], calls=3)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1467,3 +1476,13 @@ def test_values_made_inside_fn_are_read_like_parameters():
     out = step()
     out.backward()
     assert out.data == pytest.approx(0.5) and w.grad == pytest.approx(2.0)
+
+
+def test_division_by_an_argument_that_takes_no_gradient_is_read_at_each_call():
+    # eager takes a constant divisor's reciprocal unrecorded; under a trace it must be an op
+    a = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    step = autograd.compile(lambda a, b: (a / b).sum())
+    assert step(a, Tensor(np.array([2.0, 4.0]))).item() == 1.0
+    out = step(a, Tensor(np.array([1.0, 0.5])))
+    out.backward()
+    assert out.item() == 5.0 and np.array_equal(a.grad.numpy(), [1.0, 2.0])
