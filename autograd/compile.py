@@ -32,9 +32,9 @@ At each trace the compiled code is run against eager mode on other values of the
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
 arguments inside fn (or of values autograd does not track), and ops with no source form (a
-custom autograd.Function), are errors at trace time. nn code that builds a mask from a
-tensor's array (x._data > 0) is such a computation outside the ops: the verification refuses
-it.
+custom autograd.Function), are errors at trace time. Code that builds a mask from a
+tensor's array (x.numpy() > 0) computes outside the ops, and the verification refuses it;
+the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 """
 import builtins
 import functools
@@ -221,7 +221,9 @@ class Program:
         for x, name in zip(inputs, input_names):
             sym[id(x)] = Sym(fw, name, x._data)
             fw.protected.append(x._data)
+        aliases_of = {}                     # x.detach() of a value: the value's variable
         for alias, source in self.aliases.items():
+            aliases_of.setdefault(id(source), []).append(alias)
             if id(source) in sym:
                 sym[alias] = sym[id(source)]
         arrays = {}                         # a traced value's array, as a ctx may hold it
@@ -250,6 +252,8 @@ class Program:
                                   [sym[id(x)] for x in ins],
                                   scalar=self.scalar)
             sym[id(out)] = fw.materialize(value, name=name)
+            for alias in aliases_of.get(id(out), ()):
+                sym[alias] = sym[id(out)]
             if isinstance(out._data, np.ndarray):
                 arrays.setdefault(id(out._data), sym[id(out)])
         result = sym[id(self.out)]

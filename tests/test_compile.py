@@ -1486,3 +1486,18 @@ def test_division_by_an_argument_that_takes_no_gradient_is_read_at_each_call():
     out = step(a, Tensor(np.array([1.0, 0.5])))
     out.backward()
     assert out.item() == 5.0 and np.array_equal(a.grad.numpy(), [1.0, 2.0])
+
+
+def test_a_detached_intermediate_stands_for_its_value_without_a_gradient():
+    def f(x):
+        h = x * 2.0
+        return (h.detach() * x).sum()
+    x = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+    step = autograd.compile(f)
+    for data in ([0.5, -1.0, 2.0], [1.0, 3.0, -2.0]):
+        x.data.copy_(Tensor(np.array(data)))
+        x.grad = None
+        out = step(x)
+        out.backward()
+        assert out.item() == pytest.approx(2.0 * np.sum(np.square(data)))
+        np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.array(data))  # h's path cut
