@@ -338,8 +338,9 @@ def detect_anomaly(check_nan=True, *, strict=False):
 
 @contextmanager
 def fast_paths(enabled=True):
-    """Within `with fast_paths(False):` Tensors run the reference engine only: every row's
-    textbook forward and VJPs on the plain array backend, none of autograd/fast.py. The results
+    """Within `with fast_paths(False):` Tensors and Values run the reference engine only:
+    every row's textbook forward and VJPs on the plain backends, and backpropagate() itself,
+    none of autograd/fast.py. The results
     are the same (tests compare them); only the speed differs."""
     prev = STATE.fast
     STATE.fast = bool(enabled)

@@ -15,6 +15,9 @@ each piece with the figure that justifies it:
   holds it, as PyTorch's AccumulateGrad steals an unshared buffer (a copy per parameter per
   step otherwise: 3% of a small-MLP step, 4 MB for a 1024 x 1024 weight).
 - the rows' `fast_array` and `fast_vjps` (in the op table, beside the textbook forms).
+- `backpropagate_floats`: backward() of a Value graph keeps each node's in-flight gradient on
+  the node instead of in a dict keyed by nodes (micrograd's demo step, 65k nodes: backward
+  100 ms -> 45 ms, what keeps eager Values several times faster than micrograd).
 
 `autograd.fast_paths(False)` switches all of them off; tests run every op-table case both ways
 and compare.
@@ -24,7 +27,8 @@ import sys
 
 import numpy as np
 
-from .backends import Array
+from .backends import SCALAR, Array
+from .engine import _FREED, STATE, _freed_graph_error, _inputs_as_used, walk
 
 
 class SparseGrad:
@@ -118,3 +122,56 @@ def adopt(g):
     if type(g) is np.ndarray and g.base is None and sys.getrefcount(g) <= _HELD_BY_BACKWARD:
         return g
     return np.array(g, order="K")
+
+
+def backpropagate_floats(root, seed, retain_graph):
+    """engine.backpropagate for backward() of a Value graph with nothing watching: the same
+    walk and the same chain rule, d input += VJP(d node), but d node is held in the node's
+    `_pending` slot rather than a dict, .grad (which every Value keeps) is added to directly,
+    and the VJPs of one- and two-input rows get their inputs unpacked (no list per node)."""
+    tape = walk(root, constants=False)
+    for node in tape:
+        node._pending = None
+    root._pending = seed
+    xp = SCALAR
+    for node in reversed(tape):
+        g = node._pending
+        if g is None:
+            continue
+        node._pending = None
+        ctx = node._ctx
+        if ctx is _FREED:
+            raise _freed_graph_error(node._op)
+        node._grad += g
+        op = node._op
+        if op is None:
+            continue
+        parents = node._parents
+        if STATE.last_in_place > node._index:
+            parents = _inputs_as_used(node)
+        vjps, out = op.vjps, node._data
+        if len(parents) == 2:
+            a, b = parents
+            if a.requires_grad:
+                contribution = vjps[0](xp, g, out, ctx, a._data, b._data)
+                total = a._pending
+                a._pending = contribution if total is None else total + contribution
+            if b.requires_grad:
+                contribution = vjps[1](xp, g, out, ctx, a._data, b._data)
+                total = b._pending
+                b._pending = contribution if total is None else total + contribution
+        elif len(parents) == 1:
+            (a,) = parents
+            if a.requires_grad:
+                contribution = vjps[0](xp, g, out, ctx, a._data)
+                total = a._pending
+                a._pending = contribution if total is None else total + contribution
+        else:
+            inputs = [p._data for p in parents]
+            for i, p in enumerate(parents):
+                if p.requires_grad:
+                    contribution = vjps[i](xp, g, out, ctx, *inputs)
+                    total = p._pending
+                    p._pending = contribution if total is None else total + contribution
+        if not retain_graph:
+            node._ctx = _FREED

@@ -3,6 +3,7 @@ import numbers
 
 from .backends import SCALAR
 from .engine import STATE, Node, _next_index
+from .fast import backpropagate_floats
 from .ops import OPS
 
 
@@ -58,7 +59,7 @@ class Value(Node):
     `2 * v + 1` works. Every node keeps its `.grad` after backward (not only leaves, as in
     PyTorch) so that a drawn graph shows the gradient at each step.
     """
-    __slots__ = ()
+    __slots__ = ("_pending",)     # backward's in-flight gradient (fast.backpropagate_floats)
     _empty_grad = 0.0
     _forward_name = "float"
     _retains_every_grad = True
@@ -207,6 +208,15 @@ class Value(Node):
 
     def _sum_all(self):
         return self
+
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(node) into `.grad` of every node this one depends on: the
+        chain rule of engine.backpropagate, run by its float fast path (fast.py) unless the
+        fast paths are off or anomaly mode watches."""
+        if STATE.fast and not STATE.anomaly and self.requires_grad:
+            backpropagate_floats(self, self._seed(grad), retain_graph)
+        else:
+            super().backward(grad, retain_graph)
 
     @staticmethod
     def _keep_grad(node, g):
