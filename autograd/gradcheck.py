@@ -209,17 +209,19 @@ def _name(x, i, names):
 
 
 def compare(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, names=None,
-            caller="gradcheck"):
+            caller="gradcheck", compiled=None):
     """Run the comparison without judging it: a GradcheckResult with one row per element.
 
-    names: optional display name per input (default: the label, else "input i")."""
+    names: optional display name per input (default: the label, else "input i").
+    compiled: evaluate the perturbed values by fn's compiled code (True), eagerly (False), or
+        compiled from 256 checked elements on (None)."""
     inputs, checked = _as_inputs(inputs, caller)
     outs = _outputs(fn(*inputs), caller)
     rs = _projection(outs, seed)
     f0 = _project(outs, rs)
     analytical = _analytical(outs, rs, checked)
     del outs                                  # free the graph before the perturbed passes
-    f = _evaluator(fn, inputs, rs, f0, caller)
+    f = _evaluator(fn, inputs, rs, f0, caller, compiled)
 
     analytical_of = {id(x): g for x, g in zip(checked, analytical)}
     rows = []
@@ -256,14 +258,14 @@ def compare(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, names=None,
     return GradcheckResult(rows, eps, atol, rtol, projected)
 
 
-def _evaluator(fn, inputs, rs, f0, caller):
+def _evaluator(fn, inputs, rs, f0, caller, compiled=None):
     """f() = sum(fn(*inputs) * r) for the inputs' current data, computed without a graph."""
     def eager():
         with no_grad():
             return _project(_outputs(fn(*inputs), caller), rs)
 
     n = sum(np.size(x._data) for x in inputs if x.requires_grad)
-    if n < _COMPILE_FROM:
+    if compiled is False or (compiled is None and n < _COMPILE_FROM):
         return eager
     compiled = _compiled_value(fn, inputs, rs[0] if len(rs) == 1 else None)
     if compiled is None:
@@ -300,7 +302,7 @@ def _compiled_value(fn, inputs, r):
     return value
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, compiled=None):
     """Check the gradients of `fn(*inputs)` against central differences; True or AssertionError.
 
     inputs: a Value, a Tensor or a list of them; those with requires_grad are checked (Tensors
@@ -308,12 +310,15 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     fn: returns a Value or Tensor (or a list of them). A non-scalar output is checked through
         sum(out * r) for a fixed random r drawn from `seed` (see the module docstring).
     Passes when |analytical - numerical| <= atol + rtol * |numerical| for every element.
+    compiled: the 2n evaluations of f run fn's compiled code (autograd.compile) when True, or
+        from 256 checked elements on when None; eagerly, under no_grad, when False (or when
+        fn does not compile, or its compiled value differs from fn's).
     Raises GradcheckError (an AssertionError) whose message is a table of the failing elements,
     worst first: input, element index, analytical, numerical, error. `.grad` of the inputs and
     their data are left as they were.
     """
     __tracebackhide__ = True                  # pytest: the report starts at the caller's line
-    result = compare(fn, inputs, eps, atol, rtol, seed)
+    result = compare(fn, inputs, eps, atol, rtol, seed, compiled=compiled)
     if not result.ok:
         raise GradcheckError(result.message(), result)
     return True
