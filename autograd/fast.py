@@ -28,7 +28,8 @@ import sys
 import numpy as np
 
 from .backends import SCALAR, Array
-from .engine import _FREED, STATE, _freed_graph_error, _inputs_as_used, walk
+from .engine import (_FREED, STATE, _freed_graph_error, _inputs_as_used, _recording_index,
+                     walk)
 
 
 class SparseGrad:
@@ -88,6 +89,12 @@ class FastArray(Array):
         if not math.isfinite(np.add.reduce(g, axis=None)):     # inf or nan in g: select
             return Array.where(keep, g, 0.0)
         return g * keep
+
+    @staticmethod
+    def matmul(a, b):
+        # np.dot for two matrices: BLAS without np.matmul's ufunc dispatch, ~0.3 us less a
+        # call, ten calls in a small MLP's backward
+        return np.dot(a, b) if a.ndim == 2 and b.ndim == 2 else np.matmul(a, b)
 
     @staticmethod
     def add(total, contribution):
@@ -175,3 +182,94 @@ def backpropagate_floats(root, seed, retain_graph):
                     p._pending = contribution if total is None else total + contribution
         if not retain_graph:
             node._ctx = _FREED
+
+
+def _tape_arrays(root):
+    """walk(root, constants=False) in two lists: the op nodes in recording order, and the
+    leaves. The loop over op nodes then meets one class only (an nn.Parameter among Tensors
+    makes CPython's attribute caches miss at each change of class), and a leaf's gradient is
+    complete once every op node has passed its share back."""
+    seen = {root}
+    stack = [root]
+    ops = []
+    leaves = []
+    while stack:
+        node = stack.pop()
+        if node._op is None:
+            leaves.append(node)
+            continue
+        ops.append(node)
+        for p in node._parents:
+            if p.requires_grad and p not in seen:
+                seen.add(p)
+                stack.append(p)
+    ops.sort(key=_recording_index)
+    return ops, leaves
+
+
+def backpropagate_arrays(root, seed, retain_graph):
+    """engine.backpropagate for backward() of a Tensor graph with nothing watching and no
+    create_graph: the same fast VJPs in the same order and the same sums, with the per-node
+    and per-edge calls of the general loop (take, final, unbroadcast, the backend and observer
+    choices) done inline, one- to three-input VJPs called unpacked, and the leaves taken after
+    the op nodes (small MLP step: backward 88 -> 80 us)."""
+    ops, leaves = _tape_arrays(root)
+    grads = {root: seed}
+    xp = FAST_ARRAY
+    unbroadcast = xp.unbroadcast
+    keep_grad = root._keep_grad
+    for node in reversed(ops):
+        op = node._op
+        ctx = node._ctx
+        if ctx is _FREED:
+            raise _freed_graph_error(op)
+        g = grads.pop(node, None)
+        if g is None:
+            continue        # stands for a tensor changed in place: see engine.backpropagate
+        if type(g) is SparseGrad:
+            g = g.dense()
+        if node._retains_grad:
+            keep_grad(node, g)
+        parents = node._parents
+        if STATE.last_in_place > node._index:
+            parents = _inputs_as_used(node)
+        vjps, out = op.fast_vjps, node._data
+        n = len(parents)
+        if n == 2:
+            inputs = (parents[0]._data, parents[1]._data)
+        elif n == 1:
+            inputs = (parents[0]._data,)
+        elif n == 3:
+            inputs = (parents[0]._data, parents[1]._data, parents[2]._data)
+        else:
+            inputs = [p._data for p in parents]
+        for i, p in enumerate(parents):
+            if not p.requires_grad:
+                continue
+            if n == 1:
+                contribution = vjps[0](xp, g, out, ctx, inputs[0])
+            elif n == 2:
+                contribution = vjps[i](xp, g, out, ctx, inputs[0], inputs[1])
+            elif n == 3:
+                contribution = vjps[i](xp, g, out, ctx, inputs[0], inputs[1], inputs[2])
+            else:
+                contribution = vjps[i](xp, g, out, ctx, *inputs)
+            data = inputs[i]
+            # unbroadcast only where it changes something: most edges need nothing
+            if (type(contribution) is not np.ndarray or contribution.shape != data.shape
+                    or contribution.dtype != data.dtype):
+                contribution = unbroadcast(contribution, p)
+            total = grads.get(p)
+            if total is None:
+                grads[p] = contribution
+            elif type(total) is np.ndarray and type(contribution) is np.ndarray:
+                grads[p] = total + contribution
+            else:
+                grads[p] = xp.add(total, contribution)
+        contribution = total = None     # else the last edge's array looks shared to adopt()
+        if not retain_graph:
+            node._ctx = _FREED
+    for node in leaves:
+        g = grads.pop(node, None)
+        if g is not None:
+            keep_grad(node, g if type(g) is not SparseGrad else g.dense())

@@ -781,7 +781,9 @@ class Tensor(TensorAPI, Node):
                     f"grad can be implicitly created only for scalar outputs\n(this output has "
                     f"shape {self._data.shape}); pass backward(gradient=...) of the same shape, "
                     f"or reduce it first, e.g. out.sum().backward()")
-            return np.ones(self._data.shape, self._data.dtype)
+            seed = np.empty(self._data.shape, self._data.dtype)
+            seed.fill(1)                # np.ones, without its Python wrapper (0.7 us)
+            return seed
         g = grad._data if isinstance(grad, Node) else np.asarray(grad, dtype=self._data.dtype)
         if g.shape != self._data.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[0] has a shape of "

@@ -73,7 +73,8 @@ class Linear(Module):
 
     def forward(self, x):
         x = _as_tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
+        shape = x._data.shape           # the array's tuple: x.shape builds a torch.Size
+        if not shape or shape[-1] != self.in_features:
             raise F._InputError(
                 f"{F._mm_message(x, self.weight)}\nLinear({self.extra_repr()}): expected input "
                 f"with last dimension {self.in_features}, got shape {tuple(x.shape)} (weight "

@@ -14,7 +14,7 @@ from weakref import ref as _weakref
 import numpy as np
 
 from autograd import Tensor
-from autograd.engine import STATE, Node, _refresh_hooks
+from autograd.engine import STATE, Node
 from autograd.tensor import get_default_dtype
 
 
@@ -311,15 +311,12 @@ class Module:
         # so that drawings can name an op after its layer ("Linear 0").
         prev = STATE.module
         STATE.module = _weakref(self)
-        STATE.hooks = True
         try:
             if self._hooks is None:
                 return self.forward(*args, **kwargs)
             return self._call_with_hooks(args, kwargs)
         finally:
             STATE.module = prev
-            if prev is None:
-                _refresh_hooks()
 
     def _call_with_hooks(self, args, kwargs):
         hooks = self._hooks

@@ -143,10 +143,10 @@ class _Arrays:
 
     @staticmethod
     def zero_grad(p, set_to_none):
-        if set_to_none or p.grad is None:
-            p.grad = None
+        if set_to_none or p._grad is None:
+            p._grad = None              # what the .grad setter does with None, without its call
         else:
-            p.grad.zero_()
+            p._grad.zero_()
 
     @staticmethod
     def grad_of(p):

@@ -246,3 +246,51 @@ def test_value_backward_fast_path_equals_the_reference():
                 out.backward(2.0)           # a second pass adds, with another seed
             results.append([n.grad for n in nodes] + [out.grad])
         assert results[0] == results[1]     # bit for bit: the same VJPs in the same order
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor graphs: fast.backpropagate_arrays against engine.backpropagate on the same backend
+def _tensor_graph(seed):
+    """An LSTM (getitem's sparse gradients, shared nodes), a broadcast bias, a retained
+    intermediate and a leaf used twice, returning (the nodes whose .grad is compared, out)."""
+    rng = np.random.default_rng(seed)
+    lstm = nn.LSTM(3, 4, batch_first=True, rng=seed)
+    lstm.double()
+    x = Tensor(rng.standard_normal((2, 5, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal((1, 4)), requires_grad=True)
+    out, _ = lstm(x)
+    h = (out[:, -1] + b).relu()
+    h.retain_grad()
+    out = (h * h + x[:, 0, :1] * b).sum()
+    return [x, b, h] + list(lstm.parameters()), out
+
+
+def test_tensor_backward_fast_path_equals_the_general_loop():
+    from autograd.engine import run_backward
+    for seed in range(3):
+        results = []
+        for general in (False, True):
+            nodes, out = _tensor_graph(seed)
+            if general:       # engine.backpropagate with the fast backend, as before fast.py's
+                run_backward(out, out._seed(None), True, False, out._keep_grad)
+                run_backward(out, out._seed(2.0), False, False, out._keep_grad)
+            else:
+                out.backward(retain_graph=True)
+                out.backward(2.0)
+            results.append([n.grad._data for n in nodes])
+        for f, r in zip(*results):
+            np.testing.assert_array_equal(f, r)     # bit for bit: same VJPs, same order
+
+
+def test_tensor_backward_fast_path_keeps_the_errors():
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = x * 2.0
+    z = (y * y).sum()
+    with autograd.no_grad():
+        y += 1.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.backward()
+    w = (x * x).sum()
+    w.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        w.backward()
