@@ -128,11 +128,16 @@ class Program:
         self._write(names)
         for proxy, name in zip(proxies, names):     # the drawing of .graph names arguments
             proxy.label = proxy.label or name
+        # the trace's graph is not needed to run the code: let it go (a Value program's trace
+        # is some 250,000 objects, which every full garbage collection would walk)
+        self.ops = [op for _, op, _, _ in self.entries]     # the rows, one per line
+        del self.entries, self.out, self.constants, self.aliases
 
     # ------------------------------------------------------------------ tracing
     def _trace(self, fn, args, proxies):
         it = iter(proxies)
         call_args = [next(it) if _is_traced_arg(a) else a for a in args]
+        self.call_args = call_args          # for Compiled.graph
         trace = Trace(proxies)
         prev, STATE.trace = STATE.trace, trace
         try:
@@ -459,14 +464,15 @@ class Compiled:
 
     @property
     def graph(self):
-        """The output of the latest trace, with the graph of ops it was computed from: the
-        compiled node expanded. draw_graph(loss) draws a compiled call as one box;
-        draw_graph(step.graph, model=model) draws what it does, op by op (the arguments are
-        the trace's stand-ins, labelled with their parameter names; a model's parameters are
-        the model's own)."""
+        """fn run again, eagerly, on the arguments of the latest trace: its output with the
+        graph of ops it is computed from, i.e. the compiled node expanded. draw_graph(loss)
+        draws a compiled call as one box; draw_graph(step.graph, model=model) draws what it
+        does, op by op (the arguments are the trace's stand-ins, labelled with their
+        parameter names; a model's parameters are the model's own)."""
         if self._last is None:
             raise RuntimeError("compile: nothing traced yet: call the compiled function once")
-        return self._last.out
+        with enable_grad():
+            return self.fn(*self._last.call_args)
 
     def __call__(self, *args):
         key = tuple(_key(a) for a in args)

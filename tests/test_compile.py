@@ -285,7 +285,7 @@ def test_source_of_a_model_names_one_value_per_op():
     x, y = _t(rng, 4, 3), _t(rng, 4, 2, grad=False)
     step = autograd.compile(loss_fn)
     step(x, y)
-    ops = [op for _, op, _, _ in step._last.entries]     # targets * -1 is an op here
+    ops = step._last.ops                                  # targets * -1 is an op here
     assert len(ops) == 8
     body = _statements(step.source, "forward")
     defined = []
