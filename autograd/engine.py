@@ -437,7 +437,10 @@ def backpropagate(root, seed, xp, retain_graph, take, watch=None):
             if not p.requires_grad:
                 continue
             # the chain rule; unbroadcast sums g back to p's shape where numpy broadcast p
-            contribution = xp.unbroadcast(vjps[i](xp, g, out, node._ctx, *inputs), p)
+            contribution = vjps[i](xp, g, out, node._ctx, *inputs)
+            if contribution is None:
+                continue    # no gradient along this edge (an autograd.Function said None)
+            contribution = xp.unbroadcast(contribution, p)
             if watch is not None:
                 watch(node, i, p, contribution)
             grads[p] = xp.add(grads[p], contribution) if p in grads else contribution

@@ -254,6 +254,8 @@ def backpropagate_arrays(root, seed, retain_graph):
                 contribution = vjps[i](xp, g, out, ctx, inputs[0], inputs[1], inputs[2])
             else:
                 contribution = vjps[i](xp, g, out, ctx, *inputs)
+            if contribution is None:
+                continue        # no gradient along this edge, as in engine.backpropagate
             data = inputs[i]
             # unbroadcast only where it changes something: most edges need nothing
             if (type(contribution) is not np.ndarray or contribution.shape != data.shape

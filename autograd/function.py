@@ -251,8 +251,7 @@ def _check_gradients(fn, ctx, result, inputs, graph):
         xd = x._data if graph else x            # the engine gives arrays, or nodes (graph)
         shape = xd.shape
         if r is None:
-            zeros = np.zeros(shape, xd.dtype)
-            grads.append(Tensor._node(zeros) if graph else zeros)
+            grads.append(None)          # no gradient flows to this input (torch: .grad None)
             continue
         if not isinstance(r, Tensor):
             # torch's words: its C++ engine calls a tensor a Variable

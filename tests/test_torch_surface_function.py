@@ -229,3 +229,27 @@ def test_a_reduction_returns_its_gradient_expanded():
     x = autograd.ones(2, 3, requires_grad=True)
     Sum.apply(x).backward()
     assert x.grad.tolist() == [[1.0] * 3] * 2
+
+
+def test_a_gradient_returned_as_none_leaves_grad_none_as_in_torch():
+    import torch
+    results = []
+    for lib, base in ((torch, torch.autograd.Function), (autograd, autograd.Function)):
+        class Half(base):
+            @staticmethod
+            def forward(ctx, x, y):
+                return x * 0.5 + y
+
+            @staticmethod
+            def backward(ctx, g):
+                return g * 0.5, None            # no gradient for y
+
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = lib.tensor([3.0, 4.0], requires_grad=True)
+        z = lib.tensor([1.0, 1.0], requires_grad=True)
+        (Half.apply(x, y).sum() + (y * z).sum()).backward()   # y also gets a gradient another way
+        w = lib.tensor([5.0, 6.0], requires_grad=True)
+        Half.apply(x, w).sum().backward()                   # w only through the None
+        results.append((x.grad.tolist(), y.grad.tolist(), w.grad))
+    assert results[1] == results[0]
+    assert results[1][2] is None
