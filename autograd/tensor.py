@@ -1436,6 +1436,11 @@ class Tensor(TensorAPI, Node):
 
     def __getitem__(self, index):
         index = _raw_index(index)
+        if type(index) is tuple and len(index) == self._data.ndim and \
+                all(type(i) is int for i in index):
+            # x[i, j]: numpy gives a copy of the element; `...` makes it a 0-d view, which
+            # torch's x[i, j] is (x[i, j] += 1 changes x)
+            index = index + (Ellipsis,)
         try:
             return Tensor._apply(OPS["getitem"], index, self)
         except IndexError as e:

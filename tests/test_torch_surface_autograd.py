@@ -420,3 +420,16 @@ def test_autograd_functional_as_torch():
     two = lambda a, b: (a * b).sum()  # noqa: E731
     assert_same(AF.hessian(two, (autograd.tensor(x), autograd.tensor(v))),
                 TF.hessian(two, (torch.tensor(x), torch.tensor(v))))
+
+
+def test_an_element_is_a_view_of_its_tensor_as_in_torch():
+    import torch
+    seen = []
+    for lib in (torch, autograd):
+        t = lib.zeros(2, 3)
+        with lib.no_grad():
+            e = t[1, 2]
+            e.add_(5.0)                 # changes t: x[i, j] is a 0-d view
+            t[0, 1] += 1.0
+        seen.append((t.tolist(), e.dim(), e.item()))
+    assert seen[1] == seen[0]
