@@ -317,8 +317,16 @@ class Program:
                 elif total.text in accumulators:
                     total += c                  # in place: the buffer is this gradient's own
                     grads[id(x)] = total
-                else:
+                elif self.scalar or not isinstance(total.value, np.ndarray):
                     grads[id(x)] = total + c
+                else:
+                    # a variable at once, and later terms added in place: not one long sum at
+                    # the end that keeps every term alive until then (an LSTM's W_hh gradient:
+                    # 49 products of 64x256)
+                    total = bw.materialize(total + c, name=f"g_{rebound[id(x)].text}")
+                    if bw.owns(total.text):
+                        accumulators.add(total.text)
+                    grads[id(x)] = total
         returned = []
         for x in inputs:
             g = grads.get(id(x))
