@@ -241,12 +241,16 @@ class Program:
                 if not (isinstance(c._data, float) or text.startswith("np.")):
                     text = fw.constant(c._data, stem=_const_stem(c, k))
             sym[id(c)] = Sym(fw, text, c._data)
-        # a transposed matrix that several matmuls take as their right operand (an LSTM's
-        # W_hh^T, read at every time step) is copied to C order once, for the forward only:
-        # OpenBLAS multiplies by a C-ordered right operand about twice as fast (32x64 @ 64x256:
-        # 10 us against 20 us). The backward reads the transpose itself, whose .mT is C-ordered.
-        right_uses = Counter(id(ins[1]) for _, op, _, ins in self.entries
-                             if op.name == "matmul" and _f_ordered(ins[1]._data))
+        # a transposed matrix that several matrix products take as their right operand (an
+        # LSTM's W_hh^T, read at every time step; W_ih^T, read by a stack of 50 products) is
+        # copied to C order once, for the forward only: OpenBLAS multiplies by a C-ordered right
+        # operand about twice as fast (32x64 @ 64x256: 10 us against 20 us; (50, 32, 16) @
+        # (16, 256): 135 us against 245). The backward reads the transpose itself, whose .mT is
+        # C-ordered.
+        right_uses = Counter()
+        for _, op, _, ins in self.entries:
+            if op.name == "matmul" and _f_ordered(ins[1]._data):
+                right_uses[id(ins[1])] += int(np.prod(np.shape(ins[0]._data)[:-2]))
         c_ordered = {}                      # id(node) -> its C-ordered copy, a variable
         # forward: one line per op
         state = {}                          # entry -> its per-call ctx, a variable
@@ -265,7 +269,7 @@ class Program:
                 if id(ins[1]) not in c_ordered:
                     b = args[1]
                     fw.comment(f"{fw.render(b)} copied to C order once: {right_uses[id(ins[1])]} "
-                               f"matmuls read it")
+                               f"matrix products read it")
                     c_ordered[id(ins[1])] = fw.assign(
                         f"np.ascontiguousarray({fw.render(b)})", np.ascontiguousarray(b.value),
                         name=f"{b.text}_c" if b.text.isidentifier() else None)
