@@ -291,7 +291,10 @@ class Program:
         xp = SOURCE_SCALAR if self.scalar else SOURCE_ARRAY
         rebound = {key: Sym(bw, s.text, s.value) for key, s in sym.items()}
         grads = {id(self.out): Sym(bw, "g", self.out._data)}
-        accumulators = set()
+        # x's gradient buffer while terms are added into it in place, by id(x): its own, never
+        # one a VJP passed on from another node (an add's g_a = g, which that node may still
+        # read)
+        accumulators = {}
         for k in range(len(self.entries) - 1, -1, -1):
             out, op, ctx, ins = self.entries[k]
             if state.get(k) is not None:
@@ -309,8 +312,11 @@ class Program:
                 if op.name == "getitem" and not self.scalar and is_basic(ctx):
                     # g added into its slice of x's gradient, as SparseGrad does in eager
                     # mode: one buffer for all the slices (the time steps of a sequence)
-                    grads[id(x)] = _add_at(bw, grads.get(id(x)), ctx, g, rebound[id(x)],
-                                           accumulators)
+                    total = grads.get(id(x))
+                    own = total is not None and accumulators.get(id(x)) == total.text
+                    total = _add_at(bw, total, own, ctx, g, rebound[id(x)])
+                    grads[id(x)] = total
+                    accumulators[id(x)] = total.text
                     continue
                 # the chain rule: d out/d x times g, summed back over broadcast axes
                 c = write_vjp(op, i, xp, g, rebound[id(out)], ctx, ins_sym)
@@ -318,8 +324,12 @@ class Program:
                 total = grads.get(id(x))
                 if total is None:
                     grads[id(x)] = c
-                elif total.text in accumulators:
-                    total += c                  # in place: the buffer is this gradient's own
+                elif accumulators.get(id(x)) == total.text:
+                    # in place: the buffer is this gradient's own, and nothing reads it before
+                    # its last term is in (written directly: Sym's += checks the whole program
+                    # for readers of the buffer, quadratic in the program's length)
+                    total.value += c.value
+                    bw.line(f"{total.text} += {bw.render(c)}")
                     grads[id(x)] = total
                 elif self.scalar or not isinstance(total.value, np.ndarray):
                     grads[id(x)] = total + c
@@ -328,8 +338,11 @@ class Program:
                     # the end that keeps every term alive until then (an LSTM's W_hh gradient:
                     # 49 products of 64x256)
                     total = bw.materialize(total + c, name=f"g_{rebound[id(x)].text}")
-                    if bw.owns(total.text):
-                        accumulators.add(total.text)
+                    # the sum's own new array (not when an earlier line computed the same sum:
+                    # then it is that line's variable); a sum is no view of another value
+                    if total.text in bw.owned and total.text not in bw.reused:
+                        accumulators[id(x)] = total.text
+                        bw.known.pop(bw.text_of.pop(total.text, None), None)    # it will change
                     grads[id(x)] = total
         returned = []
         for x in inputs:
@@ -438,16 +451,16 @@ def _rebind(writer, ctx):
     return ctx
 
 
-def _add_at(writer, total, index, g, x, accumulators):
+def _add_at(writer, total, own, index, g, x):
     """x's gradient with g added at a basic index: a buffer of x's shape, zeros (or a copy
-    of the dense total so far) the first time, then `buffer[index] += g` for each slice."""
-    if total is None or total.text not in accumulators:
+    of the dense total so far) the first time (own: total is not yet x's buffer), then
+    `buffer[index] += g` for each slice."""
+    if not own:
         shape, dtype = x.value.shape, x.value.dtype
         value = np.zeros(shape, dtype) if total is None else np.array(total.value, dtype)
         text = (f"np.zeros({shape!r}, {writer.render(dtype)})" if total is None else
                 f"np.array({writer.render(total)}, {writer.render(dtype)})")
         total = writer.assign(text, value, name=f"g_{x.text}", cse=False)
-        accumulators.add(total.text)
     total.value[_value_index(index)] += g.value
     writer.line(f"{total.text}[{writer.render_index(index)}] += {writer.render(g)}")
     return total
