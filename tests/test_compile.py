@@ -1501,3 +1501,26 @@ def test_a_detached_intermediate_stands_for_its_value_without_a_gradient():
         out.backward()
         assert out.item() == pytest.approx(2.0 * np.sum(np.square(data)))
         np.testing.assert_allclose(x.grad.numpy(), 2.0 * np.array(data))  # h's path cut
+
+
+def test_a_gradient_passed_on_by_an_add_is_not_summed_into_in_place():
+    """s's gradient (three terms, summed in place into g_s) is passed on unchanged by the add
+    to both u and x; u takes one more term later, which must go into a new array, not into
+    g_s, which x's gradient still is (found by nn.GRU)."""
+    w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    def loss(x):
+        u = x * w
+        t = u * 2.0
+        s = u + x
+        return (s * s).sum() + (s * 3.0).sum() + t.sum()
+
+    step = autograd.compile(loss)
+    x = Tensor(np.array([[0.1, 0.2, 0.3], [-0.4, 0.5, -0.6]]), requires_grad=True)
+    step(x).backward()
+    xe = Tensor(x._data.copy(), requires_grad=True)
+    we = Tensor(w._data.copy(), requires_grad=True)
+    ue = xe * we
+    se = ue + xe
+    ((se * se).sum() + (se * 3.0).sum() + (ue * 2.0).sum()).backward()
+    np.testing.assert_allclose(x.grad._data, xe.grad._data, rtol=1e-12)
