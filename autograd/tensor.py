@@ -47,13 +47,7 @@ def _binary(name, commutative=False):
                     return Tensor._apply(op, None, self, other)
                 except ValueError as e:
                     raise _pair_error(name, self, other, e) from None
-        pair = _promoted(name, self, other)
-        if pair is None:
-            return NotImplemented
-        try:
-            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
-        except ValueError as e:
-            raise _pair_error(name, *pair, e) from None
+        return _apply_promoted(op, name, self, other)
 
     def reflected(self, other):
         d = self._data.dtype
@@ -61,13 +55,7 @@ def _binary(name, commutative=False):
             kind = type(other)
             if kind is float or kind is int:
                 return Tensor._apply(op, None, Tensor._node(np.asarray(other, dtype=d)), self)
-        pair = _promoted(name, other, self)
-        if pair is None:
-            return NotImplemented
-        try:
-            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
-        except ValueError as e:
-            raise _pair_error(name, *pair, e) from None
+        return _apply_promoted(op, name, other, self)
 
     def reflected_commutative(self, other):
         # 2 * x is recorded as x * 2, as torch records it (grad_fn's inputs in that order)
@@ -76,18 +64,24 @@ def _binary(name, commutative=False):
             kind = type(other)
             if kind is float or kind is int:
                 return Tensor._apply(op, None, self, Tensor._node(np.asarray(other, dtype=d)))
-        pair = _promoted(name, other, self)
-        if pair is None:
-            return NotImplemented
-        try:
-            return _exact_dtype(Tensor._apply(op, None, *pair), pair)
-        except ValueError as e:
-            raise _pair_error(name, *pair, e) from None
+        return _apply_promoted(op, name, other, self)
 
     if commutative:
         reflected = reflected_commutative
     forward.__doc__ = reflected.__doc__ = f"{op.name}: {op.formula}"
     return forward, reflected
+
+
+def _apply_promoted(op, name, a, b):
+    """Row `op` on a and b cast to the dtype torch promotes them to (NotImplemented when one
+    is not an operand), with a shape error naming the op."""
+    pair = _promoted(name, a, b)
+    if pair is None:
+        return NotImplemented
+    try:
+        return _exact_dtype(Tensor._apply(op, None, *pair), pair)
+    except ValueError as e:
+        raise _pair_error(name, *pair, e) from None
 
 
 def _exact_dtype(out, pair):
