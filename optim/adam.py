@@ -37,7 +37,6 @@ class Adam(Optimizer):
     def _update(self, p, g, group, xp):
         lr = group["lr"]
         beta1, beta2 = group["betas"]
-        weight_decay = group["weight_decay"]
         state = self.state[p]
         if not state:
             state["step"] = 0.0
@@ -47,18 +46,8 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
-        if weight_decay != 0:
-            if group.get("decoupled_weight_decay", False):
-                p._data *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p._data
-        m = state["exp_avg"]
-        m += (1 - beta1) * (g - m)          # torch's lerp
-        state["exp_avg"] = m
-        v = state["exp_avg_sq"]
-        v *= beta2
-        v += (1 - beta2) * g * g
-        state["exp_avg_sq"] = v
+        g = decayed(p, g, group, lr)
+        m, v = moments(state, g, beta1, beta2)
         if group["amsgrad"]:
             v = xp.maximum(state["max_exp_avg_sq"], v)
             state["max_exp_avg_sq"] = v
@@ -66,6 +55,31 @@ class Adam(Optimizer):
         bias_correction2 = 1 - beta2 ** step
         denom = xp.sqrt(v) / bias_correction2 ** 0.5 + group["eps"]
         p._data -= (lr / bias_correction1) * m / denom
+
+
+def decayed(p, g, group, lr):
+    """The gradient after weight decay: g + weight_decay * p (an L2 penalty), or g as it is
+    with p shrunk by the factor 1 - lr * weight_decay (decoupled, AdamW's form)."""
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0:
+        if group.get("decoupled_weight_decay", False):
+            p._data *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p._data
+    return g
+
+
+def moments(state, g, beta1, beta2):
+    """Adam's moment estimates updated with g, in place where they are arrays:
+    m = beta1 m + (1 - beta1) g (torch's lerp form), v = beta2 v + (1 - beta2) g^2."""
+    m = state["exp_avg"]
+    m += (1 - beta1) * (g - m)
+    state["exp_avg"] = m
+    v = state["exp_avg_sq"]
+    v *= beta2
+    v += (1 - beta2) * g * g
+    state["exp_avg_sq"] = v
+    return m, v
 
 
 class AdamW(Adam):

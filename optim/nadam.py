@@ -1,4 +1,5 @@
 """NAdam: Adam with Nesterov momentum."""
+from .adam import decayed, moments
 from .adamax import _check_betas
 from .optimizer import Optimizer, _check_nonneg, _with_flags
 
@@ -42,24 +43,13 @@ class NAdam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
-        weight_decay = group["weight_decay"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p._data *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p._data
+        g = decayed(p, g, group, lr)
         psi = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         mu_product = state["mu_product"] * mu
         state["mu_product"] = mu_product
-        m = state["exp_avg"]
-        m += (1 - beta1) * (g - m)          # torch's lerp
-        state["exp_avg"] = m
-        v = state["exp_avg_sq"]
-        v *= beta2
-        v += (1 - beta2) * g * g
-        state["exp_avg_sq"] = v
+        m, v = moments(state, g, beta1, beta2)
         denom = xp.sqrt(v / (1 - beta2 ** step)) + group["eps"]
         p._data -= (lr * (1.0 - mu) / (1.0 - mu_product)) * g / denom
         p._data -= (lr * mu_next / (1.0 - mu_product * mu_next)) * m / denom

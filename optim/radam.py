@@ -1,6 +1,7 @@
 """RAdam: Adam whose adaptive step is switched on only once its variance is tractable."""
 import math
 
+from .adam import decayed, moments
 from .adamax import _check_betas
 from .optimizer import Optimizer, _check_nonneg, _with_flags
 
@@ -42,19 +43,8 @@ class RAdam(Optimizer):
             state["exp_avg_sq"] = xp.zeros_like(p._data)
         step = state["step"] + 1.0
         state["step"] = step
-        weight_decay = group["weight_decay"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p._data *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p._data
-        m = state["exp_avg"]
-        m += (1 - beta1) * (g - m)          # torch's lerp
-        state["exp_avg"] = m
-        v = state["exp_avg_sq"]
-        v *= beta2
-        v += (1 - beta2) * g * g
-        state["exp_avg_sq"] = v
+        g = decayed(p, g, group, lr)
+        m, v = moments(state, g, beta1, beta2)
         bias_correction2 = 1 - beta2 ** step
         corrected = m / (1 - beta1 ** step)
         rho_inf = 2 / (1 - beta2) - 1
