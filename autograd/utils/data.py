@@ -373,15 +373,8 @@ def default_collate(batch):
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
-        fields = {key: default_collate([d[key] for d in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)
-                clone.update(fields)
-                return clone
-            return type(elem)(fields)
-        except TypeError:
-            return fields
+        return _mapping_like(elem, {key: default_collate([d[key] for d in batch])
+                                    for key in elem})
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):
         return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
@@ -391,16 +384,35 @@ def default_collate(batch):
         columns = [default_collate(list(s)) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, c in enumerate(columns):
-                    clone[i] = c
-                return clone
-            return type(elem)(columns)
-        except TypeError:
-            return columns
+        return _sequence_like(elem, columns)
     raise TypeError(_COLLATE_ERROR.format(type(elem)))
+
+
+def _mapping_like(like, fields):
+    """fields in a mapping of like's type: a copy of like updated when it is mutable (extra
+    attributes kept), else the type built from fields; a dict when it cannot be (as torch)."""
+    try:
+        if isinstance(like, collections.abc.MutableMapping):
+            clone = copy.copy(like)
+            clone.update(fields)
+            return clone
+        return type(like)(fields)
+    except TypeError:
+        return fields
+
+
+def _sequence_like(like, items):
+    """items in a sequence of like's type, as _mapping_like does for mappings; a list when
+    that type cannot be built from them."""
+    try:
+        if isinstance(like, collections.abc.MutableSequence):
+            clone = copy.copy(like)
+            for i, item in enumerate(items):
+                clone[i] = item
+            return clone
+        return type(like)(items)
+    except TypeError:
+        return items
 
 
 def default_convert(data):
@@ -413,30 +425,13 @@ def default_convert(data):
     if isinstance(data, (np.bool_, np.number)):
         return Tensor(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):
-        fields = {key: default_convert(data[key]) for key in data}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update(fields)
-                return clone
-            return type(data)(fields)
-        except TypeError:
-            return fields
+        return _mapping_like(data, {key: default_convert(data[key]) for key in data})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        converted = [default_convert(d) for d in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, c in enumerate(converted):
-                    clone[i] = c
-                return clone
-            return type(data)(converted)
-        except TypeError:
-            return converted
+        return _sequence_like(data, [default_convert(d) for d in data])
     return data
 
 
