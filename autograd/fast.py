@@ -28,8 +28,7 @@ import sys
 import numpy as np
 
 from .backends import SCALAR, Array
-from .engine import (_FREED, STATE, _freed_graph_error, _inputs_as_used, _recording_index,
-                     walk)
+from .engine import _FREED, STATE, _freed_graph_error, _inputs_as_used, walk
 
 
 class SparseGrad:
@@ -189,22 +188,8 @@ def _tape_arrays(root):
     leaves. The loop over op nodes then meets one class only (an nn.Parameter among Tensors
     makes CPython's attribute caches miss at each change of class), and a leaf's gradient is
     complete once every op node has passed its share back."""
-    seen = {root}
-    stack = [root]
-    ops = []
-    leaves = []
-    while stack:
-        node = stack.pop()
-        if node._op is None:
-            leaves.append(node)
-            continue
-        ops.append(node)
-        for p in node._parents:
-            if p.requires_grad and p not in seen:
-                seen.add(p)
-                stack.append(p)
-    ops.sort(key=_recording_index)
-    return ops, leaves
+    tape = walk(root, constants=False)
+    return [n for n in tape if n._op is not None], [n for n in tape if n._op is None]
 
 
 def backpropagate_arrays(root, seed, retain_graph):
