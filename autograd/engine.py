@@ -80,6 +80,7 @@ class Node:
     _forward_name = ""        # "float" or "array": which forward of a row this kind runs
     _retains_every_grad = False   # Value keeps .grad on every node (for drawing), Tensor not
     _array_valued = False     # Tensor: values are always numpy arrays, 0-d ones included
+    _fast_backpropagate = None    # fast.py's backward loop for this kind of node, if any
 
     @property
     def is_leaf(self):
@@ -453,7 +454,8 @@ def run_backward(root, seed, retain_graph, create_graph, take, watch=None):
 
     create_graph: the VJPs run on the nodes themselves (the GRAPH backend), so the gradients
     are recorded and can be differentiated again. A watched pass (a trace, anomaly mode) runs
-    the reference backend, the textbook path.
+    the reference backend, the textbook path. A plain backward() with the fast paths on runs
+    the node class's loop from fast.py (`_fast_backpropagate`), tested equal to this one.
     """
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
@@ -461,6 +463,11 @@ def run_backward(root, seed, retain_graph, create_graph, take, watch=None):
     anomaly = STATE.anomaly
     if anomaly:
         watch = _AnomalyWatch(anomaly, watch)
+    if (not create_graph and watch is None and STATE.fast and take is root._keep_grad
+            and root._fast_backpropagate is not None):
+        # plain backward(): fast.py's loop for this kind of node, the same chain rule faster
+        root._fast_backpropagate(root, seed, retain_graph)
+        return
     if create_graph:
         xp = GRAPH
     elif watch is not None:

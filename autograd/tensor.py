@@ -7,7 +7,7 @@ import numpy as np
 
 from .backends import ARRAY
 from .engine import STATE, InPlace, Node, _next_index
-from .fast import FAST_ARRAY, adopt
+from .fast import FAST_ARRAY, adopt, backpropagate_arrays
 from .ops import OPS
 
 from . import dtypes as _dt
@@ -511,6 +511,7 @@ class Tensor(TensorAPI, Node):
     _forward_name = "array"
     _reference_backend = ARRAY
     _array_valued = True
+    _fast_backpropagate = staticmethod(backpropagate_arrays)
 
     def __init__(self, data, requires_grad=False, dtype=None, label=""):
         arr = _to_array(data, dtype)

@@ -18,7 +18,6 @@ import numpy as np
 from . import dtypes as _dt
 from .devices import CPU, DeviceError, as_device, device as _device_cls
 from .engine import STATE, InPlace, Node, enable_grad, run_backward
-from .fast import backpropagate_arrays
 from .grad_fn import named as _named
 from .ops import OPS
 from . import return_types as _return_types
@@ -266,8 +265,6 @@ class TensorAPI:
         if create_graph:
             with enable_grad():
                 run_backward(self, self._const_like(seed), retain_graph, True, take)
-        elif STATE.fast and not STATE.anomaly and inputs is None and self.requires_grad:
-            backpropagate_arrays(self, seed, retain_graph)      # fast.py: the same, faster
         else:
             run_backward(self, seed, retain_graph, False, take)
 

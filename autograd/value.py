@@ -63,6 +63,7 @@ class Value(Node):
     _empty_grad = 0.0
     _forward_name = "float"
     _retains_every_grad = True
+    _fast_backpropagate = staticmethod(backpropagate_floats)
     __array_ufunc__ = None      # numpy defers to our reflected ops: np.float64(2) * v is a Value
 
     def __init__(self, data, label="", requires_grad=True):
@@ -208,15 +209,6 @@ class Value(Node):
 
     def _sum_all(self):
         return self
-
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(node) into `.grad` of every node this one depends on: the
-        chain rule of engine.backpropagate, run by its float fast path (fast.py) unless the
-        fast paths are off or anomaly mode watches."""
-        if STATE.fast and not STATE.anomaly and self.requires_grad:
-            backpropagate_floats(self, self._seed(grad), retain_graph)
-        else:
-            super().backward(grad, retain_graph)
 
     @staticmethod
     def _keep_grad(node, g):
