@@ -1362,9 +1362,7 @@ def _vector_norm(x, p, dim, keepdim):
     from .tensor import where
     if p == 2:
         s = (x * x).sum(dim, keepdim)
-        zero = s._data == 0
-        if not zero.any():
-            return s.sqrt()
+        zero = s == 0           # a recorded comparison, so that a compiled trace reads it anew
         return where(zero, 0.0, where(zero, 1.0, s).sqrt())
     a = x.abs()
     if p == 1:
@@ -1377,9 +1375,7 @@ def _vector_norm(x, p, dim, keepdim):
         return x._kind._node(np.asarray((x._data != 0).sum(axis=dim, keepdims=keepdim),
                                         dtype=x._data.dtype))
     s = (a ** p).sum(dim, keepdim)
-    zero = s._data == 0
-    if not zero.any():
-        return s ** (1.0 / p)
+    zero = s == 0
     return where(zero, 0.0, where(zero, 1.0, s) ** (1.0 / p))
 
 

@@ -897,31 +897,6 @@ def adaptive_avg_pool2d(input, output_size):
 
 # ---------------------------------------------------------------------------------------------
 # norms, distances, one-hot
-def _vector_norm(x, p, dim, keepdim):
-    """||x||_p over dim, differentiable with gradient 0 where the norm is 0 (torch's
-    convention; sqrt's derivative there is infinite)."""
-    if p == 2:
-        s = (x * x).sum(dim, keepdim)
-        zero = s._data == 0
-        if not zero.any():
-            return s.sqrt()
-        return _where(zero, 0.0, _where(zero, 1.0, s).sqrt())
-    a = x.abs()
-    if p == 1:
-        return a.sum(dim, keepdim)
-    if p == math.inf:
-        return a.amax(() if dim is None else dim, keepdim)
-    if p == -math.inf:
-        return a.amin(() if dim is None else dim, keepdim)
-    if p == 0:
-        return Tensor((x._data != 0).sum(axis=dim, keepdims=keepdim).astype(x.dtype))
-    s = (a ** float(p)).sum(dim, keepdim)
-    zero = s._data == 0
-    if not zero.any():
-        return s ** (1.0 / p)
-    return _where(zero, 0.0, _where(zero, 1.0, s) ** (1.0 / p))
-
-
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     """x / max(||x||_p, eps) along dim: unit vectors, and zero vectors stay zero."""
     if out is not None:
@@ -929,7 +904,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
                                   "returned tensor")
     x = _t(input)
     dim = _dim(dim, x.ndim, "normalize")
-    return x / _vector_norm(x, p, dim, True).clip(min=eps)
+    return x / x.norm(p, dim, True).clip(min=eps)
 
 
 def _broadcast_shapes(a, b):
@@ -956,7 +931,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     As torch, each norm is clamped at eps in value only: its gradient is that of the norm."""
     x1, x2 = _expand_pair(_t(x1), _t(x2))
     dim = _dim(dim, x1.ndim, "cosine_similarity")
-    n1, n2 = _vector_norm(x1, 2, dim, True), _vector_norm(x2, 2, dim, True)
+    n1, n2 = x1.norm(2, dim, True), x2.norm(2, dim, True)
     n1 = n1 + (np.maximum(n1._data, eps) - n1._data)
     n2 = n2 + (np.maximum(n2._data, eps) - n2._data)
     return ((x1 / n1) * (x2 / n2)).sum(dim)
@@ -965,7 +940,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """||x1 - x2 + eps||_p over the last dim (torch adds eps to the difference)."""
     x1, x2 = _expand_pair(_t(x1), _t(x2))
-    return _vector_norm(x1 - x2 + eps, p, x1.ndim - 1 if x1.ndim else None, keepdim)
+    return (x1 - x2 + eps).norm(p, x1.ndim - 1 if x1.ndim else None, keepdim)
 
 
 def one_hot(tensor, num_classes=-1):

@@ -1524,3 +1524,19 @@ def test_a_gradient_passed_on_by_an_add_is_not_summed_into_in_place():
     se = ue + xe
     ((se * se).sum() + (se * 3.0).sum() + (ue * 2.0).sum()).backward()
     np.testing.assert_allclose(x.grad._data, xe.grad._data, rtol=1e-12)
+
+
+def test_a_norm_that_becomes_zero_at_a_later_call_follows_eager():
+    # the norm's zero mask is a recorded comparison, not a branch on the traced data
+    def f(x):
+        return (F.normalize(x, dim=1) * Tensor(np.arange(6.0).reshape(2, 3))).sum()
+    step = autograd.compile(f)
+    for rows in ([[1.0, 2.0, 2.0], [0.5, -1.0, 3.0]], [[0.0, 0.0, 0.0], [0.5, -1.0, 3.0]]):
+        x = Tensor(np.array(rows), requires_grad=True)
+        out = step(x)
+        out.backward()
+        x_eager = Tensor(np.array(rows), requires_grad=True)
+        expected = f(x_eager)
+        expected.backward()
+        assert out.item() == pytest.approx(expected.item(), abs=1e-12)
+        np.testing.assert_allclose(x.grad.numpy(), x_eager.grad.numpy(), atol=1e-12)
