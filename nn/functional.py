@@ -498,20 +498,27 @@ def pad(input, pad, mode="constant", value=None):
     return x
 
 
-def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
-    """conv1d and conv2d: an N-d convolution as conv2d rows (1-d inputs get a height of 1).
-    dilation spreads the kernel with zeros (a scatter of the weight, differentiable); groups
-    run one conv2d per group and join the outputs along the channels."""
+def _conv_operands(input, weight, nd, fn, weight_layout):
+    """(x with a batch axis, weight, whether x came batched), checked as torch checks a
+    convolution's input and weight dims; weight_layout names the weight's first two axes."""
     x, w = _t(input), _t(weight)
     batched = x.ndim == nd + 2
     if not batched and x.ndim != nd + 1:
         raise _InputError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                           f"{fn}, but got input of size: {list(x.shape)}")
     if w.ndim != nd + 2:
-        raise _InputError(f"{fn}: weight must have {nd + 2} dims (out_channels, "
-                          f"in_channels / groups, *kernel), got shape {tuple(w.shape)}")
+        raise _InputError(f"{fn}: weight must have {nd + 2} dims ({weight_layout}, *kernel), "
+                          f"got shape {tuple(w.shape)}")
     if not batched:
         x = x.unsqueeze(0)
+    return x, w, batched
+
+
+def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
+    """conv1d and conv2d: an N-d convolution as conv2d rows (1-d inputs get a height of 1).
+    dilation spreads the kernel with zeros (a scatter of the weight, differentiable); groups
+    run one conv2d per group and join the outputs along the channels."""
+    x, w, batched = _conv_operands(input, weight, nd, fn, "out_channels, in_channels / groups")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise _InputError(f"non-positive groups is not supported, got groups={groups}")
     if w.shape[0] % groups:
@@ -590,16 +597,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     onto a kernel window of the output, windows stride apart. Written as W^T x (one batched
     matmul) and col2im (the op table's scatter of windows onto an image), then the padding
     cut from both sides."""
-    x, w = _t(input), _t(weight)
-    batched = x.ndim == nd + 2
-    if not batched and x.ndim != nd + 1:
-        raise _InputError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
-                          f"{fn}, but got input of size: {list(x.shape)}")
-    if w.ndim != nd + 2:
-        raise _InputError(f"{fn}: weight must have {nd + 2} dims (in_channels, "
-                          f"out_channels / groups, *kernel), got shape {tuple(w.shape)}")
-    if not batched:
-        x = x.unsqueeze(0)
+    x, w, batched = _conv_operands(input, weight, nd, fn, "in_channels, out_channels / groups")
     if x.shape[1] != w.shape[0]:
         raise _InputError(f"Given transposed=1, weight of size {list(w.shape)}, expected "
                           f"input{list(x.shape)} to have {w.shape[0]} channels, but got "
