@@ -1,6 +1,7 @@
 """Conv2d, MaxPool2d and AvgPool2d against torch's modules: same weights (torch's state_dict as
 numpy arrays), same input -> same output, parameter and input gradients, float64, to 1e-6."""
 import math
+import re
 
 import numpy as np
 import pytest
@@ -132,3 +133,19 @@ def test_small_cnn_state_dict_keys_match_torch():
     np.testing.assert_allclose(ours(x).data, theirs(torch.tensor(x)).detach().numpy(),
                                atol=1e-5)
     assert "Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))" in repr(ours)
+
+
+@pytest.mark.parametrize("fn, layout", [
+    ("conv2d", "out_channels, in_channels / groups"),
+    ("conv_transpose2d", "in_channels, out_channels / groups")])
+def test_a_weight_with_the_wrong_dims_is_named(fn, layout):
+    import nn.functional as F
+    from autograd import Tensor
+    x, w = Tensor(np.zeros((1, 2, 5, 5))), Tensor(np.zeros((2, 2, 3)))
+    with pytest.raises(ValueError, match=re.escape(f"{fn}: weight must have 4 dims ({layout}, "
+                                                   f"*kernel), got shape (2, 2, 3)")):
+        getattr(F, fn)(x, w)
+    with pytest.raises(ValueError, match=re.escape(f"Expected 3D (unbatched) or 4D (batched) "
+                                                   f"input to {fn}, but got input of size: "
+                                                   f"[5, 5]")):
+        getattr(F, fn)(Tensor(np.zeros((5, 5))), Tensor(np.zeros((2, 2, 3, 3))))
