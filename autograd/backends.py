@@ -194,14 +194,17 @@ class Array:
     @staticmethod
     def unbroadcast(g, like):
         """Sum g down to the shape of node `like` (undo numpy broadcasting), in like's dtype."""
-        shape = like._data.shape
+        return Array.unbroadcast_to(g, like._data.shape, like._data.dtype)
+
+    @staticmethod
+    def unbroadcast_to(g, shape, dtype):
+        """g summed over the axes numpy broadcast to reach g's shape from `shape`, in dtype."""
         if g.shape != shape:
             axes, lead = broadcast_axes(g.shape, shape)
             if axes:
                 g = np.add.reduce(g, axis=axes, keepdims=True)
             if lead > 0:
                 g = g.reshape(shape)
-        dtype = like._data.dtype
         if g.dtype is not dtype and g.dtype != dtype:
             g = g.astype(dtype)
         return g

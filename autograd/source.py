@@ -19,7 +19,7 @@ import re
 
 import numpy as np
 
-from .backends import Array, Scalar, broadcast_axes
+from .backends import Array, Scalar
 from .fast import FAST_ARRAY, SparseGrad
 
 
@@ -620,17 +620,8 @@ class SourceArray(Array):
 
     @staticmethod
     def unbroadcast(g, like):
-        shape = np.shape(like.value if isinstance(like, Sym) else like._data)
-        dtype = (like.value if isinstance(like, Sym) else like._data).dtype
-        if g.shape != shape:
-            axes, lead = broadcast_axes(g.shape, shape)
-            if axes:
-                g = np.add.reduce(g, axis=axes, keepdims=True)
-            if lead > 0:
-                g = g.reshape(shape)
-        if g.dtype != dtype:
-            g = g.astype(dtype)
-        return g
+        value = like.value if isinstance(like, Sym) else like._data
+        return Array.unbroadcast_to(g, np.shape(value), value.dtype)
 
 
 def _is_arrayish(x):
