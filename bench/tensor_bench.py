@@ -40,6 +40,20 @@ def _data(sizes, batch, seed):
 
 # ---------------------------------------------------------------------------------------------
 # hand-written numpy
+def cross_entropy_in_place(z, rows, y):
+    """Mean cross-entropy of the logits z by logsumexp; z becomes its gradient, in place."""
+    n = len(y)
+    z -= z.max(axis=1, keepdims=True)
+    picked = z[rows, y]
+    np.exp(z, out=z)
+    s = z.sum(axis=1, keepdims=True)
+    loss = float(np.log(s).sum() - picked.sum()) / n
+    z /= s
+    z[rows, y] -= 1
+    z *= DT(1.0 / n)
+    return loss
+
+
 class NumpyMLP:
     """The step as a careful numpy programmer writes it: every activation, gradient and update
     in a buffer allocated once, ReLU in place (its output > 0 is the mask of its backward),
@@ -56,7 +70,7 @@ class NumpyMLP:
         self.gb = [np.empty_like(b) for _, b in layers]
 
     def loss_and_grads(self):
-        x, y, rows, n = self.x, self.y, self.rows, len(self.x)
+        x, y, rows = self.x, self.y, self.rows
         last = len(self.layers) - 1
         zero = DT(0)
         h = x
@@ -68,16 +82,8 @@ class NumpyMLP:
                 np.maximum(z, zero, out=z)
             h = z
         # cross-entropy by logsumexp; the logits buffer becomes softmax - onehot, over n
-        z = h
-        z -= z.max(axis=1, keepdims=True)
-        picked = z[rows, y]
-        np.exp(z, out=z)
-        s = z.sum(axis=1, keepdims=True)
-        loss = float(np.log(s).sum() - picked.sum()) / n
-        z /= s
-        z[rows, y] -= 1
-        z *= DT(1.0 / n)
-        dz = z
+        dz = h
+        loss = cross_entropy_in_place(dz, rows, y)
         for i in range(last, -1, -1):
             a = self.acts[i - 1] if i else x
             np.matmul(a.T, dz, out=self.gw[i])
