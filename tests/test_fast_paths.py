@@ -294,3 +294,51 @@ def test_tensor_backward_fast_path_keeps_the_errors():
     w.backward()
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         w.backward()
+
+
+def _compiled_call(seed):
+    """A compiled step over a model's parameters, a retained output and a leaf that already
+    has a gradient: (the leaves whose .grad is compared, out)."""
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Linear(3, 4, rng=seed), nn.Tanh(), nn.Linear(4, 2, rng=seed + 1))
+    model.double()
+    b = Tensor(rng.standard_normal(2), requires_grad=True)
+    b.grad = Tensor(rng.standard_normal(2))
+    step = autograd.compile(lambda x, y: F.cross_entropy(model(x) + b, y))
+    x = Tensor(rng.standard_normal((5, 3)), requires_grad=True)
+    out = step(x, np.arange(5) % 2)
+    out.retain_grad()
+    return [x, b] + list(model.parameters()), out
+
+
+def test_compiled_call_backward_equals_the_general_loop():
+    """fast._backward_of_a_call (a compiled call on leaves, all gradients from one run of the
+    generated backward) against engine.backpropagate on the same node, bit for bit, through a
+    retained graph and into a .grad that already holds a value."""
+    from autograd.engine import backpropagate
+    for seed in range(3):
+        results = []
+        for general in (False, True):
+            nodes, out = _compiled_call(seed)
+            if general:
+                backpropagate(out, out._seed(None), FAST_ARRAY, True, out._keep_grad, None)
+                backpropagate(out, out._seed(2.0), FAST_ARRAY, False, out._keep_grad, None)
+            else:
+                out.backward(retain_graph=True)
+                out.backward(2.0)
+            results.append([n.grad._data for n in nodes + [out]])
+        for f, r in zip(*results):
+            np.testing.assert_array_equal(f, r)
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            out.backward()
+
+
+def test_compiled_call_on_one_leaf_twice_sums_it_first():
+    """step(x, x): the leaf's two terms are one gradient before it reaches .grad, as in the
+    general loop (the fast path declines the call)."""
+    step = autograd.compile(lambda a, b: (a * b.exp()).sum())
+    x = Tensor(np.linspace(-1.0, 1.0, 4), requires_grad=True)
+    x.grad = Tensor(np.full(4, 0.1))
+    step(x, x).backward()
+    e = np.exp(x._data)
+    np.testing.assert_array_equal(x.grad._data, 0.1 + (e + x._data * e))
