@@ -485,11 +485,19 @@ def _conv2d_dw(xp, g, out, ctx, x, w, b):
     return xp.reshape(xp.sum(per_image, (0,)), w.shape)
 
 
+def _conv2d_db(xp, g, out, ctx, x, w, b):
+    # db[o] = sum over images n and positions (p, q) of g[n, o, p, q]: over the images first,
+    # whole (O, OH, OW) blocks added at once, then over each channel's contiguous positions
+    # (a digits batch, (64, 8, 8, 8) float32: 5 us, against 16 for one reduction over three
+    # axes that numpy walks element by element)
+    return xp.sum(xp.sum(g, (0,)), (1, 2))
+
+
 CONV2D = Op("conv2d",
             formula="out[n, o, p, q] = b[o] + sum_{c,i,j} w[o, c, i, j] "
                     "x_pad[n, c, p sh + i, q sw + j]; ctx = (strideH, strideW, padH, padW)",
             array=_conv2d_fwd,
-            vjps=(_conv2d_dx, _conv2d_dw, lambda xp, g, out, c, x, w, b: xp.sum(g, (0, 2, 3))),
+            vjps=(_conv2d_dx, _conv2d_dw, _conv2d_db),
             domains=(REAL, REAL, REAL),
             examples=[((1, 1, 0, 0), ((2, 3, 5, 4), (4, 3, 2, 2), (4,))),
                       ((2, 1, 1, 2), ((1, 2, 5, 5), (3, 2, 3, 2), (3,))),
@@ -514,9 +522,11 @@ def _max_pool_vjp(xp, g, out, ctx, x):
     cols = _pool_windows(xp.data(x), ctx, -np.inf)
     n, c, _, _, oh, ow = cols.shape
     flat = cols.reshape(n, c, kh * kw, oh, ow)
-    first = np.zeros(flat.shape, dtype=flat.dtype)
-    np.put_along_axis(first, np.expand_dims(flat.argmax(axis=2), 2), 1, axis=2)
-    dcols = xp.reshape(xp.unsqueeze(g, 2) * first, (n, c, kh, kw, oh, ow))
+    first = np.zeros(flat.shape, dtype=bool)
+    np.put_along_axis(first, np.expand_dims(flat.argmax(axis=2), 2), True, axis=2)
+    # selected, not multiplied by 0/1: an inf of g reaches its window's maximum only (inf * 0
+    # would put nans on the others; torch gives them 0)
+    dcols = xp.reshape(xp.where(first, xp.unsqueeze(g, 2), 0.0), (n, c, kh, kw, oh, ow))
     return _windows_back(xp, dcols, x, *ctx)
 
 
@@ -546,25 +556,37 @@ def _max_pool_fwd_fast(ctx, x):
 
 
 def _max_pool_vjp_fast(xp, g, out, ctx, x):
+    """For each window offset in row-major order, the windows whose gradient is not placed
+    yet (`free`) and whose entry there is their maximum (`hit`) take g; the product g * hit
+    writes that offset's slice of the result (a select where g holds an inf or a nan, so that
+    the other entries stay 0). The result is filled slice by slice, zeroed first only where
+    the windows do not cover x."""
     parts = _offsets(ctx, x)
     if parts is None:
         return _max_pool_vjp(xp, g, out, ctx, x)
     kh, kw = ctx[:2]
-    d = np.zeros(x.shape, dtype=g.dtype)
-    taken = None
+    oh, ow = out.shape[2], out.shape[3]
+    covered = x.shape[2] == oh * kh and x.shape[3] == ow * kw
+    d = np.empty(x.shape, dtype=g.dtype) if covered else np.zeros(x.shape, dtype=g.dtype)
     nan = math.isnan(np.add.reduce(out, axis=None))   # a nan is its window's maximum
+    finite = math.isfinite(np.add.reduce(g, axis=None))
+    hit = np.empty(out.shape, dtype=bool)
+    free = None
     for k, part in enumerate(parts):
-        # the first maximum of each window in row-major order takes g, as in _max_pool_vjp
-        hit = part == out
+        np.equal(part, out, out=hit)
         if nan:
             hit |= part != part
-        if taken is None:
-            taken = hit
+        if free is None:
+            free = ~hit
         else:
-            hit &= ~taken
-            taken |= hit
+            hit &= free
+            free ^= hit
         i, j = divmod(k, kw)
-        np.multiply(g, hit, out=d[:, :, i:out.shape[2] * kh:kh, j:out.shape[3] * kw:kw])
+        dst = d[:, :, i:oh * kh:kh, j:ow * kw:kw]
+        if finite:
+            np.multiply(g, hit, out=dst)
+        else:
+            np.copyto(dst, np.where(hit, g, 0.0))
     return d
 
 

@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+import autograd
 import nn
 from autograd import Tensor
 
@@ -109,6 +110,22 @@ def test_max_pool_ties_send_gradient_to_first_maximum_like_torch():
     nn.MaxPool2d(2)(x).sum().backward()
     torch.nn.MaxPool2d(2)(xt).sum().backward()
     _close(x.grad, xt.grad, "tied max")
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("cfg", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)])
+def test_max_pool_sends_an_infinite_gradient_to_the_maximum_only_like_torch(fast, cfg):
+    """An inf or nan upstream reaches each window's maximum; the other entries get 0, not
+    inf * 0 = nan (the fast and the textbook VJP, non-overlapping and overlapping windows)."""
+    a = np.random.default_rng(5).standard_normal((1, 2, 4, 4))
+    x, xt = Tensor(a.copy(), requires_grad=True), torch.tensor(a, requires_grad=True)
+    with autograd.fast_paths(fast):
+        out = nn.MaxPool2d(**cfg)(x)
+        g = np.ones(out.shape)
+        g.flat[0], g.flat[1], g.flat[-1] = np.inf, -np.inf, np.nan
+        out.backward(g)
+    torch.nn.MaxPool2d(**cfg)(xt).backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())
 
 
 def test_pool_errors():
