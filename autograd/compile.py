@@ -48,7 +48,7 @@ from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
 from .fast import is_basic
 from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
-                     write_forward, write_vjp)
+                     reuse_dead_arrays, write_forward, write_vjp)
 
 
 class CompileError(RuntimeError):
@@ -311,6 +311,7 @@ class Program:
         # one a VJP passed on from another node (an add's g_a = g, which that node may still
         # read)
         accumulators = {}
+        folded = _relus_before_max_pools(self.entries, self.out) if not self.scalar else set()
         for k in range(len(self.entries) - 1, -1, -1):
             out, op, ctx, ins = self.entries[k]
             if state.get(k) is not None:
@@ -320,6 +321,18 @@ class Program:
                 continue
             name = rebound[id(out)].text
             g = bw.materialize(g, name=f"g_{name}")
+            if id(out) in folded:
+                # relu's mask, already applied before the max-pool: its gradient passes as is
+                bw.comment("relu: masked above, on the pooled gradient")
+                grads[id(ins[0])] = g
+                continue
+            if op.name == "max_pool2d" and id(ins[0]) in folded:
+                # The relu before this max-pool: each window's gradient goes to its maximum,
+                # an entry of relu's output, and relu's mask there is (maximum != 0), so the
+                # mask applies to the pooled gradient, a quarter of the size (2x2 windows),
+                # and relu's VJP is then the identity. The same numbers, signed zeros included.
+                bw.comment("relu's mask (the next op back) moved here: on the pooled gradient")
+                g = bw.materialize(xp.mask(g, rebound[id(out)] != 0), name=f"g_{name}_relu")
             bw.comment(_backward_comment(op))
             ins_sym = [rebound[id(x)] for x in ins]
             for i, x in enumerate(ins):
@@ -373,8 +386,10 @@ class Program:
         # spelled the same in both functions
         saved = [name for name in dict.fromkeys(input_names + list(fw.assigned)) if name in used]
         ret = ", ".join(r.text if r is not None else "None" for r in returned)
+        fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {result.text})
+        bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None})
         fw_lines = [f"def forward(ctx, {', '.join(input_names)}):"] + [
-            "    " + line for line in fw.lines]
+            "    " + line for line in fw_body]
         if saved:
             fw_lines.append(f"    ctx.saved = ({', '.join(saved)},)")
         fw_lines.append(f"    return {result.text}")
@@ -433,6 +448,16 @@ class Program:
 
     def run(self, args):
         return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
+
+
+def _relus_before_max_pools(entries, out):
+    """id of each relu result whose only reader is a max_pool2d (and that is not the output):
+    the relus whose mask the backward applies to the max-pool's smaller gradient."""
+    readers = Counter(id(x) for _, _, _, ins in entries for x in ins)
+    relus = {id(o) for o, op, _, _ in entries if op.name == "relu"}
+    return {id(ins[0]) for _, op, _, ins in entries
+            if op.name == "max_pool2d" and id(ins[0]) in relus and readers[id(ins[0])] == 1
+            and ins[0] is not out}
 
 
 def _leaf_key(x):

@@ -84,10 +84,16 @@ class FastArray(Array):
     fast = True             # the rows' fast VJPs, where they have them
 
     @staticmethod
-    def mask(g, keep):
+    def mask(g, keep, out=None):
+        """g where keep, else 0; into `out` if given (compiled code passes g itself when
+        nothing reads g afterwards)."""
         if not math.isfinite(np.add.reduce(g, axis=None)):     # inf or nan in g: select
-            return Array.where(keep, g, 0.0)
-        return g * keep
+            selected = Array.where(keep, g, 0.0)
+            if out is None:
+                return selected
+            np.copyto(out, selected)
+            return out
+        return np.multiply(g, keep, out=out)
 
     @staticmethod
     def matmul(a, b):

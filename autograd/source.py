@@ -752,3 +752,115 @@ def per_call_state(writer, ctx, name):
         options = writer.constant(ctx, stem=type(ctx).__name__.lower())
         return writer.assign(f"{options}.fresh()", ctx.fresh(), name=name, cse=False)
     return None
+
+
+# ---------------------------------------------------------------------------------------------
+# results into dead arrays
+# numpy's elementwise functions that take out=: a result of the shape and dtype of one of its
+# arguments can be written into that argument's array when nothing reads it afterwards (a
+# ReLU's pre-activation, the gradient a ReLU's mask is applied to), as a numpy programmer
+# writes np.maximum(z, 0, out=z): one new array less per line (small MLP step: 4 of them)
+_ELEMENTWISE = {f"np.{name}" for name in (
+    "add", "subtract", "multiply", "divide", "true_divide", "maximum", "minimum", "negative",
+    "exp", "log", "tanh", "sqrt", "square", "absolute", "sin", "cos", "log1p", "expm1",
+    "reciprocal", "sign")}
+_CALL_LINE = re.compile(r"^(\w+) = ([\w.]+)\((.*)\)$")
+_CALLS = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\(")
+
+
+def reuse_dead_arrays(lines, writer, keep):
+    """The lines of one function with `y = np.f(a, b)` written `y = np.f(a, b, out=a)` where
+    that is safe: a is an array this function made (not an input, nor a view of one, nor a
+    value the other function or the caller reads: `keep`), of y's shape, dtype and C order,
+    and neither a nor any value sharing its memory is read after the line or was ever handed
+    to a function that could keep it (a row's function called by name)."""
+    allowed = set(_ELEMENTWISE) | {name for name, v in writer.namespace.items()
+                                   if v is FAST_ARRAY.mask}
+    last, escaped = {}, set()
+    for i, line in enumerate(lines):
+        if line.startswith("#"):
+            continue
+        names = _IDENTIFIER.findall(line)
+        for name in names:
+            last[name] = i
+        for f in _CALLS.findall(line):
+            owner = f.split(".")[0]
+            if not (f.startswith("np.") or f in allowed or isinstance(
+                    writer.value_of.get(owner), np.ndarray)):   # an array's method keeps nothing
+                escaped.update(names)
+                break
+    # names that may share memory: those with the same base array; a view whose chain of
+    # bases leaves numpy (an as_strided window) shares with whatever np.may_share_memory says
+    group, loose = {}, []
+    for name, value in writer.value_of.items():
+        if not isinstance(value, np.ndarray):
+            continue
+        root = value
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root.base is None:
+            group.setdefault(id(root), []).append(name)
+        else:
+            loose.append(name)
+    roots = {}
+    for key, names in group.items():
+        for name in names:
+            roots[name] = key
+    protected = set()
+    for value in writer.protected:
+        if isinstance(value, np.ndarray):
+            root = value
+            while isinstance(root.base, np.ndarray):
+                root = root.base
+            protected.add(id(root))
+    out = list(lines)
+    for i, line in enumerate(lines):
+        m = _CALL_LINE.match(line)
+        if m is None or m.group(2) not in allowed:
+            continue
+        target, call, args = m.group(1), m.group(2), _arguments(m.group(3))
+        result = writer.value_of.get(target)
+        if args is None or not isinstance(result, np.ndarray):
+            continue
+        for a in args:
+            value = writer.value_of.get(a)
+            if (a not in writer.owned or a in writer.reused or a in keep or a in escaped
+                    or not isinstance(value, np.ndarray) or a not in roots
+                    or roots[a] in protected or value.shape != result.shape
+                    or value.dtype != result.dtype or not value.flags.c_contiguous):
+                continue
+            sharing = group[roots[a]] + [n for n in loose if np.may_share_memory(
+                writer.value_of[n], value)]
+            if all(n in writer.owned and n not in writer.reused and n not in keep
+                   and n not in escaped and last.get(n, -1) <= i for n in sharing):
+                out[i] = f"{target} = {call}({m.group(3)}, out={a})"
+                # the target and its views are a's array from here on
+                if roots.get(target) != roots[a]:
+                    for n in group.pop(roots.get(target), [target]):
+                        group[roots[a]].append(n)
+                        roots[n] = roots[a]
+                break
+    return out
+
+
+def _arguments(text):
+    """The positional arguments of a call, split at its top-level commas; None when there is
+    a keyword argument, a string or brackets that do not pair up."""
+    args, depth, start = [], 0, 0
+    if "'" in text or '"' in text:
+        return None
+    for k, c in enumerate(text):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif c == "," and depth == 0:
+            args.append(text[start:k].strip())
+            start = k + 1
+    args.append(text[start:].strip())
+    if depth or any("=" in a.replace("==", "").replace("!=", "").replace("<=", "")
+                    .replace(">=", "") for a in args):
+        return None
+    return args

@@ -1284,7 +1284,7 @@ def forward(ctx, x, w):
     # mul: a * b
     v1 = x * w
     # tanh: tanh a
-    h = np.tanh(v1)
+    h = np.tanh(v1, out=v1)
     # mul: a * b
     v3 = h * h
     # sum: sum of a over axis (all axes when None)
@@ -1312,7 +1312,8 @@ def backward(ctx, g):
 def test_source_of_a_small_example_is_the_expected_text():
     """One line per op named after the argument, the leaf's label and the user's label; h
     used twice gets the sum of its two gradients; w's gradient is summed back over the batch
-    axis numpy broadcast it along; x takes no gradient (None)."""
+    axis numpy broadcast it along; x takes no gradient (None); tanh writes into the product
+    it reads, which nothing reads again."""
     w = Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True, label="w")
 
     def loss(x):
@@ -1540,3 +1541,96 @@ def test_a_norm_that_becomes_zero_at_a_later_call_follows_eager():
         expected.backward()
         assert out.item() == pytest.approx(expected.item(), abs=1e-12)
         np.testing.assert_allclose(x.grad.numpy(), x_eager.grad.numpy(), atol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# results written into arrays nothing reads again
+def _in_place_lines(step):
+    return [line.strip() for line in step.source.splitlines() if "out=" in line]
+
+
+def _same_as_eager(fn, *args):
+    """fn compiled gives eager fn's output and gradients, bit for bit, at two calls."""
+    step = autograd.compile(fn)
+    leaves = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+    for _ in range(2):
+        results = []
+        for f in (fn, step):
+            for a in leaves:
+                a.grad = None
+            out = f(*args)
+            out.backward()
+            results.append([out.data] + [a.grad.data for a in leaves])
+        for c, e in zip(*results):
+            np.testing.assert_array_equal(c, e)
+    return step
+
+
+def test_a_relu_writes_into_its_dead_pre_activation():
+    """ReLU's forward into the product it reads, its mask into the gradient it reads: both
+    arrays are this program's own and read by nothing after."""
+    rng = np.random.default_rng(70)
+    w1, w2 = _t(rng, 3, 4), _t(rng, 4, 2)
+    step = _same_as_eager(lambda x: ((x @ w1).relu() @ w2).tanh().sum(), _t(rng, 5, 3))
+    lines = _in_place_lines(step)
+    assert any(re.fullmatch(r"v\d+ = np\.maximum\((v\d+), \w+, out=\1\)", l) for l in lines)
+    assert any(re.fullmatch(r"g_v\d+ = mask\((g_v\d+), v\d+ != 0, out=\1\)", l) for l in lines)
+
+
+def _z(x, w):
+    return x.reshape(4, 3) @ w
+
+
+@pytest.mark.parametrize("case, fn, line", [
+    ("read again", lambda x, w: (lambda z: (z.relu() * z).sum())(_z(x, w)), r"np\.maximum\("),
+    ("saved for backward", lambda x, w: _z(x, w).log().exp().sum(), r"np\.log\("),
+    ("a view read again",
+     lambda x, w: (lambda z: z.relu().sum() + z.reshape(2, 8)[1].sum())(_z(x, w)),
+     r"np\.maximum\("),
+    ("a view of an input", lambda x, w: (x.reshape(4, 3).relu() @ w).sum(), r"np\.maximum\("),
+    ("an input", lambda x, w: x.tanh().sum(), r"np\.tanh\("),
+])
+def test_no_result_goes_into_an_array_that_is_still_read(case, fn, line):
+    """The same numbers as eager mode, and no out= on the line that would overwrite an array
+    read later (directly or through a view), kept for backward, or owned by the caller."""
+    rng = np.random.default_rng(71)
+    w = _t(rng, 3, 4)
+    x = Tensor(np.abs(rng.standard_normal((2, 6))), requires_grad=True)   # log's domain
+    step = _same_as_eager(lambda x: fn(x, w), x)
+    forward = step.source.split("def backward")[0].splitlines()
+    matching = [l for l in forward if re.search(rf"= {line}", l)]
+    assert matching, case
+    assert not any("out=" in l for l in matching), case
+
+
+def _relu_pool_net(x, w, reader=False):
+    z = F.conv2d(x, w, padding=1).relu()
+    out = F.max_pool2d(z, 2)
+    if reader:
+        out = out + z[:, :, :3, :3]       # relu's output read by another op: no fold
+    return out
+
+
+@pytest.mark.parametrize("reader", [False, True])
+def test_relu_before_a_max_pool_is_masked_on_the_pooled_gradient(reader):
+    """relu's mask applied to the max-pool's gradient instead of after it: the same bits as
+    eager mode (signed zeros too) with tied maxima, all-zero windows and infs and nans in
+    the upstream gradient; not when something else reads relu's output."""
+    rng = np.random.default_rng(72)
+    # a few distinct values: tied maxima in many windows, and windows whose relu is all 0
+    x = Tensor(rng.integers(-2, 3, (2, 2, 6, 6)).astype(np.float64), requires_grad=True)
+    w = Tensor(rng.integers(-1, 2, (3, 2, 3, 3)).astype(np.float64), requires_grad=True)
+    step = autograd.compile(lambda x, w: _relu_pool_net(x, w, reader))
+    out = step(x, w)
+    g = rng.standard_normal(out.shape)
+    g.flat[:3] = [np.inf, -np.inf, np.nan]
+    g.flat[3:9] = -0.0
+    results = []
+    for f in (lambda: _relu_pool_net(x, w, reader), lambda: step(x, w)):
+        x.grad = w.grad = None
+        f().backward(g)
+        results.append((x.grad.numpy(), w.grad.numpy()))
+    for c, e in zip(*results):
+        np.testing.assert_array_equal(c, e)
+        np.testing.assert_array_equal(np.signbit(c), np.signbit(e))
+    assert ("relu's mask (the next op back) moved here" in step.source) is not reader
