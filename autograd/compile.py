@@ -387,7 +387,8 @@ class Program:
         saved = [name for name in dict.fromkeys(input_names + list(fw.assigned)) if name in used]
         ret = ", ".join(r.text if r is not None else "None" for r in returned)
         fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {result.text})
-        bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None})
+        bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None},
+                                    protect=[self.out._data])      # g's stand-in
         fw_lines = [f"def forward(ctx, {', '.join(input_names)}):"] + [
             "    " + line for line in fw_body]
         if saved:

@@ -768,12 +768,14 @@ _CALL_LINE = re.compile(r"^(\w+) = ([\w.]+)\((.*)\)$")
 _CALLS = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\(")
 
 
-def reuse_dead_arrays(lines, writer, keep):
+def reuse_dead_arrays(lines, writer, keep, protect=()):
     """The lines of one function with `y = np.f(a, b)` written `y = np.f(a, b, out=a)` where
     that is safe: a is an array this function made (not an input, nor a view of one, nor a
     value the other function or the caller reads: `keep`), of y's shape, dtype and C order,
     and neither a nor any value sharing its memory is read after the line or was ever handed
-    to a function that could keep it (a row's function called by name)."""
+    to a function that could keep it (a row's function called by name). The arrays of the
+    inputs, of the namespace's constants and `protect` (the traced values of the function's
+    other parameters, such as backward's g) are never written, nor views of them."""
     allowed = set(_ELEMENTWISE) | {name for name, v in writer.namespace.items()
                                    if v is FAST_ARRAY.mask}
     last, escaped = {}, set()
@@ -807,7 +809,8 @@ def reuse_dead_arrays(lines, writer, keep):
         for name in names:
             roots[name] = key
     protected = set()
-    for value in writer.protected:
+    constants = [v for v in writer.namespace.values() if isinstance(v, np.ndarray)]
+    for value in list(writer.protected) + constants + list(protect):
         if isinstance(value, np.ndarray):
             root = value
             while isinstance(root.base, np.ndarray):

@@ -1634,3 +1634,17 @@ def test_relu_before_a_max_pool_is_masked_on_the_pooled_gradient(reader):
         np.testing.assert_array_equal(c, e)
         np.testing.assert_array_equal(np.signbit(c), np.signbit(e))
     assert ("relu's mask (the next op back) moved here" in step.source) is not reader
+
+
+def test_the_callers_gradient_array_is_never_written():
+    """backward(grad) on a compiled output: the generated backward reads a view of grad (a
+    reshape) and masks it for relu; the caller's array stays as it was."""
+    rng = np.random.default_rng(73)
+    x = _t(rng, 2, 3)
+    step = autograd.compile(lambda x: (x * 2.0).relu().reshape(3, 2))
+    seed = rng.standard_normal((3, 2))
+    before = seed.copy()
+    step(x).backward(seed)
+    np.testing.assert_array_equal(seed, before)
+    np.testing.assert_array_equal(x.grad.numpy(), np.where(x.detach().numpy() > 0,
+                                                            before.reshape(2, 3), 0.0) * 2.0)
