@@ -46,6 +46,7 @@ import numpy as np
 
 from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
+from .ops_tensor import max_pool2d_after_relu_vjp
 from .fast import is_basic
 from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
                      reuse_dead_arrays, write_forward, write_vjp)
@@ -323,16 +324,21 @@ class Program:
             g = bw.materialize(g, name=f"g_{name}")
             if id(out) in folded:
                 # relu's mask, already applied before the max-pool: its gradient passes as is
-                bw.comment("relu: masked above, on the pooled gradient")
+                bw.comment("relu: its mask applied above, with the max-pool's gradient")
                 grads[id(ins[0])] = g
                 continue
             if op.name == "max_pool2d" and id(ins[0]) in folded:
                 # The relu before this max-pool: each window's gradient goes to its maximum,
-                # an entry of relu's output, and relu's mask there is (maximum != 0), so the
-                # mask applies to the pooled gradient, a quarter of the size (2x2 windows),
-                # and relu's VJP is then the identity. The same numbers, signed zeros included.
-                bw.comment("relu's mask (the next op back) moved here: on the pooled gradient")
-                g = bw.materialize(xp.mask(g, rebound[id(out)] != 0), name=f"g_{name}_relu")
+                # an entry of relu's output, and relu's mask there is (maximum != 0): the
+                # windows whose maximum is 0 take nothing, and relu's VJP is then the
+                # identity (ops_tensor.max_pool2d_after_relu_vjp; the same numbers)
+                bw.comment("max_pool2d and relu's mask: to each window's first maximum if not 0")
+                x = ins[0]
+                fname = bw.constant(max_pool2d_after_relu_vjp, stem="max_pool2d_after_relu_vjp")
+                grads[id(x)] = bw.call(fname, [g, rebound[id(out)], ctx, rebound[id(x)]], {},
+                                       max_pool2d_after_relu_vjp(g.value, out._data, ctx,
+                                                                 x._data))
+                continue
             bw.comment(_backward_comment(op))
             ins_sym = [rebound[id(x)] for x in ins]
             for i, x in enumerate(ins):

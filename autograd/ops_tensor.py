@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .fast import SparseGrad, is_basic
+from .backends import ARRAY
+from .fast import FAST_ARRAY, SparseGrad, is_basic
 from .ops_elementwise import identity_vjp
 from .optable import BOOL, REAL, Domain, Op, PerInput, forward_of
 
@@ -564,6 +565,12 @@ def _max_pool_vjp_fast(xp, g, out, ctx, x):
     parts = _offsets(ctx, x)
     if parts is None:
         return _max_pool_vjp(xp, g, out, ctx, x)
+    return _first_maxima_take(g, out, ctx, x, parts, None)
+
+
+def _first_maxima_take(g, out, ctx, x, parts, free):
+    """The loop of _max_pool_vjp_fast; `free`, if given, the windows that may take their
+    gradient at all (the others give 0 to every entry)."""
     kh, kw = ctx[:2]
     oh, ow = out.shape[2], out.shape[3]
     covered = x.shape[2] == oh * kh and x.shape[3] == ow * kw
@@ -571,7 +578,6 @@ def _max_pool_vjp_fast(xp, g, out, ctx, x):
     nan = math.isnan(np.add.reduce(out, axis=None))   # a nan is its window's maximum
     finite = math.isfinite(np.add.reduce(g, axis=None))
     hit = np.empty(out.shape, dtype=bool)
-    free = None
     for k, part in enumerate(parts):
         np.equal(part, out, out=hit)
         if nan:
@@ -588,6 +594,23 @@ def _max_pool_vjp_fast(xp, g, out, ctx, x):
         else:
             np.copyto(dst, np.where(hit, g, 0.0))
     return d
+
+
+def max_pool2d_after_relu_vjp(g, out, ctx, x):
+    """d loss / d z for out = max_pool2d(x, ctx), x = relu(z), from g = d loss / d out: the
+    max-pool's VJP followed by relu's, as one loop. Each window's gradient goes to its first
+    maximum, an entry of x, and relu passes it where that entry is not 0, i.e. where the
+    window's maximum is not 0: so the windows with a maximum of 0 take nothing, and relu's
+    mask costs nothing more (the same numbers as mask(VJP(g), x != 0), signed zeros
+    included). autograd.compile writes this call for a relu read only by a max-pool."""
+    keep = out != 0
+    parts = _offsets(ctx, x)
+    if parts is None:
+        return _max_pool_vjp(ARRAY, FAST_ARRAY.mask(g, keep), out, ctx, x)
+    if not math.isfinite(np.add.reduce(g, axis=None)):
+        # as the mask does for such a g: the windows with maximum 0 are selected away (+0)
+        g = np.where(keep, g, 0.0)
+    return _first_maxima_take(g, out, ctx, x, parts, keep)
 
 
 MAX_POOL2D = Op("max_pool2d",
