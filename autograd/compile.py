@@ -11,7 +11,11 @@ backward is. That list is then written out as Python: one line per op for the fo
 chain rule run backwards over it for the backward, each VJP written out from the op table (the
 same functions eager backward runs, applied to symbols that write code: see source.py). From
 then on a call runs that code: no nodes, no tape, no dispatch, only numpy (or float
-arithmetic, for Value programs).
+arithmetic, for Value programs). The code is then made cheaper where the result stays the
+same, bit for bit: an elementwise result goes into an array of the call's own that nothing
+reads again (`np.maximum(z, 0, out=z)`: source.reuse_dead_arrays); a transposed matrix read by
+many products is copied to C order once; gradient sums grow in place; a relu read only by a
+max-pool gets one gradient with the pool's (ops_tensor.max_pool2d_after_relu_vjp).
 
 The compiled call is one node on the tape: its inputs are the arguments and every leaf `fn`
 reached without taking it as an argument (a model's parameters, read afresh at each call, so an
