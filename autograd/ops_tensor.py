@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-from .backends import ARRAY
 from .fast import FAST_ARRAY, SparseGrad, is_basic
 from .ops_elementwise import identity_vjp
 from .optable import BOOL, REAL, Domain, Op, PerInput, forward_of
@@ -623,7 +622,7 @@ def max_pool2d_after_relu_vjp(g, out, ctx, x):
     keep = out != 0
     parts = _offsets(ctx, x)
     if parts is None:
-        return _max_pool_vjp(ARRAY, FAST_ARRAY.mask(g, keep), out, ctx, x)
+        return _max_pool_vjp(FAST_ARRAY, FAST_ARRAY.mask(g, keep), out, ctx, x)
     if not math.isfinite(np.add.reduce(g, axis=None)):
         # as the mask does for such a g: the windows with maximum 0 are selected away (+0)
         g = np.where(keep, g, 0.0)
