@@ -9,7 +9,7 @@ work on; this module collects them:
     ops_tensor.py       matmul linear sum reshape transpose broadcast_to where getitem scatter
                         astype clip maximum minimum amax amin logsumexp log_softmax
                         concatenate pad im2col col2im conv2d max_pool2d avg_pool2d
-    ops_nn.py           cross_entropy binary_cross_entropy lstm_c lstm_h
+    ops_nn.py           cross_entropy binary_cross_entropy lstm_c lstm_h lstm_layer
     ops_more.py         erf expm1 (for GELU and the ELU family)
     ops_torch.py        log2 log10 log1p sign floor ceil trunc round prod cumsum einsum
                         (for torch programs)

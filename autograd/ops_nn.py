@@ -1,5 +1,6 @@
 """Rows of the op table for the losses and cells of `nn` that are primitives of their own:
-cross-entropy on class indices, binary cross-entropy, and the LSTM cell's two fused steps.
+cross-entropy on class indices, binary cross-entropy, the LSTM cell's two fused steps and a
+whole LSTM layer over a sequence.
 
 Each is one node where a composite would be many, and each has a VJP a composite could not give
 or gives only slowly; the comment above each row says which.
@@ -340,4 +341,214 @@ LSTM_H = Op("lstm_h",
             examples=[({}, ((3, 8), (3, 2))), ({}, ((1, 12), (1, 3)))],
             fast_vjps=(_lstm_h_dgates_fast, _lstm_h_dc_fast))
 
-ROWS = (CROSS_ENTROPY, BINARY_CROSS_ENTROPY, LSTM_C, LSTM_H)
+
+
+# A whole LSTM layer over a sequence as one row, what nn.LSTM runs (LSTMCell keeps lstm_c and
+# lstm_h): the backward through time then takes W_hh's gradient as ONE (4H, T B) @ (T B, H)
+# product over all steps, as a numpy programmer and PyTorch do, where 50 unrolled cells made
+# 49 small ones that a second BLAS thread cannot speed up. The output is one array, the
+# states (2, T + 1, B, H): [0, t] = h_t, [1, t] = c_t, t = 0 being the initial state, so that
+# [0, :-1] (the h_{t-1} W_hh multiplies) is a view. ctx is a dict: the forward leaves there
+# the activated gates of every step and tanh(c_t), marked with the output they belong to; the
+# fast VJPs run the backward through time once per backward pass and hand each input its
+# share.
+def _lstm_gate_scales(H, dtype):
+    """(m, b) of shape (4H,): sigmoid(x) = tanh(x / 2) / 2 + 1/2 on the i, f and o blocks and
+    tanh(x) on the g block are tanh(m x) m + b, with m = 1/2 there and 1 on g, b = 1/2 and 0.
+    Scaling by 1/2 is exact in binary floating point, so these are _sigmoid's numbers."""
+    m = np.full(4 * H, 0.5, dtype=dtype)
+    m[2 * H:3 * H] = 1.0
+    b = np.full(4 * H, 0.5, dtype=dtype)
+    b[2 * H:3 * H] = 0.0
+    return m, b
+
+
+def _lstm_layer_fwd(ctx, gx, h0, c0, w_hh):
+    T, B, G = gx.shape
+    H = G // 4
+    dt = np.result_type(gx, h0, c0, w_hh)
+    states = np.empty((2, T + 1, B, H), dtype=dt)
+    states[0, 0] = h0
+    states[1, 0] = c0
+    m, b = _lstm_gate_scales(H, dt)
+    # the gates' pre-activations times m: gx once for all steps, W_hh^T with m folded into its
+    # columns, copied once to C order (OpenBLAS is ~2x faster with a C-ordered right operand)
+    acts = np.multiply(gx, m, dtype=dt)
+    w = np.multiply(w_hh.T, m[None, :], dtype=dt, order="C")
+    tcs = np.empty((T, B, H), dtype=dt)
+    rec = np.empty((B, G), dtype=dt)
+    tmp = np.empty((B, H), dtype=dt)
+    hs, cs = states[0], states[1]
+    for t in range(T):
+        a = acts[t]
+        np.dot(hs[t], w, out=rec)
+        a += rec
+        np.tanh(a, out=a)               # all four blocks in one call: see _lstm_gate_scales
+        a *= m
+        a += b
+        c = cs[t + 1]
+        np.multiply(a[:, H:2 * H], cs[t], out=c)
+        np.multiply(a[:, :H], a[:, 2 * H:3 * H], out=tmp)
+        c += tmp
+        np.tanh(c, out=tcs[t])
+        np.multiply(a[:, 3 * H:], tcs[t], out=hs[t + 1])
+    ctx["layer"] = (states, acts, tcs)
+    ctx.pop("grads", None)
+    return states
+
+
+def _lstm_layer_bptt(xp, g, out, gx, h0, c0, w_hh):
+    """Backpropagation through time from the states' gradient g (2, T + 1, B, H), the gates
+    recomputed from the inputs and the states: (d gx, d h0, d c0, d w_hh). With
+    gates_t = gx[t] + h_{t-1} W_hh^T, i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of its
+    blocks, c_t = f c_{t-1} + i g, h_t = o tanh(c_t), and dh, dc the gradients reaching h_t and
+    c_t (from g and from step t + 1):
+        dc    += dh o (1 - tanh^2 c_t)
+        dgates = [dc g i (1 - i), dc c_{t-1} f (1 - f), dc i (1 - g^2), dh tanh(c_t) o (1 - o)]
+        dh_{t-1} = g[0, t - 1] + dgates W_hh,   dc_{t-1} = g[1, t - 1] + dc f
+        d W_hh = sum_t dgates_t^T h_{t-1}, one product over all steps."""
+    T, B, G = xp.data(gx).shape
+    H = G // 4
+    w_t = xp.mT(w_hh)
+    dh, dc = g[0, T], g[1, T]
+    dgates = [None] * T
+    for t in range(T - 1, -1, -1):
+        h_prev, c_prev = out[0, t], out[1, t]
+        gates = gx[t] + xp.matmul(h_prev, w_t)
+        i, f = xp.sigmoid(gates[:, :H]), xp.sigmoid(gates[:, H:2 * H])
+        gg, o = xp.tanh(gates[:, 2 * H:3 * H]), xp.sigmoid(gates[:, 3 * H:])
+        tc = xp.tanh(out[1, t + 1])
+        dc = dc + dh * o * (1.0 - tc * tc)
+        d = xp.concatenate([dc * gg * i * (1.0 - i), dc * c_prev * f * (1.0 - f),
+                            dc * i * (1.0 - gg * gg), dh * tc * o * (1.0 - o)], 1)
+        dgates[t] = xp.unsqueeze(d, 0)
+        dh = g[0, t] + xp.matmul(d, w_hh)
+        dc = g[1, t] + dc * f
+    dgx = xp.concatenate(dgates, 0)
+    dw = xp.matmul(xp.mT(xp.reshape(dgx, (T * B, G))), xp.reshape(out[0, :T], (T * B, H)))
+    return dgx, dh, dc, dw
+
+
+def _lstm_layer_dgx(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_bptt(xp, g, out, gx, h0, c0, w_hh)[0]
+
+
+def _lstm_layer_dh0(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_bptt(xp, g, out, gx, h0, c0, w_hh)[1]
+
+
+def _lstm_layer_dc0(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_bptt(xp, g, out, gx, h0, c0, w_hh)[2]
+
+
+def _lstm_layer_dw_hh(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_bptt(xp, g, out, gx, h0, c0, w_hh)[3]
+
+
+def _lstm_layer_bptt_fast(g, states, acts, tcs, w_hh):
+    """_lstm_layer_bptt on arrays, from the forward's activations (acts: the gates i, f, g, o
+    after their sigmoid or tanh, (T, B, 4H); tcs: tanh(c_t), (T, B, H)). Before the loop, for
+    all steps at once, dgates is filled with what multiplies dc (blocks i, f, g) or dh (block
+    o) in each gate's gradient, and q with what dh adds to dc; per step, then, four (B, H)
+    products, an addition and one (B, 4H) @ (4H, H); W_hh's gradient is one product after the
+    loop. Two arrays of the size of all steps' gates and cells are all the temporaries: fresh
+    large arrays cost page faults at every call."""
+    T, B, G = acts.shape
+    H = G // 4
+    dt = np.result_type(states, g)
+    i, f, gg, o = (acts[..., k * H:(k + 1) * H] for k in range(4))
+    dgates = np.empty((T, B, G), dtype=dt)
+    di, df, dg, do = (dgates[..., k * H:(k + 1) * H] for k in range(4))
+    q = np.empty((T, B, H), dtype=dt)
+    # the activations' derivatives, products as the textbook writes them (a - a^2 would lose
+    # the digits of a saturated gate's small derivative): s (1 - s) on the sigmoid blocks,
+    # 1 - g^2 = (1 - g) (1 + g) on g's
+    np.subtract(1.0, acts, out=dgates)
+    dgates[..., :2 * H] *= acts[..., :2 * H]
+    do *= o
+    np.add(gg, 1.0, out=q)
+    dg *= q
+    # times their partners: d c_t / d(i, f, g) = g, c_{t-1}, i; d h_t / d o = tanh(c_t)
+    di *= gg
+    df *= states[1, :T]
+    dg *= i
+    do *= tcs
+    # what dh adds to dc: o (1 - tanh^2 c_t)
+    np.multiply(tcs, tcs, out=q)
+    np.subtract(1.0, q, out=q)
+    q *= o
+    d3 = dgates[..., :3 * H].reshape(T, B, 3, H)      # a view: blocks i, f, g side by side
+    w = np.ascontiguousarray(w_hh, dtype=dt)
+    # the steps where g reaches h_t or c_t directly (an LSTM's output reads every h_t, its c
+    # only c_T): the others skip an addition
+    gh = g[0].any(axis=(1, 2))
+    gc = g[1].any(axis=(1, 2))
+    dh = np.array(g[0, T], dtype=dt)
+    dc = np.array(g[1, T], dtype=dt)
+    tmp = np.empty((B, H), dtype=dt)
+    for t in range(T - 1, -1, -1):
+        np.multiply(dh, q[t], out=tmp)
+        dc += tmp
+        d3[t] *= dc[:, None, :]
+        do[t] *= dh
+        dc *= f[t]
+        np.dot(dgates[t], w, out=dh)
+        if gh[t]:
+            dh += g[0, t]
+        if gc[t]:
+            dc += g[1, t]
+    dw = np.dot(dgates.reshape(T * B, G).T, states[0, :T].reshape(T * B, H))
+    return dgates, dh, dc, dw
+
+
+def _lstm_layer_grads_fast(i, g, out, ctx, gx, h0, c0, w_hh):
+    """Input i's share of one backward through time per backward pass: the first VJP of a
+    pass runs it and leaves the other inputs' shares in ctx, marked with the g and the output
+    they belong to; each is handed out once (a leaf may adopt it), so a second backward
+    (retain_graph), with the same g or another, computes them again."""
+    cached = ctx.get("grads")
+    if cached is not None and cached[0] is g and cached[1] is out and i in cached[2]:
+        return cached[2].pop(i)
+    saved = ctx.get("layer")
+    if saved is None or saved[0] is not out:        # another forward of this ctx since
+        fresh = {}
+        _lstm_layer_fwd(fresh, gx, h0, c0, w_hh)
+        saved = fresh["layer"]
+    grads = dict(enumerate(_lstm_layer_bptt_fast(g, *saved, w_hh)))
+    ctx["grads"] = (g, out, grads)
+    return grads.pop(i)
+
+
+def _lstm_layer_dgx_fast(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_grads_fast(0, g, out, ctx, gx, h0, c0, w_hh)
+
+
+def _lstm_layer_dh0_fast(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_grads_fast(1, g, out, ctx, gx, h0, c0, w_hh)
+
+
+def _lstm_layer_dc0_fast(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_grads_fast(2, g, out, ctx, gx, h0, c0, w_hh)
+
+
+def _lstm_layer_dw_hh_fast(xp, g, out, ctx, gx, h0, c0, w_hh):
+    return _lstm_layer_grads_fast(3, g, out, ctx, gx, h0, c0, w_hh)
+
+
+LSTM_LAYER = Op(
+    "lstm_layer",
+    formula="states (2, T + 1, B, H) of an LSTM layer: [0, t] = h_t, [1, t] = c_t, [:, 0] = "
+            "(h0, c0); gates_t = gx[t] + h_{t-1} w_hh^T (gx (T, B, 4H), w_hh (4H, H)), "
+            "i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of its blocks, "
+            "c_t = f c_{t-1} + i g, h_t = o tanh(c_t); ctx: a dict for the forward's "
+            "activations; the VJPs backpropagate through time",
+    array=_lstm_layer_fwd,
+    vjps=(_lstm_layer_dgx, _lstm_layer_dh0, _lstm_layer_dc0, _lstm_layer_dw_hh),
+    domains=(REAL, REAL, REAL, Domain(-1.0, 1.0)),
+    examples=[({}, ((3, 2, 8), (2, 2), (2, 2), (8, 2))),
+              ({}, ((1, 3, 12), (3, 3), (3, 3), (12, 3))),
+              ({}, ((4, 1, 4), (1, 1), (1, 1), (4, 1)))],
+    fast_vjps=(_lstm_layer_dgx_fast, _lstm_layer_dh0_fast, _lstm_layer_dc0_fast,
+               _lstm_layer_dw_hh_fast))
+
+ROWS = (CROSS_ENTROPY, BINARY_CROSS_ENTROPY, LSTM_C, LSTM_H, LSTM_LAYER)

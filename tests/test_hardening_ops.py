@@ -282,6 +282,12 @@ def _lstm(draw):
     return {}, [_array(draw, (b, 4 * h), _real()), _array(draw, (b, h), _real())]
 
 
+def _lstm_layer(draw):
+    t, b, h = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return {}, [_array(draw, (t, b, 4 * h), _real()), _array(draw, (b, h), _real()),
+                _array(draw, (b, h), _real()), _array(draw, (4 * h, h), _real(-1.0, 1.0))]
+
+
 # at least 0.2 from every integer, where floor, ceil and trunc jump
 _BETWEEN_INTEGERS = st.builds(lambda k, f: k + 0.5 + f, st.integers(-3, 2), _real(-0.3, 0.3))
 
@@ -368,6 +374,7 @@ CASES = {
     "numpy": _numpy_row,
     "lstm_c": _lstm,
     "lstm_h": _lstm,
+    "lstm_layer": _lstm_layer,
     "erf": _unary(_real(-6.5, 6.5)),
     "expm1": _unary(_real(-10.0, 10.0)),
     "log2": _unary(_real(0.2, 3.0)),

@@ -155,6 +155,21 @@ TORCH["setitem"] = _torch_setitem
 TORCH["lstm_h"] = _torch_lstm_h
 
 
+def _torch_lstm_layer(ctx, gx, h0, c0, w_hh):
+    """torch's own LSTM cell (torch.lstm_cell) step by step, fed gx[t] through an identity
+    W_ih, the states stacked as the row gives them: (2, T + 1, B, H)."""
+    eye = torch.eye(gx.shape[-1], dtype=gx.dtype)
+    hs, cs = [h0], [c0]
+    for t in range(gx.shape[0]):
+        h, c = torch.lstm_cell(gx[t], (hs[-1], cs[-1]), eye, w_hh)
+        hs.append(h)
+        cs.append(c)
+    return torch.stack([torch.stack(hs), torch.stack(cs)])
+
+
+TORCH["lstm_layer"] = _torch_lstm_layer
+
+
 # rows of autograd/ops_more.py (issue 15: erf for GELU, expm1 for the ELU family)
 TORCH["erf"] = lambda c, a: torch.erf(a)
 TORCH["expm1"] = lambda c, a: torch.expm1(a)
