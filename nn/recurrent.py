@@ -67,6 +67,8 @@ def _lstm_step(gx, h, c, w_hh_t, hidden):
 # The LSTM cell's two rows of the op table (autograd/ops_nn.py): one node each for c' and h'
 # instead of the 11 slicing and elementwise nodes of the composite.
 _LSTM_C, _LSTM_H = OPS["lstm_c"], OPS["lstm_h"]
+# nn.LSTM's layer over a whole sequence, one row (autograd/ops_nn.py)
+_LSTM_LAYER = OPS["lstm_layer"]
 
 
 def _gru_step(gx, h, w_hh_t, b_hh, hidden):
@@ -341,6 +343,8 @@ class _SequenceBase(_RecurrentBase):
         else:
             h0 = self._initial(hx, B, batched, "h_0")
             c0 = [None] * self.num_layers
+        if lstm:
+            return self._lstm_layers(x, h0, c0, time_axis, batched)
         # The input's part of the gates, x_t W_ih^T + bias, for all steps in one matmul (the
         # backward's W_ih gradient is then one matmul too; the steps' gradients meet in one
         # buffer); h_t W_hh^T has to wait for h_{t-1}, step by step.
@@ -378,6 +382,41 @@ class _SequenceBase(_RecurrentBase):
             h_n = _stack(h_last, 0).reshape(self.num_layers, H)
             c_n = _stack(c_last, 0).reshape(self.num_layers, H) if lstm else None
         return (output, (h_n, c_n)) if lstm else (output, h_n)
+
+    def _lstm_layers(self, x, h0, c0, time_axis, batched):
+        """LSTM's forward: each layer one lstm_layer row (autograd/ops_nn.py) over the whole
+        sequence, time first. Its backward through time takes W_hh's gradient as one product
+        over all steps, where unrolled cells (the LSTMCell's rows, per step) made T - 1 small
+        ones. Zero initial states are real zeros through the row: W_hh then gets torch's zero
+        gradient even at T = 1."""
+        L, H = self.num_layers, self.hidden_size
+        if time_axis == 1:
+            x = x.permute(1, 0, 2)          # (T, B, I): a view; the layers work time first
+        T, B = x.shape[0], x.shape[1]
+        seq = x
+        h_last, c_last = [], []
+        for k in range(L):
+            w_hh = getattr(self, f"weight_hh_l{k}")
+            w_ih_t, bias = self._input_terms(getattr(self, f"weight_ih_l{k}"),
+                                             getattr(self, f"bias_ih_l{k}"),
+                                             getattr(self, f"bias_hh_l{k}"))
+            # the input's part of the gates, x_t W_ih^T + bias, for all steps in one matmul
+            # (the backward's W_ih gradient is then one matmul too)
+            gx = self._projection(seq, w_ih_t, bias)
+            h, c = h0[k], c0[k]
+            if h is None:
+                h = Tensor(np.zeros((B, H), dtype=gx.dtype))
+            if c is None:
+                c = Tensor(np.zeros((B, H), dtype=gx.dtype))
+            states = _LSTM_LAYER(gx, h, c, w_hh, ctx={})
+            seq = states[0, 1:]                 # h_1 .. h_T, (T, B, H)
+            h_last.append(states[0, T])
+            c_last.append(states[1, T])
+        if batched:
+            output = seq.permute(1, 0, 2) if time_axis == 1 else seq
+            return output, (_stack(h_last, 0), _stack(c_last, 0))
+        return seq.reshape(T, H), (_stack(h_last, 0).reshape(L, H),
+                                   _stack(c_last, 0).reshape(L, H))
 
 
 class RNN(_SequenceBase):
