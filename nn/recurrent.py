@@ -17,6 +17,9 @@ All gates of a step come from one matmul with W_hh (and one with W_ih): torch's 
 is exactly what makes that possible, and it is most of the speed of a step. `RNN`, `LSTM` and
 `GRU` run the cell over a sequence with a Python loop over time only (vectorized over the
 batch); backpropagation through time needs no recursion because the engine replays a flat tape.
+`LSTM` runs each layer as one row of the op table (lstm_layer, autograd/ops_nn.py) whose loop
+over time is inside its forward and its VJPs, so that W_hh's gradient is one product over all
+steps; `LSTMCell` keeps the cell's two rows, one step at a time.
 """
 import math
 
@@ -40,6 +43,11 @@ def _input(x, like):
         return x
     arr = np.asarray(x)
     return Tensor(arr.astype(like._data.dtype) if arr.dtype.kind in "fiub" else arr)
+
+
+def _linear(x, weight, bias):
+    from autograd.functional import linear      # lazily, as _stack
+    return linear(x, weight, bias)
 
 
 def _stack(tensors, axis):
@@ -396,13 +404,13 @@ class _SequenceBase(_RecurrentBase):
         seq = x
         h_last, c_last = [], []
         for k in range(L):
-            w_hh = getattr(self, f"weight_hh_l{k}")
-            w_ih_t, bias = self._input_terms(getattr(self, f"weight_ih_l{k}"),
-                                             getattr(self, f"bias_ih_l{k}"),
-                                             getattr(self, f"bias_hh_l{k}"))
-            # the input's part of the gates, x_t W_ih^T + bias, for all steps in one matmul
-            # (the backward's W_ih gradient is then one matmul too)
-            gx = self._projection(seq, w_ih_t, bias)
+            w_hh, w_ih = getattr(self, f"weight_hh_l{k}"), getattr(self, f"weight_ih_l{k}")
+            b_ih = getattr(self, f"bias_ih_l{k}")
+            bias = None if b_ih is None else b_ih + getattr(self, f"bias_hh_l{k}")
+            # the input's part of the gates, x_t W_ih^T + bias, for all steps in one linear
+            # node on (T B, in) rows: one matmul with the bias added in place, and W_ih's
+            # gradient one (4H, T B) @ (T B, in) product (on (T, B, in) it was T products)
+            gx = _linear(seq.reshape(T * B, seq.shape[-1]), w_ih, bias).reshape(T, B, 4 * H)
             h, c = h0[k], c0[k]
             if h is None:
                 h = Tensor(np.zeros((B, H), dtype=gx.dtype))
