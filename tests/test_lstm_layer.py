@@ -222,3 +222,34 @@ def test_lstm_float32_stays_float32_and_compiles_to_eager_numbers():
         for p, w in zip(lstm.parameters(), want):
             assert p.grad.dtype == np.float32
             np.testing.assert_allclose(p.grad.numpy(), w, rtol=1e-5, atol=1e-6)
+
+
+def test_reused_activation_buffers_are_never_read_after_reuse():
+    """The forward's activations go back to a pool once a backward has used them; another
+    forward may then write over them. Interleaved graphs, a retained graph backpropagated
+    again after that, all give the gradients of graphs run one at a time."""
+    rng = np.random.default_rng(7)
+    sets = [_row_inputs(rng) for _ in range(3)]
+    g = rng.standard_normal((2, 6, 3, 4))
+
+    def alone(arrays):
+        xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+        ROW(*xs, ctx={}).backward(g)
+        return [x.grad.numpy().copy() for x in xs]
+    want = [alone(a) for a in sets]
+    xs = [[Tensor(a.copy(), requires_grad=True) for a in arrays] for arrays in sets]
+    out0 = ROW(*xs[0], ctx={})
+    out1 = ROW(*xs[1], ctx={})
+    out0.backward(g, retain_graph=True)        # out0's activations to the pool
+    first0 = [x.grad.numpy().copy() for x in xs[0]]
+    for x in xs[0]:
+        x.grad = None
+    out2 = ROW(*xs[2], ctx={})                 # may write over them
+    out1.backward(g)
+    out0.backward(g)                           # retained: its forward runs again
+    out2.backward(g)
+    for k in range(3):
+        for i in range(4):
+            np.testing.assert_array_equal(xs[k][i].grad.numpy(), want[k][i])
+    for i in range(4):
+        np.testing.assert_array_equal(first0[i], want[0][i])
