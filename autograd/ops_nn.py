@@ -488,8 +488,8 @@ def _lstm_layer_bptt_fast(g, states, acts, tcs, w_hh):
     all steps at once, dgates is filled with what multiplies dc (blocks i, f, g) or dh (block
     o) in each gate's gradient, and q with what dh adds to dc; per step, then, four (B, H)
     products, an addition and one (B, 4H) @ (4H, H); W_hh's gradient is one product after the
-    loop. Two arrays of the size of all steps' gates and cells are all the temporaries: fresh
-    large arrays cost page faults at every call."""
+    loop. dgates (the gradient of gx) is the only new array of all steps' size; q comes from
+    and goes back to _BUFFERS."""
     T, B, G = acts.shape
     H = G // 4
     dt = np.result_type(states, g)
