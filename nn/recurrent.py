@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from autograd import Tensor
+from autograd.dtypes import matmul_dtype
 from autograd.ops import OPS
 
 from . import init
@@ -410,13 +411,20 @@ class _SequenceBase(_RecurrentBase):
             # the input's part of the gates, x_t W_ih^T + bias, for all steps in one linear
             # node on (T B, in) rows: one matmul with the bias added in place, and W_ih's
             # gradient one (4H, T B) @ (T B, in) product (on (T, B, in) it was T products)
+            # torch's errors for mixed dtypes, as the unrolled cells' x W_ih^T and h W_hh^T
+            # raised them (linear and the row would promote)
+            matmul_dtype(seq, w_ih.T)
             gx = _linear(seq.reshape(T * B, seq.shape[-1]), w_ih, bias).reshape(T, B, 4 * H)
             h, c = h0[k], c0[k]
             if h is None:
                 h = Tensor(np.zeros((B, H), dtype=gx.dtype))
+            else:
+                matmul_dtype(h, w_hh.T)
             if c is None:
                 c = Tensor(np.zeros((B, H), dtype=gx.dtype))
             states = _LSTM_LAYER(gx, h, c, w_hh, ctx={})
+            if T > 1 and states.dtype != w_hh.dtype:
+                matmul_dtype(states[0, 1], w_hh.T)  # c_0 promoted h_1: its h_1 W_hh^T raised
             seq = states[0, 1:]                 # h_1 .. h_T, (T, B, H)
             h_last.append(states[0, T])
             c_last.append(states[1, T])

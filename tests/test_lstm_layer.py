@@ -253,3 +253,21 @@ def test_reused_activation_buffers_are_never_read_after_reuse():
             np.testing.assert_array_equal(xs[k][i].grad.numpy(), want[k][i])
     for i in range(4):
         np.testing.assert_array_equal(first0[i], want[0][i])
+
+
+def test_mixed_dtypes_raise_torchs_error_as_the_unrolled_cells_did():
+    """Regression: linear and the row promote mixed dtypes where the unrolled cells' matrix
+    products raised torch's error; the module checks them as those products did (a float64
+    input or h_0 of a float32 LSTM; a float64 c_0, which promoted h_1, from the second step)."""
+    lstm = nn.LSTM(3, 4, rng=0)
+    x = np.ones((3, 2, 3), dtype=np.float32)
+    zeros32, zeros64 = np.zeros((1, 2, 4), np.float32), np.zeros((1, 2, 4))
+    mixed = "expected m1 and m2 to have the same dtype, but got: double != float"
+    with pytest.raises(RuntimeError, match=mixed):
+        lstm(Tensor(x.astype(np.float64)))
+    with pytest.raises(RuntimeError, match=mixed):
+        lstm(x, (Tensor(zeros64), Tensor(zeros32)))
+    with pytest.raises(RuntimeError, match=mixed):
+        lstm(x, (Tensor(zeros32), Tensor(zeros64)))
+    out, (h, c) = lstm(x[:1], (Tensor(zeros32), Tensor(zeros64)))    # one step: promoted
+    assert out.dtype == h.dtype == c.dtype == np.float64
