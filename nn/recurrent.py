@@ -339,8 +339,7 @@ class _SequenceBase(_RecurrentBase):
         B = x.shape[1 - time_axis]
         if T == 0:
             raise ValueError(f"{name}: the input sequence is empty (shape {tuple(input.shape)})")
-        lstm = self._mode == "LSTM"
-        if lstm:
+        if self._mode == "LSTM":
             if hx is None:
                 h0, c0 = [None] * self.num_layers, [None] * self.num_layers
             else:
@@ -349,16 +348,14 @@ class _SequenceBase(_RecurrentBase):
                                     f"{type(hx).__name__}")
                 h0 = self._initial(hx[0], B, batched, "h_0")
                 c0 = self._initial(hx[1], B, batched, "c_0")
-        else:
-            h0 = self._initial(hx, B, batched, "h_0")
-            c0 = [None] * self.num_layers
-        if lstm:
             return self._lstm_layers(x, h0, c0, time_axis, batched)
-        # The input's part of the gates, x_t W_ih^T + bias, for all steps in one matmul (the
-        # backward's W_ih gradient is then one matmul too; the steps' gradients meet in one
-        # buffer); h_t W_hh^T has to wait for h_{t-1}, step by step.
+        h0 = self._initial(hx, B, batched, "h_0")
+        # RNN and GRU: the cell over the sequence. The input's part of the gates, x_t W_ih^T +
+        # bias, for all steps in one matmul (the backward's W_ih gradient is then one matmul
+        # too; the steps' gradients meet in one buffer); h_t W_hh^T has to wait for h_{t-1},
+        # step by step.
         seq, steps = x, None
-        h_last, c_last = [], []
+        h_last = []
         for k in range(self.num_layers):
             w_hh_t = getattr(self, f"weight_hh_l{k}").T
             b_hh = getattr(self, f"bias_hh_l{k}")
@@ -367,7 +364,7 @@ class _SequenceBase(_RecurrentBase):
             if steps is not None:
                 seq = _stack(steps, time_axis)
             gx = self._projection(seq, w_ih_t, bias)
-            h, c = h0[k], c0[k]
+            h = h0[k]
             if h is None and T == 1:
                 # a zero h_0 skips h W_hh^T, so with one step W_hh would get no gradient at
                 # all: a real zero state gives it torch's zero gradient (longer sequences
@@ -376,21 +373,14 @@ class _SequenceBase(_RecurrentBase):
             outs = []
             for t in range(T):
                 gx_t = gx[t] if time_axis == 0 else gx[:, t]
-                h, c = self._step(gx_t, h, c, w_hh_t, b_hh)
+                h, _ = self._step(gx_t, h, None, w_hh_t, b_hh)
                 outs.append(h)
             steps = outs
             h_last.append(h)
-            c_last.append(c)
         if batched:
-            output = _stack(steps, time_axis)
-            h_n = _stack(h_last, 0)
-            c_n = _stack(c_last, 0) if lstm else None
-        else:
-            H = self.hidden_size
-            output = _stack(steps, 0).reshape(T, H)
-            h_n = _stack(h_last, 0).reshape(self.num_layers, H)
-            c_n = _stack(c_last, 0).reshape(self.num_layers, H) if lstm else None
-        return (output, (h_n, c_n)) if lstm else (output, h_n)
+            return _stack(steps, time_axis), _stack(h_last, 0)
+        H = self.hidden_size
+        return _stack(steps, 0).reshape(T, H), _stack(h_last, 0).reshape(self.num_layers, H)
 
     def _lstm_layers(self, x, h0, c0, time_axis, batched):
         """LSTM's forward: each layer one lstm_layer row (autograd/ops_nn.py) over the whole
