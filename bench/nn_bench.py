@@ -132,12 +132,16 @@ def _cnn_torch(torch, weights):
 # ---------------------------------------------------------------------------------------------
 # LSTM
 class NumpyLSTM:
-    """Gates in the order i, f, o, g (the three sigmoids side by side, one call each; the
-    weights are permuted once from torch's i, f, g, o) and one bias (b_ih + b_hh). The input
-    product of all 50 steps is one matmul before the loop, and after the backward loop the
-    weight gradients are one matmul each over all steps; only h W_hh and its backward are per
-    step. Activated gates, cells, tanh(c) and hidden states of every step are kept in buffers
-    allocated once."""
+    """Gates in the order i, f, o, g (the three sigmoids side by side; the weights are permuted
+    once from torch's i, f, g, o) and one bias (b_ih + b_hh). Every sigmoid and the tanh of
+    a step are ONE np.tanh over the four blocks: sigmoid(x) = tanh(x / 2) / 2 + 1/2, so the
+    pre-activations are scaled by m (1/2 on the sigmoid blocks, 1 on g's: folded into the
+    input products of all steps at once and into a scaled copy of W_hh per call), and the
+    activations are then tanh(.) m + b. The input product of all 50 steps is one matmul
+    before the loop; the backward computes every step's activation derivatives (and what
+    dh adds to dc) before its loop, so that a step is six small array operations and
+    dgates W_hh^T; the weight gradients are one matmul each over all steps. Activated gates,
+    cells, tanh(c) and hidden states of every step are kept in buffers allocated once."""
 
     def __init__(self, weights, x, y):
         T, B, I = x.shape
@@ -150,35 +154,40 @@ class NumpyLSTM:
         self.b = (weights["lstm.bias_ih_l0"] + weights["lstm.bias_hh_l0"])[self.perm]
         self.wo = weights["head.weight"].T.copy()                            # (H, 10)
         self.bo = weights["head.bias"].copy()
+        self.m = np.full(4 * H, 0.5, DT)
+        self.m[3 * H:] = 1.0
+        self.shift = np.full(4 * H, 0.5, DT)
+        self.shift[3 * H:] = 0.0
+        self.whh_m = np.empty_like(self.whh)
         self.gates = np.empty((T, B, 4 * H), DT)
         self.hs = np.zeros((T + 1, B, H), DT)                  # hs[0] = h_0 = 0
         self.cs = np.zeros((T + 1, B, H), DT)
         self.tcs = np.empty((T, B, H), DT)
+        self.q = np.empty((T, B, H), DT)
         self.rec = np.empty((B, 4 * H), DT)
         self.logits = np.empty((B, 10), DT)
         self.dgates = np.empty((T, B, 4 * H), DT)
         self.dh, self.dc = np.empty((B, H), DT), np.empty((B, H), DT)
-        self.tmp, self.tmp3 = np.empty((B, H), DT), np.empty((B, 3 * H), DT)
+        self.tmp = np.empty((B, H), DT)
         self.gwih, self.gwhh = np.empty_like(self.wih), np.empty_like(self.whh)
         self.gb = np.empty_like(self.b)
         self.gwo, self.gbo = np.empty_like(self.wo), np.empty_like(self.bo)
 
     def loss_and_grads(self):
         T, B, I, H = self.T, self.B, self.I, self.H
-        gates, hs, cs, tcs, tmp, tmp3 = (self.gates, self.hs, self.cs, self.tcs, self.tmp,
-                                         self.tmp3)
+        gates, hs, cs, tcs, tmp, m, shift = (self.gates, self.hs, self.cs, self.tcs, self.tmp,
+                                             self.m, self.shift)
         np.matmul(self.x.reshape(T * B, I), self.wih, out=gates.reshape(T * B, 4 * H))
         gates += self.b
+        gates *= m
+        np.multiply(self.whh, m, out=self.whh_m)
         for t in range(T):
             g = gates[t]
-            np.matmul(hs[t], self.whh, out=self.rec)
+            np.matmul(hs[t], self.whh_m, out=self.rec)
             g += self.rec
-            s = g[:, :3 * H]                                  # sigmoid, in place
-            np.negative(s, out=s)
-            np.exp(s, out=s)
-            s += 1
-            np.reciprocal(s, out=s)
-            np.tanh(g[:, 3 * H:], out=g[:, 3 * H:])
+            np.tanh(g, out=g)                               # all four blocks: see the docstring
+            g *= m
+            g += shift
             i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
             np.multiply(f, cs[t], out=cs[t + 1])
             np.multiply(i, gg, out=tmp)
@@ -192,32 +201,34 @@ class NumpyLSTM:
         # backward through time; logits now holds d loss / d logits
         np.matmul(hs[T].T, logits, out=self.gwo)
         logits.sum(axis=0, out=self.gbo)
-        dh, dc = self.dh, self.dc
+        dh, dc, q, dgates = self.dh, self.dc, self.q, self.dgates
         np.matmul(logits, self.wo.T, out=dh)
         dc.fill(0)
+        # for all steps at once: each gate's derivative, s (1 - s) or 1 - g^2 = (1 - g)(1 + g),
+        # times its partner (d c_t / d(i, f, g) = g, c_{t-1}, i; d h_t / d o = tanh c_t), and
+        # q = o (1 - tanh^2 c_t), what dh adds to dc
+        np.subtract(1, gates, out=dgates)
+        dgates[..., :3 * H] *= gates[..., :3 * H]
+        np.add(gates[..., 3 * H:], 1, out=q)
+        dgates[..., 3 * H:] *= q
+        dgates[..., :H] *= gates[..., 3 * H:]
+        dgates[..., H:2 * H] *= cs[:T]
+        dgates[..., 2 * H:3 * H] *= tcs
+        dgates[..., 3 * H:] *= gates[..., :H]
+        np.multiply(tcs, tcs, out=q)
+        np.subtract(1, q, out=q)
+        q *= gates[..., 2 * H:3 * H]
         for t in range(T - 1, -1, -1):
-            g, dg = gates[t], self.dgates[t]
-            i, f, o, gg = g[:, :H], g[:, H:2 * H], g[:, 2 * H:3 * H], g[:, 3 * H:]
-            tc = tcs[t]
-            np.multiply(tc, tc, out=tmp)                      # dc += dh o (1 - tanh^2 c)
-            np.subtract(1, tmp, out=tmp)
-            tmp *= o
-            tmp *= dh
+            dg = dgates[t]
+            np.multiply(dh, q[t], out=tmp)
             dc += tmp
-            np.multiply(dc, gg, out=dg[:, :H])                # d i, d f, d o before sigmoid'
-            np.multiply(dc, cs[t], out=dg[:, H:2 * H])
-            np.multiply(dh, tc, out=dg[:, 2 * H:3 * H])
-            np.subtract(1, g[:, :3 * H], out=tmp3)
-            tmp3 *= g[:, :3 * H]
-            dg[:, :3 * H] *= tmp3
-            np.multiply(gg, gg, out=tmp)                      # d g: dc i (1 - g^2)
-            np.subtract(1, tmp, out=tmp)
-            tmp *= i
-            np.multiply(dc, tmp, out=dg[:, 3 * H:])
-            dc *= f
+            dg.reshape(B, 4, H)[:, :2] *= dc[:, None]        # d i, d f
+            dg[:, 3 * H:] *= dc                               # d g
+            dg[:, 2 * H:3 * H] *= dh                          # d o
+            dc *= gates[t, :, H:2 * H]
             if t:
                 np.matmul(dg, self.whh.T, out=dh)
-        dgates = self.dgates.reshape(T * B, 4 * H)
+        dgates = dgates.reshape(T * B, 4 * H)
         np.matmul(self.x.reshape(T * B, I).T, dgates, out=self.gwih)
         np.matmul(hs[:T].reshape(T * B, H).T, dgates, out=self.gwhh)
         dgates.sum(axis=0, out=self.gb)
