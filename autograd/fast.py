@@ -93,7 +93,7 @@ class FastArray(Array):
                 return selected
             np.copyto(out, selected)
             return out
-        return np.multiply(g, keep, out=out)
+        return g * keep if out is None else np.multiply(g, keep, out=out)
 
     @staticmethod
     def matmul(a, b):
