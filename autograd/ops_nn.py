@@ -8,6 +8,7 @@ or gives only slowly; the comment above each row says which.
 import numpy as np
 
 from .ops_tensor import LOG_SOFTMAX
+from .fast import give_buffers, take_buffer
 from .optable import REAL, Domain, Op
 
 
@@ -342,7 +343,6 @@ LSTM_H = Op("lstm_h",
             fast_vjps=(_lstm_h_dgates_fast, _lstm_h_dc_fast))
 
 
-
 # A whole LSTM layer over a sequence as one row, what nn.LSTM runs (LSTMCell keeps lstm_c and
 # lstm_h): the backward through time then takes W_hh's gradient as ONE (4H, T B) @ (T B, H)
 # product over all steps, as a numpy programmer and PyTorch do, where 50 unrolled cells made
@@ -351,44 +351,7 @@ LSTM_H = Op("lstm_h",
 # [0, :-1] (the h_{t-1} W_hh multiplies) is a view. ctx is a dict: the forward leaves there
 # the activated gates of every step and tanh(c_t), marked with the output they belong to; the
 # fast VJPs run the backward through time once per backward pass and hand each input its
-# share.
-_BUFFERS = {}       # (shape, dtype) -> arrays free for reuse
-
-
-def _take(shape, dtype):
-    """An uninitialized array, reused from _BUFFERS when one of that shape and dtype is free.
-    The activations of an LSTM layer's forward (1.6 MB for the gates of 50 steps of a batch of
-    32 and 64 hidden units, float32) live until its backward has run; fresh arrays of that size
-    at every call cost page faults whenever malloc has given the memory back in between: on
-    the LSTM of bench/nn_bench.py about 1200 faults a step, 6.9 ms a compiled step instead of
-    4.6."""
-    free = _BUFFERS.get((shape, np.dtype(dtype)))
-    if free:
-        try:
-            return free.pop()
-        except IndexError:             # another thread took the last one
-            pass
-    return np.empty(shape, dtype=dtype)
-
-
-_BUFFERS_MAX_BYTES = 64 << 20
-
-
-def _give(*arrays):
-    """Arrays nothing will read again back to _BUFFERS: a few per shape, a few shapes, 64 MB
-    in all at most (what a finished training run leaves held)."""
-    for a in arrays:
-        key = (a.shape, a.dtype)
-        if key not in _BUFFERS and len(_BUFFERS) >= 8:
-            _BUFFERS.clear()
-        held = sum(b.nbytes for free in list(_BUFFERS.values()) for b in list(free))
-        if held + a.nbytes > _BUFFERS_MAX_BYTES:
-            continue
-        free = _BUFFERS.setdefault(key, [])
-        if len(free) < 4:
-            free.append(a)
-
-
+# share. The activations' arrays are fast.py's reused buffers (take_buffer, give_buffers).
 def _lstm_gate_scales(H, dtype):
     """(m, b) of shape (4H,): sigmoid(x) = tanh(x / 2) / 2 + 1/2 on the i, f and o blocks and
     tanh(x) on the g block are tanh(m x) m + b, with m = 1/2 there and 1 on g, b = 1/2 and 0.
@@ -410,9 +373,9 @@ def _lstm_layer_fwd(ctx, gx, h0, c0, w_hh):
     m, b = _lstm_gate_scales(H, dt)
     # the gates' pre-activations times m: gx once for all steps, W_hh^T with m folded into its
     # columns, copied once to C order (OpenBLAS is ~2x faster with a C-ordered right operand)
-    acts = np.multiply(gx, m, out=_take((T, B, G), dt))
+    acts = np.multiply(gx, m, out=take_buffer((T, B, G), dt))
     w = np.multiply(w_hh.T, m[None, :], dtype=dt, order="C")
-    tcs = _take((T, B, H), dt)
+    tcs = take_buffer((T, B, H), dt)
     rec = np.empty((B, G), dtype=dt)
     tmp = np.empty((B, H), dtype=dt)
     hs, cs = states[0], states[1]
@@ -489,14 +452,14 @@ def _lstm_layer_bptt_fast(g, states, acts, tcs, w_hh):
     o) in each gate's gradient, and q with what dh adds to dc; per step, then, four (B, H)
     products, an addition and one (B, 4H) @ (4H, H); W_hh's gradient is one product after the
     loop. dgates (the gradient of gx) is the only new array of all steps' size; q comes from
-    and goes back to _BUFFERS."""
+    and goes back to fast.py's buffers."""
     T, B, G = acts.shape
     H = G // 4
     dt = np.result_type(states, g)
     i, f, gg, o = (acts[..., k * H:(k + 1) * H] for k in range(4))
     dgates = np.empty((T, B, G), dtype=dt)
     di, df, dg, do = (dgates[..., k * H:(k + 1) * H] for k in range(4))
-    q = _take((T, B, H), dt)
+    q = take_buffer((T, B, H), dt)
     # the activations' derivatives, products as the textbook writes them (a - a^2 would lose
     # the digits of a saturated gate's small derivative): s (1 - s) on the sigmoid blocks,
     # 1 - g^2 = (1 - g) (1 + g) on g's
@@ -535,7 +498,7 @@ def _lstm_layer_bptt_fast(g, states, acts, tcs, w_hh):
         if gc[t]:
             dc += g[1, t]
     dw = np.dot(dgates.reshape(T * B, G).T, states[0, :T].reshape(T * B, H))
-    _give(q)
+    give_buffers(q)
     return dgates, dh, dc, dw
 
 
@@ -544,8 +507,8 @@ def _lstm_layer_grads_fast(i, g, out, ctx, gx, h0, c0, w_hh):
     pass runs it and leaves the other inputs' shares in ctx, marked with the g and the output
     they belong to; each is handed out once (a leaf may adopt it), so a second backward
     (retain_graph), with the same g or another, computes them again. The forward's
-    activations then go back to _BUFFERS for the next forward: a second backward runs the
-    same forward again (the same numbers) before its backward through time."""
+    activations then go back to fast.py's buffers for the next forward: a second backward
+    runs the same forward again (the same numbers) before its backward through time."""
     cached = ctx.get("grads")
     if cached is not None and cached[0] is g and cached[1] is out and i in cached[2]:
         return cached[2].pop(i)
@@ -557,7 +520,7 @@ def _lstm_layer_grads_fast(i, g, out, ctx, gx, h0, c0, w_hh):
         _lstm_layer_fwd(fresh, gx, h0, c0, w_hh)
         saved = fresh["layer"]
     grads = dict(enumerate(_lstm_layer_bptt_fast(g, *saved, w_hh)))
-    _give(*saved[1:])
+    give_buffers(*saved[1:])
     saved = None
     ctx["grads"] = (g, out, grads)
     return grads.pop(i)

@@ -342,3 +342,21 @@ def test_compiled_call_on_one_leaf_twice_sums_it_first():
     step(x, x).backward()
     e = np.exp(x._data)
     np.testing.assert_array_equal(x.grad._data, 0.1 + (e + x._data * e))
+
+
+def test_buffers_are_reused_with_the_fast_paths_only():
+    """take_buffer hands back an array given earlier (same shape and dtype) when the fast paths
+    are on; the reference engine always allocates."""
+    from autograd.fast import give_buffers, take_buffer
+    shape = (3, 5, 7)
+    a = take_buffer(shape, np.float32)
+    give_buffers(a)
+    assert take_buffer(shape, np.float32) is a
+    give_buffers(a)
+    with autograd.fast_paths(False):
+        assert take_buffer(shape, np.float32) is not a
+        b = np.empty(shape, np.float32)
+        give_buffers(b)
+    assert take_buffer(shape, np.float32) is a      # b was not kept
+    assert take_buffer(shape, np.float32) is not b
+    assert take_buffer(shape, np.float64).dtype == np.float64
