@@ -797,9 +797,7 @@ def reuse_dead_arrays(lines, writer, keep, protect=()):
     for name, value in writer.value_of.items():
         if not isinstance(value, np.ndarray):
             continue
-        root = value
-        while isinstance(root.base, np.ndarray):
-            root = root.base
+        root = _base_array(value)
         if root.base is None:
             group.setdefault(id(root), []).append(name)
         else:
@@ -812,10 +810,7 @@ def reuse_dead_arrays(lines, writer, keep, protect=()):
     constants = [v for v in writer.namespace.values() if isinstance(v, np.ndarray)]
     for value in list(writer.protected) + constants + list(protect):
         if isinstance(value, np.ndarray):
-            root = value
-            while isinstance(root.base, np.ndarray):
-                root = root.base
-            protected.add(id(root))
+            protected.add(id(_base_array(value)))
     out = list(lines)
     for i, line in enumerate(lines):
         m = _CALL_LINE.match(line)
@@ -844,6 +839,14 @@ def reuse_dead_arrays(lines, writer, keep, protect=()):
                         roots[n] = roots[a]
                 break
     return out
+
+
+def _base_array(a):
+    """The array whose memory a (a view, or a view of a view...) is; a itself if none. Its
+    .base is not None only when the chain leaves numpy (an as_strided window)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def _arguments(text):
