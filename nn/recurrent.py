@@ -138,13 +138,14 @@ class _RecurrentBase(Module):
     def _input_terms(self, w_ih, b_ih, b_hh):
         """(W_ih^T, the biases that simply add: all but GRU's b_hn, or None), made once per
         sequence: a transpose and a bias sum per time step would each cost a node per step."""
+        return w_ih.T, self._input_bias(b_ih, b_hh)
+
+    def _input_bias(self, b_ih, b_hh):
+        """The biases that simply add to x W_ih^T: b_ih + b_hh, GRU's b_ih only (its b_hn is
+        inside r * (h W_hn^T + b_hn)), None without biases."""
         if b_ih is None:
-            bias = None
-        elif self._mode == "GRU":
-            bias = b_ih
-        else:
-            bias = b_ih + b_hh
-        return w_ih.T, bias
+            return None
+        return b_ih if self._mode == "GRU" else b_ih + b_hh
 
     @staticmethod
     def _projection(x, w_ih_t, bias):
@@ -396,25 +397,27 @@ class _SequenceBase(_RecurrentBase):
         h_last, c_last = [], []
         for k in range(L):
             w_hh, w_ih = getattr(self, f"weight_hh_l{k}"), getattr(self, f"weight_ih_l{k}")
-            b_ih = getattr(self, f"bias_ih_l{k}")
-            bias = None if b_ih is None else b_ih + getattr(self, f"bias_hh_l{k}")
+            bias = self._input_bias(getattr(self, f"bias_ih_l{k}"),
+                                    getattr(self, f"bias_hh_l{k}"))
+            # torch's errors for mixed dtypes, where the unrolled cells' x W_ih^T and h W_hh^T
+            # raised them (linear and the row would promote); the weights' dtype and rank are
+            # their transposes'
+            matmul_dtype(seq, w_ih)
             # the input's part of the gates, x_t W_ih^T + bias, for all steps in one linear
             # node on (T B, in) rows: one matmul with the bias added in place, and W_ih's
             # gradient one (4H, T B) @ (T B, in) product (on (T, B, in) it was T products)
-            # torch's errors for mixed dtypes, as the unrolled cells' x W_ih^T and h W_hh^T
-            # raised them (linear and the row would promote)
-            matmul_dtype(seq, w_ih.T)
             gx = _linear(seq.reshape(T * B, seq.shape[-1]), w_ih, bias).reshape(T, B, 4 * H)
             h, c = h0[k], c0[k]
             if h is None:
                 h = Tensor(np.zeros((B, H), dtype=gx.dtype))
             else:
-                matmul_dtype(h, w_hh.T)
+                matmul_dtype(h, w_hh)
             if c is None:
                 c = Tensor(np.zeros((B, H), dtype=gx.dtype))
             states = _LSTM_LAYER(gx, h, c, w_hh, ctx={})
             if T > 1 and states.dtype != w_hh.dtype:
-                matmul_dtype(states[0, 1], w_hh.T)  # c_0 promoted h_1: its h_1 W_hh^T raised
+                # c_0 promoted h_1: its product h_1 W_hh^T raised
+                matmul_dtype((states.dtype, 2), w_hh)
             seq = states[0, 1:]                 # h_1 .. h_T, (T, B, H)
             h_last.append(states[0, T])
             c_last.append(states[1, T])
