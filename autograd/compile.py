@@ -36,7 +36,9 @@ At each trace the compiled code is run against eager mode on other values of the
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
 arguments inside fn (or of values autograd does not track), and ops with no source form (a
-custom autograd.Function), are errors at trace time. Code that builds a mask from a
+custom autograd.Function), are errors at trace time; so are the effects of a training step
+inside fn (zero_grad(), backward(), an optimizer's step(), gradient clipping), which a trace
+would run once: compile the loss and call them outside. Code that builds a mask from a
 tensor's array (x.numpy() > 0) computes outside the ops, and the verification refuses it;
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 """
@@ -68,7 +70,8 @@ class Trace:
     intermediate (y += 1) moves y's old value to a new node with y's old index and makes y
     the result (Tensor._in_place), so the same node object stands for two values in turn."""
 
-    def __init__(self, proxies):
+    def __init__(self, proxies, fn=None):
+        self.fn = fn
         self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
         self.made = {}                     # recording index -> position in entries
         self.traced = {id(p) for p in proxies}
@@ -99,6 +102,16 @@ class Trace:
         self.traced.add(id(out))
         self.keep.append(out)
         self.entries.append([out, op, ctx, inputs, tuple(x._index for x in inputs)])
+
+    def refuse(self, what):
+        """An effect that compiled code would not repeat (.grad written, parameters updated,
+        gradients as plain arrays): it happens once, at the trace, and later calls would train
+        on the trace's numbers. An error at trace time instead."""
+        raise CompileError(
+            f"compile: {_name(self.fn)} calls {what} inside the compiled function; a trace runs "
+            f"it once, and the compiled code would not repeat it. Compile the loss and call "
+            f"zero_grad(), backward() and the optimizer's step() outside: loss = step(x, y); "
+            f"loss.backward(); opt.step()")
 
     def finish(self, out):
         """The entries as (out, op, ctx, inputs) with each value's node resolved, and the
@@ -159,7 +172,7 @@ class Program:
         it = iter(proxies)
         call_args = [next(it) if _is_traced_arg(a) else a for a in args]
         self.call_args = call_args          # for Compiled.graph
-        trace = Trace(proxies)
+        trace = Trace(proxies, fn)
         prev, STATE.trace = STATE.trace, trace
         try:
             with enable_grad():
@@ -428,9 +441,10 @@ class Program:
                 if i not in ctx.grads:
                     # the first VJP a backward pass asks for runs the whole generated
                     # backward; a later pass (retain_graph) runs it again, with its own g
-                    ctx.grads = {k: gk for k, gk in enumerate(program.backward(ctx, g))
-                                 if gk is not None}
-                # handed over, not kept: the leaf can adopt the array, and it is freed with it
+                    ctx.grads = dict(enumerate(program.backward(ctx, g)))
+                # handed over, not kept: the leaf can adopt the array, and it is freed with it.
+                # None where fn's output does not depend on the input through a gradient (x
+                # detached inside fn): no gradient along this edge
                 return ctx.grads.pop(i)
             return vjp
         forward = self.forward

@@ -418,6 +418,8 @@ class Module:
     # ------------------------------------------------------------------ modes and grads
     def zero_grad(self, set_to_none=True):
         """Clear the gradient of every parameter (None by default, as PyTorch does)."""
+        if STATE.trace is not None:
+            STATE.trace.refuse("zero_grad()")
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None

@@ -3,10 +3,14 @@ import math
 
 import numpy as np
 
+from autograd.engine import STATE
+
 from .optimizer import _xp
 
 
 def _with_grads(parameters):
+    if STATE.trace is not None:
+        STATE.trace.refuse("a clipping of gradients")
     if hasattr(parameters, "data") and hasattr(parameters, "grad"):
         parameters = [parameters]
     return [p for p in parameters if p.grad is not None]

@@ -27,7 +27,7 @@ from collections import defaultdict
 import numpy as np
 
 from autograd.checkpoint import UNREADABLE, CheckpointError
-from autograd.engine import InPlace, enable_grad
+from autograd.engine import STATE, InPlace, enable_grad
 
 
 def _as_tensors(entries, p):
@@ -251,6 +251,8 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: a Tensor's grad becomes None (or zeros with set_to_none=False),
         a Value's grad 0.0."""
+        if STATE.trace is not None:
+            STATE.trace.refuse("optimizer.zero_grad()")
         for group in self.param_groups:
             for p in group["params"]:
                 _xp(p).zero_grad(p, set_to_none)
@@ -261,6 +263,8 @@ class Optimizer:
         closure: optional callable that re-evaluates the model (zero_grad, forward, backward)
         and returns the loss; it runs with gradients enabled and its loss is returned.
         """
+        if STATE.trace is not None:
+            STATE.trace.refuse("optimizer.step()")
         loss = None
         if closure is not None:
             with enable_grad():

@@ -807,6 +807,84 @@ def test_output_that_depends_on_nothing_traced_is_an_error():
         autograd.compile(lambda x: const * 2.0)(_t(np.random.default_rng(29), 3))
 
 
+def _training_effects():
+    """(name, fn(model, opt, x, y)): each calls an effect on gradients or parameters that a
+    trace would run once only."""
+    def backward(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    def grad_arrays(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        g, = autograd.grad(loss, [model.weight])
+        return loss + (g * g).sum()
+
+    def optimizer_zero_grad(model, opt, x, y):
+        opt.zero_grad()
+        return F.mse_loss(model(x), y)
+
+    def module_zero_grad(model, opt, x, y):
+        model.zero_grad()
+        return F.mse_loss(model(x), y)
+
+    def optimizer_step(model, opt, x, y):
+        opt.step()
+        return F.mse_loss(model(x), y)
+
+    def clip(model, opt, x, y):
+        optim.clip_grad_norm_(model.parameters(), 1.0)
+        return F.mse_loss(model(x), y)
+
+    return [(f.__name__, f) for f in (backward, grad_arrays, optimizer_zero_grad,
+                                      module_zero_grad, optimizer_step, clip)]
+
+
+@pytest.mark.parametrize("name, effect", _training_effects(), ids=[n for n, _ in
+                                                                  _training_effects()])
+def test_a_training_step_inside_the_compiled_function_is_an_error_at_trace_time(name, effect):
+    """The effects of a step (.grad written, parameters updated) would happen once, at the
+    trace: the error says so and what to compile instead, and the model is left as it was."""
+    rng = np.random.default_rng(30)
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    x, y = _t(rng, 4, 3), _t(rng, 4, 2)
+    F.mse_loss(model(x), y).backward()       # a gradient that a step or clip could use
+    before = [p._data.copy() for p in model.parameters()]
+    grads = [p.grad._data.copy() for p in model.parameters()]
+    with pytest.raises(CompileError, match=r"inside the compiled function.*loss.backward\(\)"):
+        autograd.compile(lambda x, y: effect(model, opt, x, y))(x, y)
+    for p, b, g in zip(model.parameters(), before, grads):
+        assert np.array_equal(p._data, b) and np.array_equal(p.grad._data, g)
+
+
+def test_autograd_grad_with_create_graph_inside_compiles():
+    """A gradient penalty: autograd.grad(create_graph=True) records its VJPs as ops, so the
+    trace holds them and the compiled code gives eager's values and gradients."""
+    rng = np.random.default_rng(31)
+    model = nn.Linear(3, 1).double()
+
+    def penalized(x):
+        x = x.detach().requires_grad_()
+        out = model(x).sum()
+        g, = autograd.grad(out, [x], create_graph=True)
+        return out + ((g * g).sum(dim=1) - 1.0).pow(2).mean()
+
+    step = autograd.compile(penalized)
+    for seed in (32, 33):
+        x = _t(np.random.default_rng(seed), 5, 3)
+        got = step(x)
+        got.backward()
+        g_got = [p.grad._data.copy() for p in model.parameters()]
+        model.zero_grad()
+        want = penalized(x)
+        want.backward()
+        _assert_close(got, want, **F64, what="penalized loss")
+        for p, g in zip(model.parameters(), g_got):
+            _assert_close(g, p.grad, **F64, what="gradient")
+        model.zero_grad()
+
+
 # ---------------------------------------------------------------------------------------------
 # every row of the op table
 def _row_cases():
