@@ -230,8 +230,10 @@ def _inputs_as_used(node):
 
 
 def _changed_in_place_error(node, x):
+    # the input's position by identity: list.index would compare tensors with ==, elementwise
     what = "its output" if x is node else (
-        f"input {node._parents.index(x)} (shape {tuple(np.shape(x._data))})")
+        f"input {next(i for i, p in enumerate(node._parents) if p is x)} "
+        f"(shape {tuple(np.shape(x._data))})")
     return RuntimeError(
         f"one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: {what} of op '{node._op.name}' was changed in place after the op "

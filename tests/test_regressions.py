@@ -3,6 +3,8 @@ named after it, with the date-free story in its docstring."""
 import numpy as np
 import pytest
 
+import autograd
+import nn
 import optim
 from autograd import Tensor
 
@@ -54,3 +56,33 @@ def test_relu_keeps_an_inf_upstream_gradient_out_of_masked_entries():
         np.testing.assert_array_equal(g.data, [0.0, 0.0, np.inf])
         (g,) = autograd.grad(x.clip(-0.5, 1.0), [x], grad_outputs=np.full(3, np.inf))
         np.testing.assert_array_equal(g.data, [0.0, np.inf, 0.0])
+
+
+def test_in_place_error_names_an_input_after_others_of_another_shape():
+    """The error for a weight changed after linear used it names input 1: finding it with
+    list.index compared the tensors before it with == (elementwise) and raised numpy's
+    broadcast error instead."""
+    x = autograd.Tensor(np.ones((6, 4)), requires_grad=True)
+    w = autograd.Tensor(np.ones((2, 4)), requires_grad=True)
+    b = autograd.Tensor(np.ones(2), requires_grad=True)
+    y = nn.functional.linear(x, w, b).sum()
+    with autograd.no_grad():
+        w += 1.0
+    with pytest.raises(RuntimeError, match=r"input 1 \(shape \(2, 4\)\) of op 'linear'"):
+        y.backward()
+
+
+def test_save_for_backward_names_the_argument_that_is_not_a_tensor():
+    class Scale(autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b, 2.0)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    a = autograd.Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(TypeError, match="argument 2 is of type float"):
+        Scale.apply(a, autograd.Tensor(np.ones(3)))
