@@ -271,17 +271,21 @@ class Optimizer:
                 loss = closure()
         self._opt_called = True         # lr schedulers check the order of the two steps
         for group in self.param_groups:
-            maximize = group.get("maximize", False)
-            for p in group["params"]:
-                xp = _xp(p)
-                g = xp.grad_of(p)
-                if g is None:
-                    continue
-                if maximize:
-                    g = -g
-                self._update(p, g, group, xp)
-                xp.stepped(p)
+            self._step_group(group)
         return loss
+
+    def _step_group(self, group):
+        """The update of one group: _update for each parameter that has a gradient."""
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            xp = _xp(p)
+            g = xp.grad_of(p)
+            if g is None:
+                continue
+            if maximize:
+                g = -g
+            self._update(p, g, group, xp)
+            xp.stepped(p)
 
     def _update(self, p, g, group, xp):
         raise NotImplementedError

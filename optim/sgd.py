@@ -1,4 +1,8 @@
 """Stochastic gradient descent with momentum, Nesterov momentum and L2 weight decay."""
+import numpy as np
+
+from autograd.engine import STATE, InPlace, _next_index
+
 from .optimizer import Optimizer, _check_nonneg, _with_flags
 
 
@@ -30,6 +34,27 @@ class SGD(Optimizer):
                                     maximize=maximize),
                                foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
+
+    def _step_group(self, group):
+        params = group["params"]
+        if (group["momentum"] != 0 or group["weight_decay"] != 0 or group["maximize"]
+                or not STATE.fast or any(type(p._data) is not np.ndarray for p in params)):
+            return super()._step_group(group)
+        # fast path, plain SGD on Tensors: p -= lr g in one loop and one stamp for the group,
+        # the numbers of _update (the general loop's calls per parameter cost as much as the
+        # arithmetic of a small model's update)
+        lr = group["lr"]
+        now = None          # every updated parameter changed at one recording index
+        for p in params:
+            g = p._grad
+            if g is not None:
+                p._data -= lr * g._data
+                if now is None:
+                    now = STATE.last_in_place = _next_index()
+                version = p._version
+                if version is None:
+                    version = p._version = InPlace()
+                version.changed_at = now
 
     def _update(self, p, g, group, xp):
         weight_decay = group["weight_decay"]

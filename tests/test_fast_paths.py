@@ -9,6 +9,7 @@ import pytest
 
 import autograd
 import nn
+import optim
 import nn.functional as F
 from autograd import OPS, Tensor
 from autograd.backends import ARRAY
@@ -205,6 +206,41 @@ def _lstm_step(fast):
 def test_models_train_alike_on_both_engines(step):
     for f, r in zip(step(True), step(False)):
         np.testing.assert_allclose(f, r, **TIGHT)
+
+
+def _sgd_steps(fast, lr):
+    """Three plain SGD steps (the last with one parameter's gradient set to None), then a
+    backward through a graph recorded before the last step: (parameters, the error)."""
+    rng = np.random.default_rng(6)
+    model = nn.Sequential(nn.Linear(4, 5, rng=7), nn.Tanh(), nn.Linear(5, 2, rng=8))
+    model.double()
+    opt = optim.SGD(model.parameters(), lr=lr)
+    x = Tensor(rng.standard_normal((6, 4)))
+    with autograd.fast_paths(fast):
+        for k in range(3):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            if k == 2:
+                model[0].bias.grad = None
+                stale = (model(x) ** 2).mean()
+            opt.step()
+        with pytest.raises(RuntimeError) as err:
+            stale.backward()
+    return [p.data.numpy().copy() for p in model.parameters()], str(err.value)
+
+
+@pytest.mark.parametrize("lr", [0.1, 0.0])
+def test_plain_sgd_fast_path_equals_the_general_update(lr):
+    """optim.SGD's one loop for plain SGD: the same parameters, bit for bit, as the general
+    loop (a parameter without a gradient left alone), and the same error for a graph that
+    read a parameter before the step changed it."""
+    fast, fast_error = _sgd_steps(True, lr)
+    reference, reference_error = _sgd_steps(False, lr)
+    for f, r in zip(fast, reference):
+        assert np.array_equal(f, r)
+    assert "modified by an inplace operation" in fast_error
+    assert fast_error == reference_error
 
 
 # ---------------------------------------------------------------------------------------------
