@@ -255,7 +255,10 @@ class Optimizer:
             STATE.trace.refuse("optimizer.zero_grad()")
         for group in self.param_groups:
             for p in group["params"]:
-                _xp(p).zero_grad(p, set_to_none)
+                if set_to_none and type(p._data) is np.ndarray:
+                    p._grad = None      # _Arrays.zero_grad's first case, without two calls
+                else:
+                    _xp(p).zero_grad(p, set_to_none)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient.
