@@ -581,18 +581,19 @@ def _max_pool_vjp_fast(xp, g, out, ctx, x):
     parts = _offsets(ctx, x)
     if parts is None:
         return _max_pool_vjp(xp, g, out, ctx, x)
-    return _first_maxima_take(g, out, ctx, x, parts, None)
+    return _first_maxima_take(g, out, ctx, x, parts, None,
+                              math.isfinite(np.add.reduce(g, axis=None)))
 
 
-def _first_maxima_take(g, out, ctx, x, parts, free):
+def _first_maxima_take(g, out, ctx, x, parts, free, finite):
     """The loop of _max_pool_vjp_fast; `free`, if given, the windows that may take their
-    gradient at all (the others give 0 to every entry)."""
+    gradient at all (the others give 0 to every entry); `finite`, whether every entry of g
+    is (the caller has summed g already)."""
     kh, kw = ctx[:2]
     oh, ow = out.shape[2], out.shape[3]
     covered = x.shape[2] == oh * kh and x.shape[3] == ow * kw
     d = np.empty(x.shape, dtype=g.dtype) if covered else np.zeros(x.shape, dtype=g.dtype)
     nan = math.isnan(np.add.reduce(out, axis=None))   # a nan is its window's maximum
-    finite = math.isfinite(np.add.reduce(g, axis=None))
     hit = np.empty(out.shape, dtype=bool)
     for k, part in enumerate(parts):
         np.equal(part, out, out=hit)
@@ -623,10 +624,12 @@ def max_pool2d_after_relu_vjp(g, out, ctx, x):
     parts = _offsets(ctx, x)
     if parts is None:
         return _max_pool_vjp(FAST_ARRAY, FAST_ARRAY.mask(g, keep), out, ctx, x)
-    if not math.isfinite(np.add.reduce(g, axis=None)):
+    finite = math.isfinite(np.add.reduce(g, axis=None))
+    if not finite:
         # as the mask does for such a g: the windows with maximum 0 are selected away (+0)
         g = np.where(keep, g, 0.0)
-    return _first_maxima_take(g, out, ctx, x, parts, keep)
+        finite = math.isfinite(np.add.reduce(g, axis=None))
+    return _first_maxima_take(g, out, ctx, x, parts, keep, finite)
 
 
 MAX_POOL2D = Op("max_pool2d",
