@@ -22,6 +22,25 @@ reached without taking it as an argument (a model's parameters, read afresh at e
 optimizer's step is seen); its VJPs come from the generated backward. So it composes with eager
 code around it, and backward(), autograd.grad, optimizers and no_grad() work as usual.
 
+A training step compiles too, as torch.compile users write it:
+
+    @autograd.compile
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()                  # once, on the loss, which fn returns
+        opt.step()                       # after the backward
+        return loss
+
+Each call then runs the generated forward and backward, adds the gradients to .grad as
+backward() does, and calls zero_grad() and step() where fn called them; it returns the loss as
+a tensor without a graph (eager backward() has used and freed it). Its trace was the first
+call's step. A step reads values of this call's backward only: fn may not read or set .grad,
+clip gradients, call backward() twice, with retain_graph, create_graph or inputs, or take an
+argument computed by a graph outside it that requires grad; each is an error at trace time.
+The check at trace time (and check=True) runs eager fn and the program from the same
+parameters, gradients and optimizer state and compares all of them, then puts them back.
+
 What a trace freezes. Tracing runs Python once; what the arguments decide beyond their types,
 shapes and dtypes is fixed at that run:
 - Python branches and loops on the values of tensors (`if loss.item() > 1:`), and values
@@ -36,9 +55,7 @@ At each trace the compiled code is run against eager mode on other values of the
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
 arguments inside fn (or of values autograd does not track), and ops with no source form (a
-custom autograd.Function), are errors at trace time; so are the effects of a training step
-inside fn (zero_grad(), backward(), an optimizer's step(), gradient clipping), which a trace
-would run once: compile the loss and call them outside. Code that builds a mask from a
+custom autograd.Function), are errors at trace time. Code that builds a mask from a
 tensor's array (x.numpy() > 0) computes outside the ops, and the verification refuses it;
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 """
@@ -53,7 +70,7 @@ import numpy as np
 from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
 from .ops_tensor import max_pool2d_after_relu_vjp
-from .fast import is_basic
+from .fast import FAST_ARRAY, is_basic
 from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
                      reuse_dead_arrays, write_forward, write_vjp)
 
@@ -70,8 +87,12 @@ class Trace:
     intermediate (y += 1) moves y's old value to a new node with y's old index and makes y
     the result (Tensor._in_place), so the same node object stands for two values in turn."""
 
-    def __init__(self, proxies, fn=None):
+    def __init__(self, proxies, fn=None, args=()):
         self.fn = fn
+        self.args = args                   # the arguments the proxies stand for
+        self.root = None                   # the value fn called backward() on, if it did
+        self.seed = None
+        self.effects = []                  # [(what, replay, after the backward)]
         self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
         self.made = {}                     # recording index -> position in entries
         self.traced = {id(p) for p in proxies}
@@ -109,9 +130,40 @@ class Trace:
         on the trace's numbers. An error at trace time instead."""
         raise CompileError(
             f"compile: {_name(self.fn)} calls {what} inside the compiled function; a trace runs "
-            f"it once, and the compiled code would not repeat it. Compile the loss and call "
-            f"zero_grad(), backward() and the optimizer's step() outside: loss = step(x, y); "
-            f"loss.backward(); opt.step()")
+            f"it once, and the compiled code would not repeat it. A compiled training step "
+            f"may call zero_grad(), loss.backward() once and the optimizer's step() after it, "
+            f"and return the loss; or compile the loss alone and call those outside: "
+            f"loss = step(x, y); loss.backward(); opt.step()")
+
+    def backward(self, root, seed, retain_graph, create_graph, take):
+        """A backward pass inside fn (engine.run_backward tells). autograd.grad with
+        create_graph records its VJPs as ops, which the trace keeps; a plain loss.backward()
+        on a value of the trace makes fn a training step, whose compiled code runs the
+        generated backward into .grad at each call; anything else is refused."""
+        accumulates = take is root._keep_grad or take is getattr(root, "_keep_grad_graph", None)
+        if not accumulates and create_graph:
+            return
+        if not accumulates or create_graph or retain_graph:
+            self.refuse("backward() with inputs=, create_graph= or retain_graph= (or "
+                        "autograd.grad without create_graph=True)")
+        if self.root is not None:
+            self.refuse("backward() twice")
+        if not isinstance(root._data, np.ndarray):
+            self.refuse("backward() of a Value (a Value graph keeps .grad on every node)")
+        if not self.is_traced(root) or not np.all(seed == 1):
+            self.refuse("backward() of a value not computed inside it, or with gradient=")
+        for a in self.args:
+            if isinstance(a, Node) and a.requires_grad and a._op is not None:
+                raise CompileError(_outside_graph(self.fn))
+        self.root, self.seed = root, np.array(seed)
+
+    def effect(self, what, replay):
+        """zero_grad() or an optimizer's step() inside fn: the compiled code calls `replay`
+        at each call, in the same place relative to the backward. A step reads the gradients
+        of fn's own backward(), so it must come after it."""
+        if what.endswith("step()") and self.root is None:
+            self.refuse(f"{what} before backward() (or without one)")
+        self.effects.append((what, replay, self.root is not None))
 
     def finish(self, out):
         """The entries as (out, op, ctx, inputs) with each value's node resolved, and the
@@ -172,7 +224,7 @@ class Program:
         it = iter(proxies)
         call_args = [next(it) if _is_traced_arg(a) else a for a in args]
         self.call_args = call_args          # for Compiled.graph
-        trace = Trace(proxies, fn)
+        trace = Trace(proxies, fn, args)
         prev, STATE.trace = STATE.trace, trace
         try:
             with enable_grad():
@@ -184,6 +236,19 @@ class Program:
                                f"{type(out).__name__}")
         self.kind = out._kind
         self.scalar = self.kind._forward_name == "float"
+        # a training step: fn called backward() on its loss (and zero_grad(), an optimizer's
+        # step()): the program's backward runs at each call, its gradients go to .grad, and
+        # the effects are called again around it, in their order
+        self.replays = [(replay, after) for _, replay, after in trace.effects]
+        self.seed = trace.seed
+        self.is_step = trace.root is not None
+        if self.is_step:
+            if out is not trace.root and out._data is not trace.root._data:
+                raise CompileError(
+                    f"compile: {_name(fn)} calls backward() and must return the loss it was "
+                    f"called on (loss or loss.detach()): the compiled step computes that value")
+            out = trace.root
+            self.first_loss = np.array(out._data)
         for p in proxies:
             if p._kind is not self.kind:
                 raise CompileError(f"compile: {_name(fn)} mixes Values and Tensors")
@@ -247,6 +312,10 @@ class Program:
         if not self.entries and id(out) not in proxy_ids:
             raise CompileError(f"compile: the output of {_name(fn)} does not depend on its "
                                f"arguments or on any tensor that requires grad")
+        if self.is_step:
+            for x in self.free:
+                if x.requires_grad and x._op is not None:
+                    raise CompileError(_outside_graph(fn))
 
     # ------------------------------------------------------------------ writing
     def _write(self, names):
@@ -472,7 +541,54 @@ class Program:
         return True
 
     def run(self, args):
+        if self.is_step:
+            return self._run_step(args)
+        for replay, _ in self.replays:      # zero_grad() inside a compiled loss
+            replay()
         return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
+
+    def _run_step(self, args):
+        """A training step: the generated forward and backward, the gradients added to .grad
+        as backward() adds them (engine: Tensor._keep_grad), and zero_grad() and the
+        optimizer's step() called where fn called them. Returns the loss, a constant (its
+        graph was used and freed, as after eager backward())."""
+        if STATE.trace is not None:
+            STATE.trace.refuse(f"the compiled training step {_name(self.fn)}")
+        if not STATE.grad_enabled:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have "
+                               f"a grad_fn: the training step {_name(self.fn)} was called "
+                               f"under no_grad()")
+        inputs = self.inputs_of(args)
+        for x in inputs:
+            if x.requires_grad and x._op is not None:
+                raise RuntimeError(_outside_graph(self.fn))
+        ctx = _Call()
+        loss = self.forward(ctx, *[x._data for x in inputs])
+        for replay, after in self.replays:
+            if not after:
+                replay()
+        grads = list(self.backward(ctx, self.seed.copy()))
+        del ctx
+        keep_grad = self.kind._keep_grad
+        for i, x in enumerate(inputs):
+            g = grads[i]
+            if g is None or not x.requires_grad:
+                continue
+            grads[i] = None     # handed over: the leaf may adopt the array (fast.adopt)
+            data = x._data
+            if type(g) is not np.ndarray or g.shape != data.shape or g.dtype != data.dtype:
+                g = FAST_ARRAY.unbroadcast(g, x)
+            keep_grad(x, g)
+        for replay, after in self.replays:
+            if after:
+                replay()
+        return self.kind._node(loss)
+
+
+def _outside_graph(fn):
+    return (f"compile: the training step {_name(fn)} reads a tensor that requires grad and was "
+            f"computed outside it; its backward() would go on through that graph, which the "
+            f"compiled code does not hold: pass a leaf (x.detach()), or compile the loss alone")
 
 
 def _relus_before_max_pools(entries, out):
@@ -600,9 +716,22 @@ class Compiled:
         program = self._programs.get(key)
         if program is None or not program.fits():
             program = self._trace(args, key)
+            if program.is_step:
+                # the trace ran fn, the step included: that run was this call, except that
+                # the backward gave the arguments' stand-ins their gradients
+                self._last = program
+                traced = [a for a in args if _is_traced_arg(a)]
+                for a, proxy in zip(traced, program.proxies):
+                    if proxy._grad is not None and isinstance(a, Node) and a.requires_grad:
+                        a._keep_grad(a, proxy._grad._data)
+                    proxy._grad = None
+                loss, program.first_loss = program.first_loss, None
+                return program.kind._node(loss)
         else:
             self._programs.move_to_end(key)
         self._last = program
+        if self.check and program.is_step:
+            return _compare_step(self.fn, program, args, "check=True")
         out = program.run(args)
         if self.check:
             _compare(self.fn, program, args, out, "check=True")
@@ -612,7 +741,10 @@ class Compiled:
         names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"
                  for i, a in enumerate(args) if _is_traced_arg(a)]
         program = Program(self.fn, args, names)
-        _verify(self.fn, program, args)
+        if program.is_step:
+            _verify_step(self.fn, program, args)
+        else:
+            _verify(self.fn, program, args)
         self._programs[key] = program
         while len(self._programs) > self.cache_size:
             self._programs.popitem(last=False)
@@ -685,6 +817,98 @@ def _verify(fn, program, args):
     except Exception:
         return
     _compare(fn, program, other, program.run(other), "trace")
+
+
+def _verify_step(fn, program, args):
+    """_verify for a training step: eager fn and the program each take one step from the
+    same state, on the same other values, and must leave the same parameters, gradients and
+    loss; the state after the trace is restored after each run."""
+    rng = np.random.default_rng(0)
+    for scale_all in (False, True):
+        other = [_perturbed(a, rng, scale_all) for a in args]
+        state = _TrainingState(program, other)
+        try:
+            _compare_step(fn, program, other, "trace", state, eager_may_refuse=scale_all)
+        finally:
+            state.restore()
+
+
+def _compare_step(fn, program, args, when, state=None, eager_may_refuse=False):
+    """One step of eager fn and one of the program from the same state: the loss, every
+    parameter and every gradient must agree. Leaves the state as the program's step made it,
+    and returns its loss."""
+    state = state or _TrainingState(program, args)
+    try:
+        eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
+                     for a in args])
+    except Exception:
+        if not eager_may_refuse:
+            raise
+        state.restore()
+        return None
+    after_eager = state.read()
+    state.restore()
+    out = program.run(args)
+    _close(out._data, eager._data, f"{when}: the compiled loss of {_name(fn)} differs from "
+                                   f"eager mode")
+    for k, ((data, grad), (data_e, grad_e)) in enumerate(zip(state.read(), after_eager)):
+        _close(data, data_e, f"{when}: tensor {k} after the compiled step of {_name(fn)} "
+                             f"differs from eager mode")
+        if (grad is None) != (grad_e is None):
+            raise CompileError(f"{when}: compiled and eager {_name(fn)} disagree on which "
+                               f"tensors have a .grad (tensor {k})")
+        if grad is not None:
+            _close(grad, grad_e, f"{when}: the .grad of tensor {k} after the compiled step of "
+                                 f"{_name(fn)} differs from eager mode")
+    return out
+
+
+class _TrainingState:
+    """What a training step changes, saved so that it can be put back: the data and .grad of
+    the tensors it reads (arguments, parameters) and of every parameter of the optimizers and
+    modules it steps or zeroes, and those optimizers' state."""
+
+    def __init__(self, program, args):
+        from .tensor import Tensor
+        tensors = [a for a in args if isinstance(a, Tensor)] + list(program.free)
+        optimizers = []
+        for replay, _ in program.replays:
+            owner = getattr(replay, "__self__", None) or getattr(
+                getattr(replay, "func", None), "__self__", None)
+            if hasattr(owner, "param_groups"):
+                optimizers.append(owner)
+                tensors += [p for g in owner.param_groups for p in g["params"]]
+            elif hasattr(owner, "parameters"):
+                tensors += list(owner.parameters())
+        seen, self.tensors = set(), []
+        for t in tensors:
+            if id(t) not in seen and isinstance(t._data, np.ndarray):
+                seen.add(id(t))
+                self.tensors.append(t)
+        self.saved = self.read()
+        self.optimizers = [(o, _copy_state(o.state), getattr(o, "_opt_called", None))
+                           for o in optimizers]
+
+    def read(self):
+        return [(t._data.copy(), None if t._grad is None else t._grad._data.copy())
+                for t in self.tensors]
+
+    def restore(self):
+        for t, (data, grad) in zip(self.tensors, self.saved):
+            np.copyto(t._data, data)
+            t._grad = None if grad is None else t._node(grad.copy())
+        for o, state, called in self.optimizers:
+            o.state.clear()
+            o.state.update(_copy_state(state))
+            if called is None:
+                o.__dict__.pop("_opt_called", None)
+            else:
+                o._opt_called = called
+
+
+def _copy_state(state):
+    return {p: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in entry.items()}
+            for p, entry in state.items()}
 
 
 def _perturbed(a, rng, scale_all):

@@ -462,10 +462,10 @@ def run_backward(root, seed, retain_graph, create_graph, take, watch=None):
     if not root.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a "
                            "grad_fn: nothing to differentiate (was it built under no_grad()?)")
-    if STATE.trace is not None and (not create_graph or take is root._keep_grad):
-        # inside autograd.compile's trace: .grad written, or gradients that are plain arrays,
-        # would be computed once and frozen (autograd.grad with create_graph is recorded ops)
-        STATE.trace.refuse("backward() (or autograd.grad without create_graph=True)")
+    if STATE.trace is not None:
+        # inside autograd.compile's trace: a training step's backward() becomes the program's
+        # backward; what a trace cannot replay is refused there
+        STATE.trace.backward(root, seed, retain_graph, create_graph, take)
     anomaly = STATE.anomaly
     if anomaly:
         watch = _AnomalyWatch(anomaly, watch)

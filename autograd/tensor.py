@@ -555,10 +555,14 @@ class Tensor(TensorAPI, Node):
     def grad(self):
         """d(root)/d(self) accumulated by backward passes: a Tensor, or None before any (and
         for an intermediate result unless retain_grad() was called)."""
+        if STATE.trace is not None:
+            STATE.trace.refuse("a read of .grad")
         return self._grad
 
     @grad.setter
     def grad(self, value):
+        if STATE.trace is not None:
+            STATE.trace.refuse("an assignment to .grad")
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "

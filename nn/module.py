@@ -5,6 +5,7 @@ A Module registers what is assigned to it: a `Parameter` goes to `_parameters`, 
 Everything else follows from those three dicts: `parameters()`, dotted `named_parameters()`,
 `state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree.
 """
+import functools
 import html
 import itertools
 from collections import OrderedDict, namedtuple
@@ -418,13 +419,13 @@ class Module:
     # ------------------------------------------------------------------ modes and grads
     def zero_grad(self, set_to_none=True):
         """Clear the gradient of every parameter (None by default, as PyTorch does)."""
-        if STATE.trace is not None:
-            STATE.trace.refuse("zero_grad()")
+        if STATE.trace is not None:       # inside a compiled training step: called again
+            STATE.trace.effect("zero_grad()", functools.partial(self.zero_grad, set_to_none))
         for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
+            if set_to_none or p._grad is None:
+                p._grad = None
             else:
-                p.grad.zero_()
+                p._grad.zero_()
 
     def train(self, mode=True):
         """Training mode (Dropout samples, BatchNorm uses batch statistics); returns self."""

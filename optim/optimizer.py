@@ -17,6 +17,7 @@ in-place change: backward refuses a graph recorded before it that used the old v
 PyTorch does.
 """
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -251,8 +252,9 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: a Tensor's grad becomes None (or zeros with set_to_none=False),
         a Value's grad 0.0."""
-        if STATE.trace is not None:
-            STATE.trace.refuse("optimizer.zero_grad()")
+        if STATE.trace is not None:       # inside a compiled training step: called again
+            STATE.trace.effect("optimizer.zero_grad()",       # at each call
+                               functools.partial(self.zero_grad, set_to_none))
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none and type(p._data) is np.ndarray:
@@ -267,7 +269,9 @@ class Optimizer:
         and returns the loss; it runs with gradients enabled and its loss is returned.
         """
         if STATE.trace is not None:
-            STATE.trace.refuse("optimizer.step()")
+            if closure is not None:
+                STATE.trace.refuse("optimizer.step(closure)")
+            STATE.trace.effect("optimizer.step()", self.step)  # called again at each call
         loss = None
         if closure is not None:
             with enable_grad():

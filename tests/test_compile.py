@@ -807,55 +807,238 @@ def test_output_that_depends_on_nothing_traced_is_an_error():
         autograd.compile(lambda x: const * 2.0)(_t(np.random.default_rng(29), 3))
 
 
-def _training_effects():
-    """(name, fn(model, opt, x, y)): each calls an effect on gradients or parameters that a
-    trace would run once only."""
-    def backward(model, opt, x, y):
-        loss = F.mse_loss(model(x), y)
-        loss.backward()
-        return loss
-
+def _refused_effects():
+    """(name, fn(model, opt, x, y), what the error names): effects on gradients or parameters
+    inside fn that compiled code cannot replay."""
     def grad_arrays(model, opt, x, y):
         loss = F.mse_loss(model(x), y)
         g, = autograd.grad(loss, [model.weight])
         return loss + (g * g).sum()
 
-    def optimizer_zero_grad(model, opt, x, y):
-        opt.zero_grad()
-        return F.mse_loss(model(x), y)
-
-    def module_zero_grad(model, opt, x, y):
-        model.zero_grad()
-        return F.mse_loss(model(x), y)
-
-    def optimizer_step(model, opt, x, y):
+    def step_without_backward(model, opt, x, y):
         opt.step()
         return F.mse_loss(model(x), y)
 
+    def step_before_backward(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        opt.step()
+        loss.backward()
+        return loss
+
+    def backward_twice(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        (loss * 2.0).backward()
+        return loss
+
+    def retain_graph(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward(retain_graph=True)
+        return loss
+
+    def closure(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step(lambda: loss)
+        return loss
+
     def clip(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
         optim.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        return loss
+
+    def read_grad(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        return loss + model.weight.grad.sum()
+
+    def set_grad(model, opt, x, y):
+        model.weight.grad = None
         return F.mse_loss(model(x), y)
 
-    return [(f.__name__, f) for f in (backward, grad_arrays, optimizer_zero_grad,
-                                      module_zero_grad, optimizer_step, clip)]
+    def return_other(model, opt, x, y):
+        out = model(x)
+        F.mse_loss(out, y).backward()
+        return out
+
+    return [("grad_arrays", grad_arrays, "autograd.grad without create_graph"),
+            ("step_without_backward", step_without_backward, r"step\(\) before backward"),
+            ("step_before_backward", step_before_backward, r"step\(\) before backward"),
+            ("backward_twice", backward_twice, r"backward\(\) twice"),
+            ("retain_graph", retain_graph, "retain_graph="),
+            ("closure", closure, r"step\(closure\)"),
+            ("clip", clip, "clipping of gradients"),
+            ("read_grad", read_grad, "read of .grad"),
+            ("set_grad", set_grad, "assignment to .grad"),
+            ("return_other", return_other, "must return the loss")]
 
 
-@pytest.mark.parametrize("name, effect", _training_effects(), ids=[n for n, _ in
-                                                                  _training_effects()])
-def test_a_training_step_inside_the_compiled_function_is_an_error_at_trace_time(name, effect):
-    """The effects of a step (.grad written, parameters updated) would happen once, at the
-    trace: the error says so and what to compile instead, and the model is left as it was."""
+@pytest.mark.parametrize("name, effect, what", _refused_effects(),
+                         ids=[n for n, _, _ in _refused_effects()])
+def test_what_a_training_step_cannot_replay_is_an_error_at_trace_time(name, effect, what):
+    """The error names the effect, and the model and its gradients are as before the call,
+    except for what eager fn did before the refused line (return_other: its backward)."""
     rng = np.random.default_rng(30)
     model = nn.Linear(3, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
-    x, y = _t(rng, 4, 3), _t(rng, 4, 2)
+    x, y = _t(rng, 4, 3, grad=False), _t(rng, 4, 2, grad=False)
     F.mse_loss(model(x), y).backward()       # a gradient that a step or clip could use
     before = [p._data.copy() for p in model.parameters()]
-    grads = [p.grad._data.copy() for p in model.parameters()]
-    with pytest.raises(CompileError, match=r"inside the compiled function.*loss.backward\(\)"):
+    with pytest.raises(CompileError, match=what):
         autograd.compile(lambda x, y: effect(model, opt, x, y))(x, y)
-    for p, b, g in zip(model.parameters(), before, grads):
-        assert np.array_equal(p._data, b) and np.array_equal(p.grad._data, g)
+    if name not in ("step_without_backward", "closure", "clip"):
+        for p, b in zip(model.parameters(), before):
+            assert np.array_equal(p._data, b), name
+
+
+def _twins(make, optimizer, seed=40):
+    """Two equal models (float64) with an optimizer each."""
+    models = [make().double() for _ in range(2)]
+    models[1].load_state_dict(models[0].state_dict())
+    return [(m, optimizer(m.parameters())) for m in models]
+
+
+def _mlp_model():
+    return nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
+
+
+def _cnn_model():
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(12, 3))
+
+
+_STEP_CASES = {
+    "mlp_sgd": (_mlp_model, lambda ps: optim.SGD(ps, lr=0.1), (5, 4)),
+    "mlp_sgd_momentum": (_mlp_model, lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9,
+                                                          nesterov=True, weight_decay=0.01),
+                         (5, 4)),
+    "mlp_adam": (_mlp_model, lambda ps: optim.Adam(ps, lr=0.01), (5, 4)),
+    "cnn_sgd": (_cnn_model, lambda ps: optim.SGD(ps, lr=0.1), (5, 1, 4, 4)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_STEP_CASES))
+@pytest.mark.parametrize("where", ["zero_grad_first", "zero_grad_last", "module_zero_grad",
+                                   "zeros_kept", "accumulate"])
+def test_a_compiled_training_step_trains_as_eager_mode(case, where):
+    """loss.backward() and the optimizer's step() inside the compiled function: call after call
+    (a batch of another size on the way, which traces again), the compiled step leaves the
+    parameters, their .grad, the optimizer's state and the loss as the same step run eagerly
+    on a twin model; with zero_grad() first, last, the module's, set_to_none=False, or none
+    (gradients accumulate over calls)."""
+    make, optimizer, shape = _STEP_CASES[case]
+    (m_c, opt_c), (m_e, opt_e) = _twins(make, optimizer)
+
+    def step_of(model, opt):
+        def train_step(x, y):
+            if where == "zero_grad_first":
+                opt.zero_grad()
+            elif where == "module_zero_grad":
+                model.zero_grad()
+            elif where == "zeros_kept":
+                opt.zero_grad(set_to_none=False)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            if where == "zero_grad_last":
+                opt.zero_grad()
+            return loss
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    rng = np.random.default_rng(41)
+    for k, n in enumerate([5, 5, 7, 5, 5]):
+        x = Tensor(rng.standard_normal((n,) + shape[1:]))
+        y = rng.integers(0, 3, n)
+        got, want = compiled(x, y), eager(x, y)
+        assert not got.requires_grad
+        _assert_close(got, want, **F64, what=f"loss at call {k}")
+        for (name, p), q in zip(m_c.named_parameters(), m_e.parameters()):
+            _assert_close(p, q, **F64, what=f"{name} after call {k}")
+            assert (p.grad is None) == (q.grad is None), name
+            if p.grad is not None:
+                _assert_close(p.grad, q.grad, **F64, what=f"{name}.grad after call {k}")
+        for p, q in zip(m_c.parameters(), m_e.parameters()):
+            for key, v in opt_e.state[q].items():
+                _assert_close(opt_c.state[p][key], v, **F64, what=f"optimizer state {key}")
+    assert "def backward" in compiled.source
+
+
+def test_a_compiled_training_step_gives_an_input_that_requires_grad_its_gradient():
+    (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
+
+    def step_of(model, opt):
+        def train_step(x):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss.detach()
+        return train_step
+
+    rng = np.random.default_rng(42)
+    compiled = autograd.compile(step_of(m_c, opt_c), check=True)
+    x_c, x_e = _t(rng, 5, 4), None
+    x_e = Tensor(x_c._data.copy(), requires_grad=True)
+    for _ in range(3):
+        compiled(x_c)
+        step_of(m_e, opt_e)(x_e)
+    _assert_close(x_c.grad, x_e.grad, **F64, what="the input's .grad, summed over 3 calls")
+
+
+def test_zero_grad_inside_a_compiled_loss_runs_at_every_call():
+    """zero_grad() inside a compiled loss (backward and step outside) is called again at each
+    call: the gradients do not pile up over steps as a frozen trace would let them."""
+    (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
+
+    def loss_of(model, opt):
+        def loss_fn(x, y):
+            opt.zero_grad()
+            return F.cross_entropy(model(x), y)
+        return loss_fn
+
+    compiled = autograd.compile(loss_of(m_c, opt_c))
+    rng = np.random.default_rng(43)
+    for _ in range(3):
+        x, y = Tensor(rng.standard_normal((5, 4))), rng.integers(0, 3, 5)
+        for fn, opt in ((compiled, opt_c), (loss_of(m_e, opt_e), opt_e)):
+            fn(x, y).backward()
+            opt.step()
+    for p, q in zip(m_c.parameters(), m_e.parameters()):
+        _assert_close(p.grad, q.grad, **F64, what="grad")
+        _assert_close(p, q, **F64, what="parameter")
+
+
+def test_a_compiled_training_step_refuses_what_eager_mode_refuses_and_values():
+    model = _mlp_model().double()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def train_step(x):
+        opt.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = autograd.compile(train_step)
+    rng = np.random.default_rng(44)
+    step(_t(rng, 5, 4, grad=False))
+    with pytest.raises(RuntimeError, match="under no_grad"), no_grad():
+        step(_t(rng, 5, 4, grad=False))
+    w = _t(rng, 5, 4)
+    with pytest.raises(RuntimeError, match="computed outside it"):
+        step(w * 2.0)
+    v = [Value(0.5), Value(-1.0)]
+
+    def value_step(a):
+        loss = (a * v[0] + v[1]).relu()
+        loss.backward()
+        return loss
+
+    with pytest.raises(CompileError, match="backward\\(\\) of a Value"):
+        autograd.compile(value_step)(Value(2.0))
 
 
 def test_autograd_grad_with_create_graph_inside_compiles():
