@@ -240,6 +240,8 @@ class Program:
         # step()): the program's backward runs at each call, its gradients go to .grad, and
         # the effects are called again around it, in their order
         self.replays = [(replay, after) for _, replay, after in trace.effects]
+        self.before = [replay for replay, after in self.replays if not after]
+        self.after = [replay for replay, after in self.replays if after]
         self.seed = trace.seed
         self.is_step = trace.root is not None
         if self.is_step:
@@ -543,7 +545,7 @@ class Program:
     def run(self, args):
         if self.is_step:
             return self._run_step(args)
-        for replay, _ in self.replays:      # zero_grad() inside a compiled loss
+        for replay in self.before:          # zero_grad() inside a compiled loss
             replay()
         return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
 
@@ -559,14 +561,15 @@ class Program:
                                f"a grad_fn: the training step {_name(self.fn)} was called "
                                f"under no_grad()")
         inputs = self.inputs_of(args)
+        arrays = []
         for x in inputs:
             if x.requires_grad and x._op is not None:
                 raise RuntimeError(_outside_graph(self.fn))
+            arrays.append(x._data)
         ctx = _Call()
-        loss = self.forward(ctx, *[x._data for x in inputs])
-        for replay, after in self.replays:
-            if not after:
-                replay()
+        loss = self.forward(ctx, *arrays)
+        for replay in self.before:
+            replay()
         grads = list(self.backward(ctx, self.seed.copy()))
         del ctx
         keep_grad = self.kind._keep_grad
@@ -579,9 +582,8 @@ class Program:
             if type(g) is not np.ndarray or g.shape != data.shape or g.dtype != data.dtype:
                 g = FAST_ARRAY.unbroadcast(g, x)
             keep_grad(x, g)
-        for replay, after in self.replays:
-            if after:
-                replay()
+        for replay in self.after:
+            replay()
         return self.kind._node(loss)
 
 

@@ -44,7 +44,9 @@ def _lstm():
 
 
 def _train_step(make):
-    """The step `make bench` times (harness.tapegrad_step), compiled, with its phases apart."""
+    """The compiled-loss step `make bench` times (harness.tapegrad_step(compiled="loss")),
+    with its phases apart; a compiled training step runs the same generated code, then the
+    gradients into .grad and the optimizer's step, with no engine backward in between."""
     model, x, y, lr = make()
     fn = autograd.compile(lambda x, y: F.cross_entropy(model(x), y))
     opt = optim.SGD(model.parameters(), lr=lr)
