@@ -710,6 +710,10 @@ class Compiled:
         parameter names; a model's parameters are the model's own)."""
         if self._last is None:
             raise RuntimeError("compile: nothing traced yet: call the compiled function once")
+        if self._last.is_step:
+            raise RuntimeError(f"compile: {_name(self.fn)} is a training step: running it "
+                               f"again to draw it would take a step; draw the loss function "
+                               f"it calls backward() on instead")
         with enable_grad():
             return self.fn(*self._last.call_args)
 

@@ -1039,6 +1039,10 @@ def test_a_compiled_training_step_refuses_what_eager_mode_refuses_and_values():
 
     with pytest.raises(CompileError, match="backward\\(\\) of a Value"):
         autograd.compile(value_step)(Value(2.0))
+    before = [p._data.copy() for p in model.parameters()]
+    with pytest.raises(RuntimeError, match="would take a step"):
+        step.graph
+    assert all(np.array_equal(p._data, b) for p, b in zip(model.parameters(), before))
 
 
 def test_autograd_grad_with_create_graph_inside_compiles():
