@@ -566,10 +566,10 @@ class Program:
             if x.requires_grad and x._op is not None:
                 raise RuntimeError(_outside_graph(self.fn))
             arrays.append(x._data)
+        for replay in self.before:       # zero_grad(): the old gradients go before the
+            replay()                     # forward allocates
         ctx = _Call()
         loss = self.forward(ctx, *arrays)
-        for replay in self.before:
-            replay()
         grads = list(self.backward(ctx, self.seed.copy()))
         del ctx
         keep_grad = self.kind._keep_grad
