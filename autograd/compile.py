@@ -48,7 +48,11 @@ shapes and dtypes is fixed at that run:
 - Python numbers and other non-tensor arguments (a change retraces);
 - tensors made inside fn from anything but the arguments (they are constants of the program);
 - Python state that fn changes (BatchNorm's running statistics in training mode: compile it in
-  eval mode), and random numbers drawn by Python rather than by an op.
+  eval mode), and random numbers drawn by Python rather than by an op (autograd.randn(3)
+  inside fn). Dropout's masks and randn_like / rand_like of a tensor are ops that draw at
+  each call, from the default generator as eager code does: from one seed, compiled and eager
+  calls give the same numbers (the checks at trace time and with check=True run both on the
+  same draws).
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
 jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad.
 At each trace the compiled code is run against eager mode on other values of the same shapes
@@ -71,6 +75,7 @@ from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
 from .ops_tensor import max_pool2d_after_relu_vjp
 from .fast import FAST_ARRAY, is_basic
+from .random import default_generator
 from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
                      reuse_dead_arrays, write_forward, write_vjp)
 
@@ -234,6 +239,7 @@ class Program:
         if not isinstance(out, Node):
             raise CompileError(f"compile: {_name(fn)} must return a Tensor or a Value, got "
                                f"{type(out).__name__}")
+        self.draws_after_trace = default_generator.get_state()
         self.kind = out._kind
         self.scalar = self.kind._forward_name == "float"
         # a training step: fn called backward() on its loss (and zero_grad(), an optimizer's
@@ -738,19 +744,27 @@ class Compiled:
         self._last = program
         if self.check and program.is_step:
             return _compare_step(self.fn, program, args, "check=True")
-        out = program.run(args)
         if self.check:
-            _compare(self.fn, program, args, out, "check=True")
-        return out
+            return _compare(self.fn, program, args, "check=True")
+        return program.run(args)
 
     def _trace(self, args, key):
         names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"
                  for i, a in enumerate(args) if _is_traced_arg(a)]
+        # the random numbers of the default generator as this call leaves them in eager mode:
+        # a loss's trace is not the call (the program runs next, and draws as eager fn does);
+        # a training step's trace is, and its draws are kept; writing and checking draw too
+        before = default_generator.get_state()
         program = Program(self.fn, args, names)
-        if program.is_step:
-            _verify_step(self.fn, program, args)
-        else:
-            _verify(self.fn, program, args)
+        try:
+            if program.is_step:
+                _verify_step(self.fn, program, args)
+            else:
+                _verify(self.fn, program, args)
+        finally:
+            default_generator.set_state(program.draws_after_trace if program.is_step
+                                        else before)
+            program.draws_after_trace = None
         self._programs[key] = program
         while len(self._programs) > self.cache_size:
             self._programs.popitem(last=False)
@@ -816,13 +830,16 @@ def _verify(fn, program, args):
     scaled, unless eager fn refuses those values (targets that must be 1 or -1)."""
     rng = np.random.default_rng(0)
     other = [_perturbed(a, rng, False) for a in args]
-    _compare(fn, program, other, program.run(other), "trace")
+    _compare(fn, program, other, "trace")
     other = [_perturbed(a, rng, True) for a in args]
+    draws = default_generator.get_state()
     try:
         fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in other])
     except Exception:
         return
-    _compare(fn, program, other, program.run(other), "trace")
+    finally:
+        default_generator.set_state(draws)
+    _compare(fn, program, other, "trace")
 
 
 def _verify_step(fn, program, args):
@@ -844,6 +861,7 @@ def _compare_step(fn, program, args, when, state=None, eager_may_refuse=False):
     parameter and every gradient must agree. Leaves the state as the program's step made it,
     and returns its loss."""
     state = state or _TrainingState(program, args)
+    draws = default_generator.get_state()
     try:
         eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
                      for a in args])
@@ -852,6 +870,8 @@ def _compare_step(fn, program, args, when, state=None, eager_may_refuse=False):
             raise
         state.restore()
         return None
+    finally:
+        default_generator.set_state(draws)
     after_eager = state.read()
     state.restore()
     out = program.run(args)
@@ -942,18 +962,28 @@ def _perturbed(a, rng, scale_all):
     return new
 
 
-def _compare(fn, program, args, out, when):
-    """Eager fn on args against the compiled `out`: values, and gradients of a random
-    projection with respect to every input of the compiled node that requires grad."""
+def _compare(fn, program, args, when):
+    """The program and eager fn on args, each drawing the same random numbers (a dropout
+    mask): values, and gradients of a random projection with respect to every input of the
+    compiled node that requires grad. Returns the program's output, the generator as it
+    left it."""
     from .engine import grad
-    eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in args])
+    draws = default_generator.get_state()
+    out = program.run(args)
+    after = default_generator.get_state()
+    default_generator.set_state(draws)
+    try:
+        eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
+                     for a in args])
+    finally:
+        default_generator.set_state(after)
     inputs = [x for x in program.inputs_of(args)]
     # a leaf fn makes is another object in each eager call: its gradient cannot be compared
     wanted = [x for x in inputs if x.requires_grad and id(x) not in program.made_inside]
     _close(out._data, eager._data, f"{when}: the compiled value of {_name(fn)} differs from "
                                    f"eager mode")
     if not wanted or not out.requires_grad:
-        return
+        return out
     w = np.random.default_rng(1).standard_normal(np.shape(out._data))
     if program.scalar:
         w = float(w)
@@ -969,6 +999,7 @@ def _compare(fn, program, args, out, when):
             continue
         _close(a._data, b._data, f"{when}: the compiled gradient of input {k} of {_name(fn)} "
                                  f"differs from eager mode")
+    return out
 
 
 def _close(a, b, message):

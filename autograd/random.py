@@ -61,6 +61,7 @@ import os
 
 import numpy as np
 
+from .ops import OPS
 from .tensor import Tensor, get_default_dtype
 
 _N = 624                                   # words of mt19937 state
@@ -868,16 +869,42 @@ def _like(input, dtype, fn, floating=True):
     return np.empty_like(arr, dtype=dt)
 
 
+def _draw_normal_like(arr, dtype, generator):
+    if type(arr) is not np.ndarray:
+        from .source import NoSource        # autograd.compile writes a call: a draw per call
+        raise NoSource("a random draw")
+    return _normal_fill(_like(arr, dtype, "randn_like"), 0.0, 1.0, generator)
+
+
+def _draw_uniform_like(arr, dtype, generator):
+    if type(arr) is not np.ndarray:
+        from .source import NoSource
+        raise NoSource("a random draw")
+    return _uniform_fill(_like(arr, dtype, "rand_like"), 0.0, 1.0, generator)
+
+
+_draw_normal_like.draws_random_numbers = _draw_uniform_like.draws_random_numbers = True
+
+
+def _drawn_like(draw, input, dtype, generator, requires_grad, fn):
+    """The samples of `draw` shaped like `input`. From a Tensor, as an op of the numpy row (no
+    gradient): a compiled function then draws anew at each call (the noise of a VAE's
+    reparameterization), as eager code does."""
+    if isinstance(input, Tensor) and not requires_grad:
+        _like(input._data, dtype, fn)       # its errors, before any draw
+        return Tensor._apply(OPS["numpy"], (draw, {"dtype": dtype, "generator": generator}),
+                             input)
+    return _tensor(draw(_like(input, dtype, fn), None, generator), requires_grad)
+
+
 def randn_like(input, *, generator=None, dtype=None, requires_grad=False):
     """randn with input's shape and dtype (torch.randn_like)."""
-    return _tensor(_normal_fill(_like(input, dtype, "randn_like"), 0.0, 1.0, generator),
-                   requires_grad)
+    return _drawn_like(_draw_normal_like, input, dtype, generator, requires_grad, "randn_like")
 
 
 def rand_like(input, *, generator=None, dtype=None, requires_grad=False):
     """rand with input's shape and dtype (torch.rand_like)."""
-    return _tensor(_uniform_fill(_like(input, dtype, "rand_like"), 0.0, 1.0, generator),
-                   requires_grad)
+    return _drawn_like(_draw_uniform_like, input, dtype, generator, requires_grad, "rand_like")
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, requires_grad=False):

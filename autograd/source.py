@@ -701,6 +701,14 @@ def write_forward(op, ctx, xs, scalar=False):
     value = forward(_ctx_value(ctx), *_values(xs))
     if not scalar and not isinstance(value, np.ndarray):
         value = np.asarray(value)
+    if op.name == "numpy" and not isinstance(ctx, Sym):
+        # the numpy row's function by its own name: `_draw_dropout_mask(v2, p=0.5, ...)`; a
+        # function that draws random numbers is called anew at each of its lines (never
+        # shared with another line of the same text: two masks of one input differ)
+        function, keywords = ctx
+        text = writer.call_text(writer.function_name(function), xs, keywords)
+        return writer.assign(text, value,
+                             cse=not getattr(function, "draws_random_numbers", False))
     if ctx is None:             # the row's forward under the row's name: `tanh(v4)`
         fname = writer.constant(functools.partial(forward, None), stem=_function_stem(op, ""))
         return writer.call(fname, xs, {}, value)

@@ -38,6 +38,7 @@ from autograd.engine import Node
 from autograd.ops import OPS
 from autograd.ops_nn import CrossEntropy
 from autograd.random import _bernoulli_fill
+from autograd.source import NoSource
 from autograd.grad_fn import named as _named
 from autograd.tensor import where as _where
 
@@ -349,15 +350,29 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(x, p, mask_shape, rng):
-    """1 / (1 - p) where kept, 0 where dropped. With rng None the mask comes from autograd's
-    default generator exactly as torch draws it (bernoulli_(1 - p) on an array laid out like
-    the input); a seed or numpy Generator uses numpy."""
+def _draw_dropout_mask(x, p, shape, rng):
+    """1 / (1 - p) where kept, 0 where dropped, of `shape` (x's, or broadcastable to it) and
+    x's dtype. With rng None the mask comes from autograd's default generator exactly as torch
+    draws it (bernoulli_(1 - p) on an array laid out like the input); a seed or numpy
+    Generator uses numpy."""
+    if type(x) is not np.ndarray:
+        # autograd.compile writes a call of this function: a new mask at every call
+        raise NoSource("a random draw")
     if rng is None:
-        buf = np.empty_like(x._data) if mask_shape == x.shape else np.empty(mask_shape, x.dtype)
+        buf = np.empty_like(x) if shape == x.shape else np.empty(shape, x.dtype)
         return _bernoulli_fill(buf, 1.0 - p) / x.dtype.type(1.0 - p)
-    keep = as_rng(rng).random(mask_shape) >= p
+    keep = as_rng(rng).random(shape) >= p
     return (keep * (1.0 / (1.0 - p))).astype(x.dtype)
+
+
+_draw_dropout_mask.draws_random_numbers = True
+
+
+def _dropout_mask(x, p, mask_shape, rng):
+    """The mask as an op of the numpy row (no gradient), not an array made beside the ops: a
+    compiled function then draws a new one at each call, where eager code does."""
+    return Tensor._apply(OPS["numpy"], (_draw_dropout_mask, {"p": p, "shape": mask_shape,
+                                                            "rng": rng}), x)
 
 
 def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):

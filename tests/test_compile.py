@@ -1045,6 +1045,121 @@ def test_a_compiled_training_step_refuses_what_eager_mode_refuses_and_values():
     assert all(np.array_equal(p._data, b) for p, b in zip(model.parameters(), before))
 
 
+def _dropout_nets():
+    return {
+        "Dropout": lambda: nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Dropout(0.5),
+                                         nn.Linear(8, 3)),
+        "Dropout1d": lambda: nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.Dropout1d(0.3),
+                                           nn.Flatten(), nn.Linear(20, 3)),
+        "Dropout2d": lambda: nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Dropout2d(0.4),
+                                           nn.Flatten(), nn.Linear(48, 3)),
+    }
+
+
+_DROPOUT_INPUTS = {"Dropout": (6, 4), "Dropout1d": (6, 2, 5), "Dropout2d": (6, 1, 4, 4)}
+
+
+@pytest.mark.parametrize("name", sorted(_dropout_nets()))
+@pytest.mark.parametrize("check", [False, True])
+def test_dropout_in_training_mode_compiles_and_draws_as_eager_mode(name, check):
+    """A dropout mask is an op that draws from the default generator: the compiled code draws
+    a new mask at each call, the numbers eager code draws from the same seed (loss, every
+    gradient, and the generator's state after the calls); check=True compares each call with
+    eager mode on the same draws."""
+    model = _dropout_nets()[name]().double()
+    shape = _DROPOUT_INPUTS[name]
+    rng = np.random.default_rng(45)
+    xs = [Tensor(rng.standard_normal(shape)) for _ in range(3)]
+    y = rng.integers(0, 3, shape[0])
+
+    def loss_fn(x, y):
+        return F.cross_entropy(model(x), y)
+
+    def run(fn):
+        autograd.manual_seed(7)
+        out = []
+        for x in xs:
+            model.zero_grad()
+            loss = fn(x, y)
+            loss.backward()
+            out.append([loss] + [p.grad._data.copy() for p in model.parameters()])
+        return out, autograd.get_rng_state()
+
+    (got, state_c), (want, state_e) = run(autograd.compile(loss_fn, check=check)), run(loss_fn)
+    for k, (g, w) in enumerate(zip(got, want)):
+        for a, b in zip(g, w):
+            _assert_close(a, b, **F64, what=f"{name}, call {k}")
+    assert np.array_equal(state_c._data, state_e._data)
+    assert len({float(g[0]._data) for g in got}) == 3     # a new mask at each call
+
+
+def test_two_masks_of_one_input_are_two_draws():
+    """Two dropouts of the same tensor draw two masks in compiled code too (the lines are
+    equal as text; they are never merged)."""
+    def fn(x):
+        return (F.dropout(x, 0.5) * F.dropout(x, 0.5)).sum()
+
+    x = _t(np.random.default_rng(46), 50)
+    step = autograd.compile(fn)
+    for _ in range(2):
+        autograd.manual_seed(8)
+        got = step(x)
+        autograd.manual_seed(8)
+        want = fn(x)
+        _assert_close(got, want, **F64, what="product of two masks")
+    assert step.source.count("_draw_dropout_mask(") == 2
+
+
+def test_the_noise_of_a_reparameterization_is_drawn_at_each_call():
+    """A VAE's z = mu + exp(logvar / 2) * randn_like(mu): randn_like of a tensor is an op, so
+    the compiled code draws new noise at each call, eager's numbers from the same seed."""
+    enc = nn.Linear(4, 6).double()
+
+    def loss_fn(x):
+        mu, logvar = enc(x).chunk(2, dim=1)
+        z = mu + (0.5 * logvar).exp() * autograd.randn_like(mu)
+        u = autograd.rand_like(mu)
+        return (z * z).mean() + (u * mu).mean() - 0.5 * (1 + logvar - mu * mu - logvar.exp()).mean()
+
+    x = _t(np.random.default_rng(48), 5, 4, grad=False)
+    step = autograd.compile(loss_fn)
+    got, want = [], []
+    for fn, out in ((step, got), (loss_fn, want)):
+        autograd.manual_seed(10)
+        for _ in range(3):
+            enc.zero_grad()
+            loss = fn(x)
+            loss.backward()
+            out.append([loss] + [p.grad._data.copy() for p in enc.parameters()])
+    for k, (g, w) in enumerate(zip(got, want)):
+        for a, b in zip(g, w):
+            _assert_close(a, b, **F64, what=f"call {k}")
+    assert "_draw_normal_like(" in step.source and "_draw_uniform_like(" in step.source
+
+
+def test_a_compiled_training_step_with_dropout_trains_as_eager_mode():
+    (m_c, opt_c), (m_e, opt_e) = _twins(_dropout_nets()["Dropout"],
+                                        lambda ps: optim.Adam(ps, lr=0.01))
+
+    def step_of(model, opt):
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+
+    rng = np.random.default_rng(47)
+    batches = [(Tensor(rng.standard_normal((6, 4))), rng.integers(0, 3, 6)) for _ in range(4)]
+    for model, fn in ((m_c, autograd.compile(step_of(m_c, opt_c))), (m_e, step_of(m_e, opt_e))):
+        autograd.manual_seed(9)
+        for x, y in batches:
+            fn(x, y)
+    for p, q in zip(m_c.parameters(), m_e.parameters()):
+        _assert_close(p, q, **F64, what="parameter after 4 steps with dropout")
+
+
 def test_autograd_grad_with_create_graph_inside_compiles():
     """A gradient penalty: autograd.grad(create_graph=True) records its VJPs as ops, so the
     trace holds them and the compiled code gives eager's values and gradients."""
