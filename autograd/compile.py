@@ -47,9 +47,9 @@ shapes and dtypes is fixed at that run:
   computed with numpy from a tensor's array inside fn;
 - Python numbers and other non-tensor arguments (a change retraces);
 - tensors made inside fn from anything but the arguments (they are constants of the program);
-- Python state that fn changes (BatchNorm's running statistics in training mode: compile it in
-  eval mode), and random numbers drawn by Python rather than by an op (autograd.randn(3)
-  inside fn). Dropout's masks and randn_like / rand_like of a tensor are ops that draw at
+- Python state that fn changes outside the ops, and random numbers drawn by Python rather
+  than by an op (autograd.randn(3) inside fn). BatchNorm's running statistics are updated by
+  an op at each call (kept in the program though the output does not read it). Dropout's masks and randn_like / rand_like of a tensor are ops that draw at
   each call, from the default generator as eager code does: from one seed, compiled and eager
   calls give the same numbers (the checks at trace time and with check=True run both on the
   same draws).
@@ -98,6 +98,7 @@ class Trace:
         self.root = None                   # the value fn called backward() on, if it did
         self.seed = None
         self.effects = []                  # [(what, replay, after the backward)]
+        self.stateful = {}                 # id(module) -> (module, its buffers before)
         self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
         self.made = {}                     # recording index -> position in entries
         self.traced = {id(p) for p in proxies}
@@ -161,6 +162,12 @@ class Trace:
             if isinstance(a, Node) and a.requires_grad and a._op is not None:
                 raise CompileError(_outside_graph(self.fn))
         self.root, self.seed = root, np.array(seed)
+
+    def changes_state_of(self, module):
+        """An op of fn is about to change module's buffers (BatchNorm's running statistics):
+        they are saved first, so that the checks after the trace can put them back."""
+        if id(module) not in self.stateful:
+            self.stateful[id(module)] = (module, _Buffers([module]))
 
     def effect(self, what, replay):
         """zero_grad() or an optimizer's step() inside fn: the compiled code calls `replay`
@@ -240,6 +247,9 @@ class Program:
             raise CompileError(f"compile: {_name(fn)} must return a Tensor or a Value, got "
                                f"{type(out).__name__}")
         self.draws_after_trace = default_generator.get_state()
+        self.stateful = [m for m, _ in trace.stateful.values()]
+        self.buffers_before_trace = [saved for _, saved in trace.stateful.values()]
+        self.buffers_after_trace = [_Buffers(self.stateful)]
         self.kind = out._kind
         self.scalar = self.kind._forward_name == "float"
         # a training step: fn called backward() on its loss (and zero_grad(), an optimizer's
@@ -282,7 +292,9 @@ class Program:
                     source = _same_array(x, traced)
                     if source is not None:
                         self.aliases[id(x)] = source
-        keep, stack, seen = [], [out], {id(out)}
+        # the output's ops, and those that change a module's state (with what they read)
+        roots = [out] + [o for o, op, ctx, _ in entries if _changes_state(op, ctx)]
+        keep, stack, seen = [], list(roots), {id(o) for o in roots}
         while stack:                          # the entries the output depends on
             node = stack.pop()
             node = self.aliases.get(id(node), node)
@@ -764,7 +776,11 @@ class Compiled:
         finally:
             default_generator.set_state(program.draws_after_trace if program.is_step
                                         else before)
-            program.draws_after_trace = None
+            for saved in (program.buffers_after_trace if program.is_step
+                          else program.buffers_before_trace):
+                saved.restore()
+            program.draws_after_trace = program.buffers_before_trace = None
+            program.buffers_after_trace = None
         self._programs[key] = program
         while len(self._programs) > self.cache_size:
             self._programs.popitem(last=False)
@@ -832,13 +848,14 @@ def _verify(fn, program, args):
     other = [_perturbed(a, rng, False) for a in args]
     _compare(fn, program, other, "trace")
     other = [_perturbed(a, rng, True) for a in args]
-    draws = default_generator.get_state()
+    draws, buffers = default_generator.get_state(), _Buffers(program.stateful)
     try:
         fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in other])
     except Exception:
         return
     finally:
         default_generator.set_state(draws)
+        buffers.restore()
     _compare(fn, program, other, "trace")
 
 
@@ -906,6 +923,8 @@ class _TrainingState:
                 tensors += [p for g in owner.param_groups for p in g["params"]]
             elif hasattr(owner, "parameters"):
                 tensors += list(owner.parameters())
+        for m in program.stateful:          # BatchNorm's running statistics
+            tensors += [b for b in m.buffers() if b is not None]
         seen, self.tensors = set(), []
         for t in tensors:
             if id(t) not in seen and isinstance(t._data, np.ndarray):
@@ -921,7 +940,10 @@ class _TrainingState:
 
     def restore(self):
         for t, (data, grad) in zip(self.tensors, self.saved):
-            np.copyto(t._data, data)
+            if t._data.shape == data.shape and t._data.flags.writeable:
+                np.copyto(t._data, data)
+            else:
+                t._data = data.copy()
             t._grad = None if grad is None else t._node(grad.copy())
         for o, state, called in self.optimizers:
             o.state.clear()
@@ -930,6 +952,25 @@ class _TrainingState:
                 o.__dict__.pop("_opt_called", None)
             else:
                 o._opt_called = called
+
+
+class _Buffers:
+    """The buffers of modules whose state a program's ops change (BatchNorm's running
+    statistics), saved to be put back."""
+
+    def __init__(self, modules):
+        self.saved = [(b, b._data.copy()) for m in modules for b in m.buffers()
+                      if b is not None]
+
+    def restore(self):
+        for b, data in self.saved:
+            b._data = data.copy()
+
+
+def _changes_state(op, ctx):
+    """An op of the numpy row whose function changes a module's state (BatchNorm's running
+    statistics): kept in the program though the output does not read it."""
+    return op.name == "numpy" and getattr(ctx[0], "changes_state", False)
 
 
 def _copy_state(state):
@@ -968,15 +1009,17 @@ def _compare(fn, program, args, when):
     compiled node that requires grad. Returns the program's output, the generator as it
     left it."""
     from .engine import grad
-    draws = default_generator.get_state()
+    draws, buffers = default_generator.get_state(), _Buffers(program.stateful)
     out = program.run(args)
-    after = default_generator.get_state()
+    after, buffers_after = default_generator.get_state(), _Buffers(program.stateful)
     default_generator.set_state(draws)
+    buffers.restore()
     try:
         eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
                      for a in args])
     finally:
         default_generator.set_state(after)
+        buffers_after.restore()
     inputs = [x for x in program.inputs_of(args)]
     # a leaf fn makes is another object in each eager call: its gradient cannot be compared
     wanted = [x for x in inputs if x.requires_grad and id(x) not in program.made_inside]

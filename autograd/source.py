@@ -707,8 +707,9 @@ def write_forward(op, ctx, xs, scalar=False):
         # shared with another line of the same text: two masks of one input differ)
         function, keywords = ctx
         text = writer.call_text(writer.function_name(function), xs, keywords)
-        return writer.assign(text, value,
-                             cse=not getattr(function, "draws_random_numbers", False))
+        once = getattr(function, "draws_random_numbers", False) or getattr(
+            function, "changes_state", False)           # BatchNorm's running statistics
+        return writer.assign(text, value, cse=not once)
     if ctx is None:             # the row's forward under the row's name: `tanh(v4)`
         fname = writer.constant(functools.partial(forward, None), stem=_function_stem(op, ""))
         return writer.call(fname, xs, {}, value)

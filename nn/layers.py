@@ -5,6 +5,9 @@ from collections import OrderedDict
 import numpy as np
 
 from autograd import Tensor
+from autograd.engine import STATE
+from autograd.ops import OPS
+from autograd.source import NoSource
 from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype, where
 
@@ -334,7 +337,9 @@ class _BatchNorm(Module):
             xc = x - mean
             var = (xc * xc).mean(axes, keepdims=True)
             if self.training and self.track_running_stats:
-                self._update_running(mean._data.reshape(-1), var._data.reshape(-1), n)
+                # an op of the numpy row (no gradient), so that autograd.compile keeps it and
+                # the compiled code updates the statistics at each call, as eager code does
+                Tensor._apply(OPS["numpy"], (self._update_running, {"n": n}), mean, var)
         else:
             xc = x - self.running_mean._data.reshape(shape)
             var = Tensor(self.running_var._data.reshape(shape))
@@ -346,6 +351,13 @@ class _BatchNorm(Module):
         return out
 
     def _update_running(self, mean, var, n):
+        """running = (1 - m) running + m batch (var unbiased: n / (n - 1)), from the batch's
+        mean and biased var (any shape of C entries). Returns an empty array: an op's result."""
+        if type(mean) is not np.ndarray:
+            raise NoSource("a change of the module's state")   # written as a call, run each time
+        if STATE.trace is not None:
+            STATE.trace.changes_state_of(self)
+        mean, var = mean.reshape(-1), var.reshape(-1)
         self.num_batches_tracked._data = np.asarray(self.num_batches_tracked._data + 1)
         m = (1.0 / float(self.num_batches_tracked._data) if self.momentum is None
              else self.momentum)
@@ -353,6 +365,9 @@ class _BatchNorm(Module):
         rm, rv = self.running_mean, self.running_var
         rm._data = ((1 - m) * rm._data + m * mean).astype(rm._data.dtype)
         rv._data = ((1 - m) * rv._data + m * unbiased).astype(rv._data.dtype)
+        return np.empty(0, rm._data.dtype)
+
+    _update_running.changes_state = True
 
 
 class BatchNorm1d(_BatchNorm):

@@ -1137,6 +1137,48 @@ def test_the_noise_of_a_reparameterization_is_drawn_at_each_call():
     assert "_draw_normal_like(" in step.source and "_draw_uniform_like(" in step.source
 
 
+@pytest.mark.parametrize("form", ["loss", "loss-check", "step"])
+def test_batchnorm_in_training_mode_updates_its_statistics_at_each_call(form):
+    """BatchNorm's running statistics are updated by an op that changes the module's state:
+    the compiled code updates them at every call, as eager code does (also when the output
+    does not read them); the checks after the trace put them back, so that after n calls
+    they are as after n eager calls."""
+    def make():
+        return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(48, 4), nn.BatchNorm1d(4, momentum=None),
+                             nn.Linear(4, 3))
+    (m_c, opt_c), (m_e, opt_e) = _twins(make, lambda ps: optim.SGD(ps, lr=0.1))
+
+    def loss_of(model):
+        return lambda x, y: F.cross_entropy(model(x), y)
+
+    def step_of(model, opt):
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+
+    if form == "step":
+        fns = (autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e))
+    else:
+        fns = (autograd.compile(loss_of(m_c), check=form == "loss-check"), loss_of(m_e))
+    rng = np.random.default_rng(49)
+    for k in range(4):
+        x, y = Tensor(rng.standard_normal((5, 1, 4, 4))), rng.integers(0, 3, 5)
+        for fn, model, opt in zip(fns, (m_c, m_e), (opt_c, opt_e)):
+            loss = fn(x, y)
+            if form != "step":
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        for (name, a), b in zip(m_c.state_dict().items(), m_e.state_dict().values()):
+            _assert_close(a, b, **F64, what=f"{name} after call {k}")
+    assert int(m_c[1].num_batches_tracked.item()) == 4
+
+
 def test_a_compiled_training_step_with_dropout_trains_as_eager_mode():
     (m_c, opt_c), (m_e, opt_e) = _twins(_dropout_nets()["Dropout"],
                                         lambda ps: optim.Adam(ps, lr=0.01))
