@@ -581,19 +581,27 @@ def _max_pool_vjp_fast(xp, g, out, ctx, x):
     parts = _offsets(ctx, x)
     if parts is None:
         return _max_pool_vjp(xp, g, out, ctx, x)
-    return _first_maxima_take(g, out, ctx, x, parts, None,
-                              math.isfinite(np.add.reduce(g, axis=None)))
+    return _first_maxima_take(g, out, ctx, x, parts, None, *_finite_checks(g, out))
 
 
-def _first_maxima_take(g, out, ctx, x, parts, free, finite):
+def _finite_checks(g, out):
+    """(every entry of g is finite, out holds a nan). Fast path: one dot product of the two
+    (1.3 us against 4.8 for two sums on a (64, 8, 4, 4) batch): an inf or a nan in either
+    makes it inf or nan, so a finite one answers both; otherwise (or on an overflow) the sums
+    decide."""
+    if math.isfinite(np.vdot(g, out)):
+        return True, False
+    return math.isfinite(np.add.reduce(g, axis=None)), math.isnan(np.add.reduce(out, axis=None))
+
+
+def _first_maxima_take(g, out, ctx, x, parts, free, finite, nan):
     """The loop of _max_pool_vjp_fast; `free`, if given, the windows that may take their
     gradient at all (the others give 0 to every entry); `finite`, whether every entry of g
-    is (the caller has summed g already)."""
+    is; `nan`, whether out holds a nan (a nan is its window's maximum)."""
     kh, kw = ctx[:2]
     oh, ow = out.shape[2], out.shape[3]
     covered = x.shape[2] == oh * kh and x.shape[3] == ow * kw
     d = np.empty(x.shape, dtype=g.dtype) if covered else np.zeros(x.shape, dtype=g.dtype)
-    nan = math.isnan(np.add.reduce(out, axis=None))   # a nan is its window's maximum
     hit = np.empty(out.shape, dtype=bool)
     for k, part in enumerate(parts):
         np.equal(part, out, out=hit)
@@ -624,12 +632,12 @@ def max_pool2d_after_relu_vjp(g, out, ctx, x):
     parts = _offsets(ctx, x)
     if parts is None:
         return _max_pool_vjp(FAST_ARRAY, FAST_ARRAY.mask(g, keep), out, ctx, x)
-    finite = math.isfinite(np.add.reduce(g, axis=None))
+    finite, nan = _finite_checks(g, out)
     if not finite:
         # as the mask does for such a g: the windows with maximum 0 are selected away (+0)
         g = np.where(keep, g, 0.0)
         finite = math.isfinite(np.add.reduce(g, axis=None))
-    return _first_maxima_take(g, out, ctx, x, parts, keep, finite)
+    return _first_maxima_take(g, out, ctx, x, parts, keep, finite, nan)
 
 
 MAX_POOL2D = Op("max_pool2d",

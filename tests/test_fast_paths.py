@@ -396,3 +396,24 @@ def test_buffers_are_reused_with_the_fast_paths_only():
     assert take_buffer(shape, np.float32) is a      # b was not kept
     assert take_buffer(shape, np.float32) is not b
     assert take_buffer(shape, np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("case", ["finite", "nan_in_out", "inf_in_g", "nan_in_g", "overflow"])
+def test_max_pool_finite_checks_answer_as_the_two_sums(case):
+    """The max-pool gradient's one dot product decides both checks only when it is finite;
+    an inf or nan in either array, or a product that overflows, goes to the exact sums."""
+    from autograd.ops_tensor import _finite_checks
+    rng = np.random.default_rng(11)
+    g = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    out = rng.standard_normal((2, 3, 2, 2)).astype(np.float32)
+    if case == "nan_in_out":
+        out[1, 2, 0, 1] = np.nan
+    elif case == "inf_in_g":
+        g[0, 0, 1, 1] = -np.inf
+    elif case == "nan_in_g":
+        g[0, 1, 0, 0] = np.nan
+    elif case == "overflow":
+        g[:] = 3e38
+        out[:] = 3e38
+    want = (bool(np.isfinite(g).all()), bool(np.isnan(out).any()))
+    assert _finite_checks(g, out) == want
