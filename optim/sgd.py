@@ -36,25 +36,29 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _step_group(self, group):
-        params = group["params"]
         if (group["momentum"] != 0 or group["weight_decay"] != 0 or group["maximize"]
-                or not STATE.fast or any(type(p._data) is not np.ndarray for p in params)):
+                or not STATE.fast):
             return super()._step_group(group)
-        # fast path, plain SGD on Tensors: p -= lr g in one loop and one stamp for the group,
-        # the numbers of _update (the general loop's calls per parameter cost as much as the
-        # arithmetic of a small model's update)
+        # fast path, plain SGD: p -= lr g in one loop and one stamp for the group, the numbers
+        # of _update (the general loop's calls per parameter cost as much as the arithmetic of
+        # a small model's update)
         lr = group["lr"]
-        now = None          # every updated parameter changed at one recording index
-        for p in params:
+        now = None          # every updated Tensor changed at one recording index
+        for p in group["params"]:
             g = p._grad
-            if g is not None:
-                p._data -= lr * g._data
-                if now is None:
-                    now = STATE.last_in_place = _next_index()
-                version = p._version
-                if version is None:
-                    version = p._version = InPlace()
-                version.changed_at = now
+            if g is None:
+                continue
+            data = p._data
+            if type(data) is not np.ndarray:
+                p._data = data - lr * g         # a Value: its float is rebound
+                continue
+            data -= lr * g._data
+            if now is None:
+                now = STATE.last_in_place = _next_index()
+            version = p._version
+            if version is None:
+                version = p._version = InPlace()
+            version.changed_at = now
 
     def _update(self, p, g, group, xp):
         weight_decay = group["weight_decay"]

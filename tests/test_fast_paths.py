@@ -243,6 +243,22 @@ def test_plain_sgd_fast_path_equals_the_general_update(lr):
     assert fast_error == reference_error
 
 
+def test_plain_sgd_fast_path_steps_values_as_the_general_update():
+    """Values (floats, rebound) and Tensors in one group take the general update's numbers."""
+    def run(fast):
+        vs = [autograd.Value(0.3), autograd.Value(-1.7)]
+        t = Tensor(np.array([0.5, 2.0]), requires_grad=True)
+        opt = optim.SGD(vs + [t], lr=0.1)
+        with autograd.fast_paths(fast):
+            for k in range(3):
+                for v in vs:
+                    v.grad = 0.25 * k - v.data
+                t.grad = Tensor(np.array([0.1, -0.2]) * k)
+                opt.step()
+        return [v.data for v in vs] + list(t.data.numpy())
+    assert run(True) == run(False)
+
+
 # ---------------------------------------------------------------------------------------------
 # Value graphs: fast.backpropagate_floats against engine.backpropagate
 def _value_graph(rows, seed):
