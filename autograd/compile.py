@@ -54,7 +54,9 @@ shapes and dtypes is fixed at that run:
   calls give the same numbers (the checks at trace time and with check=True run both on the
   same draws).
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
-jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad.
+jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad,
+or an nn module fn called that is now in another training mode (model.eval(): the trace of
+each mode is kept).
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -99,6 +101,7 @@ class Trace:
         self.seed = None
         self.effects = []                  # [(what, replay, after the backward)]
         self.stateful = {}                 # id(module) -> (module, its buffers before)
+        self.modules = {}                  # id(module) -> every nn module fn called
         self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
         self.made = {}                     # recording index -> position in entries
         self.traced = {id(p) for p in proxies}
@@ -106,8 +109,14 @@ class Trace:
         self.start = _next_index()
 
     def record(self, out, op, ctx, inputs):
+        # an op is part of the program when it reads an argument, a value that requires grad,
+        # a value the trace made, or a tensor made before the trace (a buffer such as
+        # BatchNorm's running statistics, a batch refilled in place): those are read afresh
+        # at each call; only values fn makes from nothing of these are constants
+        start = self.start
         for x in inputs:
-            if id(x) in self.traced or x.requires_grad or x._index in self.made:
+            if id(x) in self.traced or x.requires_grad or x._index in self.made or \
+                    x._index < start:
                 break
         else:
             return
@@ -162,6 +171,11 @@ class Trace:
             if isinstance(a, Node) and a.requires_grad and a._op is not None:
                 raise CompileError(_outside_graph(self.fn))
         self.root, self.seed = root, np.array(seed)
+
+    def uses_module(self, module):
+        """fn called module (nn.Module.__call__ tells): its training mode is part of what the
+        trace assumes (dropout draws or not, BatchNorm's statistics)."""
+        self.modules.setdefault(id(module), module)
 
     def changes_state_of(self, module):
         """An op of fn is about to change module's buffers (BatchNorm's running statistics):
@@ -248,6 +262,9 @@ class Program:
                                f"{type(out).__name__}")
         self.draws_after_trace = default_generator.get_state()
         self.stateful = [m for m, _ in trace.stateful.values()]
+        # another training mode of a module fn called (model.eval()) traces again
+        self.modules = list(trace.modules.values())
+        self.modes = [m.training for m in self.modules]
         self.buffers_before_trace = [saved for _, saved in trace.stateful.values()]
         self.buffers_after_trace = [_Buffers(self.stateful)]
         self.kind = out._kind
@@ -329,7 +346,10 @@ class Program:
         # what the program assumes of the leaves it reads afresh: another shape, dtype or
         # requires_grad (p.data = ..., model.double(), p.requires_grad_(False)) retraces
         self.free_key = [_leaf_key(x) for x in self.free]
-        if not self.entries and id(out) not in proxy_ids:
+        reads = {id(x) for _, _, _, ins in self.entries for x in ins}
+        if id(out) not in proxy_ids and not any(id(p) in reads for p in proxies) and \
+                not any(x.requires_grad for x in self.free) and \
+                not any(a in reads for a in self.aliases):
             raise CompileError(f"compile: the output of {_name(fn)} does not depend on its "
                                f"arguments or on any tensor that requires grad")
         if self.is_step:
@@ -551,12 +571,16 @@ class Program:
         """Whether the leaves read afresh still have the shapes, dtypes and requires_grad the
         trace saw."""
         if self.scalar:
-            return all(_leaf_key(x) == key for x, key in zip(self.free, self.free_key))
+            return all(_leaf_key(x) == key for x, key in zip(self.free, self.free_key)) and \
+                all(m.training is t for m, t in zip(self.modules, self.modes))
         # the same comparison as _leaf_key's, in one loop: it runs at every call (6 leaves of
         # a small MLP: 2.1 -> 0.9 us)
         for x, (shape, dtype, requires_grad) in zip(self.free, self.free_key):
             data = x._data
             if data.shape != shape or data.dtype != dtype or x.requires_grad != requires_grad:
+                return False
+        for m, training in zip(self.modules, self.modes):
+            if m.training is not training:
                 return False
         return True
 
@@ -703,11 +727,14 @@ class Compiled:
 
     def __init__(self, fn, check=False, cache_size=8):
         self.fn, self.check, self.cache_size = fn, check, cache_size
-        self._programs = OrderedDict()
+        self._programs = OrderedDict()      # argument key -> the program used last
+        self._others = {}                   # argument key -> other programs that fit then
         self._last = None
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())     # its name and doc, not its dict
+        # a module's arguments are its forward's
+        target = fn.forward if hasattr(fn, "_compiled_module") else fn
         try:
-            params = list(inspect.signature(fn).parameters.values())
+            params = list(inspect.signature(target).parameters.values())
         except (TypeError, ValueError):
             params = []
         self._param_names = [p.name for p in params
@@ -738,7 +765,16 @@ class Compiled:
     def __call__(self, *args):
         key = tuple(_key(a) for a in args)
         program = self._programs.get(key)
-        if program is None or not program.fits():
+        if program is not None and not program.fits():
+            # another trace of these argument types may fit (the model in eval mode)
+            program = next((p for p in self._others.get(key, ()) if p.fits()), None)
+            if program is not None:
+                self._others[key].remove(program)
+                self._others[key].append(self._programs[key])
+                self._programs[key] = program
+            else:
+                program = self._trace(args, key)
+        elif program is None:
             program = self._trace(args, key)
             if program.is_step:
                 # the trace ran fn, the step included: that run was this call, except that
@@ -781,9 +817,16 @@ class Compiled:
                 saved.restore()
             program.draws_after_trace = program.buffers_before_trace = None
             program.buffers_after_trace = None
+        old = self._programs.get(key)
+        if old is not None:
+            others = self._others.setdefault(key, [])
+            others.append(old)
+            del others[:max(0, len(others) - (self.cache_size - 1))]
         self._programs[key] = program
+        self._programs.move_to_end(key)
         while len(self._programs) > self.cache_size:
-            self._programs.popitem(last=False)
+            dropped, _ = self._programs.popitem(last=False)
+            self._others.pop(dropped, None)
         return program
 
     def __repr__(self):
@@ -792,9 +835,14 @@ class Compiled:
 
 def compile(fn=None, *, check=False, cache_size=8):
     """fn as a compiled function (see this module's docstring); usable as a decorator,
-    `@autograd.compile` or `@autograd.compile(check=True)`."""
+    `@autograd.compile` or `@autograd.compile(check=True)`. An nn.Module gives a module back,
+    as torch.compile does (nn.module.OptimizedModule: its forward is the compiled call;
+    parameters(), train(), eval() and state_dict() reach the original module)."""
     if fn is None:
-        return lambda f: Compiled(f, check, cache_size)
+        return lambda f: compile(f, check=check, cache_size=cache_size)
+    as_module = getattr(fn, "_compiled_module", None)
+    if callable(as_module):                 # an nn.Module: a module back, as torch.compile
+        return as_module(check, cache_size)
     return Compiled(fn, check, cache_size)
 
 
@@ -1072,7 +1120,7 @@ def _identifier(text):
 def _parameter_names(fn):
     """id(parameter) -> a name for it: `model.0.weight` for the modules fn can reach (fn itself
     if it is a module, its bound object, the variables of its closure and the globals it
-    names), by their variable names and named_parameters()."""
+    names), by their variable names, named_parameters() and named_buffers()."""
     found = {}
     if hasattr(fn, "named_parameters"):
         found["model"] = fn
@@ -1094,6 +1142,8 @@ def _parameter_names(fn):
         if hasattr(obj, "named_parameters") and callable(obj.named_parameters):
             for path, p in obj.named_parameters():
                 names.setdefault(id(p), f"{var}.{path}")
+            for path, b in obj.named_buffers():         # BatchNorm's running statistics
+                names.setdefault(id(b), f"{var}.{path}")
     return names
 
 

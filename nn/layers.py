@@ -341,8 +341,9 @@ class _BatchNorm(Module):
                 # the compiled code updates the statistics at each call, as eager code does
                 Tensor._apply(OPS["numpy"], (self._update_running, {"n": n}), mean, var)
         else:
-            xc = x - self.running_mean._data.reshape(shape)
-            var = Tensor(self.running_var._data.reshape(shape))
+            # the buffers as tensors (read afresh by a compiled call), not their arrays
+            xc = x - self.running_mean.reshape(shape)
+            var = self.running_var.reshape(shape)
         out = xc * (var + self.eps) ** -0.5
         if self.affine:
             out = out * self.weight.reshape(shape)

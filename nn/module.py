@@ -312,6 +312,8 @@ class Module:
         # so that drawings can name an op after its layer ("Linear 0").
         prev = STATE.module
         STATE.module = _weakref(self)
+        if STATE.trace is not None:         # autograd.compile retraces if its mode changes
+            STATE.trace.uses_module(self)
         try:
             if self._hooks is None:
                 return self.forward(*args, **kwargs)
@@ -417,6 +419,10 @@ class Module:
                    if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------------ modes and grads
+    def _compiled_module(self, check=False, cache_size=8):
+        """autograd.compile(module): a module back, as torch.compile gives."""
+        return OptimizedModule(self, check, cache_size)
+
     def zero_grad(self, set_to_none=True):
         """Clear the gradient of every parameter (None by default, as PyTorch does)."""
         if STATE.trace is not None:       # inside a compiled training step: called again
@@ -675,6 +681,39 @@ class Module:
                 "<th>count</th></tr></thead><tbody>" + "".join(rows) +
                 f"</tbody><tfoot><tr><td colspan='3'><b>total</b></td><td><b>{total:,}</b>"
                 "</td></tr></tfoot></table>")
+
+
+class OptimizedModule(Module):
+    """What autograd.compile(module) returns, as torch.compile does: a module whose forward
+    is the compiled call of the original, `_orig_mod`, its only child. So parameters(),
+    train(), eval(), to() and state_dict() reach the original (state_dict keys begin with
+    "_orig_mod.", as torch's do), and other attributes are read from it. A change of training
+    mode traces again (and both traces are kept). Keyword arguments run the original eagerly
+    (a trace takes positional ones)."""
+
+    def __init__(self, mod, check=False, cache_size=8):
+        from autograd.compile import Compiled
+        super().__init__()
+        self._orig_mod = mod
+        self._compiled = Compiled(mod, check, cache_size)
+
+    def forward(self, *args, **kwargs):
+        if kwargs:
+            return self._orig_mod(*args, **kwargs)
+        return self._compiled(*args)
+
+    @property
+    def source(self):
+        """The generated code of the latest trace (autograd.compile's .source)."""
+        return self._compiled.source
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            if name == "_orig_mod":
+                raise
+            return getattr(self._orig_mod, name)
 
 
 class StateDictError(RuntimeError):

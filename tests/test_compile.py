@@ -103,8 +103,9 @@ def _check_compiles(fn, make_args, params=(), tol=F64, calls=2, seed=0, what=Non
         eager = fn(*args)
         leaves = [a for a in args if isinstance(a, Node)] + list(params)
         _compare(out, eager, leaves, rng, tol, f"{what} (call {call})")
-    assert len(step._programs) == 1, f"{what}: retraced for arguments of the same shapes"
-    return step
+    compiled = step._compiled if isinstance(step, nn.Module) else step   # a module: its call
+    assert len(compiled._programs) == 1, f"{what}: retraced for arguments of the same shapes"
+    return compiled
 
 
 def _t(rng, *shape, grad=True, dtype=np.float64):
@@ -1177,6 +1178,80 @@ def test_batchnorm_in_training_mode_updates_its_statistics_at_each_call(form):
         for (name, a), b in zip(m_c.state_dict().items(), m_e.state_dict().values()):
             _assert_close(a, b, **F64, what=f"{name} after call {k}")
     assert int(m_c[1].num_batches_tracked.item()) == 4
+
+
+def test_a_compiled_function_traces_again_when_a_module_changes_training_mode():
+    """model.eval() after a trace in training mode: the next call is traced again (dropout
+    off, BatchNorm on its running statistics), and going back to training reuses the first
+    trace; every call gives eager mode's values."""
+    model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5),
+                          nn.Linear(6, 3)).double()
+    x = _t(np.random.default_rng(50), 8, 4, grad=False)
+    y = np.arange(8) % 3
+    fn = lambda x: F.cross_entropy(model(x), y)    # noqa: E731
+    step = autograd.compile(fn)
+    for mode in ("train", "eval", "train", "eval"):
+        getattr(model, mode)()
+        state = [b._data.copy() for b in model.buffers()]
+        autograd.manual_seed(11)
+        got = step(x)
+        for b, saved in zip(model.buffers(), state):
+            b._data = saved
+        autograd.manual_seed(11)
+        _assert_close(got, fn(x), **F64, what=f"loss in {mode} mode")
+    traces = len(step._programs) + sum(len(v) for v in step._others.values())
+    assert traces == 2
+
+
+def test_tensors_made_before_the_trace_are_read_afresh():
+    """A batch held outside fn and refilled in place between calls (and ops on it alone, such
+    as the targets' reshape) is read at each call, as parameters are; only values fn makes
+    from nothing of the call are constants."""
+    rng = np.random.default_rng(52)
+    model = nn.Linear(3, 2).double()
+    X, Y = Tensor(rng.standard_normal((4, 3))), Tensor(rng.standard_normal(8))
+
+    def loss_fn():
+        return F.mse_loss(model(X), Y.reshape(4, 2) * 2.0)
+
+    step = autograd.compile(loss_fn)
+    for _ in range(3):
+        _assert_close(step(), loss_fn(), **F64, what="loss on this batch")
+        X._data[...] = rng.standard_normal((4, 3))
+        Y._data[...] = rng.standard_normal(8)
+
+
+def test_compiling_a_module_gives_a_module_as_torch_does():
+    """autograd.compile(model) is an nn.Module (torch's OptimizedModule): its parameters are
+    the model's, an optimizer over them trains it as eager code trains a twin, state_dict keys
+    begin with "_orig_mod.", other attributes are the model's, and eval() traces again."""
+    (m_c, _), (m_e, opt_e) = _twins(lambda: nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.3),
+                                                          nn.Tanh(), nn.Linear(6, 3)),
+                                    lambda ps: optim.SGD(ps, lr=0.1))
+    cm = autograd.compile(m_c)
+    assert isinstance(cm, nn.Module)
+    assert [id(p) for p in cm.parameters()] == [id(p) for p in m_c.parameters()]
+    opt_c = optim.SGD(cm.parameters(), lr=0.1)
+    rng = np.random.default_rng(51)
+    for k in range(3):
+        x, y = Tensor(rng.standard_normal((5, 4))), rng.integers(0, 3, 5)
+        for model, opt in ((cm, opt_c), (m_e, opt_e)):
+            autograd.manual_seed(12 + k)
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+    for p, q in zip(m_c.parameters(), m_e.parameters()):
+        _assert_close(p, q, **F64, what="parameter after 3 steps")
+    assert list(cm.state_dict()) == ["_orig_mod." + k for k in m_c.state_dict()]
+    cm.load_state_dict(cm.state_dict())
+    assert cm._orig_mod is m_c
+    m_c.note = "read through the compiled module"
+    assert cm.note == m_c.note
+    cm.eval()
+    assert not m_c.training
+    x = Tensor(rng.standard_normal((5, 4)))
+    _assert_close(cm(x), m_e.eval()(x), **F64, what="output in eval mode")
+    assert "def forward(ctx, x" in cm.source and "model_0_weight" in cm.source
 
 
 def test_a_compiled_training_step_with_dropout_trains_as_eager_mode():
