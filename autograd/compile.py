@@ -33,11 +33,12 @@ A training step compiles too, as torch.compile users write it:
         return loss
 
 Each call then runs the generated forward and backward, adds the gradients to .grad as
-backward() does, and calls zero_grad() and step() where fn called them; it returns the loss as
-a tensor without a graph (eager backward() has used and freed it). Its trace was the first
-call's step. A step reads values of this call's backward only: fn may not read or set .grad,
-clip gradients, call backward() twice, with retain_graph, create_graph or inputs, or take an
-argument computed by a graph outside it that requires grad; each is an error at trace time.
+backward() does, and calls zero_grad(), step() and an lr scheduler's step() where fn called
+them; it returns the loss as a tensor without a graph (eager backward() has used and freed
+it). Its trace was the first call's step. A step reads values of this call's backward only:
+fn may not read or set .grad, clip gradients, call backward() twice, with retain_graph,
+create_graph or inputs, step a schedule on a metric or an epoch, or take an argument computed
+by a graph outside it that requires grad; each is an error at trace time.
 The check at trace time (and check=True) runs eager fn and the program from the same
 parameters, gradients and optimizer state and compares all of them, then puts them back.
 
@@ -66,6 +67,7 @@ tensor's array (x.numpy() > 0) computes outside the ops, and the verification re
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 """
 import builtins
+import copy
 import functools
 import re
 import inspect
@@ -182,6 +184,16 @@ class Trace:
         they are saved first, so that the checks after the trace can put them back."""
         if id(module) not in self.stateful:
             self.stateful[id(module)] = (module, _Buffers([module]))
+
+    def run_effect(self, what, replay):
+        """Record `replay` as an effect and run it now with the trace paused, so that what it
+        calls (a chained scheduler's steps) is not recorded again."""
+        self.effect(what, replay)
+        prev, STATE.trace = STATE.trace, None
+        try:
+            return replay()
+        finally:
+            STATE.trace = prev
 
     def effect(self, what, replay):
         """zero_grad() or an optimizer's step() inside fn: the compiled code calls `replay`
@@ -962,10 +974,13 @@ class _TrainingState:
     def __init__(self, program, args):
         from .tensor import Tensor
         tensors = [a for a in args if isinstance(a, Tensor)] + list(program.free)
-        optimizers = []
+        optimizers, schedulers = [], []
         for replay, _ in program.replays:
             owner = getattr(replay, "__self__", None) or getattr(
                 getattr(replay, "func", None), "__self__", None)
+            if hasattr(owner, "get_last_lr") and hasattr(owner, "optimizer"):
+                schedulers.append(owner)            # an lr scheduler: its optimizer's lrs
+                owner = owner.optimizer
             if hasattr(owner, "param_groups"):
                 optimizers.append(owner)
                 tensors += [p for g in owner.param_groups for p in g["params"]]
@@ -979,8 +994,11 @@ class _TrainingState:
                 seen.add(id(t))
                 self.tensors.append(t)
         self.saved = self.read()
-        self.optimizers = [(o, _copy_state(o.state), getattr(o, "_opt_called", None))
-                           for o in optimizers]
+        self.optimizers = [(o, _copy_state(o.state), getattr(o, "_opt_called", None),
+                            [{k: v for k, v in g.items() if k != "params"}
+                             for g in o.param_groups])
+                           for o in {id(o): o for o in optimizers}.values()]
+        self.schedulers = [(s, copy.deepcopy(s.state_dict())) for s in schedulers]
 
     def read(self):
         return [(t._data.copy(), None if t._grad is None else t._grad._data.copy())
@@ -993,13 +1011,17 @@ class _TrainingState:
             else:
                 t._data = data.copy()
             t._grad = None if grad is None else t._node(grad.copy())
-        for o, state, called in self.optimizers:
+        for o, state, called, groups in self.optimizers:
             o.state.clear()
             o.state.update(_copy_state(state))
             if called is None:
                 o.__dict__.pop("_opt_called", None)
             else:
                 o._opt_called = called
+            for g, saved in zip(o.param_groups, groups):
+                g.update(saved)
+        for s, saved in self.schedulers:
+            s.load_state_dict(copy.deepcopy(saved))
 
 
 class _Buffers:

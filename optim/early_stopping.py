@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from autograd.engine import STATE
+
 from .optimizer import _xp
 
 
@@ -56,6 +58,8 @@ class EarlyStopping:
 
     def step(self, metric, module=None):
         """Record this epoch's metric; True when training should stop."""
+        if STATE.trace is not None:
+            STATE.trace.refuse("EarlyStopping.step(metric)")
         metric = float(metric.item() if hasattr(metric, "item") else metric)
         self.epoch += 1
         if module is not None:

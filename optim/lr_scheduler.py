@@ -15,6 +15,8 @@ from bisect import bisect_right
 from collections import Counter
 from functools import partial
 
+from autograd.engine import STATE
+
 from .optimizer import Optimizer
 
 EPOCH_DEPRECATION_WARNING = (
@@ -94,6 +96,8 @@ class LRScheduler:
     def step(self, epoch=None):
         """Advance one epoch and write the new lrs into the optimizer's groups. Warns, as
         torch, when called before the first optimizer.step()."""
+        if STATE.trace is not None:
+            return _in_compiled_step(self, epoch)
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
             warnings.warn(_ORDER_WARNING, UserWarning, stacklevel=2)
         self._step_count += 1
@@ -129,6 +133,15 @@ class LRScheduler:
 
 
 _LRScheduler = LRScheduler      # torch's old name, still used by older code
+
+
+def _in_compiled_step(scheduler, epoch):
+    """scheduler.step() inside a function autograd.compile traces: called again at each call
+    of the compiled code (after the optimizer's step, where fn calls it). With an epoch it
+    would replay the trace's epoch: refused."""
+    if epoch is not None:
+        STATE.trace.refuse("scheduler.step(epoch)")
+    STATE.trace.run_effect("scheduler.step()", scheduler.step)
 
 
 class _LambdaMixin:
@@ -379,6 +392,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def step(self, epoch=None):
         """Without epoch, one epoch on; with it, jump there (restarts computed), as torch."""
+        if STATE.trace is not None:
+            return _in_compiled_step(self, epoch)
         if epoch is None and self.last_epoch < 0:
             epoch = 0
         if epoch is None:
@@ -479,6 +494,8 @@ class SequentialLR(_Composite, LRScheduler):
                 s.last_epoch -= 1
 
     def step(self):
+        if STATE.trace is not None:
+            return _in_compiled_step(self, None)
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[idx]
@@ -503,6 +520,8 @@ class ChainedScheduler(_Composite, LRScheduler):
         self._last_lr = [g["lr"] for g in schedulers[-1].optimizer.param_groups]
 
     def step(self):
+        if STATE.trace is not None:
+            return _in_compiled_step(self, None)
         for s in self._schedulers:
             s.step()
         self._last_lr = [g["lr"] for g in self._schedulers[-1].optimizer.param_groups]
@@ -546,6 +565,8 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         """One epoch with this value of the metric (a number or a one-element Tensor)."""
+        if STATE.trace is not None:
+            STATE.trace.refuse("ReduceLROnPlateau.step(metric)")
         current = float(metrics)
         if epoch is None:
             epoch = self.last_epoch + 1

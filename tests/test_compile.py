@@ -967,6 +967,64 @@ def test_a_compiled_training_step_trains_as_eager_mode(case, where):
     assert "def backward" in compiled.source
 
 
+@pytest.mark.parametrize("schedule", ["step", "onecycle", "sequential", "chained"])
+def test_a_scheduler_stepped_inside_a_compiled_training_step_steps_at_each_call(schedule):
+    """scheduler.step() after opt.step() inside the compiled function is called again at each
+    call (a chained scheduler once, not once more per child): the lrs and parameters follow
+    eager mode's, and the checks after the trace put the schedule back."""
+    def make_scheduler(opt):
+        if schedule == "step":
+            return optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+        if schedule == "onecycle":
+            return optim.lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=10)
+        warm = optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=2)
+        decay = optim.lr_scheduler.ExponentialLR(opt, gamma=0.7)
+        if schedule == "sequential":
+            return optim.lr_scheduler.SequentialLR(opt, [warm, decay], milestones=[2])
+        return optim.lr_scheduler.ChainedScheduler([warm, decay])
+
+    (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1,
+                                                                          momentum=0.9))
+    sched_c, sched_e = make_scheduler(opt_c), make_scheduler(opt_e)
+
+    def step_of(model, opt, sched):
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            return loss
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(m_c, opt_c, sched_c)), step_of(m_e, opt_e, sched_e)
+    rng = np.random.default_rng(53)
+    for k in range(6):
+        x, y = Tensor(rng.standard_normal((5, 4))), rng.integers(0, 3, 5)
+        compiled(x, y)
+        eager(x, y)
+        assert sched_c.get_last_lr() == sched_e.get_last_lr(), k
+        for p, q in zip(m_c.parameters(), m_e.parameters()):
+            _assert_close(p, q, **F64, what=f"parameter after call {k}")
+
+
+def test_a_metric_driven_schedule_inside_a_compiled_step_is_refused():
+    model = _mlp_model().double()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(opt)
+
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        plateau.step(loss.item())
+        return loss
+
+    with pytest.raises(CompileError, match=r"ReduceLROnPlateau.step\(metric\)"):
+        autograd.compile(train_step)(Tensor(np.ones((5, 4))), np.arange(5) % 3)
+
+
 def test_a_compiled_training_step_gives_an_input_that_requires_grad_its_gradient():
     (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
 
