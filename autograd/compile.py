@@ -57,7 +57,7 @@ shapes and dtypes is fixed at that run:
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
 jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad,
 or an nn module fn called that is now in another training mode (model.eval(): the trace of
-each mode is kept).
+each mode is kept) or has had a parameter, buffer or child replaced, added or removed.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -274,9 +274,11 @@ class Program:
                                f"{type(out).__name__}")
         self.draws_after_trace = default_generator.get_state()
         self.stateful = [m for m, _ in trace.stateful.values()]
-        # another training mode of a module fn called (model.eval()) traces again
+        # another training mode of a module fn called (model.eval()) traces again, and so
+        # does a parameter, buffer or child of one replaced, added or removed (its
+        # registries count their changes in `_structure`)
         self.modules = list(trace.modules.values())
-        self.modes = [m.training for m in self.modules]
+        self.modes = [(m.training, m._structure, m._structure[0]) for m in self.modules]
         self.buffers_before_trace = [saved for _, saved in trace.stateful.values()]
         self.buffers_after_trace = [_Buffers(self.stateful)]
         self.kind = out._kind
@@ -584,15 +586,16 @@ class Program:
         trace saw."""
         if self.scalar:
             return all(_leaf_key(x) == key for x, key in zip(self.free, self.free_key)) and \
-                all(m.training is t for m, t in zip(self.modules, self.modes))
+                all(m.training is t and cell[0] == n
+                    for m, (t, cell, n) in zip(self.modules, self.modes))
         # the same comparison as _leaf_key's, in one loop: it runs at every call (6 leaves of
         # a small MLP: 2.1 -> 0.9 us)
         for x, (shape, dtype, requires_grad) in zip(self.free, self.free_key):
             data = x._data
             if data.shape != shape or data.dtype != dtype or x.requires_grad != requires_grad:
                 return False
-        for m, training in zip(self.modules, self.modes):
-            if m.training is not training:
+        for m, (training, cell, count) in zip(self.modules, self.modes):
+            if m.training is not training or cell[0] != count:
                 return False
         return True
 

@@ -134,6 +134,45 @@ def _addindent(s, spaces):
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
 
 
+class _Registry(OrderedDict):
+    """A module's _parameters, _buffers or _modules: an OrderedDict that counts its changes in
+    the module's `_structure` cell, which autograd.compile compares at each call (a parameter,
+    buffer or child replaced, added or removed after a trace traces again)."""
+
+    def __init__(self, cell=None):
+        super().__init__()
+        self.cell = cell if cell is not None else [0]
+
+    def _changed(self):
+        self.cell[0] += 1
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        self._changed()
+
+    def clear(self):
+        super().clear()
+        self._changed()
+
+    def pop(self, key, *default):
+        out = super().pop(key, *default)
+        self._changed()
+        return out
+
+    def popitem(self, last=True):
+        out = super().popitem(last)
+        self._changed()
+        return out
+
+    def move_to_end(self, key, last=True):
+        super().move_to_end(key, last)
+        self._changed()
+
+
 class Module:
     """Base class of every layer and model: subclass it, assign parameters and submodules in
     `__init__`, write `forward`. Calling the module calls `forward`.
@@ -155,9 +194,10 @@ class Module:
             raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments; "
                             f"Module.__init__() takes none")
         d = self.__dict__
-        d["_parameters"] = OrderedDict()
-        d["_buffers"] = OrderedDict()
-        d["_modules"] = OrderedDict()
+        d["_structure"] = cell = [0]     # changes of the three registries (see _Registry)
+        d["_parameters"] = _Registry(cell)
+        d["_buffers"] = _Registry(cell)
+        d["_modules"] = _Registry(cell)
         d["training"] = True
 
     # ------------------------------------------------------------------ registration
@@ -312,7 +352,7 @@ class Module:
         # so that drawings can name an op after its layer ("Linear 0").
         prev = STATE.module
         STATE.module = _weakref(self)
-        if STATE.trace is not None:         # autograd.compile retraces if its mode changes
+        if STATE.trace is not None:     # autograd.compile retraces if its mode or parts change
             STATE.trace.uses_module(self)
         try:
             if self._hooks is None:

@@ -1279,6 +1279,25 @@ def test_tensors_made_before_the_trace_are_read_afresh():
         Y._data[...] = rng.standard_normal(8)
 
 
+def test_a_module_changed_after_the_trace_is_traced_again():
+    """A layer replaced (a new head), a child appended or a parameter set to a new Parameter
+    after a trace: the next call traces again and computes what eager code computes, where
+    the old program would read the old parameters."""
+    model = nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)).double()
+    x = _t(np.random.default_rng(54), 5, 4)
+    fn = lambda x: (model(x) ** 2).sum()    # noqa: E731
+    step = autograd.compile(fn)
+    changes = [lambda: model.__setitem__(2, nn.Linear(6, 3).double()),
+               lambda: model.append(nn.Sigmoid()),
+               lambda: setattr(model[0], "bias",
+                               nn.Parameter(Tensor(np.ones(6), requires_grad=True)))]
+    for k, change in enumerate([lambda: None] + changes):
+        change()
+        _assert_close(step(x), fn(x), **F64, what=f"after change {k}")
+    traces = len(step._programs) + sum(len(v) for v in step._others.values())
+    assert traces == 4
+
+
 def test_compiling_a_module_gives_a_module_as_torch_does():
     """autograd.compile(model) is an nn.Module (torch's OptimizedModule): its parameters are
     the model's, an optimizer over them trains it as eager code trains a twin, state_dict keys
