@@ -96,10 +96,14 @@ class Value(Node):
 
     @property
     def grad(self):
+        if STATE.trace is not None:
+            STATE.trace.refuse("a read of .grad")
         return self._grad
 
     @grad.setter
     def grad(self, value):
+        if STATE.trace is not None:
+            STATE.trace.refuse("an assignment to .grad")
         self._grad = float(value)
 
     @staticmethod

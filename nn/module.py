@@ -465,8 +465,9 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Clear the gradient of every parameter (None by default, as PyTorch does)."""
-        if STATE.trace is not None:       # inside a compiled training step: called again
-            STATE.trace.effect("zero_grad()", functools.partial(self.zero_grad, set_to_none))
+        if STATE.trace is not None:       # inside a compiled function: called again at each
+            return STATE.trace.run_effect("zero_grad()",                # call
+                                          functools.partial(self.zero_grad, set_to_none))
         for p in self.parameters():
             if set_to_none or p._grad is None:
                 p._grad = None

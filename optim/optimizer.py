@@ -252,9 +252,9 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Forget the gradients: a Tensor's grad becomes None (or zeros with set_to_none=False),
         a Value's grad 0.0."""
-        if STATE.trace is not None:       # inside a compiled training step: called again
-            STATE.trace.effect("optimizer.zero_grad()",       # at each call
-                               functools.partial(self.zero_grad, set_to_none))
+        if STATE.trace is not None:       # inside a compiled function: called again at each
+            return STATE.trace.run_effect("optimizer.zero_grad()",      # call
+                                          functools.partial(self.zero_grad, set_to_none))
         for group in self.param_groups:
             for p in group["params"]:
                 if set_to_none and type(p._data) is np.ndarray:
@@ -271,7 +271,7 @@ class Optimizer:
         if STATE.trace is not None:
             if closure is not None:
                 STATE.trace.refuse("optimizer.step(closure)")
-            STATE.trace.effect("optimizer.step()", self.step)  # called again at each call
+            return STATE.trace.run_effect("optimizer.step()", self.step)    # again each call
         loss = None
         if closure is not None:
             with enable_grad():

@@ -1354,6 +1354,33 @@ def test_a_compiled_training_step_with_dropout_trains_as_eager_mode():
         _assert_close(p, q, **F64, what="parameter after 4 steps with dropout")
 
 
+def test_a_value_program_zeroes_gradients_by_its_optimizer_not_by_hand():
+    """micrograd's `p.grad = 0.0` inside a compiled Value function would run once: refused;
+    the optimizer's zero_grad() there is called again at each call, so .grad holds one
+    call's gradient as in eager mode."""
+    w = [Value(0.5), Value(-1.5)]
+    opt = optim.SGD(w, lr=0.1)
+
+    def by_hand(x):
+        for p in w:
+            p.grad = 0.0
+        return (w[0] * x + w[1]).tanh()
+
+    with pytest.raises(CompileError, match="assignment to .grad"):
+        autograd.compile(by_hand)(Value(2.0))
+
+    def by_optimizer(x):
+        opt.zero_grad()
+        return (w[0] * x + w[1]).tanh() ** 2
+
+    step = autograd.compile(by_optimizer)
+    for x in (2.0, -1.0, 0.5):
+        step(Value(x)).backward()
+        got = [p.grad for p in w]
+        by_optimizer(Value(x)).backward()
+        assert got == pytest.approx([p.grad for p in w], rel=1e-12)
+
+
 def test_autograd_grad_with_create_graph_inside_compiles():
     """A gradient penalty: autograd.grad(create_graph=True) records its VJPs as ops, so the
     trace holds them and the compiled code gives eager's values and gradients."""
