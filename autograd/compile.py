@@ -780,28 +780,19 @@ class Compiled:
     def __call__(self, *args):
         key = tuple(_key(a) for a in args)
         program = self._programs.get(key)
-        if program is not None and not program.fits():
+        if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
-            program = next((p for p in self._others.get(key, ()) if p.fits()), None)
-            if program is not None:
-                self._others[key].remove(program)
-                self._others[key].append(self._programs[key])
-                self._programs[key] = program
+            other = None if program is None else next(
+                (p for p in self._others.get(key, ()) if p.fits()), None)
+            if other is not None:
+                self._others[key].remove(other)
+                self._others[key].append(program)
+                self._programs[key] = program = other
             else:
                 program = self._trace(args, key)
-        elif program is None:
-            program = self._trace(args, key)
-            if program.is_step:
-                # the trace ran fn, the step included: that run was this call, except that
-                # the backward gave the arguments' stand-ins their gradients
                 self._last = program
-                traced = [a for a in args if _is_traced_arg(a)]
-                for a, proxy in zip(traced, program.proxies):
-                    if proxy._grad is not None and isinstance(a, Node) and a.requires_grad:
-                        a._keep_grad(a, proxy._grad._data)
-                    proxy._grad = None
-                loss, program.first_loss = program.first_loss, None
-                return program.kind._node(loss)
+                if program.is_step:
+                    return self._first_step(program, args)
         else:
             self._programs.move_to_end(key)
         self._last = program
@@ -810,6 +801,18 @@ class Compiled:
         if self.check:
             return _compare(self.fn, program, args, "check=True")
         return program.run(args)
+
+    @staticmethod
+    def _first_step(program, args):
+        """The loss of a training step's trace: that run of fn was this call (its step
+        taken), except that the backward gave the arguments' stand-ins their gradients."""
+        traced = [a for a in args if _is_traced_arg(a)]
+        for a, proxy in zip(traced, program.proxies):
+            if proxy._grad is not None and isinstance(a, Node) and a.requires_grad:
+                a._keep_grad(a, proxy._grad._data)
+            proxy._grad = None
+        loss, program.first_loss = program.first_loss, None
+        return program.kind._node(loss)
 
     def _trace(self, args, key):
         names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"

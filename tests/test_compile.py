@@ -1025,6 +1025,34 @@ def test_a_metric_driven_schedule_inside_a_compiled_step_is_refused():
         autograd.compile(train_step)(Tensor(np.ones((5, 4))), np.arange(5) % 3)
 
 
+def test_a_training_step_traced_again_takes_one_step():
+    """A training step whose model changes mode (or parts) traces again: that trace is the
+    call's one step, as a first trace is; the programs of both modes are kept and reused."""
+    (m_c, opt_c), (m_e, opt_e) = _twins(_dropout_nets()["Dropout"],
+                                        lambda ps: optim.SGD(ps, lr=0.1))
+
+    def step_of(model, opt):
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    rng = np.random.default_rng(55)
+    for k, mode in enumerate(["train", "eval", "eval", "train", "eval"]):
+        x, y = Tensor(rng.standard_normal((6, 4))), rng.integers(0, 3, 6)
+        for model, fn in ((m_c, compiled), (m_e, eager)):
+            getattr(model, mode)()
+            autograd.manual_seed(20 + k)
+            fn(x, y)
+        for p, q in zip(m_c.parameters(), m_e.parameters()):
+            _assert_close(p, q, **F64, what=f"parameter after call {k} ({mode})")
+    assert len(compiled._programs) + sum(len(v) for v in compiled._others.values()) == 2
+
+
 def test_a_compiled_training_step_gives_an_input_that_requires_grad_its_gradient():
     (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
 
