@@ -50,10 +50,10 @@ shapes and dtypes is fixed at that run:
 - tensors made inside fn from anything but the arguments (they are constants of the program);
 - Python state that fn changes outside the ops, and random numbers drawn by Python rather
   than by an op (autograd.randn(3) inside fn). BatchNorm's running statistics are updated by
-  an op at each call (kept in the program though the output does not read it). Dropout's masks and randn_like / rand_like of a tensor are ops that draw at
-  each call, from the default generator as eager code does: from one seed, compiled and eager
-  calls give the same numbers (the checks at trace time and with check=True run both on the
-  same draws).
+  an op at each call (kept in the program though the output does not read it). Dropout's
+  masks and randn_like / rand_like of a tensor are ops that draw at each call, from the
+  default generator as eager code does: from one seed, compiled and eager calls give the same
+  numbers (the checks at trace time and with check=True run both on the same draws).
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
 jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad,
 or an nn module fn called that is now in another training mode (model.eval(): the trace of
@@ -982,8 +982,9 @@ class _TrainingState:
         tensors = [a for a in args if isinstance(a, Tensor)] + list(program.free)
         optimizers, schedulers = [], []
         for replay, _ in program.replays:
-            owner = getattr(replay, "__self__", None) or getattr(
-                getattr(replay, "func", None), "__self__", None)
+            owner = getattr(replay, "__self__", None)       # a bound method, or a partial
+            if owner is None:
+                owner = getattr(getattr(replay, "func", None), "__self__", None)
             if hasattr(owner, "get_last_lr") and hasattr(owner, "optimizer"):
                 schedulers.append(owner)            # an lr scheduler: its optimizer's lrs
                 owner = owner.optimizer
