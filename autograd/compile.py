@@ -749,9 +749,10 @@ class Compiled:
         # a module's arguments are its forward's
         target = fn.forward if hasattr(fn, "_compiled_module") else fn
         try:
-            params = list(inspect.signature(target).parameters.values())
+            self._signature = inspect.signature(target)
+            params = list(self._signature.parameters.values())
         except (TypeError, ValueError):
-            params = []
+            self._signature, params = None, []
         self._param_names = [p.name for p in params
                              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
@@ -777,7 +778,9 @@ class Compiled:
         with enable_grad():
             return self.fn(*self._last.call_args)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = self._positional(args, kwargs)
         key = tuple(_key(a) for a in args)
         program = self._programs.get(key)
         if program is None or not program.fits():
@@ -801,6 +804,19 @@ class Compiled:
         if self.check:
             return _compare(self.fn, program, args, "check=True")
         return program.run(args)
+
+    def _positional(self, args, kwargs):
+        """Keyword arguments as the positional ones they name (a trace takes positional
+        arguments): step(x, y=y) is step(x, y)."""
+        params = self._signature.parameters if self._signature is not None else {}
+        if any(params[k].kind not in (inspect.Parameter.POSITIONAL_OR_KEYWORD,)
+               for k in kwargs if k in params) or any(k not in params for k in kwargs):
+            raise TypeError(f"compile: {_name(self.fn)} takes its tensors as positional "
+                            f"arguments; got keyword arguments {sorted(kwargs)} that are not "
+                            f"positional parameters of it")
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.args
 
     @staticmethod
     def _first_step(program, args):

@@ -729,8 +729,7 @@ class OptimizedModule(Module):
     is the compiled call of the original, `_orig_mod`, its only child. So parameters(),
     train(), eval(), to() and state_dict() reach the original (state_dict keys begin with
     "_orig_mod.", as torch's do), and other attributes are read from it. A change of training
-    mode traces again (and both traces are kept). Keyword arguments run the original eagerly
-    (a trace takes positional ones)."""
+    mode traces again (and both traces are kept)."""
 
     def __init__(self, mod, check=False, cache_size=8):
         from autograd.compile import Compiled
@@ -739,9 +738,7 @@ class OptimizedModule(Module):
         self._compiled = Compiled(mod, check, cache_size)
 
     def forward(self, *args, **kwargs):
-        if kwargs:
-            return self._orig_mod(*args, **kwargs)
-        return self._compiled(*args)
+        return self._compiled(*args, **kwargs)
 
     @property
     def source(self):

@@ -1326,6 +1326,23 @@ def test_a_module_changed_after_the_trace_is_traced_again():
     assert traces == 4
 
 
+def test_keyword_arguments_are_the_positional_ones_they_name():
+    model = nn.Linear(3, 2).double()
+
+    def loss_fn(x, y, scale=2.0, shift=0.0):
+        return F.mse_loss(model(x) * scale + shift, y)
+
+    step = autograd.compile(loss_fn)
+    rng = np.random.default_rng(56)
+    x, y = _t(rng, 4, 3, grad=False), _t(rng, 4, 2, grad=False)
+    _assert_close(step(x, y=y), loss_fn(x, y), **F64, what="y by keyword")
+    _assert_close(step(x, y, shift=1.5), loss_fn(x, y, 2.0, 1.5), **F64, what="a default skipped")
+    with pytest.raises(TypeError, match="keyword arguments \\['bogus'\\]"):
+        step(x, y, bogus=1)
+    compiled_model = autograd.compile(model)
+    _assert_close(compiled_model(x=x), model(x), **F64, what="a module's forward by keyword")
+
+
 def test_compiling_a_module_gives_a_module_as_torch_does():
     """autograd.compile(model) is an nn.Module (torch's OptimizedModule): its parameters are
     the model's, an optimizer over them trains it as eager code trains a twin, state_dict keys
