@@ -35,7 +35,9 @@ A training step compiles too, as torch.compile users write it:
 Each call then runs the generated forward and backward, adds the gradients to .grad as
 backward() does, and calls zero_grad(), step() and an lr scheduler's step() where fn called
 them; it returns the loss as a tensor without a graph (eager backward() has used and freed
-it). Its trace was the first call's step. A step reads values of this call's backward only:
+it), or the tuple fn returns with the loss among its values (`logits, loss, accuracy`, each
+a tensor without a graph). Its trace was the first call's step. A step reads values of this
+call's backward only:
 fn may not read or set .grad, clip gradients, call backward() twice, with retain_graph,
 create_graph or inputs, step a schedule on a metric or an epoch, or take an argument computed
 by a graph outside it that requires grad; each is an error at trace time.
@@ -203,13 +205,13 @@ class Trace:
             self.refuse(f"{what} before backward() (or without one)")
         self.effects.append((what, replay, self.root is not None))
 
-    def finish(self, out):
+    def finish(self, outs):
         """The entries as (out, op, ctx, inputs) with each value's node resolved, and the
-        node of fn's output."""
+        nodes of fn's outputs."""
         node_of = {index: self.entries[k][0] for index, k in self.made.items()}
         entries = [(o, op, ctx, tuple(node_of.get(i, x) for x, i in zip(ins, keys)))
                    for o, op, ctx, ins, keys in self.entries]
-        return entries, node_of.get(out._index, out)
+        return entries, [node_of.get(o._index, o) for o in outs]
 
     def is_traced(self, node):
         return id(node) in self.traced
@@ -255,7 +257,7 @@ class Program:
         # the trace's graph is not needed to run the code: let it go (a Value program's trace
         # is some 250,000 objects, which every full garbage collection would walk)
         self.ops = [op for _, op, _, _ in self.entries]     # the rows, one per line
-        del self.entries, self.out, self.constants, self.aliases
+        del self.entries, self.out, self.outputs, self.constants, self.aliases
 
     # ------------------------------------------------------------------ tracing
     def _trace(self, fn, args, proxies):
@@ -269,9 +271,15 @@ class Program:
                 out = fn(*call_args)
         finally:
             STATE.trace = prev
-        if not isinstance(out, Node):
-            raise CompileError(f"compile: {_name(fn)} must return a Tensor or a Value, got "
-                               f"{type(out).__name__}")
+        multiple = isinstance(out, (tuple, list)) and trace.root is not None
+        outs = list(out) if multiple else [out]
+        for o in outs:
+            if not isinstance(o, Node):
+                raise CompileError(
+                    f"compile: {_name(fn)} must return a Tensor or a Value (a training step: "
+                    f"its loss, or a tuple of tensors with the loss among them), got "
+                    f"{type(out if not multiple else o).__name__}")
+        out = outs[0]
         self.draws_after_trace = default_generator.get_state()
         self.stateful = [m for m, _ in trace.stateful.values()]
         # another training mode of a module fn called (model.eval()) traces again, and so
@@ -291,13 +299,16 @@ class Program:
         self.after = [replay for replay, after in self.replays if after]
         self.seed = trace.seed
         self.is_step = trace.root is not None
+        # what a call returns: one value, or a training step's tuple (a constant each)
+        self.multiple = multiple
         if self.is_step:
-            if out is not trace.root and out._data is not trace.root._data:
+            if not any(o is trace.root or o._data is trace.root._data for o in outs):
                 raise CompileError(
                     f"compile: {_name(fn)} calls backward() and must return the loss it was "
-                    f"called on (loss or loss.detach()): the compiled step computes that value")
+                    f"called on (loss or loss.detach(), alone or in a tuple): the compiled "
+                    f"step computes that value")
             out = trace.root
-            self.first_loss = np.array(out._data)
+            self.first_outputs = [np.array(o._data) for o in outs]
         for p in proxies:
             if p._kind is not self.kind:
                 raise CompileError(f"compile: {_name(fn)} mixes Values and Tensors")
@@ -305,14 +316,15 @@ class Program:
             if p._version is not None and p._version.changed_at >= trace.start:
                 raise CompileError(f"compile: {_name(fn)} changes an argument in place; "
                                    f"compiled code cannot replay that: change a copy instead")
-        entries, out = trace.finish(out)
-        self.proxies, self.out = proxies, out
+        entries, resolved = trace.finish([out] + outs)
+        out, outs = resolved[0], resolved[1:]
+        self.proxies, self.out, self.outputs = proxies, out, outs
         made = {id(o): k for k, (o, _, _, _) in enumerate(entries)}
         # x.detach() and x.data inside fn are new nodes on the array of a traced value: they
         # stand for that value (with no gradient), not for a constant of the trace
         traced = list(proxies) + [o for o, _, _, _ in entries]
         self.aliases = {}
-        for ins in [(out,)] + [e[3] for e in entries]:
+        for ins in [(out,), tuple(outs)] + [e[3] for e in entries]:
             for x in ins:
                 if id(x) not in made and x._op is not None and x._index >= trace.start:
                     raise CompileError(
@@ -324,7 +336,7 @@ class Program:
                     if source is not None:
                         self.aliases[id(x)] = source
         # the output's ops, and those that change a module's state (with what they read)
-        roots = [out] + [o for o, op, ctx, _ in entries if _changes_state(op, ctx)]
+        roots = [out] + outs + [o for o, op, ctx, _ in entries if _changes_state(op, ctx)]
         keep, stack, seen = [], list(roots), {id(o) for o in roots}
         while stack:                          # the entries the output depends on
             node = stack.pop()
@@ -438,7 +450,12 @@ class Program:
                 sym[alias] = sym[id(out)]
             if isinstance(out._data, np.ndarray):
                 arrays.setdefault(id(out._data), sym[id(out)])
-        result = sym[id(self.out)]
+        results = []
+        for o in self.outputs:
+            if id(o) not in sym:
+                raise CompileError(f"compile: {_name(self.fn)} returns a value that is computed "
+                                   f"from none of its arguments and parameters")
+            results.append(sym[id(o)])
         # backward: the chain rule, last op first
         needs = {id(x): x.requires_grad for x in inputs}
         for out, op, ctx, ins in self.entries:
@@ -532,14 +549,15 @@ class Program:
         # spelled the same in both functions
         saved = [name for name in dict.fromkeys(input_names + list(fw.assigned)) if name in used]
         ret = ", ".join(r.text if r is not None else "None" for r in returned)
-        fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {result.text})
+        fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {r.text for r in results})
         bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None},
                                     protect=[self.out._data])      # g's stand-in
         fw_lines = [f"def forward(ctx, {', '.join(input_names)}):"] + [
             "    " + line for line in fw_body]
         if saved:
             fw_lines.append(f"    ctx.saved = ({', '.join(saved)},)")
-        fw_lines.append(f"    return {result.text}")
+        fw_lines.append(f"    return {', '.join(r.text for r in results)}"
+                        f"{',' if self.multiple and len(results) == 1 else ''}")
         bw_lines = ["def backward(ctx, g):"]
         if saved:
             bw_lines.append(f"    {', '.join(saved)}, = ctx.saved")
@@ -626,7 +644,7 @@ class Program:
         for replay in self.before:       # zero_grad(): the old gradients go before the
             replay()                     # forward allocates
         ctx = _Call()
-        loss = self.forward(ctx, *arrays)
+        outs = self.forward(ctx, *arrays)
         grads = list(self.backward(ctx, self.seed.copy()))
         del ctx
         keep_grad = self.kind._keep_grad
@@ -641,7 +659,9 @@ class Program:
             keep_grad(x, g)
         for replay in self.after:
             replay()
-        return self.kind._node(loss)
+        if self.multiple:
+            return tuple(self.kind._node(o) for o in outs)
+        return self.kind._node(outs)
 
 
 def _outside_graph(fn):
@@ -827,8 +847,10 @@ class Compiled:
             if proxy._grad is not None and isinstance(a, Node) and a.requires_grad:
                 a._keep_grad(a, proxy._grad._data)
             proxy._grad = None
-        loss, program.first_loss = program.first_loss, None
-        return program.kind._node(loss)
+        outs, program.first_outputs = program.first_outputs, None
+        if program.multiple:
+            return tuple(program.kind._node(o) for o in outs)
+        return program.kind._node(outs[0])
 
     def _trace(self, args, key):
         names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"
@@ -974,8 +996,10 @@ def _compare_step(fn, program, args, when, state=None, eager_may_refuse=False):
     after_eager = state.read()
     state.restore()
     out = program.run(args)
-    _close(out._data, eager._data, f"{when}: the compiled loss of {_name(fn)} differs from "
-                                   f"eager mode")
+    pairs = zip(out, eager) if program.multiple else [(out, eager)]
+    for k, (a, b) in enumerate(pairs):
+        _close(a._data, b._data, f"{when}: the compiled output {k} of {_name(fn)} differs "
+                                 f"from eager mode")
     for k, ((data, grad), (data_e, grad_e)) in enumerate(zip(state.read(), after_eager)):
         _close(data, data_e, f"{when}: tensor {k} after the compiled step of {_name(fn)} "
                              f"differs from eager mode")

@@ -465,13 +465,12 @@ def _extreme_along(t, dim, keepdim, name):
 def _arg_extreme(t, fn, dim, keepdim):
     if t._data.dtype.kind != "f":
         _dt.reduction_dtype(fn.__name__, t.dtype)       # torch's error for bool
-    if dim is None:
-        out = fn(t._data)
-        if keepdim:
-            out = np.reshape(out, (1,) * t.ndim)
-    else:
-        out = fn(t._data, axis=dim, keepdims=keepdim)
-    return Tensor._node(np.asarray(out, dtype=np.int64))
+    # an op of the numpy row (no gradient), so that a compiled function computes it at each
+    # call (an accuracy in a training step) rather than keeping the trace's indices
+    out = Tensor._apply(_NUMPY, (fn, {"axis": dim, "keepdims": keepdim}), t)
+    if out._data.dtype != np.int64:
+        out = Tensor._node(out._data.astype(np.int64))
+    return out
 
 
 def _requires_grad_error():
@@ -494,6 +493,7 @@ def _to_array(data, dtype):
 
 
 _MATMUL = OPS["matmul"]
+_NUMPY = OPS["numpy"]      # values computed without a gradient, as ops (autograd.compile)
 
 
 class Tensor(TensorAPI, Node):
@@ -676,12 +676,12 @@ class Tensor(TensorAPI, Node):
         """True where every entry (along dim) is nonzero; a bool tensor. (axis, keepdims: numpy's
         names, so that np.all(t, axis=0) works.)"""
         dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "all")
-        return Tensor._node(np.asarray(np.all(self._data, axis=dim, keepdims=keepdim)))
+        return Tensor._apply(_NUMPY, (np.all, {"axis": dim, "keepdims": keepdim}), self)
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """True where some entry (along dim) is nonzero; a bool tensor."""
         dim, keepdim = _dim_alias(dim, keepdim, axis, keepdims, out, "any")
-        return Tensor._node(np.asarray(np.any(self._data, axis=dim, keepdims=keepdim)))
+        return Tensor._apply(_NUMPY, (np.any, {"axis": dim, "keepdims": keepdim}), self)
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None, out=None):
         """The index of the first maximum (of the flattened tensor when dim is None), int64."""

@@ -1053,6 +1053,55 @@ def test_a_training_step_traced_again_takes_one_step():
     assert len(compiled._programs) + sum(len(v) for v in compiled._others.values()) == 2
 
 
+def test_a_compiled_training_step_may_return_a_tuple_with_its_loss():
+    """train_step may return (logits, loss, accuracy) as torch users do: every call, the first
+    included, gives a tuple of tensors equal to eager mode's; a compiled loss function returns
+    one tensor (a tuple is a clear error)."""
+    (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
+
+    def step_of(model, opt):
+        def train_step(x, y):
+            opt.zero_grad()
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            opt.step()
+            accuracy = (logits.argmax(dim=1) == Tensor(y)).double().mean()
+            return logits, loss.detach(), accuracy
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    rng = np.random.default_rng(57)
+    for k in range(3):
+        x, y = Tensor(rng.standard_normal((6, 4))), rng.integers(0, 3, 6)
+        got, want = compiled(x, y), eager(x, y)
+        assert isinstance(got, tuple) and len(got) == 3
+        for name, a, b in zip(("logits", "loss", "accuracy"), got, want):
+            assert not a.requires_grad
+            _assert_close(a, b.detach(), **F64, what=f"{name} at call {k}")
+    with pytest.raises(CompileError, match="must return a Tensor or a Value"):
+        autograd.compile(lambda x: (x * 2.0, x * 3.0))(_t(rng, 3))
+
+
+def test_argmax_any_and_all_are_computed_at_each_call():
+    """argmax, argmin, any and all are ops (of the numpy row): a loss on the model's own
+    predicted classes compiles and follows the data, where the trace's indices were kept."""
+    model = nn.Linear(4, 3).double()
+
+    def self_training(x):
+        logits = model(x)
+        labels = logits.argmax(dim=1)
+        confident = (logits.softmax(dim=1) > 0.2).all(dim=1, keepdim=True)
+        low = logits.argmin(dim=1, keepdim=True).double()
+        return F.cross_entropy(logits, labels) + (confident.double() * low).mean()
+
+    step = autograd.compile(self_training)
+    rng = np.random.default_rng(58)
+    for k in range(3):
+        x = _t(rng, 6, 4, grad=False)
+        _assert_close(step(x), self_training(x), **F64, what=f"call {k}")
+
+
 def test_a_compiled_training_step_gives_an_input_that_requires_grad_its_gradient():
     (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
 
