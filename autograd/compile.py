@@ -37,12 +37,12 @@ backward() does, and calls zero_grad(), step() and an lr scheduler's step() wher
 them; it returns the loss as a tensor without a graph (eager backward() has used and freed
 it), or the tuple fn returns with the loss among its values (`logits, loss, accuracy`, each
 a tensor without a graph). Its trace was the first call's step. A step reads values of this
-call's backward only:
-fn may not read or set .grad, clip gradients, call backward() twice, with retain_graph,
-create_graph or inputs, step a schedule on a metric or an epoch, or take an argument computed
-by a graph outside it that requires grad; each is an error at trace time.
-The check at trace time (and check=True) runs eager fn and the program from the same
-parameters, gradients and optimizer state and compares all of them, then puts them back.
+call's backward only: fn may not read or set .grad, clip gradients, call backward() twice,
+with retain_graph, create_graph or inputs, step a schedule on a metric or an epoch, or take
+an argument computed by a graph outside it that requires grad; each is an error at trace
+time. The check at trace time (and check=True) runs eager fn and the program from the same
+parameters, gradients, optimizer and schedule state, buffers and random generator, compares
+all of them, then puts them back.
 
 What a trace freezes. Tracing runs Python once; what the arguments decide beyond their types,
 shapes and dtypes is fixed at that run:
