@@ -801,7 +801,7 @@ class Compiled:
     def __call__(self, *args, **kwargs):
         if kwargs:
             args = self._positional(args, kwargs)
-        key = tuple(_key(a) for a in args)
+        key = tuple(map(_key, args))
         program = self._programs.get(key)
         if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
@@ -811,13 +811,14 @@ class Compiled:
                 self._others[key].remove(other)
                 self._others[key].append(program)
                 self._programs[key] = program = other
+                self._programs.move_to_end(key)
             else:
                 program = self._trace(args, key)
                 self._last = program
                 if program.is_step:
                     return self._first_step(program, args)
-        else:
-            self._programs.move_to_end(key)
+        elif program is not self._last:
+            self._programs.move_to_end(key)     # the cache keeps the programs used last
         self._last = program
         if self.check and program.is_step:
             return _compare_step(self.fn, program, args, "check=True")
