@@ -901,6 +901,20 @@ def _twins(make, optimizer, seed=40):
     return [(m, optimizer(m.parameters())) for m in models]
 
 
+def _train_step(model, opt, *schedulers):
+    """train_step(x, y) as a torch user writes it: zero_grad, cross-entropy, backward, the
+    optimizer's step and the schedulers' steps; returns the loss."""
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        for sched in schedulers:
+            sched.step()
+        return loss
+    return train_step
+
+
 def _mlp_model():
     return nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3))
 
@@ -948,7 +962,7 @@ def test_a_compiled_training_step_trains_as_eager_mode(case, where):
             return loss
         return train_step
 
-    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    compiled, eager = autograd.compile(_train_step(m_c, opt_c)), _train_step(m_e, opt_e)
     rng = np.random.default_rng(41)
     for k, n in enumerate([5, 5, 7, 5, 5]):
         x = Tensor(rng.standard_normal((n,) + shape[1:]))
@@ -987,17 +1001,8 @@ def test_a_scheduler_stepped_inside_a_compiled_training_step_steps_at_each_call(
                                                                           momentum=0.9))
     sched_c, sched_e = make_scheduler(opt_c), make_scheduler(opt_e)
 
-    def step_of(model, opt, sched):
-        def train_step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            sched.step()
-            return loss
-        return train_step
-
-    compiled, eager = autograd.compile(step_of(m_c, opt_c, sched_c)), step_of(m_e, opt_e, sched_e)
+    compiled, eager = (autograd.compile(_train_step(m_c, opt_c, sched_c)),
+                       _train_step(m_e, opt_e, sched_e))
     rng = np.random.default_rng(53)
     for k in range(6):
         x, y = Tensor(rng.standard_normal((5, 4))), rng.integers(0, 3, 5)
@@ -1031,16 +1036,7 @@ def test_a_training_step_traced_again_takes_one_step():
     (m_c, opt_c), (m_e, opt_e) = _twins(_dropout_nets()["Dropout"],
                                         lambda ps: optim.SGD(ps, lr=0.1))
 
-    def step_of(model, opt):
-        def train_step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return train_step
-
-    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    compiled, eager = autograd.compile(_train_step(m_c, opt_c)), _train_step(m_e, opt_e)
     rng = np.random.default_rng(55)
     for k, mode in enumerate(["train", "eval", "eval", "train", "eval"]):
         x, y = Tensor(rng.standard_normal((6, 4))), rng.integers(0, 3, 6)
@@ -1288,17 +1284,8 @@ def test_batchnorm_in_training_mode_updates_its_statistics_at_each_call(form):
     def loss_of(model):
         return lambda x, y: F.cross_entropy(model(x), y)
 
-    def step_of(model, opt):
-        def train_step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return train_step
-
     if form == "step":
-        fns = (autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e))
+        fns = (autograd.compile(_train_step(m_c, opt_c)), _train_step(m_e, opt_e))
     else:
         fns = (autograd.compile(loss_of(m_c), check=form == "loss-check"), loss_of(m_e))
     rng = np.random.default_rng(49)
@@ -1429,18 +1416,9 @@ def test_a_compiled_training_step_with_dropout_trains_as_eager_mode():
     (m_c, opt_c), (m_e, opt_e) = _twins(_dropout_nets()["Dropout"],
                                         lambda ps: optim.Adam(ps, lr=0.01))
 
-    def step_of(model, opt):
-        def train_step(x, y):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-        return train_step
-
     rng = np.random.default_rng(47)
     batches = [(Tensor(rng.standard_normal((6, 4))), rng.integers(0, 3, 6)) for _ in range(4)]
-    for model, fn in ((m_c, autograd.compile(step_of(m_c, opt_c))), (m_e, step_of(m_e, opt_e))):
+    for model, fn in ((m_c, autograd.compile(_train_step(m_c, opt_c))), (m_e, _train_step(m_e, opt_e))):
         autograd.manual_seed(9)
         for x, y in batches:
             fn(x, y)
