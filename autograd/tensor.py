@@ -443,10 +443,13 @@ def _extreme_along(t, dim, keepdim, name):
         raise IndexError(f"{name}(): Expected reduction dim {ax} to have non-zero size.")
     arg = np.argmax if name == "max" else np.argmin
     if t.ndim == 0:
-        idx = np.zeros((), dtype=np.int64)
+        indices = Tensor._node(np.zeros((), dtype=np.int64))
         values = t[()]
     else:
-        idx = arg(d, axis=ax, keepdims=keepdim)
+        # the indices as an op (a compiled function computes them at each call: the classic
+        # `_, predicted = torch.max(outputs, 1)`); the values index t with their array
+        indices = Tensor._apply(_NUMPY, (arg, {"axis": ax, "keepdims": keepdim}), t)
+        idx = indices._data
         out_shape = idx.shape
         index = []
         for i, n in enumerate(d.shape):
@@ -459,7 +462,9 @@ def _extreme_along(t, dim, keepdim, name):
             index.append(np.arange(n).reshape(shape))
         values = t[tuple(index)]
     values = _named(values, "MaxBackward0" if name == "max" else "MinBackward0", t)
-    return _return_types.make(name, values, Tensor._node(np.asarray(idx, dtype=np.int64)))
+    if indices._data.dtype != np.int64:
+        indices = Tensor._node(indices._data.astype(np.int64))
+    return _return_types.make(name, values, indices)
 
 
 def _arg_extreme(t, fn, dim, keepdim):
