@@ -1380,6 +1380,30 @@ def test_keyword_arguments_are_the_positional_ones_they_name():
     _assert_close(compiled_model(x=x), model(x), **F64, what="a module's forward by keyword")
 
 
+KL_WEIGHT = 0.5
+
+
+def test_a_number_in_the_closure_or_the_globals_is_guarded():
+    """A KL weight annealed over epochs, read from a global or a closure, is a constant of the
+    generated code: another value traces again, so every call gives eager mode's value."""
+    global KL_WEIGHT
+    model = nn.Linear(3, 2).double()
+    x = _t(np.random.default_rng(59), 4, 3, grad=False)
+    scale = 1.0
+
+    def loss_fn(x):
+        return (model(x) ** 2).mean() * KL_WEIGHT + model(x).sum() * scale
+
+    step = autograd.compile(loss_fn)
+    try:
+        for k, (weight, s) in enumerate([(0.5, 1.0), (0.75, 1.0), (0.75, -2.0), (0.5, 1.0)]):
+            KL_WEIGHT, scale = weight, s
+            _assert_close(step(x), loss_fn(x), **F64, what=f"call {k}")
+    finally:
+        KL_WEIGHT = 0.5
+    assert len(step._programs) + sum(len(v) for v in step._others.values()) == 3
+
+
 def test_compiling_a_module_gives_a_module_as_torch_does():
     """autograd.compile(model) is an nn.Module (torch's OptimizedModule): its parameters are
     the model's, an optimizer over them trains it as eager code trains a twin, state_dict keys
