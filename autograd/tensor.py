@@ -467,6 +467,12 @@ def _extreme_along(t, dim, keepdim, name):
     return _return_types.make(name, values, indices)
 
 
+def _with_operand(a, fn, operand):
+    """fn(a, operand): a binary numpy function with its second operand (a Python number,
+    kept weakly typed as numpy keeps it) as a keyword of the numpy row."""
+    return fn(a, operand)
+
+
 def _arg_extreme(t, fn, dim, keepdim):
     if t._data.dtype.kind != "f":
         _dt.reduction_dtype(fn.__name__, t.dtype)       # torch's error for bool
@@ -1199,9 +1205,12 @@ class Tensor(TensorAPI, Node):
                 isinstance(other, Tensor) and other._data.dtype.kind not in "biu"):
             raise TypeError(f"{opname}: only integer and bool tensors support bitwise "
                             f"operators, got {self.dtype}")
+        # an op of the numpy row: a compiled function computes it at each call
+        if isinstance(other, Tensor):
+            return Tensor._apply(_NUMPY, (fn, {}), self, other)
         if isinstance(other, Node):
             other = other._data
-        return Tensor._node(np.asarray(fn(self._data, other)))
+        return Tensor._apply(_NUMPY, (_with_operand, {"fn": fn, "operand": other}), self)
 
     def __and__(self, other):
         return self._bitwise(other, np.bitwise_and, "bitwise_and")
@@ -1217,7 +1226,7 @@ class Tensor(TensorAPI, Node):
     def __invert__(self):
         if self._data.dtype.kind not in "biu":
             raise TypeError(f"bitwise_not: only integer and bool tensors, got {self.dtype}")
-        return Tensor._node(np.invert(self._data))
+        return Tensor._apply(_NUMPY, (np.invert, {}), self)
     __hash__ = Node.__hash__
 
     def __bool__(self):

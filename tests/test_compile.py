@@ -1080,15 +1080,17 @@ def test_a_compiled_training_step_may_return_a_tuple_with_its_loss():
 
 
 def test_argmax_any_and_all_are_computed_at_each_call():
-    """argmax, argmin, max(dim)'s indices, any and all are ops (of the numpy row): a loss on
-    the model's own predicted classes compiles and follows the data, where the trace's
-    indices were kept."""
+    """argmax, argmin, max(dim)'s indices, any, all and the bitwise operators of two tensors
+    are ops (of the numpy row): a loss on the model's own predicted classes compiles and
+    follows the data, where the trace's values were kept."""
     model = nn.Linear(4, 3).double()
 
     def self_training(x):
         logits = model(x)
         _, labels = autograd.max(logits, 1)          # the tutorials' `_, predicted = ...`
-        confident = (logits.softmax(dim=1) > 0.2).all(dim=1, keepdim=True)
+        probs = logits.softmax(dim=1)
+        confident = (probs > 0.2).all(dim=1, keepdim=True) & ~(probs > 0.9).any(dim=1,
+                                                                                keepdim=True)
         low = logits.argmin(dim=1, keepdim=True).double()
         return F.cross_entropy(logits, labels) + (confident.double() * low).mean()
 
