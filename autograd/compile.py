@@ -82,7 +82,7 @@ import numpy as np
 from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
 from .ops_tensor import max_pool2d_after_relu_vjp
-from .fast import FAST_ARRAY, is_basic
+from .fast import give_gradients, is_basic
 from .random import default_generator
 from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
                      reuse_dead_arrays, write_forward, write_vjp)
@@ -656,16 +656,7 @@ class Program:
         outs = self.forward(ctx, *arrays)
         grads = list(self.backward(ctx, self.seed.copy()))
         del ctx
-        keep_grad = self.kind._keep_grad
-        for i, x in enumerate(inputs):
-            g = grads[i]
-            if g is None or not x.requires_grad:
-                continue
-            grads[i] = None     # handed over: the leaf may adopt the array (fast.adopt)
-            data = x._data
-            if type(g) is not np.ndarray or g.shape != data.shape or g.dtype != data.dtype:
-                g = FAST_ARRAY.unbroadcast(g, x)
-            keep_grad(x, g)
+        give_gradients(inputs, grads, self.kind._keep_grad)
         for replay in self.after:
             replay()
         if self.multiple:

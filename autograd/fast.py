@@ -262,7 +262,16 @@ def _backward_of_a_call(root, seed, retain_graph):
     gs = gradients(ctx, seed)
     if not retain_graph:
         root._ctx = _FREED
-    for i, p in enumerate(parents):
+    give_gradients(parents, gs, keep_grad)
+    return True
+
+
+def give_gradients(leaves, gs, keep_grad):
+    """Each leaf that requires grad takes gs[i], its gradient (None: none), summed back to
+    its shape and dtype if it is not already, through keep_grad (Tensor._keep_grad: .grad
+    set or added to). gs is a list, emptied as it goes: each array is then held by the leaf
+    only, which may adopt it (see adopt)."""
+    for i, p in enumerate(leaves):
         g = gs[i]
         if g is None or not p.requires_grad:
             continue
@@ -271,7 +280,6 @@ def _backward_of_a_call(root, seed, retain_graph):
         if type(g) is not np.ndarray or g.shape != data.shape or g.dtype != data.dtype:
             g = FAST_ARRAY.unbroadcast(g, p)
         keep_grad(p, g)
-    return True
 
 
 def backpropagate_arrays(root, seed, retain_graph):

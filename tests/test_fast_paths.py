@@ -152,6 +152,40 @@ def test_a_fresh_gradient_is_adopted_not_copied():
     assert id(y.grad.numpy()) != made[1]
 
 
+@pytest.mark.parametrize("form", ["loss", "step"])
+def test_a_compiled_calls_gradients_are_adopted_not_copied(form):
+    """The arrays the generated backward returns become the parameters' .grad as they are
+    (fast.give_gradients hands each over before keep_grad adopts it), for a compiled loss
+    and for a compiled training step."""
+    model = nn.Linear(4, 3).double()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = autograd.compile(step if form == "step" else
+                                (lambda x, y: F.cross_entropy(model(x), y)))
+    x, y = Tensor(np.ones((5, 4))), np.arange(5) % 3
+    compiled(x, y)
+    program, returned = compiled._last, []
+    generated = program.backward
+
+    def backward(ctx, g):
+        out = generated(ctx, g)
+        returned[:] = [id(a) for a in out if a is not None]
+        return out
+    program.backward = backward
+    model.zero_grad()
+    out = compiled(x, y)
+    if form == "loss":
+        out.backward()
+    assert [id(p.grad.numpy()) in returned for p in model.parameters()] == [True, True]
+
+
 @pytest.mark.parametrize("fast", [True, False])
 def test_gradients_never_share_memory(fast):
     """add's VJP hands the same array to both inputs, a reshape's a view of g, and the seed
