@@ -11,6 +11,7 @@ import nn
 from autograd import OPS, Tensor
 from autograd.backends import ARRAY
 from autograd.fast import FAST_ARRAY
+from test_nn_recurrent import _leaf, _pair as _module_pair
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(2)
@@ -21,16 +22,8 @@ TIGHT = dict(rtol=1e-12, atol=1e-14)
 
 
 def _pair(*args, **kw):
-    torch.manual_seed(0)
-    theirs = torch.nn.LSTM(*args, **kw).double()
-    ours = nn.LSTM(*args, **kw, rng=0, dtype=np.float64)
-    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
-    return ours, theirs
-
-
-def _leaf(rng, shape):
-    a = rng.standard_normal(shape)
-    return Tensor(a.copy(), requires_grad=True), torch.tensor(a, requires_grad=True)
+    """nn.LSTM and torch.nn.LSTM with torch's weights, float64."""
+    return _module_pair(nn.LSTM, torch.nn.LSTM, {}, *args, **kw)
 
 
 def _close(ours, theirs, what):
