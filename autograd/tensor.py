@@ -446,9 +446,9 @@ def _extreme_along(t, dim, keepdim, name):
         indices = Tensor._node(np.zeros((), dtype=np.int64))
         values = t[()]
     else:
-        # the indices as an op (a compiled function computes them at each call: the classic
-        # `_, predicted = torch.max(outputs, 1)`); the values index t with their array
-        indices = Tensor._apply(_NUMPY, (arg, {"axis": ax, "keepdims": keepdim}), t)
+        # the indices as an op (the classic `_, predicted = torch.max(outputs, 1)` in a
+        # compiled function); the values index t with their array
+        indices = _indices_of(t, arg, ax, keepdim)
         idx = indices._data
         out_shape = idx.shape
         index = []
@@ -462,8 +462,6 @@ def _extreme_along(t, dim, keepdim, name):
             index.append(np.arange(n).reshape(shape))
         values = t[tuple(index)]
     values = _named(values, "MaxBackward0" if name == "max" else "MinBackward0", t)
-    if indices._data.dtype != np.int64:
-        indices = Tensor._node(indices._data.astype(np.int64))
     return _return_types.make(name, values, indices)
 
 
@@ -473,15 +471,20 @@ def _with_operand(a, fn, operand):
     return fn(a, operand)
 
 
-def _arg_extreme(t, fn, dim, keepdim):
-    if t._data.dtype.kind != "f":
-        _dt.reduction_dtype(fn.__name__, t.dtype)       # torch's error for bool
-    # an op of the numpy row (no gradient), so that a compiled function computes it at each
-    # call (an accuracy in a training step) rather than keeping the trace's indices
+def _indices_of(t, fn, dim, keepdim):
+    """fn(t, axis=dim, keepdims=keepdim) (np.argmax, np.argmin) as int64 indices, an op of
+    the numpy row (no gradient): a compiled function computes them at each call (an accuracy
+    in a training step) rather than keeping the trace's."""
     out = Tensor._apply(_NUMPY, (fn, {"axis": dim, "keepdims": keepdim}), t)
     if out._data.dtype != np.int64:
         out = Tensor._node(out._data.astype(np.int64))
     return out
+
+
+def _arg_extreme(t, fn, dim, keepdim):
+    if t._data.dtype.kind != "f":
+        _dt.reduction_dtype(fn.__name__, t.dtype)       # torch's error for bool
+    return _indices_of(t, fn, dim, keepdim)
 
 
 def _requires_grad_error():
