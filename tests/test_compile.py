@@ -1101,6 +1101,55 @@ def test_argmax_any_and_all_are_computed_at_each_call():
         _assert_close(step(x), self_training(x), **F64, what=f"call {k}")
 
 
+def _more_refusals():
+    """(name, fn(model, opt, sched, x, y), what the error says): the training step's other
+    refusals, each of its own message."""
+    def step_epoch(model, opt, sched, x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        sched.step(3)
+        return loss
+
+    def early_stopping(model, opt, sched, x, y):
+        stop = optim.EarlyStopping(patience=2)
+        loss = F.cross_entropy(model(x), y)
+        stop.step(1.0)
+        return loss
+
+    def seeded(model, opt, sched, x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward(gradient=Tensor(np.array(2.0)))
+        return loss
+
+    def from_nothing(model, opt, sched, x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss, Tensor(np.ones(2))
+
+    def nested(model, opt, sched, x, y):
+        inner = autograd.compile(_train_step(model, opt))
+        inner(x.detach(), y)
+        return inner(x, y)
+
+    return [("step_epoch", step_epoch, r"scheduler.step\(epoch\)"),
+            ("early_stopping", early_stopping, r"EarlyStopping.step\(metric\)"),
+            ("seeded", seeded, r"or with gradient="),
+            ("from_nothing", from_nothing, "computed from none of its arguments"),
+            ("nested", nested, "the compiled training step train_step")]
+
+
+@pytest.mark.parametrize("name, fn, what", _more_refusals(), ids=[n for n, _, _ in
+                                                                  _more_refusals()])
+def test_a_training_steps_other_refusals_name_what_they_refuse(name, fn, what):
+    model = _mlp_model().double()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=1)
+    x, y = Tensor(np.random.default_rng(60).standard_normal((5, 4))), np.arange(5) % 3
+    with pytest.raises(CompileError, match=what):
+        autograd.compile(lambda x, y: fn(model, opt, sched, x, y))(x, y)
+
+
 def test_a_compiled_training_step_gives_an_input_that_requires_grad_its_gradient():
     (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
 
