@@ -1414,6 +1414,22 @@ def test_a_module_changed_after_the_trace_is_traced_again():
     assert traces == 4
 
 
+def test_a_compiled_module_has_torchs_names():
+    """autograd.compile(model) against torch.compile(model) (not called: no compiler needed):
+    the same class name, state_dict keys and parameter names, and eval() reaching the
+    original module."""
+    torch = pytest.importorskip("torch")
+    ours = autograd.compile(nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.Linear(6, 3)))
+    theirs = torch.compile(torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh(),
+                                               torch.nn.Linear(6, 3)))
+    assert type(ours).__name__ == type(theirs).__name__ == "OptimizedModule"
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    ours.eval()
+    theirs.eval()
+    assert ours._orig_mod.training is theirs._orig_mod.training is False
+
+
 def test_keyword_arguments_are_the_positional_ones_they_name():
     model = nn.Linear(3, 2).double()
 
