@@ -123,6 +123,24 @@ def test_fast_mask_selects_when_the_gradient_is_not_finite():
     np.testing.assert_array_equal(FAST_ARRAY.mask(g, keep), [np.inf, 0.0, 1.0])
 
 
+def test_fast_mask_multiplies_a_finite_gradient_whose_squares_overflow():
+    """g . g (its finiteness test) overflows for a finite float32 g of 1e30: the sum then
+    decides, and the product keeps its signed zeros, as for any finite g (the select would
+    give +0.0 where g is negative and not kept)."""
+    keep = np.array([True, False, True, False])
+    for g in (np.array([1e30, -1e30, 2.0, -3.0], np.float32), np.array([1.0, -2.0, 3.0, -4.0])):
+        got = FAST_ARRAY.mask(g, keep)
+        np.testing.assert_array_equal(got, g * keep)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(g * keep))
+        out = g.copy()
+        assert FAST_ARRAY.mask(out, keep, out=out) is out
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(g * keep))
+    g = np.array([np.nan, -1.0, np.inf, -np.inf], np.float32)      # not finite: the select
+    want = np.where(keep, g, np.float32(0))
+    np.testing.assert_array_equal(FAST_ARRAY.mask(g, keep), want)
+    np.testing.assert_array_equal(np.signbit(FAST_ARRAY.mask(g, keep)), np.signbit(want))
+
+
 # ---------------------------------------------------------------------------------------------
 # buffer adoption
 def _returns(arrays_made):
