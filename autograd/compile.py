@@ -15,7 +15,12 @@ arithmetic, for Value programs). The code is then made cheaper where the result 
 same, bit for bit: an elementwise result goes into an array of the call's own that nothing
 reads again (`np.maximum(z, 0, out=z)`: source.reuse_dead_arrays); a transposed matrix read by
 many products is copied to C order once; gradient sums grow in place; a relu read only by a
-max-pool gets one gradient with the pool's (ops_tensor.max_pool2d_after_relu_vjp).
+max-pool gets one gradient with the pool's (ops_tensor.max_pool2d_after_relu_vjp). In a
+training step, whose values all die within the call, a matrix product that nothing outside
+the step can hold (not returned, not a gradient, not handed to a function that could keep
+it) is written into a buffer the program keeps from step to step
+(`np.matmul(x, w.T, out=v1_buffer)`: source.keep_buffers), as a numpy programmer
+preallocates; so a compiled step must not run in two threads at once.
 
 The compiled call is one node on the tape: its inputs are the arguments and every leaf `fn`
 reached without taking it as an argument (a model's parameters, read afresh at each call, so an
@@ -84,8 +89,8 @@ from .optable import Op
 from .ops_tensor import max_pool2d_after_relu_vjp
 from .fast import give_gradients, is_basic
 from .random import default_generator
-from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, per_call_state,
-                     reuse_dead_arrays, write_forward, write_vjp)
+from .source import (SOURCE_ARRAY, SOURCE_SCALAR, Sym, Writer, _value_index, keep_buffers,
+                     per_call_state, reuse_dead_arrays, write_forward, write_vjp)
 
 
 class CompileError(RuntimeError):
@@ -557,6 +562,9 @@ class Program:
         fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {r.text for r in results})
         bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None},
                                     protect=[self.out._data])      # g's stand-in
+        if self.is_step and not self.scalar:
+            fw_body, bw_body = keep_buffers(fw_body, bw_body, fw, bw, {r.text for r in (
+                results + returned) if r is not None})
         fw_lines = [f"def forward(ctx, {', '.join(input_names)}):"] + [
             "    " + line for line in fw_body]
         if saved:

@@ -981,6 +981,58 @@ def test_a_compiled_training_step_trains_as_eager_mode(case, where):
     assert "def backward" in compiled.source
 
 
+class _ViewedWeight(nn.Module):
+    """A weight w of 12 entries read as (3, 4), and a linear head."""
+
+    def __init__(self, rng):
+        super().__init__()
+        self.w = nn.Parameter(Tensor(rng.standard_normal(12)))
+        self.fc = nn.Linear(4, 3).double()
+
+
+def test_a_compiled_training_step_keeps_only_its_own_buffers_between_steps():
+    """A training step's products whose arrays die within the step are written into buffers
+    the program keeps (`out=g_v6_buffer`); what outlives the step never is: the values it
+    returns (the product h = x @ w.reshape(3, 4) among them) and .grad (w's is a view of a
+    product). Each held value keeps its numbers through the next steps (on other data), and
+    every step gives eager mode's numbers."""
+    rng = np.random.default_rng(47)
+    model, twin = _ViewedWeight(rng), _ViewedWeight(rng)
+    twin.load_state_dict(model.state_dict())
+
+    def step_of(model):
+        opt = optim.SGD(model.parameters(), lr=0.1)
+
+        def train_step(x, y):
+            opt.zero_grad()
+            h = x @ model.w.reshape(3, 4)
+            hidden = (h @ model.w.reshape(3, 4).mT).tanh()      # a product that dies here
+            logits = model.fc(hidden @ model.w.reshape(3, 4))
+            loss = F.cross_entropy(logits, y)
+            loss.backward()
+            opt.step()
+            return logits, h, loss
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(model)), step_of(twin)
+    held = []
+    for k in range(4):
+        x, y = Tensor(rng.standard_normal((5, 3))), rng.integers(0, 3, 5)
+        got, want = compiled(x, y), eager(x, y)
+        for name, a, b in zip(("logits", "h", "loss"), got, want):
+            _assert_close(a, b, **F64, what=f"{name} at step {k}")
+        for p, q in zip(model.parameters(), twin.parameters()):
+            _assert_close(p.grad, q.grad, **F64, what=f".grad at step {k}")
+        for t in list(got) + [p.grad for p in model.parameters()]:
+            held.append((t, t._data.copy()))
+        for t, numbers in held:
+            assert np.array_equal(t._data, numbers), f"a value held from an earlier step " \
+                                                      f"changed at step {k}"
+    buffered = re.findall(r"^    (\w+) = np\.matmul\(.*out=(\w+)\)$", compiled.source, re.M)
+    assert buffered and all(out == f"{name}_buffer" for name, out in buffered)
+    assert "v2" not in {name for name, _ in buffered}, compiled.source      # h
+
+
 @pytest.mark.parametrize("schedule", ["step", "onecycle", "sequential", "chained"])
 def test_a_scheduler_stepped_inside_a_compiled_training_step_steps_at_each_call(schedule):
     """scheduler.step() after opt.step() inside the compiled function is called again at each
