@@ -294,6 +294,7 @@ class Program:
         # registries count their changes in `_structure`)
         self.modules = list(trace.modules.values())
         self.modes = [(m.training, m._structure, m._structure[0]) for m in self.modules]
+        self.module_changes = STATE.module_changes
         # Python numbers fn reads from its closure or its globals (a KL weight annealed over
         # epochs) are constants of the code: another value traces again
         self.numbers = _python_numbers(fn)
@@ -626,9 +627,12 @@ class Program:
                 if data.shape != shape or data.dtype != dtype or \
                         x.requires_grad != requires_grad:
                     return False
-        for m, (training, cell, count) in zip(self.modules, self.modes):
-            if m.training is not training or cell[0] != count:
-                return False
+        if STATE.module_changes != self.module_changes:
+            # some module changed since this program last looked: one of its own?
+            for m, (training, cell, count) in zip(self.modules, self.modes):
+                if m.training is not training or cell[0] != count:
+                    return False
+            self.module_changes = STATE.module_changes
         for read, value in self.numbers:
             if read() != value:
                 return False
@@ -652,19 +656,29 @@ class Program:
             raise RuntimeError("element 0 of tensors does not require grad and does not have "
                                f"a grad_fn: the training step {_name(self.fn)} was called "
                                f"under no_grad()")
-        inputs = self.inputs_of(args)
-        arrays = []
-        for x in inputs:
-            if x.requires_grad and x._op is not None:
-                raise RuntimeError(_outside_graph(self.fn))
-            arrays.append(x._data)
+        # the arguments' arrays, then the free leaves' (parameters: leaves, fits() checked
+        # their shapes). An array argument takes no gradient (its slot in `grads` is None),
+        # so it stands in `leaves` as itself, not wrapped in a tensor
+        leaves, arrays = [], []
+        for a in args:
+            if isinstance(a, Node):
+                if a.requires_grad and a._op is not None:
+                    raise RuntimeError(_outside_graph(self.fn))
+                leaves.append(a)
+                arrays.append(a._data)
+            elif isinstance(a, np.ndarray):
+                leaves.append(a)
+                arrays.append(a)
+        free = self.free
+        leaves += free
+        arrays += [x._data for x in free]
         for replay in self.before:       # zero_grad(): the old gradients go before the
             replay()                     # forward allocates
         ctx = _Call()
         outs = self.forward(ctx, *arrays)
         grads = list(self.backward(ctx, self.seed.copy()))
         del ctx
-        give_gradients(inputs, grads, self.kind._keep_grad)
+        give_gradients(leaves, grads, self.kind._keep_grad)
         for replay in self.after:
             replay()
         if self.multiple:

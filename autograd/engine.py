@@ -32,7 +32,7 @@ class _State:
     forward is running. `hooks` is True when anything must see each recorded node (anomaly
     mode, open Tapes). `anomaly` is False or the AnomalyMode in force."""
     __slots__ = ("grad_enabled", "anomaly", "tapes", "hooks", "fast", "module", "trace",
-                 "last_in_place")
+                 "last_in_place", "module_changes")
 
     def __init__(self):
         self.grad_enabled = True
@@ -43,6 +43,9 @@ class _State:
         self.module = None      # weakref to the innermost nn.Module running forward, or None
         self.trace = None       # the Trace of autograd.compile while it traces a function
         self.last_in_place = -1     # recording index of the latest in-place change of any value
+        # changes of any nn.Module's training mode or registries, counted: a compiled function
+        # looks at the modules it read only when this moved since it last did
+        self.module_changes = 0
 
 
 STATE = _State()

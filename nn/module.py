@@ -136,8 +136,9 @@ def _addindent(s, spaces):
 
 class _Registry(OrderedDict):
     """A module's _parameters, _buffers or _modules: an OrderedDict that counts its changes in
-    the module's `_structure` cell, which autograd.compile compares at each call (a parameter,
-    buffer or child replaced, added or removed after a trace traces again)."""
+    the module's `_structure` cell, which autograd.compile compares (a parameter, buffer or
+    child replaced, added or removed after a trace traces again), and in
+    STATE.module_changes, which tells it when to compare."""
 
     def __init__(self, cell=None):
         super().__init__()
@@ -145,6 +146,7 @@ class _Registry(OrderedDict):
 
     def _changed(self):
         self.cell[0] += 1
+        STATE.module_changes += 1
 
     def __setitem__(self, key, value):
         super().__setitem__(key, value)
@@ -229,6 +231,8 @@ class Module:
         elif params is not None and name in d["_buffers"]:
             d["_buffers"][name] = self._as_buffer(name, value)
         else:
+            if name == "training":
+                STATE.module_changes += 1
             object.__setattr__(self, name, value)
 
     def _forget(self, name):
@@ -480,6 +484,7 @@ class Module:
             raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
         for m in self.modules():
             m.__dict__["training"] = mode
+        STATE.module_changes += 1
         return self
 
     def eval(self):

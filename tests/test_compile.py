@@ -1429,6 +1429,32 @@ def test_a_compiled_function_traces_again_when_a_module_changes_training_mode():
     assert traces == 2
 
 
+def test_a_module_mode_set_by_assignment_or_on_another_model_is_seen():
+    """The modules' guard is looked at when any module changed since the last call: setting
+    `training` by assignment (not eval()) traces again, a change of another model does not,
+    and after it the program still sees its own model's next change."""
+    model = nn.Sequential(nn.Linear(4, 6), nn.Dropout(0.5), nn.Linear(6, 3)).double()
+    other = nn.Linear(2, 2)
+    x = _t(np.random.default_rng(51), 8, 4, grad=False)
+    fn = lambda x: model(x).sum()       # noqa: E731
+    step = autograd.compile(fn)
+
+    def traces():
+        return len(step._programs) + sum(len(v) for v in step._others.values())
+
+    for change, count in [(lambda: None, 1), (lambda: other.eval(), 1),
+                          (lambda: setattr(other, "bias", None), 1),
+                          (lambda: setattr(model[1], "training", False), 2),
+                          (lambda: other.train(), 2), (lambda: model.train(), 2),
+                          (lambda: model.eval(), 3)]:
+        change()
+        autograd.manual_seed(3)
+        got = step(x)
+        autograd.manual_seed(3)
+        _assert_close(got, fn(x), **F64, what="the sum")
+        assert traces() == count
+
+
 def test_tensors_made_before_the_trace_are_read_afresh():
     """A batch held outside fn and refilled in place between calls (and ops on it alone, such
     as the targets' reshape) is read at each call, as parameters are; only values fn makes
