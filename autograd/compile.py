@@ -74,6 +74,11 @@ arguments inside fn (or of values autograd does not track), and ops with no sour
 custom autograd.Function), are errors at trace time. Code that builds a mask from a
 tensor's array (x.numpy() > 0) computes outside the ops, and the verification refuses it;
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
+Indices are read at each call when ops make them: an argument, a column of one (i[:, 0]), an
+integer cast (i.long()), argmax, sort, topk, max(dim) and one_hot; an index taken through
+Python (i.tolist(), int(i[0])) is a constant, which the verification refuses (it draws other
+integers in each integer argument's range). Ops whose result's shape depends on the data
+(nonzero, unique, masked_select) are not compiled.
 """
 import builtins
 import copy
@@ -348,6 +353,9 @@ class Program:
                         self.aliases[id(x)] = source
         # the output's ops, and those that change a module's state (with what they read)
         roots = [out] + outs + [o for o, op, ctx, _ in entries if _changes_state(op, ctx)]
+        # an op's ctx may hold another traced value's array (x[i[:, 0]]: the index, read at
+        # each call): that value's op is needed too, as its inputs are
+        by_array = {id(o._data): o for o, _, _, _ in entries if isinstance(o._data, np.ndarray)}
         keep, stack, seen = [], list(roots), {id(o) for o in roots}
         while stack:                          # the entries the output depends on
             node = stack.pop()
@@ -356,7 +364,9 @@ class Program:
             if k is None:
                 continue
             keep.append(k)
-            for x in entries[k][3]:
+            read = list(entries[k][3]) + [by_array[id(a)] for a in _arrays_in(entries[k][2])
+                                          if id(a) in by_array]
+            for x in read:
                 if id(x) not in seen:
                     seen.add(id(x))
                     stack.append(x)
@@ -748,6 +758,15 @@ def _same_array(x, traced):
     return found
 
 
+def _arrays_in(ctx):
+    """The numpy arrays in a ctx (an index: an array, or a tuple of arrays, slices, ints)."""
+    if isinstance(ctx, np.ndarray):
+        return [ctx]
+    if type(ctx) is tuple:
+        return [a for c in ctx for a in _arrays_in(c)]
+    return []
+
+
 def _ctx_reading(ctx, arrays):
     """ctx with each array that is a traced value's array replaced by that value's Sym."""
     if isinstance(ctx, np.ndarray):
@@ -996,7 +1015,8 @@ def _verify(fn, program, args):
     (a value computed from an argument outside the ops) shows as a difference. Twice: the
     entries of every argument moved (masks made from the data move), the values that take a
     gradient scaled by up to 5% (a sum read with .item() changes); then every float argument
-    scaled, unless eager fn refuses those values (targets that must be 1 or -1)."""
+    scaled and every integer one drawn anew in its range, unless eager fn refuses those
+    values (targets that must be 1 or -1)."""
     rng = np.random.default_rng(0)
     other = [_perturbed(a, rng, False) for a in args]
     _compare(fn, program, other, "trace")
@@ -1146,7 +1166,10 @@ def _copy_state(state):
 
 def _perturbed(a, rng, scale_all):
     """Other values for argument a, as valid as its own: its entries in other places, and
-    those that take a gradient (all with scale_all) each scaled by up to 5%, signs kept."""
+    those that take a gradient (all with scale_all) each scaled by up to 5%, signs kept.
+    With scale_all an integer array gets new entries between its least and its largest
+    (indices, classes): a frozen index shows even where moving entries changes nothing
+    (x.index_select(0, i).sum())."""
     from .tensor import Tensor
     from .value import Value
     if isinstance(a, Value):
@@ -1158,6 +1181,8 @@ def _perturbed(a, rng, scale_all):
         return a
     if arr.dtype.kind == "b":
         new = ~arr
+    elif arr.dtype.kind in "iu" and scale_all and arr.size:
+        new = rng.integers(arr.min(), arr.max(), arr.shape, endpoint=True).astype(arr.dtype)
     else:
         new = rng.permutation(arr.reshape(-1)).reshape(arr.shape)
         if arr.dtype.kind == "f" and (scale_all or getattr(a, "requires_grad", False)):

@@ -471,6 +471,11 @@ def _with_operand(a, fn, operand):
     return fn(a, operand)
 
 
+def _as_dtype(a, dtype):
+    """a's entries as `dtype` (an integer or bool cast: a constant of the numpy row)."""
+    return a.astype(dtype)
+
+
 def _indices_of(t, fn, dim, keepdim):
     """fn(t, axis=dim, keepdims=keepdim) (np.argmax, np.argmin) as int64 indices, an op of
     the numpy row (no gradient): a compiled function computes them at each call (an accuracy
@@ -1170,7 +1175,9 @@ class Tensor(TensorAPI, Node):
         if dtype == self._data.dtype:
             return self
         if dtype.kind != "f":
-            return Tensor._node(self._data.astype(dtype))
+            # an op of the numpy row (no gradient): a compiled function casts at each call
+            # (y.long() of a batch's targets) rather than keeping the trace's values
+            return Tensor._apply(_NUMPY, (_as_dtype, {"dtype": dtype}), self)
         return Tensor._apply(OPS["astype"], dtype, self)
 
     # comparisons: constant boolean tensors, not differentiable

@@ -26,6 +26,7 @@ _ROUND, _SIGN, _FLOOR, _CEIL, _TRUNC = (OPS[n] for n in ("round", "sign", "floor
                                                           "trunc"))
 _LOG2, _LOG10, _LOG1P = OPS["log2"], OPS["log10"], OPS["log1p"]
 _SCATTER = OPS["scatter"]
+_NUMPY = OPS["numpy"]          # values computed without a gradient, as ops (autograd.compile)
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
@@ -46,11 +47,26 @@ def _axis(dim, ndim, opname):
 
 
 def _index_array(index, opname):
-    """An index argument (a Tensor, an array or a list of ints) as an int64 array."""
-    arr = np.asarray(index._data if isinstance(index, Node) else index)
+    """An index argument (a Tensor, an array or a list of ints) as an int64 array. A tensor's
+    is its own array (cast by an op if it is another integer type): inside a compiled
+    function the index is then read at each call, not kept from the trace."""
+    if isinstance(index, Node):
+        kind = index._data.dtype.kind
+        if kind not in "iu" and index._data.size:
+            raise RuntimeError(f"{opname}(): Expected dtype int64 for index")
+        return (index if index._data.dtype == np.int64 else index.long())._data
+    arr = np.asarray(index)
     if arr.dtype.kind not in "iu" and arr.size:
         raise RuntimeError(f"{opname}(): Expected dtype int64 for index")
     return arr.astype(np.int64, copy=False)
+
+
+def _flat_index(index, opname):
+    """_index_array of index as a 1-D array (a 0-d tensor reshaped by an op)."""
+    if isinstance(index, Node) and index._data.ndim != 1:
+        index = index.reshape(-1)
+    idx = _index_array(index, opname)
+    return idx if idx.ndim == 1 else idx.reshape(-1)
 
 
 def _grids(shape, dim, index):
@@ -457,10 +473,9 @@ class TensorAPI:
     def index_select(self, dim, index):
         """The entries at `index` (a 1-D integer tensor) along dim."""
         d = _axis(dim, self.ndim, "index_select")
-        idx = _index_array(index, "index_select")
-        if idx.ndim > 1:
+        if np.ndim(index._data if isinstance(index, Node) else index) > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
-        out = self[(slice(None),) * d + (idx.reshape(-1),)]
+        out = self[(slice(None),) * d + (_flat_index(index, "index_select"),)]
         return _named(out, "IndexSelectBackward0", self)
 
     def gather(self, dim, index):
@@ -475,7 +490,7 @@ class TensorAPI:
 
     def take_along_dim(self, indices, dim=None):
         if dim is None:
-            return self.reshape(-1)[_index_array(indices, "take_along_dim").reshape(-1)]
+            return self.reshape(-1)[_flat_index(indices, "take_along_dim")]
         return self.gather(dim, indices)
 
     def masked_select(self, mask):
@@ -491,6 +506,10 @@ class TensorAPI:
             raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
                                f"dtype {mask.dtype}")
         m = np.broadcast_to(m.astype(bool), self._data.shape)
+        if isinstance(mask, TensorAPI):
+            # the tensor itself, an input of where (it broadcasts there): a compiled function
+            # reads the mask at each call (an attention mask), not the trace's
+            m = mask
         if isinstance(value, TensorAPI):
             if value.ndim:
                 raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, "
@@ -540,12 +559,16 @@ class TensorAPI:
     def index_add_(self, dim, index, source, *, alpha=1):
         """self[..., index[i], ...] += alpha * source[..., i, ...] along dim, in place."""
         d = _axis(dim, self.ndim, "index_add_")
-        idx = _index_array(index, "index_add_").reshape(-1)
+        idx = _flat_index(index, "index_add_")
         where = (slice(None),) * d + (idx,)
         src = source if alpha == 1 else source * alpha
         zeros_shape = self._data.shape
         added = self._kind._apply(_SCATTER, (where, zeros_shape), src.to(self.dtype))
         return self.add_(added)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """index_add_ on a copy."""
+        return self.clone().index_add_(dim, index, source, alpha=alpha)
 
     def flip(self, *dims):
         """The entries in reverse order along each of dims."""
@@ -1142,8 +1165,7 @@ class TensorAPI:
         axes = dim if dim is None or isinstance(dim, (tuple, list)) else (dim,)
         if axes is not None:
             axes = tuple(_axis(a, self.ndim, "count_nonzero") for a in axes)
-        return self._kind._node(np.asarray(np.count_nonzero(self._data, axis=axes),
-                                           dtype=np.int64))
+        return self._kind._apply(_NUMPY, (_count_nonzero, {"axis": axes}), self)
 
     def nonzero(self, *, as_tuple=False):
         """The indices of the nonzero entries: an (n, ndim) int64 tensor, or with as_tuple a
@@ -1156,17 +1178,25 @@ class TensorAPI:
     def argwhere(self):
         return self.nonzero()
 
+    # The indices of argsort, sort, topk and kthvalue are ops of the numpy row (no gradient)
+    # and the values are taken at them by an op: a compiled function sorts at each call
+    def _sorted_indices(self, dim, descending, start=0, stop=None):
+        """The indices that sort along dim, those from start to stop on that axis."""
+        return self._kind._apply(_NUMPY, (_sort_indices, {
+            "dim": dim, "descending": descending, "start": start, "stop": stop}), self)
+
     def argsort(self, dim=-1, descending=False, stable=False):
         """The indices that sort along dim (ties in their original order)."""
-        return self._kind._node(_argsort(self._data, dim, descending, self.ndim))
+        if self.ndim:
+            _axis(dim, self.ndim, "sort")
+        return self._sorted_indices(dim, descending)
 
     def sort(self, dim=-1, descending=False, stable=False):
         """(values, indices) sorted along dim, as torch.return_types.sort; the values are
         differentiable (each gets the gradient of its place)."""
-        idx = _argsort(self._data, dim, descending, self.ndim)
-        values = self._take(idx, dim)
-        return _return_types.make("sort", _named(values, "SortBackward0", self),
-                                  self._kind._node(idx))
+        idx = self.argsort(dim, descending)
+        values = self._take(idx._data, dim)
+        return _return_types.make("sort", _named(values, "SortBackward0", self), idx)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """The k largest (or smallest) entries along dim and their indices, largest first."""
@@ -1174,22 +1204,18 @@ class TensorAPI:
         n = self._data.shape[d] if self.ndim else 1
         if not 0 <= k <= n:
             raise RuntimeError("selected index k out of range")
-        idx = _argsort(self._data, d, largest, self.ndim)
-        idx = idx[(slice(None),) * d + (slice(0, k),)] if self.ndim else idx
-        values = self._take(idx, d)
-        return _return_types.make("topk", _named(values, "TopkBackward0", self),
-                                  self._kind._node(idx))
+        idx = self._sorted_indices(d, largest, 0, k)
+        values = self._take(idx._data, d)
+        return _return_types.make("topk", _named(values, "TopkBackward0", self), idx)
 
     def kthvalue(self, k, dim=-1, keepdim=False):
         """The k-th smallest entry along dim (k from 1) and its index."""
         d = _axis(dim, self.ndim, "kthvalue") if self.ndim else 0
-        idx = _argsort(self._data, d, False, self.ndim)
-        pick = idx[(slice(None),) * d + (slice(k - 1, k),)] if self.ndim else idx
-        values = self._take(pick, d)
+        pick = self._sorted_indices(d, False, k - 1, k)
+        values = self._take(pick._data, d)
         if not keepdim and self.ndim:
             values, pick = values.squeeze(d), pick.squeeze(d)
-        return _return_types.make("kthvalue", _named(values, "KthvalueBackward0", self),
-                                  self._kind._node(pick))
+        return _return_types.make("kthvalue", _named(values, "KthvalueBackward0", self), pick)
 
     def median(self, dim=None, keepdim=False):
         """median(): the lower of the two middle values (torch does not average them);
@@ -1199,8 +1225,7 @@ class TensorAPI:
             n = flat._data.size
             if n == 0:
                 return self._kind._node(np.asarray(np.nan, self._data.dtype))
-            idx = _argsort(flat._data, 0, False, 1)[(n - 1) // 2]
-            return _named(flat[int(idx)], "MedianBackward0", self)
+            return _named(flat.kthvalue((n - 1) // 2 + 1, 0).values, "MedianBackward0", self)
         d = _axis(dim, self.ndim, "median") if self.ndim else 0
         n = self._data.shape[d] if self.ndim else 1
         out = self.kthvalue((n - 1) // 2 + 1, d, keepdim)
@@ -1337,6 +1362,18 @@ def _mod(a, b, rule, reflected):
         raise RuntimeError("ZeroDivisionError")
     kind = type(x)._kind
     return kind._apply(OPS[rule], None, x, y)
+
+
+def _sort_indices(a, dim, descending, start, stop):
+    """The int64 indices that sort a along dim, from start to stop on that axis (a stable
+    sort: ties in their original order, descending too)."""
+    idx = _argsort(a, dim, descending, a.ndim)
+    return idx[(slice(None),) * (dim % a.ndim) + (slice(start, stop),)] if a.ndim else idx
+
+
+def _count_nonzero(a, axis):
+    """How many entries of a are not zero (along axis), int64."""
+    return np.asarray(np.count_nonzero(a, axis=axis), dtype=np.int64)
 
 
 def _argsort(arr, dim, descending, ndim):

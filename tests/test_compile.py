@@ -1750,6 +1750,73 @@ def test_tensor_index_argument_is_an_argument():
         _compare(step(x, i), f(x, i), [x], rng, F64, f"indices {idx}")
 
 
+def _int_index(rng, high, *shape, dtype=np.int64):
+    return lambda: Tensor(rng.integers(0, high, shape).astype(dtype))
+
+
+def _bool_mask(rng, *shape):
+    return lambda: Tensor(rng.random(shape) < 0.5)
+
+
+# (function of x (6, 4) and an argument, a maker of that argument): each output is a plain
+# sum, which moving the entries of an index does not change (the trace-time check moved them
+# and passed while the program kept the trace's index), or a sum of what data selects
+_INDEXING = {
+    "x[i[:, 0], 1]": (lambda x, i: x[i[:, 0], 1].sum(), lambda r: _int_index(r, 4, 3, 2)),
+    "x[i.long()]": (lambda x, i: x[i.long()].sum(), lambda r: _int_index(r, 6, 3, dtype=np.int32)),
+    "index_select": (lambda x, i: x.index_select(0, i).sum(), lambda r: _int_index(r, 6, 3)),
+    "index_select 0-d": (lambda x, i: x.index_select(1, i).sum(),
+                         lambda r: (lambda: Tensor(np.int64(r.integers(0, 4))))),
+    "index_select int32": (lambda x, i: x.index_select(0, i).sum(),
+                           lambda r: _int_index(r, 6, 3, dtype=np.int32)),
+    "gather int32": (lambda x, i: x.gather(1, i).sum(),
+                     lambda r: _int_index(r, 4, 6, 2, dtype=np.int32)),
+    "take_along_dim flat": (lambda x, i: autograd.take_along_dim(x, i).sum(),
+                            lambda r: _int_index(r, 24, 5)),
+    "index_add": (lambda x, i: autograd.zeros(6, 4, dtype=autograd.float64).index_add(
+        0, i, x[:3]).tanh().sum(), lambda r: _int_index(r, 6, 3)),
+    "one_hot": (lambda x, i: (x * F.one_hot(i, 4)).sum(), lambda r: _int_index(r, 4, 6)),
+    "masked_fill": (lambda x, m: x.masked_fill(m, 0.0).sum(), lambda r: _bool_mask(r, 6, 1)),
+    "bool()": (lambda x, i: (x * i.bool()).sum(), lambda r: _int_index(r, 2, 6, 4)),
+    "max(dim) values": (lambda x, i: x.max(1).values.sum() + x.min(0).values.sum(),
+                        lambda r: _bool_mask(r, 1)),
+    "argmax gather": (lambda x, i: x.gather(1, x.argmax(1, keepdim=True)).sum(),
+                      lambda r: _bool_mask(r, 1)),
+    "topk": (lambda x, i: x.topk(2, 1).values.sum(), lambda r: _bool_mask(r, 1)),
+    "sort": (lambda x, i: x.sort(0, descending=True).values[:2].sum(), lambda r: _bool_mask(r, 1)),
+    "argsort gather": (lambda x, i: x.gather(1, x.argsort(1)[:, :2]).sum(),
+                       lambda r: _bool_mask(r, 1)),
+    "kthvalue": (lambda x, i: x.kthvalue(2, 1).values.sum(), lambda r: _bool_mask(r, 1)),
+    "median": (lambda x, i: x.median() + x.median(1).values.sum(), lambda r: _bool_mask(r, 1)),
+    "count_nonzero": (lambda x, i: x.sum() * (x > 0).count_nonzero(), lambda r: _bool_mask(r, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_INDEXING))
+def test_indices_computed_from_the_data_are_computed_at_each_call(name):
+    """Indices and masks a function makes from its arguments (a cast of an index, a column of
+    one, a sort, a maximum, a one-hot encoding) are ops of the program: each call selects
+    what eager mode selects, value and gradient. Before, several were constants of the trace,
+    and a sum over them kept its first call's value."""
+    fn, make = _INDEXING[name]
+    rng = np.random.default_rng(34)
+    arg = make(rng)
+    step = autograd.compile(fn)
+    for k in range(5):
+        x, a = _t(rng, 6, 4), arg()
+        _compare(step(x, a), fn(x, a), [x], rng, F64, f"call {k}")
+
+
+def test_an_index_taken_outside_the_ops_is_refused_at_trace_time():
+    """x[i.tolist()]: the index is a Python list of the trace's values, a constant of the
+    program; the trace-time check draws other indices in the argument's range, sees the
+    difference even in a plain sum, and refuses."""
+    rng = np.random.default_rng(35)
+    step = autograd.compile(lambda x, i: x[i.tolist()].sum())
+    with pytest.raises(CompileError, match="differs from eager mode"):
+        step(_t(rng, 6, 4), Tensor(np.array([0, 2, 5])))
+
+
 # ---------------------------------------------------------------------------------------------
 # every nn layer and loss
 def _ints(rng, high, *shape):
