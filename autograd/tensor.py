@@ -89,7 +89,7 @@ def _exact_dtype(out, pair):
     another (bool ** bool is int8 there, bool in torch). Float results are always right."""
     d = np.promote_types(pair[0]._data.dtype, pair[1]._data.dtype)
     if out._data.dtype != d and d.kind in "biu":
-        return Tensor._node(out._data.astype(d))
+        return out.astype(d)
     return out
 
 
@@ -1078,7 +1078,7 @@ class Tensor(TensorAPI, Node):
         one refused as in torch."""
         if self._data.dtype.kind != "f":
             _dt.unary_dtype("neg", self.dtype)
-            return Tensor._node(np.negative(self._data))
+            return Tensor._apply(_NUMPY, (np.negative, {}), self)
         return _named(self * -1.0, "NegBackward0", self)
 
     def __sub__(self, other):

@@ -28,6 +28,16 @@ _LOG2, _LOG10, _LOG1P = OPS["log2"], OPS["log10"], OPS["log1p"]
 _SCATTER = OPS["scatter"]
 _NUMPY = OPS["numpy"]          # values computed without a gradient, as ops (autograd.compile)
 
+
+def _data_op(fn, *operands, **keywords):
+    """fn(*arrays, **keywords) of the operands' arrays as an op of the numpy row (no
+    gradient): a value computed from data (a mask, a cast, an integer quotient) that a
+    compiled function computes at each call rather than keeping the trace's. Operands that
+    are not tensors (numbers, arrays) are constants."""
+    from .tensor import Tensor
+    tensors = [o if isinstance(o, Node) else Tensor._node(np.asarray(o)) for o in operands]
+    return type(tensors[0])._kind._apply(_NUMPY, (fn, keywords), *tensors)
+
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
@@ -767,9 +777,9 @@ class TensorAPI:
     def sign(self):
         """-1, 0 or 1; gradient 0."""
         if self._data.dtype.kind == "b":
-            return self._kind._node(self._data.copy())     # True stays True, as torch's
+            return _data_op(np.copy, self)          # True stays True, as torch's
         if self._data.dtype.kind != "f":
-            return self._kind._node(np.sign(self._data))
+            return _data_op(np.sign, self)
         return self._kind._apply(_SIGN, None, self)
 
     sgn = sign
@@ -854,26 +864,26 @@ class TensorAPI:
                                f"'floor' but found '{rounding_mode}'")
         if rounding_mode == "floor":
             return self // other
-        kind = "div_trunc"
-        a, b = _binary_arrays(self, other, kind)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q = np.trunc(np.true_divide(a, b)) if a.dtype.kind == "f" else _int_trunc_div(a, b)
-        return self._kind._node(np.asarray(q).astype(a.dtype, copy=False))
+        from .tensor import _promoted_pair
+        x, y = _promoted_pair("div_trunc", self, other)
+        if x._data.dtype.kind in "iu" and np.any(y._data == 0):
+            raise RuntimeError("ZeroDivisionError")
+        return _data_op(_trunc_divide, x, y)
 
     divide = true_divide = div
 
     def __floordiv__(self, other):
         """floor(self / other), torch's floor_divide; not differentiable (a constant)."""
-        a, b = _binary_arrays(self, other, "floor_divide")
-        if a.dtype.kind in "iu" and np.any(b == 0):
+        from .tensor import _promoted_pair
+        x, y = _promoted_pair("floor_divide", self, other)
+        if x._data.dtype.kind in "iu" and np.any(y._data == 0):
             raise RuntimeError("ZeroDivisionError")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self._kind._node(np.asarray(np.floor_divide(a, b)))
+        return _data_op(_floor_divide, x, y)
 
     def __rfloordiv__(self, other):
-        a, b = _binary_arrays(other, self, "floor_divide")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self._kind._node(np.asarray(np.floor_divide(a, b)))
+        from .tensor import _promoted_pair
+        x, y = _promoted_pair("floor_divide", other, self)
+        return _data_op(_floor_divide, x, y)
 
     floor_divide = __floordiv__
 
@@ -1058,42 +1068,41 @@ class TensorAPI:
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """|self - other| <= atol + rtol |other| elementwise, a bool tensor; infinities are
         close only to themselves."""
-        o = other._data if isinstance(other, Node) else other
-        a, b = _binary_arrays(self, o, "eq")
-        if a.dtype.kind == "b":
-            a, b = a.astype(np.int64), b.astype(np.int64)
-        return self._kind._node(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol,
-                                                      equal_nan=equal_nan)))
+        from .tensor import _promoted_pair
+        x, y = _promoted_pair("eq", self, other)
+        if x._data.dtype.kind == "b":
+            x, y = x.long(), y.long()
+        return _data_op(_isclose, x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
     def isnan(self):
-        return self._kind._node(np.isnan(self._data))
+        return _data_op(np.isnan, self)
 
     def isinf(self):
-        return self._kind._node(np.isinf(self._data))
+        return _data_op(np.isinf, self)
 
     def isfinite(self):
-        return self._kind._node(np.isfinite(self._data))
+        return _data_op(np.isfinite, self)
 
     def isposinf(self):
-        return self._kind._node(np.isposinf(self._data))
+        return _data_op(np.isposinf, self)
 
     def isneginf(self):
-        return self._kind._node(np.isneginf(self._data))
+        return _data_op(np.isneginf, self)
 
     def isreal(self):
-        return self._kind._node(np.isreal(self._data))
+        return _data_op(np.isreal, self)
 
     def logical_not(self):
-        return self._kind._node(np.logical_not(self._data))
+        return _data_op(np.logical_not, self)
 
     def logical_and(self, other):
-        return self._kind._node(np.logical_and(self._data, _raw(other)))
+        return _data_op(np.logical_and, self, other)
 
     def logical_or(self, other):
-        return self._kind._node(np.logical_or(self._data, _raw(other)))
+        return _data_op(np.logical_or, self, other)
 
     def logical_xor(self, other):
-        return self._kind._node(np.logical_xor(self._data, _raw(other)))
+        return _data_op(np.logical_xor, self, other)
 
     def bitwise_not(self):
         return ~self
@@ -1128,7 +1137,7 @@ class TensorAPI:
         x = self._reduce_input("cumprod", dtype)
         d = _axis(dim, x.ndim, "cumprod") if x.ndim else 0
         if not x.requires_grad:
-            return self._kind._node(np.cumprod(x._data, axis=d) if x.ndim else x._data.copy())
+            return _data_op(np.cumprod, x, axis=d) if x.ndim else _data_op(np.copy, x)
         if np.all(x._data > 0):
             return _named(x.log().cumsum(d).exp(), "CumprodBackward0", self)
         # signs and zeros: one product per prefix (quadratic, exact)
@@ -1284,15 +1293,11 @@ class TensorAPI:
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         from .tensor import where
-        mask = np.isnan(self._data)
-        return where(mask, 0.0, self).sum(dim, keepdim, dtype=dtype)
+        return where(self.isnan(), 0.0, self).sum(dim, keepdim, dtype=dtype)
 
     def nanmean(self, dim=None, keepdim=False, *, dtype=None):
         _dt.reduction_dtype("nanmean", self.dtype)
-        keep = ~np.isnan(self._data)
-        count = self._kind._node(np.asarray(keep.sum(axis=dim, keepdims=keepdim)
-                                            if dim is not None else keep.sum(),
-                                            dtype=self._data.dtype))
+        count = _data_op(_count_not_nan, self, axis=dim, keepdims=keepdim)
         return self.nansum(dim, keepdim) / count
 
     def std_mean(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -1340,13 +1345,6 @@ def _raw(x):
     return x._data if isinstance(x, Node) else np.asarray(x)
 
 
-def _binary_arrays(a, b, rule):
-    """The arrays of a binary op's operands, in the dtype torch computes `rule` in."""
-    from .tensor import _promoted_pair
-    x, y = _promoted_pair(rule, a, b)
-    return x._data, y._data
-
-
 def _int_trunc_div(a, b):
     if np.any(b == 0):
         raise RuntimeError("ZeroDivisionError")
@@ -1369,6 +1367,35 @@ def _sort_indices(a, dim, descending, start, stop):
     sort: ties in their original order, descending too)."""
     idx = _argsort(a, dim, descending, a.ndim)
     return idx[(slice(None),) * (dim % a.ndim) + (slice(start, stop),)] if a.ndim else idx
+
+
+def _trunc_divide(a, b):
+    """a / b rounded toward 0, in a's dtype (C's integer division)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.trunc(np.true_divide(a, b)) if a.dtype.kind == "f" else _int_trunc_div(a, b)
+    return np.asarray(q).astype(a.dtype, copy=False)
+
+
+def _floor_divide(a, b):
+    """floor(a / b) (Python's //); x / 0 is inf or nan for floats, without a warning."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.floor_divide(a, b))
+
+
+def _isclose(a, b, rtol, atol, equal_nan):
+    return np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def _count_not_nan(a, axis, keepdims):
+    """How many entries are not nan (along axis), in a's dtype (nanmean's divisor)."""
+    keep = ~np.isnan(a)
+    return np.asarray(keep.sum(axis=axis, keepdims=keepdims) if axis is not None
+                      else keep.sum(), dtype=a.dtype)
+
+
+def _count_nonzero_as(a, axis, keepdims):
+    """How many entries are not zero (along axis), in a's dtype (the 0-norm)."""
+    return np.asarray((a != 0).sum(axis=axis, keepdims=keepdims), dtype=a.dtype)
 
 
 def _count_nonzero(a, axis):
@@ -1409,8 +1436,7 @@ def _vector_norm(x, p, dim, keepdim):
     if p == -math.inf:
         return a.amin(dim, keepdim)
     if p == 0:
-        return x._kind._node(np.asarray((x._data != 0).sum(axis=dim, keepdims=keepdim),
-                                        dtype=x._data.dtype))
+        return _data_op(_count_nonzero_as, x, axis=dim, keepdims=keepdim)
     s = (a ** p).sum(dim, keepdim)
     zero = s == 0
     return where(zero, 0.0, where(zero, 1.0, s) ** (1.0 / p))

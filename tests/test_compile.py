@@ -1789,15 +1789,44 @@ _INDEXING = {
     "kthvalue": (lambda x, i: x.kthvalue(2, 1).values.sum(), lambda r: _bool_mask(r, 1)),
     "median": (lambda x, i: x.median() + x.median(1).values.sum(), lambda r: _bool_mask(r, 1)),
     "count_nonzero": (lambda x, i: x.sum() * (x > 0).count_nonzero(), lambda r: _bool_mask(r, 1)),
+    # masks and integers computed from data: the same freeze, in the ops that make them
+    "isnan": (lambda x, a: autograd.where(a.isnan(), x, x * 2.0).sum(), lambda r: _holes(r)),
+    "isinf": (lambda x, a: autograd.where(a.isinf(), x, x * 2.0).sum(), lambda r: _holes(r)),
+    "isfinite": (lambda x, a: autograd.where(a.isfinite(), x, x * 2.0).sum(),
+                 lambda r: _holes(r)),
+    "nansum": (lambda x, a: (x + a).nansum(), lambda r: _holes(r)),
+    "nanmean": (lambda x, a: (x + a).nanmean(0).sum(), lambda r: _holes(r)),
+    "logical ops": (lambda x, a: autograd.where((a > 0).logical_and(a < 1).logical_or(
+        (a < -1).logical_xor(a < -2)).logical_not(), x, x * 2.0).sum(), lambda r: _holes(r)),
+    "isclose": (lambda x, a: autograd.where(a.isclose(a.round()), x, x * 2.0).sum(),
+                lambda r: (lambda: Tensor(np.where(r.random((6, 4)) < 0.5, 1.0, 0.5)))),
+    "int // and div trunc": (lambda x, i: (x * ((i // 2) + i.div(3, rounding_mode="trunc")
+                                                 + 7 // (i + 1))).sum(),
+                             lambda r: _int_index(r, 9, 6, 4)),
+    "int neg, sign, pow": (lambda x, i: (x * (-i + (i - 4).sign() + i ** 2)).sum(),
+                           lambda r: _int_index(r, 9, 6, 4)),
+    "int cumprod": (lambda x, i: (x * i.cumprod(1)).sum(), lambda r: _int_index(r, 3, 6, 4)),
+    "norm p=0": (lambda x, a: x.sum() * a.norm(p=0), lambda r: _holes(r, 0.0)),
 }
+
+
+def _holes(rng, value=np.nan):
+    """A float argument with `value` (nan: or an inf) at random places."""
+    def make():
+        a = rng.standard_normal((6, 4))
+        a[rng.random((6, 4)) < 0.3] = value
+        a[rng.random((6, 4)) < 0.1] = np.inf if value != 0.0 else 0.0
+        return Tensor(a)
+    return make
 
 
 @pytest.mark.parametrize("name", sorted(_INDEXING))
 def test_indices_computed_from_the_data_are_computed_at_each_call(name):
     """Indices and masks a function makes from its arguments (a cast of an index, a column of
-    one, a sort, a maximum, a one-hot encoding) are ops of the program: each call selects
-    what eager mode selects, value and gradient. Before, several were constants of the trace,
-    and a sum over them kept its first call's value."""
+    one, a sort, a maximum, a one-hot encoding, isnan, a logical op, an integer quotient) are
+    ops of the program: each call selects what eager mode selects, value and gradient.
+    Before, each was a constant of the trace: refused when the check saw the difference, and
+    where it did not (a sum over the entries an index picks), its first call's value."""
     fn, make = _INDEXING[name]
     rng = np.random.default_rng(34)
     arg = make(rng)
