@@ -121,6 +121,10 @@ class Trace:
         self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
         self.made = {}                     # recording index -> position in entries
         self.traced = {id(p) for p in proxies}
+        # the arrays of the traced values: x.detach() (or x.data) is a new node on x's array,
+        # which stands for x without its gradient, and ops on it are part of the program too
+        # (a stop-gradient max, x + (q - x).detach())
+        self.arrays = {id(p._data) for p in proxies if isinstance(p._data, np.ndarray)}
         self.keep = list(proxies)          # holds every traced object, so ids stay unique
         self.start = _next_index()
 
@@ -132,7 +136,7 @@ class Trace:
         start = self.start
         for x in inputs:
             if id(x) in self.traced or x.requires_grad or x._index in self.made or \
-                    x._index < start:
+                    x._index < start or id(x._data) in self.arrays:
                 break
         else:
             return
@@ -152,6 +156,8 @@ class Trace:
                 self.keep.append(x)
         self.made[out._index] = len(self.entries)
         self.traced.add(id(out))
+        if isinstance(out._data, np.ndarray):
+            self.arrays.add(id(out._data))
         self.keep.append(out)
         self.entries.append([out, op, ctx, inputs, tuple(x._index for x in inputs)])
 

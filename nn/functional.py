@@ -248,9 +248,10 @@ def mish(input, inplace=False):
 def _softplus(x):
     """log(1 + e^x) = m + log(e^-m + e^(x - m)) with m = max(x, 0) a constant: both exponents
     are <= 0, so it never overflows, and the gradient is sigmoid(x) everywhere (no kink, unlike
-    the max(x, 0) + log(1 + e^-|x|) form, whose autograd gradient is wrong at x = 0)."""
-    m = np.maximum(x._data, 0).astype(x.dtype)
-    return ((x - m).exp() + np.exp(-m)).log() + m
+    the max(x, 0) + log(1 + e^-|x|) form, whose autograd gradient is wrong at x = 0). m is an
+    op on x.detach() (no gradient): a compiled function takes each call's maximum."""
+    m = x.detach().clamp(min=0.0)
+    return ((x - m).exp() + (-m).exp()).log() + m
 
 
 @_torch_node("SoftplusBackward0", 1)
@@ -262,10 +263,7 @@ def softplus(input, beta=1.0, threshold=20.0):
         smooth = _softplus(x)
     else:
         smooth = _softplus(x * beta) * (1.0 / beta)
-    linear = x._data * beta > threshold
-    if not linear.any():
-        return smooth
-    return _where(linear, x, smooth)
+    return _where(x * beta > threshold, x, smooth)
 
 
 def softsign(input):
@@ -945,8 +943,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     x1, x2 = _expand_pair(_t(x1), _t(x2))
     dim = _dim(dim, x1.ndim, "cosine_similarity")
     n1, n2 = x1.norm(2, dim, True), x2.norm(2, dim, True)
-    n1 = n1 + (np.maximum(n1._data, eps) - n1._data)
-    n2 = n2 + (np.maximum(n2._data, eps) - n2._data)
+    n1 = n1 + (n1.detach().clamp(min=eps) - n1.detach())
+    n2 = n2 + (n2.detach().clamp(min=eps) - n2.detach())
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 

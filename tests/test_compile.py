@@ -1761,7 +1761,7 @@ def _bool_mask(rng, *shape):
 # (function of x (6, 4) and an argument, a maker of that argument): each output is a plain
 # sum, which moving the entries of an index does not change (the trace-time check moved them
 # and passed while the program kept the trace's index), or a sum of what data selects
-_INDEXING = {
+_FROM_DATA = {
     "x[i[:, 0], 1]": (lambda x, i: x[i[:, 0], 1].sum(), lambda r: _int_index(r, 4, 3, 2)),
     "x[i.long()]": (lambda x, i: x[i.long()].sum(), lambda r: _int_index(r, 6, 3, dtype=np.int32)),
     "index_select": (lambda x, i: x.index_select(0, i).sum(), lambda r: _int_index(r, 6, 3)),
@@ -1807,7 +1807,19 @@ _INDEXING = {
                            lambda r: _int_index(r, 9, 6, 4)),
     "int cumprod": (lambda x, i: (x * i.cumprod(1)).sum(), lambda r: _int_index(r, 3, 6, 4)),
     "norm p=0": (lambda x, a: x.sum() * a.norm(p=0), lambda r: _holes(r, 0.0)),
+    # values computed from x.detach() (a stop-gradient), and the functions built on them
+    "detach clamp": (lambda x, a: (x * (x * a).detach().clamp(min=0.0)).sum(),
+                     lambda r: _scales(r)),
+    "softplus": (lambda x, a: (F.softplus(x * a) + F.mish(x * a)).sum(), lambda r: _scales(r)),
+    "cosine_similarity eps": (lambda x, a: F.cosine_similarity(x * a, x).sum(),
+                              lambda r: (lambda: Tensor(np.full((6, 4), r.choice([1.0, 1e-12]))))),
 }
+
+
+def _scales(rng):
+    """A float argument of one value, 1 or one that takes softplus far from 0 (800: e^800
+    overflows unless the exponent is shifted by each call's maximum)."""
+    return lambda: Tensor(np.full((6, 4), rng.choice([1.0, -3.0, 800.0])))
 
 
 def _holes(rng, value=np.nan):
@@ -1820,14 +1832,15 @@ def _holes(rng, value=np.nan):
     return make
 
 
-@pytest.mark.parametrize("name", sorted(_INDEXING))
-def test_indices_computed_from_the_data_are_computed_at_each_call(name):
-    """Indices and masks a function makes from its arguments (a cast of an index, a column of
-    one, a sort, a maximum, a one-hot encoding, isnan, a logical op, an integer quotient) are
-    ops of the program: each call selects what eager mode selects, value and gradient.
-    Before, each was a constant of the trace: refused when the check saw the difference, and
-    where it did not (a sum over the entries an index picks), its first call's value."""
-    fn, make = _INDEXING[name]
+@pytest.mark.parametrize("name", sorted(_FROM_DATA))
+def test_values_made_from_the_data_are_computed_at_each_call(name):
+    """Indices, masks and shifts a function makes from its arguments (a cast of an index, a
+    column of one, a sort, a maximum, a one-hot encoding, isnan, a logical op, an integer
+    quotient, a clamp of x.detach()) are ops of the program: each call computes what eager
+    mode computes, value and gradient. Before, each was a constant of the trace: refused when
+    the check saw the difference, and where it did not (a sum over the entries an index
+    picks, softplus's shift), its first call's value."""
+    fn, make = _FROM_DATA[name]
     rng = np.random.default_rng(34)
     arg = make(rng)
     step = autograd.compile(fn)
