@@ -133,13 +133,14 @@ class Trace:
         # a value the trace made, or a tensor made before the trace (a buffer such as
         # BatchNorm's running statistics, a batch refilled in place): those are read afresh
         # at each call; only values fn makes from nothing of these are constants
-        start = self.start
         for x in inputs:
-            if id(x) in self.traced or x.requires_grad or x._index in self.made or \
-                    x._index < start or id(x._data) in self.arrays:
+            if self.reads(x):
                 break
         else:
             return
+        if op.name == "getitem" and any(a.dtype == bool and id(a) in self.arrays
+                                        for a in _arrays_in(ctx)):
+            self.refuse_data_shape("x[mask] with a boolean mask")
         for x in inputs:
             if id(x) in self.traced and x._version is not None and \
                     x._version.changed_at > x._index:
@@ -160,6 +161,23 @@ class Trace:
             self.arrays.add(id(out._data))
         self.keep.append(out)
         self.entries.append([out, op, ctx, inputs, tuple(x._index for x in inputs)])
+
+    def reads(self, x):
+        """Whether an op on x is part of the program (see record): x comes from the
+        arguments, requires grad, was made by a recorded op, is a traced value's array seen
+        through another node, or was made before the trace."""
+        return (id(x) in self.traced or x.requires_grad or x._index in self.made
+                or x._index < self.start or id(x._data) in self.arrays)
+
+    def refuse_data_shape(self, what):
+        """An op whose result's shape depends on the data (nonzero, x[mask]): a program's
+        shapes are those of its trace."""
+        raise CompileError(
+            f"compile: {_name(self.fn)} calls {what} on values it computes from its arguments; "
+            f"the result's shape depends on the data, and a compiled program's shapes are "
+            f"fixed by its trace. Keep it outside the compiled function, or write it with a "
+            f"fixed shape: where(mask, x, 0) or x * mask instead of x[mask], and a sum over "
+            f"the mask (mask.sum()) for a count")
 
     def refuse(self, what):
         """An effect that compiled code would not repeat (.grad written, parameters updated,
@@ -1174,8 +1192,9 @@ def _perturbed(a, rng, scale_all):
     """Other values for argument a, as valid as its own: its entries in other places, and
     those that take a gradient (all with scale_all) each scaled by up to 5%, signs kept.
     With scale_all an integer array gets new entries between its least and its largest
-    (indices, classes): a frozen index shows even where moving entries changes nothing
-    (x.index_select(0, i).sum())."""
+    (indices, classes), and a bool one a random mask (the first round's complement may
+    select as many entries, at places whose indices sum the same): a frozen index shows even
+    where moving entries changes nothing (x.index_select(0, i).sum())."""
     from .tensor import Tensor
     from .value import Value
     if isinstance(a, Value):
@@ -1186,7 +1205,7 @@ def _perturbed(a, rng, scale_all):
     if not isinstance(arr, np.ndarray):
         return a
     if arr.dtype.kind == "b":
-        new = ~arr
+        new = ~arr if not scale_all else rng.random(arr.shape) < 0.5
     elif arr.dtype.kind in "iu" and scale_all and arr.size:
         new = rng.integers(arr.min(), arr.max(), arr.shape, endpoint=True).astype(arr.dtype)
     else:

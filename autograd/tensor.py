@@ -471,6 +471,11 @@ def _with_operand(a, fn, operand):
     return fn(a, operand)
 
 
+def _copy(a):
+    """A copy of a in C order."""
+    return a.copy()
+
+
 def _as_dtype(a, dtype):
     """a's entries as `dtype` (an integer or bool cast: a constant of the numpy row)."""
     return a.astype(dtype)
@@ -720,7 +725,8 @@ class Tensor(TensorAPI, Node):
         """A copy with its own (row-major) memory; differentiable (the gradient passes
         through)."""
         if not self.requires_grad:
-            return Tensor._node(self._data.copy())
+            # an op of the numpy row: a compiled function copies each call's values
+            return Tensor._apply(_NUMPY, (_copy, {}), self)
         out = self * 1
         if not out._data.flags.c_contiguous:
             out._data = np.ascontiguousarray(out._data)     # a fresh node: nothing saw it yet

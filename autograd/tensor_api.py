@@ -505,6 +505,8 @@ class TensorAPI:
 
     def masked_select(self, mask):
         """The entries where mask (broadcast to this shape) is True, as a 1-D tensor."""
+        if isinstance(mask, Node):
+            _data_shaped(mask, "masked_select(mask)")
         m = np.broadcast_to(np.asarray(mask._data if isinstance(mask, Node) else mask,
                                        dtype=bool), self._data.shape)
         return _named(self[m], "MaskedSelectBackward0", self)
@@ -642,6 +644,8 @@ class TensorAPI:
         """Each entry repeated `repeats` times in place (along dim; flattened if None)."""
         x = self.reshape(-1) if dim is None else self
         d = 0 if dim is None else _axis(dim, self.ndim, "repeat_interleave")
+        if isinstance(repeats, Node):
+            _data_shaped(repeats, "repeat_interleave(repeats tensor)")
         reps = _index_array(repeats, "repeat_interleave") if not isinstance(
             repeats, (int, np.integer)) else int(repeats)
         idx = np.repeat(np.arange(x._data.shape[d]), reps)
@@ -746,7 +750,7 @@ class TensorAPI:
     # ------------------------------------------------------------------ elementwise
     def _rounding(self, row, name, ctx=None):
         if self._data.dtype.kind in "iu":
-            return self._kind._node(self._data.copy())      # integers are already whole
+            return _data_op(np.copy, self)          # integers are already whole
         if self._data.dtype.kind == "b":
             _dt.unary_dtype(name, self.dtype)                # torch's error for bool
         return self._kind._apply(row, ctx, self)
@@ -915,14 +919,13 @@ class TensorAPI:
         if d.dtype.kind != "f":
             return self.clone()
         info = np.finfo(d.dtype)
-        fill = np.nan_to_num(d, nan=nan, posinf=info.max if posinf is None else posinf,
-                             neginf=info.min if neginf is None else neginf)
-        finite = np.isfinite(d)
-        if finite.all():
-            return _named(self.clone(), "NanToNumBackward0", self)
+        # the replacements and the mask are ops: a compiled function replaces what each call
+        # holds, not the trace's non-finite entries
+        fill = _data_op(np.nan_to_num, self, nan=nan,
+                        posinf=info.max if posinf is None else posinf,
+                        neginf=info.min if neginf is None else neginf)
         from .tensor import where
-        out = where(finite, self, self._kind._node(fill.astype(d.dtype, copy=False)))
-        return _named(out, "NanToNumBackward0", self)
+        return _named(where(self.isfinite(), self, fill), "NanToNumBackward0", self)
 
     def lerp(self, end, weight):
         """self + weight * (end - self)."""
@@ -1179,6 +1182,7 @@ class TensorAPI:
     def nonzero(self, *, as_tuple=False):
         """The indices of the nonzero entries: an (n, ndim) int64 tensor, or with as_tuple a
         tuple of one 1-D tensor per dim."""
+        _data_shaped(self, "nonzero()")
         idx = np.nonzero(self._data if self.ndim else self._data.reshape(1))
         if as_tuple:
             return tuple(self._kind._node(i.astype(np.int64)) for i in idx)
@@ -1250,6 +1254,7 @@ class TensorAPI:
 
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
         """The distinct values (sorted), with the inverse indices and counts if asked."""
+        _data_shaped(self, "unique()")
         if dim is not None:
             raise NotImplementedError("unique(dim=...) is not supported")
         values, inverse, counts = np.unique(self._data, return_inverse=True, return_counts=True)
@@ -1265,6 +1270,7 @@ class TensorAPI:
         (weighted sums with weights)."""
         if self.ndim != 1 or self._data.dtype.kind not in "iu":
             raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+        _data_shaped(self, "bincount()")
         w = None if weights is None else _raw(weights)
         out = np.bincount(self._data, weights=w, minlength=minlength)
         if w is None:
@@ -1276,14 +1282,7 @@ class TensorAPI:
     def histc(self, bins=100, min=0, max=0):
         """A histogram of bins equal bins between min and max (the data's range when both are
         0); values outside are ignored."""
-        d = self._data
-        lo, hi = float(min), float(max)
-        if lo == hi == 0 and d.size:
-            lo, hi = float(d.min()), float(d.max())
-        if lo == hi:
-            lo, hi = lo - 1, hi + 1
-        counts, _ = np.histogram(d, bins=bins, range=(lo, hi))
-        return self._kind._node(counts.astype(d.dtype if d.dtype.kind == "f" else np.float32))
+        return _data_op(_histogram, self, bins=bins, low=float(min), high=float(max))
 
     def aminmax(self, *, dim=None, keepdim=False):
         return _return_types.make("aminmax", self.amin(dim, keepdim), self.amax(dim, keepdim))
@@ -1367,6 +1366,23 @@ def _sort_indices(a, dim, descending, start, stop):
     sort: ties in their original order, descending too)."""
     idx = _argsort(a, dim, descending, a.ndim)
     return idx[(slice(None),) * (dim % a.ndim) + (slice(start, stop),)] if a.ndim else idx
+
+
+def _histogram(d, bins, low, high):
+    """histc's counts: bins equal bins from low to high (d's range when both are 0)."""
+    if low == high == 0 and d.size:
+        low, high = float(d.min()), float(d.max())
+    if low == high:
+        low, high = low - 1, high + 1
+    counts, _ = np.histogram(d, bins=bins, range=(low, high))
+    return counts.astype(d.dtype if d.dtype.kind == "f" else np.float32)
+
+
+def _data_shaped(t, what):
+    """Inside a compiled function, refuse `what` on a value the program reads: its result's
+    shape depends on the data, and a program's shapes are fixed by its trace."""
+    if STATE.trace is not None and STATE.trace.reads(t):
+        STATE.trace.refuse_data_shape(what)
 
 
 def _trunc_divide(a, b):

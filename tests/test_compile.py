@@ -1811,6 +1811,11 @@ _FROM_DATA = {
     "detach clamp": (lambda x, a: (x * (x * a).detach().clamp(min=0.0)).sum(),
                      lambda r: _scales(r)),
     "softplus": (lambda x, a: (F.softplus(x * a) + F.mish(x * a)).sum(), lambda r: _scales(r)),
+    "int rounding": (lambda x, i: (x * (i.round() + i.floor() + i.ceil() + i.trunc())).sum(),
+                     lambda r: _int_index(r, 9, 6, 4)),
+    "clone of an argument": (lambda x, a: (x * a.clone()).sum(), lambda r: _scales(r)),
+    "nan_to_num": (lambda x, a: (x * a.nan_to_num(posinf=2.0)).sum(), lambda r: _holes(r)),
+    "histc": (lambda x, a: x.sum() * a.histc(4, -2, 2)[1], lambda r: _holes(r, 0.0)),
     "cosine_similarity eps": (lambda x, a: F.cosine_similarity(x * a, x).sum(),
                               lambda r: (lambda: Tensor(np.full((6, 4), r.choice([1.0, 1e-12]))))),
 }
@@ -1847,6 +1852,28 @@ def test_values_made_from_the_data_are_computed_at_each_call(name):
     for k in range(5):
         x, a = _t(rng, 6, 4), arg()
         _compare(step(x, a), fn(x, a), [x], rng, F64, f"call {k}")
+
+
+_DATA_SHAPED = {
+    "x[mask]": lambda x, m: x[m].sum(),
+    "masked_select": lambda x, m: x.masked_select(m).mean(),
+    "nonzero": lambda x, m: x[m.nonzero(as_tuple=True)].sum(),
+    "argwhere": lambda x, m: x.sum() * m.argwhere().sum(),
+    "unique": lambda x, m: x.sum() * m.unique().sum(),
+    "bincount": lambda x, m: x.sum() * m[0].long().bincount().sum(),
+    "repeat_interleave": lambda x, m: x[0].repeat_interleave(m[0].long()).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_DATA_SHAPED))
+def test_a_result_whose_shape_depends_on_the_data_is_refused_at_trace_time(name):
+    """x[mask], masked_select, nonzero, unique, bincount, repeat_interleave with a tensor of
+    repeats: a program's shapes are its trace's, so each is a CompileError that names it and
+    says what to write instead (a masked mean of x[mask] was a mean over the trace's count)."""
+    rng = np.random.default_rng(36)
+    step = autograd.compile(_DATA_SHAPED[name])
+    with pytest.raises(CompileError, match="shape depends on the data"):
+        step(_t(rng, 6, 4), Tensor(rng.random((6, 4)) < 0.5))
 
 
 def test_an_index_taken_outside_the_ops_is_refused_at_trace_time():
