@@ -1876,6 +1876,66 @@ def test_a_result_whose_shape_depends_on_the_data_is_refused_at_trace_time(name)
         step(_t(rng, 6, 4), Tensor(rng.random((6, 4)) < 0.5))
 
 
+# methods that are not a value of the tensor (effects, conversions out of tensors, copies
+# to devices) or change it in place
+_NOT_VALUES = {"backward", "register_hook", "retain_grad", "numpy", "tolist", "item", "cpu",
+               "cuda", "to", "type", "data_ptr", "storage", "untyped_storage", "pin_memory",
+               "share_memory_", "apply_", "map_", "set_", "resize_", "resize_as_"}
+
+
+def _method_argument(kind, rng):
+    if kind == "float":
+        a = rng.standard_normal((6, 4))
+        a[rng.random((6, 4)) < 0.15] = 0.0          # zeros: sign, nonzero, count_nonzero
+        return Tensor(a, requires_grad=True)
+    if kind == "int":
+        return Tensor(rng.integers(-3, 4, (6, 4)))
+    return Tensor(rng.random((6, 4)) < 0.5)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")      # log of negatives and the like
+@pytest.mark.parametrize("kind", ["float", "int", "bool"])
+def test_every_method_without_arguments_compiles_or_is_refused_by_name(kind):
+    """Each Tensor method that takes no argument and gives a tensor, inside a compiled
+    function (its result times a parameter), called on four new tensors: the value is eager
+    mode's, or the trace refuses a result whose shape depends on the data. A method that
+    computes with numpy outside the ops shows as another value on a later call."""
+    rng = np.random.default_rng(37)
+    probe = _method_argument(kind, rng)
+    checked, refused = 0, []
+    for name in sorted(dir(probe)):
+        if name.startswith("_") or name.endswith("_") or name in _NOT_VALUES:
+            continue
+        try:
+            out = getattr(probe, name)()
+        except Exception:       # noqa: BLE001 (a method that needs arguments, or not this dtype)
+            continue
+        if isinstance(out, tuple):
+            out = out[0]
+        if not isinstance(out, Tensor) or out is probe:
+            continue
+
+        def fn(x, w, name=name):
+            o = getattr(x, name)()
+            o = (o[0] if isinstance(o, tuple) else o).double()
+            return (o * w).sum()
+
+        step = autograd.compile(fn)
+        try:
+            for k in range(4):
+                x, w = _method_argument(kind, rng), _t(rng, 1)
+                _compare(step(x, w), fn(x, w), [w], rng, F64, f"{name} at call {k}")
+        except CompileError as e:
+            assert "shape depends on the data" in str(e), f"{name}: {e}"
+            refused.append(name)
+            continue
+        checked += 1
+    print(f"reliability: {kind}: {checked} methods compiled as eager mode, {len(refused)} "
+          f"refused by name")
+    assert checked >= {"float": 90, "int": 80, "bool": 70}[kind]
+    assert set(refused) <= {"nonzero", "argwhere", "unique"}, refused
+
+
 def test_an_index_taken_outside_the_ops_is_refused_at_trace_time():
     """x[i.tolist()]: the index is a Python list of the trace's values, a constant of the
     program; the trace-time check draws other indices in the argument's range, sees the
