@@ -471,6 +471,27 @@ def _with_operand(a, fn, operand):
     return fn(a, operand)
 
 
+def _clamp_by_tensors(x, lo, hi):
+    """min(max(x, lo), hi) with tensor bounds (torch's clamp.Tensor), as selects that give
+    the gradient where torch's clamp_backward does: to x where lo <= x <= hi, to lo where
+    x < lo < hi, to hi where x > hi or hi < lo; where none holds (a nan, lo == hi below x)
+    the value is the max and min themselves (nan propagated), without a gradient. The
+    masks are ops, so a compiled function reads each call's bounds."""
+    lo = lo if lo is None or isinstance(lo, Node) else x._lift(lo, "clamp")
+    hi = hi if hi is None or isinstance(hi, Node) else x._lift(hi, "clamp")
+    value = x.detach()
+    if lo is not None:
+        value = value.maximum(lo.detach())
+    if hi is not None:
+        value = value.minimum(hi.detach())
+    if lo is None:
+        return where(x <= hi, x, where(x > hi, hi, value))
+    if hi is None:
+        return where(x >= lo, x, where(x < lo, lo, value))
+    return where((x >= lo) & (x <= hi), x,
+                 where((x < lo) & (lo < hi), lo, where((x > hi) | (hi < lo), hi, value)))
+
+
 def _copy(a):
     """A copy of a in C order."""
     return a.copy()
@@ -1153,6 +1174,11 @@ class Tensor(TensorAPI, Node):
 
     def leaky_relu(self, negative_slope=0.01):
         """a if a > 0 else negative_slope * a; gradient negative_slope at 0 (as PyTorch)."""
+        if isinstance(negative_slope, Node) and np.ndim(negative_slope._data) == 0:
+            negative_slope = float(negative_slope)      # a 0-d tensor is read as a number
+        elif not isinstance(negative_slope, numbers.Number):
+            raise TypeError(f"leaky_relu(): argument 'negative_slope' (position 2) must be "
+                            f"Number, not {type(negative_slope).__name__}")
         return Tensor._apply(OPS["leaky_relu"], negative_slope, self)
 
     def clip(self, min=None, max=None):
@@ -1160,6 +1186,8 @@ class Tensor(TensorAPI, Node):
         0 outside (torch.clamp)."""
         if min is None and max is None:
             raise ValueError("clip: at least one of min and max must be given")
+        if isinstance(min, Node) or isinstance(max, Node):
+            return _named(_clamp_by_tensors(self, min, max), "ClampBackward0", self)
         return Tensor._apply(OPS["clip"], (min, max), self)
 
     clamp = clip

@@ -1811,6 +1811,7 @@ _FROM_DATA = {
     "detach clamp": (lambda x, a: (x * (x * a).detach().clamp(min=0.0)).sum(),
                      lambda r: _scales(r)),
     "softplus": (lambda x, a: (F.softplus(x * a) + F.mish(x * a)).sum(), lambda r: _scales(r)),
+    "clamp by tensors": (lambda x, a: x.clamp(min=a, max=a + 1.0).sum(), lambda r: _holes(r)),
     "int rounding": (lambda x, i: (x * (i.round() + i.floor() + i.ceil() + i.trunc())).sum(),
                      lambda r: _int_index(r, 9, 6, 4)),
     "clone of an argument": (lambda x, a: (x * a.clone()).sum(), lambda r: _scales(r)),

@@ -56,6 +56,17 @@ CASES = {
                      [[1.0, 2.0, 3.0], [1.0, 5.0, 3.0]], False),
     "clip-at-bounds": (lambda x: x.clip(-1.0, 1.0), lambda x: torch.clamp(x, -1.0, 1.0),
                        [[-1.0, 1.0, 0.0, 2.0]], False),
+    # tensor bounds: each bound takes the gradient where it is the result; ties go to x, and
+    # a min above the max gives the max, as min(max(x, lo), hi)
+    "clamp-tensor-bounds": (lambda x, lo, hi: x.clamp(min=lo, max=hi),
+                            lambda x, lo, hi: torch.clamp(x, min=lo, max=hi),
+                            [[-2.0, -1.0, 0.0, 1.0, 2.0, 0.5, nan, 2.0, 0.0, 0.3, 0.3],
+                             [-1.0, -1.0, -1.0, -1.0, -1.0, 1.0, 0.0, 0.5, 0.5, nan, 0.0],
+                             [1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.5, 0.5, 1.0, nan]], False),
+    "clamp-tensor-min": (lambda x, lo: x.clamp(min=lo), lambda x, lo: torch.clamp(x, min=lo),
+                         [[-2.0, 0.0, 3.0], [0.0, 0.0, 0.0]], False),
+    "clamp-tensor-max": (lambda x, hi: x.clamp(max=hi), lambda x, hi: torch.clamp(x, max=hi),
+                         [[-2.0, 0.0, 3.0], [0.0, 0.0, 0.0]], False),
     "logsumexp-all-minus-inf": (lambda x: x.logsumexp(axis=0),
                                 lambda x: torch.logsumexp(x, dim=0), [[-inf, -inf]], False),
     "logsumexp-large": (lambda x: x.logsumexp(axis=0), lambda x: torch.logsumexp(x, dim=0),
@@ -164,3 +175,19 @@ def test_value_of_int_is_float():
     assert isinstance(v.data, float)
     (v * v).backward()
     assert v.grad == 6.0 and isinstance(v.grad, float)
+
+
+def test_leaky_relu_takes_its_slope_as_a_number_as_torch_does():
+    """negative_slope is a number; a 0-d tensor is read as one, a longer tensor or a string
+    is torch's TypeError (a tensor slope once went to numpy as an array, elementwise)."""
+    x = np.array([-2.0, 0.5])
+    got = Tensor(x).leaky_relu(Tensor(np.array(0.25)))
+    want = torch.nn.functional.leaky_relu(torch.tensor(x), torch.tensor(0.25))
+    _close(got.data, want.numpy(), "0-d slope")
+    for slope in (Tensor(np.array([0.1, 0.2])), "a"):
+        with pytest.raises(TypeError, match="must be Number") as ours:
+            Tensor(x).leaky_relu(slope)
+        theirs = torch.tensor([0.1, 0.2]) if isinstance(slope, Tensor) else slope
+        with pytest.raises(TypeError) as torchs:
+            torch.nn.functional.leaky_relu(torch.tensor(x), theirs)
+        assert str(ours.value) == str(torchs.value)
