@@ -13,6 +13,7 @@ Each program is called at least twice with different values of the same shapes: 
 at trace time shows at the second call.
 """
 import ast
+import copy
 import gc
 import importlib
 import random
@@ -2105,6 +2106,58 @@ def test_every_layer_compiles(name):
     fn, make, module = LAYERS[name]
     params = list(module.parameters())
     _check_compiles(fn, make, params, calls=3, seed=_seed_of(name), what=name)
+
+
+def _state_of(module, opt):
+    """Copies of what a step changes: the module's state_dict, .grad, the optimizer's state."""
+    return ({k: v._data.copy() for k, v in module.state_dict().items()},
+            [None if p.grad is None else p.grad._data.copy() for p in module.parameters()],
+            copy.deepcopy(opt.state_dict()))
+
+
+def _set_state(module, opt, state):
+    weights, grads, opt_state = state
+    module.load_state_dict({k: Tensor(v.copy()) for k, v in weights.items()})
+    for p, g in zip(module.parameters(), grads):
+        p.grad = None if g is None else Tensor(g.copy())
+    opt.load_state_dict(copy.deepcopy(opt_state))
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(LAYERS) if list(LAYERS[n][2].parameters())])
+def test_every_layer_trains_in_a_compiled_step(name):
+    """Each layer in a compiled training step (zero_grad, a loss of its output, backward,
+    SGD with momentum), three calls on new inputs; before each, the same step runs eagerly
+    from the same state (weights, buffers, .grad, momentum) and both must leave equal
+    weights, buffers and .grad, the loss equal too. The program keeps its products' buffers
+    from call to call (keep_buffers): a buffer that outlived its step would show here."""
+    fn, make, module = LAYERS[name]
+    rng = np.random.default_rng(_seed_of(name, "step"))
+    with no_grad():
+        fn(*make(rng))              # a lazy module takes its shapes
+    opt = optim.SGD(module.parameters(), lr=0.1, momentum=0.9)
+
+    def train_step(*args):
+        opt.zero_grad()
+        out = fn(*args)
+        out = out[0] if isinstance(out, tuple) else out
+        loss = (out * out).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    step = autograd.compile(train_step)
+    for call in range(3):
+        args = make(rng)
+        before = _state_of(module, opt)
+        want = train_step(*args)
+        after = _state_of(module, opt)
+        _set_state(module, opt, before)
+        got = step(*args)
+        _assert_close(got, want, **F64, what=f"{name}: loss at call {call}")
+        for (k, v), w in zip(module.state_dict().items(), after[0].values()):
+            _assert_close(v, w, **F64, what=f"{name}: {k} after call {call}")
+        for p, g in zip(module.parameters(), after[1]):
+            _assert_close(p.grad, g, **F64, what=f"{name}: .grad after call {call}")
 
 
 def _loss_cases():
