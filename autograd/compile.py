@@ -77,8 +77,10 @@ the same mask as a comparison (x > 0) is an op and compiles (every nn function i
 Indices are read at each call when ops make them: an argument, a column of one (i[:, 0]), an
 integer cast (i.long()), argmax, sort, topk, max(dim) and one_hot; an index taken through
 Python (i.tolist(), int(i[0])) is a constant, which the verification refuses (it draws other
-integers in each integer argument's range). Ops whose result's shape depends on the data
-(nonzero, unique, masked_select) are not compiled.
+integers in each integer argument's range). An op whose result's shape depends on the data
+(x[mask] with a computed boolean mask, masked_select, nonzero, unique, bincount,
+repeat_interleave by a tensor) is refused at trace time, by name: a program's shapes are its
+trace's.
 """
 import builtins
 import copy
