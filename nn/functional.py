@@ -1250,9 +1250,14 @@ def _pick_mask(target, n_classes, weight, ignore_index, input):
     weighted = onehot.astype(np.float64)
     if weight is None and not ignored_class:        # every weight 1: the count of targets
         return weighted.astype(input.dtype), weighted.sum(), cls_axis
-    w = np.ones(n_classes) if weight is None else _class_weight(weight, n_classes).copy()
-    if ignored_class:
-        w[ignore_index] = 0.0
+    if isinstance(weight, Node):
+        w = _weight_of(weight, n_classes, np.float64)       # ops: read at each call
+        if ignored_class:
+            w = w * (np.arange(n_classes) != ignore_index)
+    else:
+        w = np.ones(n_classes) if weight is None else _class_weight(weight, n_classes).copy()
+        if ignored_class:
+            w[ignore_index] = 0.0
     weighted = weighted * w.reshape(shape)
     # summed per element first, then over elements: the order of sum(w[t]) over the targets
     return weighted.astype(input.dtype), weighted.sum(cls_axis).sum(), cls_axis
@@ -1272,6 +1277,15 @@ def _mean_of(total, weight_sum):
     nan when every target is ignored (0 / 0, as torch)."""
     with np.errstate(divide="ignore"):
         return total * _no_grad(np.reciprocal, weight_sum.astype(total.dtype))
+
+
+def _weight_of(weight, n_classes, dtype):
+    """Class weights as a Tensor of `dtype` without a gradient: a tensor's through ops on it
+    (x.detach(), a cast), so that a compiled function reads them at each call."""
+    _class_weight(weight, n_classes)                        # the shape's check
+    if isinstance(weight, Node):
+        return weight.detach().astype(dtype)
+    return Tensor(np.asarray(weight, dtype=dtype))
 
 
 def _class_weight(weight, n_classes):
@@ -1330,8 +1344,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         names = {2: "Half", 4: "Float", 8: "Double"}
         raise RuntimeError(f"expected target dtype to be Long or Byte, but got "
                            f"{names.get(tarr.dtype.itemsize, str(tarr.dtype))}")
-    if len(in_shape) == 2 and not probs and not label_smoothing:
+    if len(in_shape) == 2 and not probs and not label_smoothing and \
+            not isinstance(weight, Node):
         # the common case, (N, C) logits and class indices: one fused node of the op table
+        # (class weights given as a tensor take the ops below, which read them at each call
+        # of a compiled function; the row keeps its weights as constants)
         if kind not in "iu" or tarr.shape != in_shape[:1]:
             tarr, _ = _class_targets(tarr, input, "cross_entropy", ignore_index)
             target = None
@@ -1343,7 +1360,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     logp = log_softmax(input, cls_axis)
     shape = [1] * input.ndim
     shape[cls_axis] = n_classes
-    w = None if weight is None else _const(weight, input).reshape(shape)
+    w = None if weight is None else _weight_of(weight, n_classes, input.dtype).reshape(shape)
     if probs:
         t = target if isinstance(target, Tensor) else _const(tarr, input)
         if label_smoothing:

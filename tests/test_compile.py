@@ -1812,6 +1812,17 @@ _FROM_DATA = {
     "detach clamp": (lambda x, a: (x * (x * a).detach().clamp(min=0.0)).sum(),
                      lambda r: _scales(r)),
     "softplus": (lambda x, a: (F.softplus(x * a) + F.mish(x * a)).sum(), lambda r: _scales(r)),
+    "cross_entropy weight": (lambda x, w: F.cross_entropy(x, Tensor(np.arange(6) % 4), weight=w),
+                             lambda r: _class_weights(r)),
+    "cross_entropy weight ignore smoothing": (
+        lambda x, w: F.cross_entropy(x, Tensor(np.arange(6) % 4), weight=w, ignore_index=2,
+                                     label_smoothing=0.1), lambda r: _class_weights(r)),
+    "nll_loss weight": (lambda x, w: F.nll_loss(x.log_softmax(1), Tensor(np.arange(6) % 4),
+                                                weight=w, reduction="sum"),
+                        lambda r: _class_weights(r)),
+    "cross_entropy probabilities weight": (
+        lambda x, w: F.cross_entropy(x, (x * 0.5).detach().softmax(1), weight=w),
+        lambda r: _class_weights(r)),
     "clamp by tensors": (lambda x, a: x.clamp(min=a, max=a + 1.0).sum(), lambda r: _holes(r)),
     "int rounding": (lambda x, i: (x * (i.round() + i.floor() + i.ceil() + i.trunc())).sum(),
                      lambda r: _int_index(r, 9, 6, 4)),
@@ -1821,6 +1832,11 @@ _FROM_DATA = {
     "cosine_similarity eps": (lambda x, a: F.cosine_similarity(x * a, x).sum(),
                               lambda r: (lambda: Tensor(np.full((6, 4), r.choice([1.0, 1e-12]))))),
 }
+
+
+def _class_weights(rng):
+    """Four positive class weights, float32 (cast to the logits' dtype on the way)."""
+    return lambda: Tensor(rng.uniform(0.2, 3.0, 4).astype(np.float32))
 
 
 def _scales(rng):
