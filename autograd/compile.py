@@ -53,9 +53,10 @@ What a trace freezes. Tracing runs Python once; what the arguments decide beyond
 shapes and dtypes is fixed at that run:
 - Python branches and loops on the values of tensors (`if loss.item() > 1:`), and values
   computed with numpy from a tensor's array inside fn;
-- Python numbers and other non-tensor arguments, and numbers fn reads from its closure or its
-  globals (a change of either retraces; a number read through an attribute, self.beta, or by
-  a function fn calls is frozen);
+- Python numbers and other non-tensor arguments, numbers fn reads from its closure or its
+  globals, and the numbers the nn modules it calls hold (a KL weight model.beta, Dropout's
+  p): a change of any retraces; a number read from another object's attribute, or by a
+  function fn calls from its own globals, is frozen;
 - tensors made inside fn from anything but the arguments (they are constants of the program);
 - Python state that fn changes outside the ops, and random numbers drawn by Python rather
   than by an op (autograd.randn(3) inside fn). BatchNorm's running statistics are updated by
@@ -326,6 +327,7 @@ class Program:
         self.modules = list(trace.modules.values())
         self.modes = [(m.training, m._structure, m._structure[0]) for m in self.modules]
         self.module_changes = STATE.module_changes
+        self.module_numbers = []            # set by Compiled._trace, once fn has run
         # Python numbers fn reads from its closure or its globals (a KL weight annealed over
         # epochs) are constants of the code: another value traces again
         self.numbers = _python_numbers(fn)
@@ -668,6 +670,10 @@ class Program:
             for m, (training, cell, count) in zip(self.modules, self.modes):
                 if m.training is not training or cell[0] != count:
                     return False
+            for m, name, value in self.module_numbers:
+                now = getattr(m, name, None)
+                if type(now) is not type(value) or (now != value and now == now):
+                    return False
             self.module_changes = STATE.module_changes
         for read, value in self.numbers:
             if read() != value:
@@ -725,10 +731,27 @@ class Program:
 _NUMBER_TYPES = (bool, int, float)
 
 
+def _module_numbers(modules):
+    """[(module, name, value)] for each public attribute of a module that is a Python number
+    (bool, int, float), its own or its class's; training is guarded with the module's mode."""
+    numbers = []
+    for m in modules:
+        seen = {"training"}
+        for owner in [m.__dict__] + [vars(c) for c in type(m).__mro__
+                                      if c.__module__ != "nn.module" and c is not object]:
+            for name, value in owner.items():
+                if name not in seen and not name.startswith("_"):
+                    seen.add(name)
+                    if type(value) in _NUMBER_TYPES:
+                        numbers.append((m, name, getattr(m, name)))
+    return numbers
+
+
 def _python_numbers(fn):
     """[(read, value)]: each Python number (bool, int, float) in fn's closure or among the
-    globals its code names, with a function that reads it again. Numbers read through an
-    attribute (self.beta) or by functions fn calls are not seen."""
+    globals its code names, with a function that reads it again. The numbers the modules fn
+    calls hold are guarded by _module_numbers; those of other objects, or read by functions
+    fn calls, are not seen."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return []
@@ -967,6 +990,10 @@ class Compiled:
                 saved.restore()
             program.draws_after_trace = program.buffers_before_trace = None
             program.buffers_after_trace = None
+        # the numbers of the modules fn called (Dropout's p, a KL weight self.beta), as fn's
+        # runs left them: a program holds them as constants, and another value traces again
+        program.module_numbers = _module_numbers(program.modules)
+        program.module_changes = STATE.module_changes
         old = self._programs.get(key)
         if old is not None:
             others = self._others.setdefault(key, [])

@@ -231,8 +231,9 @@ class Module:
         elif params is not None and name in d["_buffers"]:
             d["_buffers"][name] = self._as_buffer(name, value)
         else:
-            if name == "training":
-                STATE.module_changes += 1
+            # a plain attribute (training, a number such as Dropout's p): counted, for the
+            # guards of autograd.compile
+            STATE.module_changes += 1
             object.__setattr__(self, name, value)
 
     def _forget(self, name):

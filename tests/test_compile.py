@@ -1550,6 +1550,46 @@ def test_a_number_in_the_closure_or_the_globals_is_guarded():
     assert len(step._programs) + sum(len(v) for v in step._others.values()) == 3
 
 
+class _Annealed(nn.Module):
+    """A KL-style weight held by the model (self.beta), a class-level default (scale), and a
+    call counter its forward increments (a Python effect the trace runs once)."""
+    scale = 2.0
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3, rng=np.random.default_rng(61), dtype=np.float64)
+        self.drop = nn.Dropout(0.25)
+        self.beta = 0.5
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        return self.drop(self.fc(x)) * self.beta * self.scale
+
+
+def test_a_number_a_module_holds_is_guarded():
+    """Numbers the modules fn calls hold (self.beta, a class default set on the instance,
+    Dropout's p) are constants of the generated code: another value traces again, so every
+    call gives eager mode's value (before, such a change was silently ignored). The
+    forward's own counter, which only the trace's runs move, does not retrace each call."""
+    model = _Annealed()
+    x = _t(np.random.default_rng(60), 5, 4, grad=False)
+    fn = lambda x: model(x).sum()        # noqa: E731
+    step = autograd.compile(fn)
+    changes = [lambda: None, lambda: setattr(model, "beta", 0.25),
+               lambda: setattr(model, "scale", -1.0), lambda: setattr(model.drop, "p", 0.5),
+               lambda: None, lambda: setattr(model, "beta", 0.5)]
+    for k, change in enumerate(changes):
+        change()
+        autograd.manual_seed(k)
+        got = step(x)
+        calls = model.calls
+        autograd.manual_seed(k)
+        _assert_close(got, fn(x), **F64, what=f"call {k}")
+        model.calls = calls         # as the compiled call left it
+    assert len(step._programs) + sum(len(v) for v in step._others.values()) == 5
+
+
 def test_compiling_a_module_gives_a_module_as_torch_does():
     """autograd.compile(model) is an nn.Module (torch's OptimizedModule): its parameters are
     the model's, an optimizer over them trains it as eager code trains a twin, state_dict keys
