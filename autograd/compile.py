@@ -57,7 +57,9 @@ shapes and dtypes is fixed at that run:
   globals, and the numbers the nn modules it calls hold (a KL weight model.beta, Dropout's
   p): a change of any retraces; a number read from another object's attribute, or by a
   function fn calls from its own globals, is frozen;
-- tensors made inside fn from anything but the arguments (they are constants of the program);
+- tensors made inside fn from anything but the arguments (they are constants of the program;
+  values computed from the arguments or parameters under no_grad(), such as a target
+  network's output, are ops of the program, computed at each call, without a gradient);
 - Python state that fn changes outside the ops, and random numbers drawn by Python rather
   than by an op (autograd.randn(3) inside fn). BatchNorm's running statistics are updated by
   an op at each call (kept in the program though the output does not read it). Dropout's
@@ -129,6 +131,7 @@ class Trace:
         # (a stop-gradient max, x + (q - x).detach())
         self.arrays = {id(p._data) for p in proxies if isinstance(p._data, np.ndarray)}
         self.keep = list(proxies)          # holds every traced object, so ids stay unique
+        self.no_grad = set()               # recording indices of values made under no_grad()
         self.start = _next_index()
 
     def record(self, out, op, ctx, inputs):
@@ -164,6 +167,10 @@ class Trace:
             self.arrays.add(id(out._data))
         self.keep.append(out)
         self.entries.append([out, op, ctx, inputs, tuple(x._index for x in inputs)])
+        if not STATE.grad_enabled and op.vjps is not None:
+            # computed under no_grad() (a target network's output): a value of the program,
+            # through which no gradient flows, as in eager mode
+            self.no_grad.add(out._index)
 
     def reads(self, x):
         """Whether an op on x is part of the program (see record): x comes from the
@@ -321,6 +328,7 @@ class Program:
         out = outs[0]
         self.draws_after_trace = default_generator.get_state()
         self.stateful = [m for m, _ in trace.stateful.values()]
+        self.no_grad = trace.no_grad
         # another training mode of a module fn called (model.eval()) traces again, and so
         # does a parameter, buffer or child of one replaced, added or removed (its
         # registries count their changes in `_structure`)
@@ -508,7 +516,8 @@ class Program:
         # backward: the chain rule, last op first
         needs = {id(x): x.requires_grad for x in inputs}
         for out, op, ctx, ins in self.entries:
-            needs[id(out)] = op.vjps is not None and any(needs.get(id(x), False) for x in ins)
+            needs[id(out)] = op.vjps is not None and out._index not in self.no_grad and any(
+                needs.get(id(x), False) for x in ins)
         bw = Writer(ns, taken=set(fw.taken))
         bw.share(fw)
         xp = SOURCE_SCALAR if self.scalar else SOURCE_ARRAY

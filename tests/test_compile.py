@@ -1550,6 +1550,50 @@ def test_a_number_in_the_closure_or_the_globals_is_guarded():
     assert len(step._programs) + sum(len(v) for v in step._others.values()) == 3
 
 
+def test_values_computed_under_no_grad_inside_a_compiled_function():
+    """A DQN-style target computed under no_grad() inside the compiled function: its ops run
+    at each call (the target network's weights as they are), and no gradient flows through
+    them, as in eager mode. Before, the program sent the gradient through the target too,
+    and the trace refused the function ("disagree on which inputs get a gradient"). As a
+    compiled loss over four calls, then as a training step against an eager twin."""
+    rng = np.random.default_rng(62)
+    (net, _), (twin, _) = _twins(lambda: nn.Linear(4, 3), lambda ps: None)
+    target = nn.Linear(4, 3, rng=np.random.default_rng(63), dtype=np.float64)
+
+    def td_loss(model):
+        def loss_fn(x, r):
+            with no_grad():
+                best = target(x).max(1).values * 0.9 + r
+            return ((model(x).max(1).values - best) ** 2).mean()
+        return loss_fn
+
+    step = autograd.compile(td_loss(net))
+    for k in range(4):
+        x, r = _t(rng, 5, 4, grad=False), _t(rng, 5, grad=False)
+        _compare(step(x, r), td_loss(net)(x, r), list(net.parameters()) +
+                 list(target.parameters()), rng, F64, f"call {k}")
+        with no_grad():
+            target.weight.add_(0.1)         # a target update between calls is read
+    opts = [optim.SGD(m.parameters(), lr=0.1) for m in (net, twin)]
+
+    def train_step(model, opt):
+        def fn(x, r):
+            opt.zero_grad()
+            loss = td_loss(model)(x, r)
+            loss.backward()
+            opt.step()
+            return loss
+        return fn
+
+    compiled, eager = autograd.compile(train_step(net, opts[0])), train_step(twin, opts[1])
+    for k in range(3):
+        x, r = _t(rng, 5, 4, grad=False), _t(rng, 5, grad=False)
+        _assert_close(compiled(x, r), eager(x, r), **F64, what=f"step {k}")
+        for p, q in zip(net.parameters(), twin.parameters()):
+            _assert_close(p, q, **F64, what=f"weights after step {k}")
+        assert target.weight.grad is None
+
+
 class _Annealed(nn.Module):
     """A KL-style weight held by the model (self.beta), a class-level default (scale), and a
     call counter its forward increments (a Python effect the trace runs once)."""
