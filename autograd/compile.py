@@ -60,11 +60,12 @@ shapes and dtypes is fixed at that run:
 - tensors made inside fn from anything but the arguments (they are constants of the program;
   values computed from the arguments or parameters under no_grad(), such as a target
   network's output, are ops of the program, computed at each call, without a gradient);
-- Python state that fn changes outside the ops, and random numbers drawn by Python rather
-  than by an op (autograd.randn(3) inside fn). BatchNorm's running statistics are updated by
-  an op at each call (kept in the program though the output does not read it). Dropout's
-  masks and randn_like / rand_like of a tensor are ops that draw at each call, from the
-  default generator as eager code does: from one seed, compiled and eager calls give the same
+- Python state that fn changes outside the ops, and random numbers drawn by Python or numpy,
+  or by autograd's other factories (randint, normal, randperm). BatchNorm's running
+  statistics are updated by an op at each call (kept in the program though the output does
+  not read it). Dropout's masks, autograd.randn and autograd.rand (a GAN's noise), and
+  randn_like / rand_like of a tensor are ops that draw at each call, from the generator as
+  eager code does: from one seed, compiled and eager calls give the same
   numbers (the checks at trace time and with check=True run both on the same draws).
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
 jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad,
@@ -143,7 +144,8 @@ class Trace:
             if self.reads(x):
                 break
         else:
-            return
+            if inputs or not _draws(op, ctx):
+                return
         if op.name == "getitem" and any(a.dtype == bool and id(a) in self.arrays
                                         for a in _arrays_in(ctx)):
             self.refuse_data_shape("x[mask] with a boolean mask")
@@ -500,8 +502,15 @@ class Program:
                         f"np.ascontiguousarray({fw.render(b)})", np.ascontiguousarray(b.value),
                         name=f"{b.text}_c" if b.text.isidentifier() else None)
                 args[1] = c_ordered[id(ins[1])]
-            value = write_forward(op, ctx if state.get(k) is None else state[k], args,
-                                  scalar=self.scalar)
+            if not ins:
+                # a draw that reads nothing (autograd.randn(64, 8) inside fn): called anew at
+                # each call, as eager code draws anew
+                function, keywords = ctx
+                value = fw.assign(fw.call_text(fw.function_name(function), [], keywords),
+                                  out._data, cse=False)
+            else:
+                value = write_forward(op, ctx if state.get(k) is None else state[k], args,
+                                      scalar=self.scalar)
             sym[id(out)] = fw.materialize(value, name=name)
             for alias in aliases_of.get(id(out), ()):
                 sym[alias] = sym[id(out)]
@@ -814,6 +823,11 @@ def _same_array(x, traced):
             if found is None or node._index > found._index:
                 found = node
     return found
+
+
+def _draws(op, ctx):
+    """Whether op is the numpy row calling a function that draws random numbers."""
+    return op.name == "numpy" and getattr(ctx[0], "draws_random_numbers", False)
 
 
 def _arrays_in(ctx):

@@ -679,9 +679,7 @@ def randn(*size, generator=None, dtype=None, requires_grad=False, device=None, *
     size = _size(size, kw.pop("size", None), "randn")
     _no_extra(kw, "randn")
     _check_device(device, "randn")
-    arr = np.empty(size, dtype=_dtype(dtype, "randn"))
-    _normal_fill(arr, 0.0, 1.0, generator)
-    return _tensor(arr, requires_grad)
+    return _drawn(_draw_normal, size, _dtype(dtype, "randn"), generator, requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, requires_grad=False, device=None, **kw):
@@ -689,9 +687,30 @@ def rand(*size, generator=None, dtype=None, requires_grad=False, device=None, **
     size = _size(size, kw.pop("size", None), "rand")
     _no_extra(kw, "rand")
     _check_device(device, "rand")
-    arr = np.empty(size, dtype=_dtype(dtype, "rand"))
-    _uniform_fill(arr, 0.0, 1.0, generator)
-    return _tensor(arr, requires_grad)
+    return _drawn(_draw_uniform, size, _dtype(dtype, "rand"), generator, requires_grad)
+
+
+def _draw_normal(shape, dtype, generator):
+    """N(0, 1) samples of `shape`."""
+    return _normal_fill(np.empty(shape, dtype=dtype), 0.0, 1.0, generator)
+
+
+def _draw_uniform(shape, dtype, generator):
+    """U[0, 1) samples of `shape`."""
+    return _uniform_fill(np.empty(shape, dtype=dtype), 0.0, 1.0, generator)
+
+
+_draw_normal.draws_random_numbers = _draw_uniform.draws_random_numbers = True
+
+
+def _drawn(draw, size, dtype, generator, requires_grad):
+    """draw's samples as a tensor: an op of the numpy row with no input (a constant), which
+    a compiled function calls anew at each call (a GAN's noise drawn inside its training
+    step), as eager code draws anew; a leaf that requires grad otherwise."""
+    if requires_grad:
+        return _tensor(draw(size, dtype, generator), True)
+    return Tensor._apply(OPS["numpy"], (draw, {"shape": size, "dtype": dtype,
+                                               "generator": generator}))
 
 
 def _no_extra(kw, fn):

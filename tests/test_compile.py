@@ -1594,6 +1594,42 @@ def test_values_computed_under_no_grad_inside_a_compiled_function():
         assert target.weight.grad is None
 
 
+def test_noise_drawn_inside_a_compiled_training_step_is_drawn_at_each_call():
+    """A GAN's noise drawn inside its training step (autograd.randn(n, 3), autograd.rand):
+    draws of the program, from the default generator as eager code draws; from one seed
+    per step the compiled and eager steps leave the same weights (before, the trace's noise
+    was a constant and the check refused the function)."""
+    rng = np.random.default_rng(64)
+    nets = [(nn.Linear(3, 4, rng=np.random.default_rng(65), dtype=np.float64),
+             nn.Linear(4, 1, rng=np.random.default_rng(66), dtype=np.float64))
+            for _ in range(2)]
+
+    def step_of(gen, disc):
+        opt = optim.Adam(list(gen.parameters()) + list(disc.parameters()), lr=0.01)
+
+        def train_step(x):
+            opt.zero_grad()
+            z = autograd.randn(x.shape[0], 3, dtype=autograd.float64)
+            keep = autograd.rand(x.shape[0], 1, dtype=autograd.float64)
+            loss = (disc(gen(z)) * keep).mean() - disc(x).mean()
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(*nets[0])), step_of(*nets[1])
+    for k in range(4):
+        x = _t(rng, 5, 4, grad=False)
+        autograd.manual_seed(70 + k)
+        got = compiled(x)
+        autograd.manual_seed(70 + k)
+        _assert_close(got, eager(x), **F64, what=f"loss at step {k}")
+        for (p, q) in zip([*nets[0][0].parameters(), *nets[0][1].parameters()],
+                          [*nets[1][0].parameters(), *nets[1][1].parameters()]):
+            _assert_close(p, q, **F64, what=f"weights after step {k}")
+    assert "_draw_normal(shape=(5, 3)" in compiled.source
+
+
 class _Annealed(nn.Module):
     """A KL-style weight held by the model (self.beta), a class-level default (scale), and a
     call counter its forward increments (a Python effect the trace runs once)."""
