@@ -70,7 +70,9 @@ shapes and dtypes is fixed at that run:
 A new combination of argument types, shapes and dtypes traces again (a small cache, as
 jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad,
 or an nn module fn called that is now in another training mode (model.eval(): the trace of
-each mode is kept) or has had a parameter, buffer or child replaced, added or removed.
+each mode is kept) or has had a parameter, buffer or child replaced, added or removed. A
+mode fn sets itself (model.train() opening a training step) is an effect replayed at each
+call, and not a reason to trace again.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -133,6 +135,7 @@ class Trace:
         self.arrays = {id(p._data) for p in proxies if isinstance(p._data, np.ndarray)}
         self.keep = list(proxies)          # holds every traced object, so ids stay unique
         self.no_grad = set()               # recording indices of values made under no_grad()
+        self.modes_set = set()             # id(module) of the modules whose mode fn sets
         self.start = _next_index()
 
     def record(self, out, op, ctx, inputs):
@@ -245,6 +248,14 @@ class Trace:
         finally:
             STATE.trace = prev
 
+    def set_mode(self, module, mode):
+        """module.train(mode) inside fn: run now and at each call; the modes it sets are fn's
+        own, so the program does not guard them (a step that opens with model.train() is
+        not traced again when an evaluation left the model in eval mode)."""
+        self.modes_set.update(id(m) for m in module.modules())
+        self.run_effect(f"{type(module).__name__}.train({mode})",
+                        functools.partial(module.train, mode))
+
     def effect(self, what, replay):
         """zero_grad() or an optimizer's step() inside fn: the compiled code calls `replay`
         at each call, in the same place relative to the backward. A step reads the gradients
@@ -335,7 +346,8 @@ class Program:
         # does a parameter, buffer or child of one replaced, added or removed (its
         # registries count their changes in `_structure`)
         self.modules = list(trace.modules.values())
-        self.modes = [(m.training, m._structure, m._structure[0]) for m in self.modules]
+        self.modes = [(None if id(m) in trace.modes_set else m.training, m._structure,
+                       m._structure[0]) for m in self.modules]
         self.module_changes = STATE.module_changes
         self.module_numbers = []            # set by Compiled._trace, once fn has run
         # Python numbers fn reads from its closure or its globals (a KL weight annealed over
@@ -686,7 +698,7 @@ class Program:
         if STATE.module_changes != self.module_changes:
             # some module changed since this program last looked: one of its own?
             for m, (training, cell, count) in zip(self.modules, self.modes):
-                if m.training is not training or cell[0] != count:
+                if (training is not None and m.training is not training) or cell[0] != count:
                     return False
             for m, name, value in self.module_numbers:
                 now = getattr(m, name, None)

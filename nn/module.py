@@ -483,6 +483,11 @@ class Module:
         """Training mode (Dropout samples, BatchNorm uses batch statistics); returns self."""
         if not isinstance(mode, bool):
             raise TypeError(f"train(mode): mode must be a bool, got {type(mode).__name__}")
+        if STATE.trace is not None:
+            # inside a function autograd.compile traces (model.train() opening a training
+            # step): an effect, set again at each call, and no guard on these modules' mode
+            STATE.trace.set_mode(self, mode)
+            return self
         for m in self.modules():
             m.__dict__["training"] = mode
         STATE.module_changes += 1

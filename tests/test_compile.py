@@ -1630,6 +1630,44 @@ def test_noise_drawn_inside_a_compiled_training_step_is_drawn_at_each_call():
     assert "_draw_normal(shape=(5, 3)" in compiled.source
 
 
+def test_a_training_step_that_sets_the_models_mode_is_traced_once():
+    """A step that opens with model.train() (as tutorials write it), called between eager
+    evaluations in eval mode: train() is an effect replayed at each call, the modes it sets
+    are not guarded, so one trace serves every step (before, each call found the model in
+    eval mode and traced again); each step leaves the model in training mode and the
+    weights as an eager twin's, dropout drawn from the same seeds."""
+    rng = np.random.default_rng(67)
+    (m_c, opt_c), (m_e, opt_e) = _twins(
+        lambda: nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 3)),
+        lambda ps: optim.SGD(ps, lr=0.1))
+
+    def step_of(model, opt):
+        def train_step(x, y):
+            model.train()
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+
+    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    for k in range(4):
+        x, y = _t(rng, 6, 4, grad=False), Tensor(rng.integers(0, 3, 6))
+        autograd.manual_seed(80 + k)
+        got = compiled(x, y)
+        autograd.manual_seed(80 + k)
+        _assert_close(got, eager(x, y), **F64, what=f"loss at step {k}")
+        assert m_c.training and m_c[1].training
+        for p, q in zip(m_c.parameters(), m_e.parameters()):
+            _assert_close(p, q, **F64, what=f"weights after step {k}")
+        for model in (m_c, m_e):
+            model.eval()                        # an evaluation between steps
+            with no_grad():
+                model(x)
+    assert len(compiled._programs) + sum(len(v) for v in compiled._others.values()) == 1
+
+
 class _Annealed(nn.Module):
     """A KL-style weight held by the model (self.beta), a class-level default (scale), and a
     call counter its forward increments (a Python effect the trace runs once)."""
