@@ -38,11 +38,12 @@ A training step compiles too, as torch.compile users write it:
         return loss
 
 Each call then runs the generated forward and backward, adds the gradients to .grad as
-backward() does, and calls zero_grad(), step() and an lr scheduler's step() where fn called
-them; it returns the loss as a tensor without a graph (eager backward() has used and freed
-it), or the tuple fn returns with the loss among its values (`logits, loss, accuracy`, each
-a tensor without a graph). Its trace was the first call's step. A step reads values of this
-call's backward only: fn may not read or set .grad, clip gradients, call backward() twice,
+backward() does, and calls zero_grad(), a clipping of the gradients (clip_grad_norm_,
+clip_grad_value_), step(), an lr scheduler's step() and model.train() where fn called them;
+it returns the loss as a tensor without a graph (eager backward() has used and freed it), or
+the tuple fn returns with the loss among its values (`logits, loss, accuracy`, each a tensor
+without a graph). Its trace was the first call's step. A step reads values of this call's
+backward only: fn may not read or set .grad, call backward() twice,
 with retain_graph, create_graph or inputs, step a schedule on a metric or an epoch, or take
 an argument computed by a graph outside it that requires grad; each is an error at trace
 time. The check at trace time (and check=True) runs eager fn and the program from the same

@@ -145,13 +145,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     from optim import clip_grad_norm_ as clip
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     total = clip(params, max_norm, norm_type, error_if_nonfinite)
-    grads = [p.grad for p in params if isinstance(p, Tensor) and p.grad is not None]
+    # ._grad, not .grad: inside a compiled training step the clipping is an effect, and the
+    # trace refuses reads of .grad
+    grads = [p._grad for p in params if isinstance(p, Tensor) and p._grad is not None]
     if not grads and any(isinstance(p, Tensor) for p in params):
         return Tensor(np.asarray(total, dtype=np.float32))
     if not grads:
         return total
-    return Tensor(np.asarray(total, dtype=np.result_type(*[np.asarray(g).dtype
-                                                             for g in grads])))
+    return Tensor(np.asarray(total, dtype=np.result_type(*[g._data.dtype for g in grads])))
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

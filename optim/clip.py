@@ -1,4 +1,5 @@
 """Gradient clipping, in place, for Value and Tensor parameters alike."""
+import functools
 import math
 
 import numpy as np
@@ -8,12 +9,22 @@ from autograd.engine import STATE
 from .optimizer import _xp
 
 
-def _with_grads(parameters):
-    if STATE.trace is not None:
-        STATE.trace.refuse("a clipping of gradients")
+def _parameter_list(parameters):
     if hasattr(parameters, "data") and hasattr(parameters, "grad"):
-        parameters = [parameters]
-    return [p for p in parameters if p.grad is not None]
+        return [parameters]
+    return list(parameters)
+
+
+def _with_grads(parameters):
+    return [p for p in _parameter_list(parameters) if p.grad is not None]
+
+
+def _as_effect(clip, parameters, *args):
+    """Inside a function autograd.compile traces: the clipping is an effect, called again at
+    each call after the gradients are in .grad, as zero_grad() and step() are (the parameters
+    listed once: a generator such as model.parameters() would be spent)."""
+    return STATE.trace.run_effect(f"{clip.__name__}()", functools.partial(
+        clip, _parameter_list(parameters), *args))
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
@@ -25,6 +36,8 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     parameters: one parameter or an iterable; those whose grad is None are ignored.
     Returns the total norm before clipping, as a float (0.0 when there are no gradients).
     """
+    if STATE.trace is not None:
+        return _as_effect(clip_grad_norm_, parameters, max_norm, norm_type, error_if_nonfinite)
     params = _with_grads(parameters)
     if not params:
         return 0.0
@@ -47,6 +60,8 @@ def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient entry to [-clip_value, clip_value], in place.
 
     parameters: one parameter or an iterable; those whose grad is None are ignored."""
+    if STATE.trace is not None:
+        return _as_effect(clip_grad_value_, parameters, clip_value)
     clip_value = float(clip_value)
     for p in _with_grads(parameters):
         _xp(p).clip_grad(p, -clip_value, clip_value)
