@@ -77,8 +77,10 @@ call, and not a reason to trace again.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
-arguments inside fn (or of values autograd does not track), and ops with no source form (a
-custom autograd.Function), are errors at trace time. Code that builds a mask from a
+arguments inside fn (or of values autograd does not track), of any tensor made before the
+trace (an EMA of the weights, p.data -= ..., a counter in a buffer; refused before the
+change is made), and ops with no source form (a custom autograd.Function), are errors at
+trace time. Code that builds a mask from a
 tensor's array (x.numpy() > 0) computes outside the ops, and the verification refuses it;
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 Indices are read at each call when ops make them: an argument, a column of one (i[:, 0]), an
@@ -137,6 +139,8 @@ class Trace:
         self.keep = list(proxies)          # holds every traced object, so ids stay unique
         self.no_grad = set()               # recording indices of values made under no_grad()
         self.modes_set = set()             # id(module) of the modules whose mode fn sets
+        self.outside = set()               # id of the arrays of tensors made before the trace
+                                           # that recorded ops read (parameters, buffers)
         self.start = _next_index()
 
     def record(self, out, op, ctx, inputs):
@@ -144,6 +148,9 @@ class Trace:
         # a value the trace made, or a tensor made before the trace (a buffer such as
         # BatchNorm's running statistics, a batch refilled in place): those are read afresh
         # at each call; only values fn makes from nothing of these are constants
+        for x in inputs:
+            if x._index < self.start and id(x) not in self.traced:
+                self.outside.add(id(x._data))
         for x in inputs:
             if self.reads(x):
                 break
@@ -248,6 +255,18 @@ class Trace:
             return replay()
         finally:
             STATE.trace = prev
+
+    def written(self, x):
+        """x is changed in place inside fn: refused when x is a tensor made before the trace
+        (an EMA of the weights, a counter in a buffer, p.data -= ...), a change the compiled
+        code would not repeat; a value fn makes may change (y[mask] = 0), and an argument's
+        change is refused when the trace ends."""
+        data = x._data
+        base = data.base if isinstance(data, np.ndarray) and data.base is not None else data
+        outside = id(data) in self.outside or id(base) in self.outside   # a view of one too
+        if outside or (x._index < self.start and id(x) not in self.traced):
+            self.refuse("an in-place change of a tensor made outside it (an EMA of the "
+                        "weights, a counter kept in a buffer, p.data -= ...)")
 
     def set_mode(self, module, mode):
         """module.train(mode) inside fn: run now and at each call; the modes it sets are fn's

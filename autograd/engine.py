@@ -179,6 +179,15 @@ class InPlace:
             node._version = InPlace()
         return node._version
 
+    @staticmethod
+    def changed(node):
+        """node's data was changed in place just now: stamped, and shown to autograd.compile's
+        trace if one runs (it refuses a change of a tensor made outside the traced function,
+        which compiled code would not repeat)."""
+        if STATE.trace is not None:
+            STATE.trace.written(node)
+        InPlace.of(node).stamp()
+
     def stamp(self, tensor=None, old=None):
         """A change now; `old`, if given, is the node that keeps tensor's value before it."""
         self.changed_at = STATE.last_in_place = _next_index()

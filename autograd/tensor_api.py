@@ -1003,12 +1003,14 @@ class TensorAPI:
 
     # random fills (autograd/random.py's kernels: torch's numbers for the same seed)
     def _fill_(self, name, fill, *args, generator=None):
+        if STATE.trace is not None:
+            STATE.trace.written(self)
         if STATE.grad_enabled and self.requires_grad and self._op is None:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an "
                                f"in-place operation ({name}); fill parameters inside "
                                f"`with no_grad():` (nn.init does)")
         fill(self._data, *args, generator=generator)
-        InPlace.of(self).stamp()
+        InPlace.changed(self)
         return self
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -1316,7 +1318,7 @@ class TensorAPI:
         flat = self._data.reshape(-1)
         for i, v in enumerate(flat.tolist()):
             flat[i] = callable(v)
-        InPlace.of(self).stamp()
+        InPlace.changed(self)
         return self
 
     def fill_diagonal_(self, fill_value, wrap=False):

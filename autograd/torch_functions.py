@@ -80,7 +80,7 @@ def _write_out(out, result, name):
         np.copyto(out._data, data, casting="unsafe")
     else:
         out._data = data.astype(out._data.dtype)
-    InPlace.of(out).stamp()
+    InPlace.changed(out)
     return out
 
 

@@ -921,6 +921,52 @@ def test_gradient_clipping_inside_a_compiled_training_step(clip):
     assert max(float(np.abs(p.grad._data).max()) for p in m_c.parameters()) <= 0.5 + 1e-12
 
 
+def _ema_update(model, ema):
+    with no_grad():
+        for e, p in zip(ema, model.parameters()):
+            e.mul_(0.9).add_(p, alpha=0.1)
+
+
+_OUTSIDE_WRITES = {
+    "ema": _ema_update,
+    "data": lambda model, ema: [p.data.sub_(0.1 * p.data) for p in model.parameters()],
+    "buffer counter": lambda model, ema: ema[0].add_(1.0),
+    "view of a weight": lambda model, ema: no_grad()(lambda: model.weight[0].zero_())(),
+    "setitem": lambda model, ema: ema[1].__setitem__(0, 5.0),
+    "fill": lambda model, ema: ema[1].fill_(2.0),
+    "data assigned": lambda model, ema: setattr(model.bias, "data", Tensor(np.zeros(2))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_OUTSIDE_WRITES))
+def test_an_in_place_change_of_a_tensor_made_outside_is_refused_before_it_is_made(name):
+    """An EMA of the weights updated after step(), p.data changed, a counter kept in a
+    tensor, a view of a weight zeroed, setitem, fill_, .data assigned: changes of tensors
+    made before the trace, which the compiled code would not repeat (before, an EMA inside a
+    compiled step was updated once, at the trace, and then silently never). Refused at the
+    change, before it is made: the tensors hold what they held."""
+    rng = np.random.default_rng(69)
+    model = nn.Linear(3, 2).double()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    ema = [p.detach().clone() for p in model.parameters()]
+
+    def train_step(x, y):
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        _OUTSIDE_WRITES[name](model, ema)
+        return loss
+
+    x, y = _t(rng, 4, 3, grad=False), _t(rng, 4, 2, grad=False)
+    F.mse_loss(model(x), y)
+    kept = [e._data.copy() for e in ema]
+    with pytest.raises(CompileError, match="in-place change of a tensor made outside it"):
+        autograd.compile(train_step)(x, y)
+    for e, k in zip(ema, kept):
+        assert np.array_equal(e._data, k), name
+
+
 def _twins(make, optimizer, seed=40):
     """Two equal models (float64) with an optimizer each."""
     models = [make().double() for _ in range(2)]
