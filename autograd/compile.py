@@ -787,8 +787,7 @@ def _module_numbers(modules):
     numbers = []
     for m in modules:
         seen = {"training"}
-        for owner in [m.__dict__] + [vars(c) for c in type(m).__mro__
-                                      if c.__module__ != "nn.module" and c is not object]:
+        for owner in [m.__dict__] + [vars(c) for c in type(m).__mro__ if c is not object]:
             for name, value in owner.items():
                 if name not in seen and not name.startswith("_"):
                     seen.add(name)
