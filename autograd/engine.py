@@ -43,8 +43,8 @@ class _State:
         self.module = None      # weakref to the innermost nn.Module running forward, or None
         self.trace = None       # the Trace of autograd.compile while it traces a function
         self.last_in_place = -1     # recording index of the latest in-place change of any value
-        # changes of any nn.Module's training mode or registries, counted: a compiled function
-        # looks at the modules it read only when this moved since it last did
+        # changes of any nn.Module's mode, registries or plain attributes, counted: a compiled
+        # function looks at the modules it read only when this moved since it last did
         self.module_changes = 0
 
 
