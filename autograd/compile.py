@@ -61,7 +61,8 @@ shapes and dtypes is fixed at that run:
 - tensors made inside fn from anything but the arguments (they are constants of the program;
   values computed from the arguments or parameters under no_grad(), such as a target
   network's output, are ops of the program, computed at each call, without a gradient);
-- Python state that fn changes outside the ops, and random numbers drawn by Python or numpy,
+- Python state that fn changes outside the ops (a forward hook that returns None, which
+  runs for such effects, is refused), and random numbers drawn by Python or numpy,
   or by autograd's other factories (randint, normal, randperm). BatchNorm's running
   statistics are updated by an op at each call (kept in the program though the output does
   not read it). Dropout's masks, autograd.randn and autograd.rand (a GAN's noise), and

@@ -380,6 +380,8 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+            if result is None:
+                self._observing_hook("pre-hook")
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
@@ -391,7 +393,19 @@ class Module:
             result = hook(self, args, kwargs, out) if with_kwargs else hook(self, args, out)
             if result is not None:
                 out = result
+            else:
+                self._observing_hook("hook")
         return out
+
+    def _observing_hook(self, kind):
+        """A forward hook that returned None ran for what it does besides the output
+        (activations recorded in a list, a print): inside a function autograd.compile
+        traces, that happens once, at the trace, so the trace refuses it. A hook that
+        returns a new output is ops, compiled as any."""
+        if STATE.trace is not None:
+            STATE.trace.refuse(f"a forward {kind} of {type(self).__name__} that returns None "
+                               f"(it runs for its effects, such as recording activations; "
+                               f"remove it before compiling, or return its output)")
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix="", remove_duplicate=True):

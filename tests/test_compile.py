@@ -967,6 +967,25 @@ def test_an_in_place_change_of_a_tensor_made_outside_is_refused_before_it_is_mad
         assert np.array_equal(e._data, k), name
 
 
+def test_a_forward_hook_that_returns_none_is_refused_and_one_that_returns_is_compiled():
+    """A hook that records activations (returns None) would record them once, at the trace:
+    refused, naming the module. A pre-hook that returns None likewise. A hook that returns a
+    new output is ops: compiled, each call eager mode's value."""
+    rng = np.random.default_rng(71)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+    fn = lambda x: model(x).sum()       # noqa: E731
+    seen = []
+    for register in (lambda: model[1].register_forward_hook(lambda m, i, o: seen.append(o)),
+                     lambda: model[2].register_forward_pre_hook(lambda m, i: seen.append(i))):
+        handle = register()
+        with pytest.raises(CompileError, match=r"forward (hook|pre-hook) of (ReLU|Linear) that "
+                                               r"returns None"):
+            autograd.compile(fn)(_t(rng, 2, 3, grad=False))
+        handle.remove()
+    model[1].register_forward_hook(lambda m, i, o: o * 2.0)
+    _check_compiles(fn, lambda rng: [_t(rng, 2, 3)], list(model.parameters()), calls=3)
+
+
 def _twins(make, optimizer, seed=40):
     """Two equal models (float64) with an optimizer each."""
     models = [make().double() for _ in range(2)]
