@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .fast import FAST_ARRAY, SparseGrad, is_basic
+from .fast import FAST_ARRAY, SparseGrad, all_finite, is_basic
 from .ops_elementwise import identity_vjp
 from .optable import BOOL, REAL, Domain, Op, PerInput, forward_of
 
@@ -600,11 +600,11 @@ def _max_pool_vjp_fast(xp, g, out, ctx, x):
 def _finite_checks(g, out):
     """(every entry of g is finite, out holds a nan). Fast path: one dot product of the two
     (1.3 us against 4.8 for two sums on a (64, 8, 4, 4) batch): an inf or a nan in either
-    makes it inf or nan, so a finite one answers both; otherwise (or on an overflow) the sums
-    decide."""
+    makes it inf or nan, so a finite one answers both; otherwise (or on an overflow)
+    all_finite(g) and the sum of out decide."""
     if math.isfinite(np.vdot(g, out)):
         return True, False
-    return math.isfinite(np.add.reduce(g, axis=None)), math.isnan(np.add.reduce(out, axis=None))
+    return all_finite(g), math.isnan(np.add.reduce(out, axis=None))
 
 
 def _first_maxima_take(g, out, ctx, x, parts, free, finite, nan):
@@ -649,7 +649,7 @@ def max_pool2d_after_relu_vjp(g, out, ctx, x):
     if not finite:
         # as the mask does for such a g: the windows with maximum 0 are selected away (+0)
         g = np.where(keep, g, 0.0)
-        finite = math.isfinite(np.add.reduce(g, axis=None))
+        finite = all_finite(g)
     return _first_maxima_take(g, out, ctx, x, parts, keep, finite, nan)
 
 
