@@ -14,6 +14,7 @@ import nn.functional as F
 from autograd import OPS, Tensor
 from autograd.backends import ARRAY
 from autograd.fast import FAST_ARRAY, SparseGrad
+from test_compile import _train_step
 
 UNARY_SHAPES = [((),), ((3,),), ((2, 3),)]
 BINARY_SHAPES = [((), ()), ((3,), (3,)), ((2, 3), (2, 3)), ((2, 3), (1, 3)), ((1,), (2, 3))]
@@ -177,15 +178,7 @@ def test_a_compiled_calls_gradients_are_adopted_not_copied(form):
     and for a compiled training step."""
     model = nn.Linear(4, 3).double()
     opt = optim.SGD(model.parameters(), lr=0.1)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = autograd.compile(step if form == "step" else
+    compiled = autograd.compile(_train_step(model, opt) if form == "step" else
                                 (lambda x, y: F.cross_entropy(model(x), y)))
     x, y = Tensor(np.ones((5, 4))), np.arange(5) % 3
     compiled(x, y)
