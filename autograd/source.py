@@ -794,19 +794,8 @@ def reuse_dead_arrays(lines, writer, keep, protect=()):
     escaped = _handed_over(lines, writer)
     # names that may share memory: those with the same base array; a view whose chain of
     # bases leaves numpy (an as_strided window) shares with whatever np.may_share_memory says
-    group, loose = {}, []
-    for name, value in writer.value_of.items():
-        if not isinstance(value, np.ndarray):
-            continue
-        root = _base_array(value)
-        if root.base is None:
-            group.setdefault(id(root), []).append(name)
-        else:
-            loose.append(name)
-    roots = {}
-    for key, names in group.items():
-        for name in names:
-            roots[name] = key
+    group, loose = _memory_of(writer)
+    roots = {name: key for key, names in group.items() for name in names}
     protected = set()
     constants = [v for v in writer.namespace.values() if isinstance(v, np.ndarray)]
     for value in list(writer.protected) + constants + list(protect):
@@ -886,10 +875,8 @@ def keep_buffers(forward, backward, fw, bw, keep):
     lines, writer = forward + backward, bw
     escaped = _handed_over(lines, writer) | set(keep)
     # names that share memory: the same base array, or a result written into another's array
-    root = {}
-    for name, value in writer.value_of.items():
-        if isinstance(value, np.ndarray):
-            root[name] = id(_base_array(value))
+    group, loose = _memory_of(writer)
+    root = {name: key for key, names in group.items() for name in names}
     for line in lines:
         m = _OUT_LINE.match(line)
         if m is not None and m.group(1) in root and m.group(2) in root:
@@ -900,10 +887,9 @@ def keep_buffers(forward, backward, fw, bw, keep):
     unsafe = {root[n] for n in escaped if n in root}
     # an array whose chain of bases leaves numpy (an as_strided window) may share memory
     # with anything: whatever it is made from stays out
-    for name, value in writer.value_of.items():
-        if isinstance(value, np.ndarray) and _base_array(value).base is not None:
-            unsafe.update(root[n] for n, v in writer.value_of.items()
-                          if isinstance(v, np.ndarray) and np.may_share_memory(v, value))
+    for name in loose:
+        value = writer.value_of[name]
+        unsafe.update(root[n] for n in root if np.may_share_memory(writer.value_of[n], value))
     owned = fw.owned | bw.owned
     result = []
     for body in (forward, backward):
@@ -923,6 +909,23 @@ def keep_buffers(forward, backward, fw, bw, keep):
             out[i] = f"{target} = {m.group(2)}({m.group(3)}, out={name})"
         result.append(out)
     return result
+
+
+def _memory_of(writer):
+    """(group, loose) for the arrays of writer's values: the names grouped by the id of the
+    base array whose memory they are (views of one array share it), and the names whose
+    chain of bases leaves numpy (an as_strided window), which share memory with whatever
+    np.may_share_memory says."""
+    group, loose = {}, []
+    for name, value in writer.value_of.items():
+        if not isinstance(value, np.ndarray):
+            continue
+        root = _base_array(value)
+        if root.base is None:
+            group.setdefault(id(root), []).append(name)
+        else:
+            loose.append(name)
+    return group, loose
 
 
 def _base_array(a):
