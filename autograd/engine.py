@@ -180,13 +180,12 @@ class InPlace:
         return node._version
 
     @staticmethod
-    def changed(node):
-        """node's data was changed in place just now: stamped, and shown to autograd.compile's
-        trace if one runs (it refuses a change of a tensor made outside the traced function,
-        which compiled code would not repeat)."""
+    def changing(node):
+        """node's data is about to change in place: autograd.compile's trace, if one runs, is
+        told first (it refuses a change of a tensor made outside the traced function, which
+        compiled code would not repeat, before the change is made)."""
         if STATE.trace is not None:
             STATE.trace.written(node)
-        InPlace.of(node).stamp()
 
     def stamp(self, tensor=None, old=None):
         """A change now; `old`, if given, is the node that keeps tensor's value before it."""

@@ -594,8 +594,7 @@ class Tensor(TensorAPI, Node):
     def data(self, value):
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
-        if STATE.trace is not None:
-            STATE.trace.written(self)
+        InPlace.changing(self)
         self._data = value._data
 
     @property
@@ -881,8 +880,7 @@ class Tensor(TensorAPI, Node):
         if any(o is None for o in operands):
             raise TypeError(f"{opname}: cannot combine a Tensor with "
                             f"{', '.join(type(o).__name__ for o in operands)}")
-        if STATE.trace is not None:
-            STATE.trace.written(self)           # before the change: a refused one is not made
+        InPlace.changing(self)
         tracked = STATE.grad_enabled and (
             self.requires_grad or any(getattr(o, "requires_grad", False) for o in operands))
         if not tracked:
@@ -927,7 +925,7 @@ class Tensor(TensorAPI, Node):
             if type(other) not in (float, int):
                 return False
             ufunc(own, other, out=own)
-            InPlace.changed(self)
+            InPlace.of(self).stamp()
             return True
         other = other._data
         if other.dtype.kind not in "fiub" or (
@@ -936,7 +934,7 @@ class Tensor(TensorAPI, Node):
             return False
         # a 0-d tensor counts as a number in torch's promotion: float32 stays float32
         ufunc(own, other.item() if other.ndim == 0 else other, out=own, casting="unsafe")
-        InPlace.changed(self)
+        InPlace.of(self).stamp()
         return True
 
     def _overwrite(self, values, opname, cast_check=True, stamp=True):
@@ -959,7 +957,7 @@ class Tensor(TensorAPI, Node):
                                f"is a broadcast view or read-only); clone() it first")
         np.copyto(own, values, casting="unsafe")
         if stamp:
-            InPlace.changed(self)
+            InPlace.of(self).stamp()
 
     def __iadd__(self, other):
         return self._in_place("add_", _add, other)
@@ -1025,8 +1023,7 @@ class Tensor(TensorAPI, Node):
         """self[index] = value: in place (see _in_place), as PyTorch; recorded as the op
         `setitem` when value or this tensor requires grad."""
         index = _raw_index(index)
-        if STATE.trace is not None:
-            STATE.trace.written(self)
+        InPlace.changing(self)
         value = value if isinstance(value, Tensor) else self._lift(value, "setitem")
         if value is None:
             raise TypeError(f"setitem: cannot assign a {type(value).__name__} to a Tensor")
@@ -1043,7 +1040,7 @@ class Tensor(TensorAPI, Node):
             self._data[index] = value._data if isinstance(value, Tensor) else value
         except IndexError as e:
             raise IndexError(f"index into a tensor of shape {self._data.shape}: {e}") from None
-        InPlace.changed(self)
+        InPlace.of(self).stamp()
 
     @staticmethod
     def _select(cond, a, b):

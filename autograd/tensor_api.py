@@ -1003,14 +1003,13 @@ class TensorAPI:
 
     # random fills (autograd/random.py's kernels: torch's numbers for the same seed)
     def _fill_(self, name, fill, *args, generator=None):
-        if STATE.trace is not None:
-            STATE.trace.written(self)
+        InPlace.changing(self)
         if STATE.grad_enabled and self.requires_grad and self._op is None:
             raise RuntimeError(f"a leaf Variable that requires grad is being used in an "
                                f"in-place operation ({name}); fill parameters inside "
                                f"`with no_grad():` (nn.init does)")
         fill(self._data, *args, generator=generator)
-        InPlace.changed(self)
+        InPlace.of(self).stamp()
         return self
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
@@ -1315,10 +1314,11 @@ class TensorAPI:
 
     def apply_(self, callable):
         """callable applied to every entry, in place (torch's slow CPU-only apply_)."""
+        InPlace.changing(self)
         flat = self._data.reshape(-1)
         for i, v in enumerate(flat.tolist()):
             flat[i] = callable(v)
-        InPlace.changed(self)
+        InPlace.of(self).stamp()
         return self
 
     def fill_diagonal_(self, fill_value, wrap=False):

@@ -76,11 +76,12 @@ def _write_out(out, result, name):
     data = result._data
     if data.dtype != out._data.dtype and not _dt.can_cast(result.dtype, out.dtype):
         raise _dt.cast_error(result.dtype, out.dtype)
+    InPlace.changing(out)
     if data.shape == out._data.shape:
         np.copyto(out._data, data, casting="unsafe")
     else:
         out._data = data.astype(out._data.dtype)
-    InPlace.changed(out)
+    InPlace.of(out).stamp()
     return out
 
 
