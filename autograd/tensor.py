@@ -15,7 +15,7 @@ from . import grad_fn as _grad_fn
 from .grad_fn import named as _named
 from . import return_types as _return_types
 from .size import Size
-from .tensor_api import TensorAPI
+from .tensor_api import _NUMPY, TensorAPI, _copy
 from . import tensor_str as _tensor_str
 from .dtypes import get_default_dtype, set_default_dtype  # noqa: F401 (one default-dtype state)
 
@@ -492,11 +492,6 @@ def _clamp_by_tensors(x, lo, hi):
                  where((x < lo) & (lo < hi), lo, where((x > hi) | (hi < lo), hi, value)))
 
 
-def _copy(a):
-    """A copy of a in C order."""
-    return a.copy()
-
-
 def _as_dtype(a, dtype):
     """a's entries as `dtype` (an integer or bool cast: a constant of the numpy row)."""
     return a.astype(dtype)
@@ -507,9 +502,7 @@ def _indices_of(t, fn, dim, keepdim):
     the numpy row (no gradient): a compiled function computes them at each call (an accuracy
     in a training step) rather than keeping the trace's."""
     out = Tensor._apply(_NUMPY, (fn, {"axis": dim, "keepdims": keepdim}), t)
-    if out._data.dtype != np.int64:
-        out = Tensor._node(out._data.astype(np.int64))
-    return out
+    return out if out._data.dtype == np.int64 else out.astype(np.int64)    # an op too
 
 
 def _arg_extreme(t, fn, dim, keepdim):
@@ -538,7 +531,6 @@ def _to_array(data, dtype):
 
 
 _MATMUL = OPS["matmul"]
-_NUMPY = OPS["numpy"]      # values computed without a gradient, as ops (autograd.compile)
 
 
 class Tensor(TensorAPI, Node):
@@ -1223,7 +1215,7 @@ class Tensor(TensorAPI, Node):
             return NotImplemented       # e.g. pytest.approx, which compares itself
         other = other if isinstance(other, Tensor) else Tensor._node(np.asarray(
             other._data if isinstance(other, Node) else other))
-        return Tensor._apply(OPS["numpy"], (fn, {}), self, other)
+        return Tensor._apply(_NUMPY, (fn, {}), self, other)
 
     def __lt__(self, other):
         return self._compare(other, np.less)

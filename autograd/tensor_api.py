@@ -38,6 +38,11 @@ def _data_op(fn, *operands, **keywords):
     tensors = [o if isinstance(o, Node) else Tensor._node(np.asarray(o)) for o in operands]
     return type(tensors[0])._kind._apply(_NUMPY, (fn, keywords), *tensors)
 
+
+def _copy(a):
+    """A copy of a in C order."""
+    return a.copy()
+
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
@@ -750,7 +755,7 @@ class TensorAPI:
     # ------------------------------------------------------------------ elementwise
     def _rounding(self, row, name, ctx=None):
         if self._data.dtype.kind in "iu":
-            return _data_op(np.copy, self)          # integers are already whole
+            return _data_op(_copy, self)          # integers are already whole
         if self._data.dtype.kind == "b":
             _dt.unary_dtype(name, self.dtype)                # torch's error for bool
         return self._kind._apply(row, ctx, self)
@@ -781,7 +786,7 @@ class TensorAPI:
     def sign(self):
         """-1, 0 or 1; gradient 0."""
         if self._data.dtype.kind == "b":
-            return _data_op(np.copy, self)          # True stays True, as torch's
+            return _data_op(_copy, self)          # True stays True, as torch's
         if self._data.dtype.kind != "f":
             return _data_op(np.sign, self)
         return self._kind._apply(_SIGN, None, self)
@@ -1141,7 +1146,7 @@ class TensorAPI:
         x = self._reduce_input("cumprod", dtype)
         d = _axis(dim, x.ndim, "cumprod") if x.ndim else 0
         if not x.requires_grad:
-            return _data_op(np.cumprod, x, axis=d) if x.ndim else _data_op(np.copy, x)
+            return _data_op(np.cumprod, x, axis=d) if x.ndim else _data_op(_copy, x)
         if np.all(x._data > 0):
             return _named(x.log().cumsum(d).exp(), "CumprodBackward0", self)
         # signs and zeros: one product per prefix (quadratic, exact)
@@ -1178,7 +1183,7 @@ class TensorAPI:
         axes = dim if dim is None or isinstance(dim, (tuple, list)) else (dim,)
         if axes is not None:
             axes = tuple(_axis(a, self.ndim, "count_nonzero") for a in axes)
-        return self._kind._apply(_NUMPY, (_count_nonzero, {"axis": axes}), self)
+        return _data_op(_count_nonzero, self, axis=axes)
 
     def nonzero(self, *, as_tuple=False):
         """The indices of the nonzero entries: an (n, ndim) int64 tensor, or with as_tuple a
@@ -1196,8 +1201,8 @@ class TensorAPI:
     # and the values are taken at them by an op: a compiled function sorts at each call
     def _sorted_indices(self, dim, descending, start=0, stop=None):
         """The indices that sort along dim, those from start to stop on that axis."""
-        return self._kind._apply(_NUMPY, (_sort_indices, {
-            "dim": dim, "descending": descending, "start": start, "stop": stop}), self)
+        return _data_op(_sort_indices, self, dim=dim, descending=descending, start=start,
+                        stop=stop)
 
     def argsort(self, dim=-1, descending=False, stable=False):
         """The indices that sort along dim (ties in their original order)."""
