@@ -277,7 +277,11 @@ class Graph:
     @staticmethod
     def sign(x):
         d = x._data
-        return x._const_like(np.sign(d) if isinstance(d, np.ndarray) else f_sign(d))
+        if isinstance(d, np.ndarray):
+            # an op on x without its gradient, not a constant of x's data: autograd.compile
+            # then computes the sign of each call's values (abs's second derivative)
+            return x.detach().sign()
+        return x._const_like(f_sign(d))
 
     @staticmethod
     def where(cond, a, b):

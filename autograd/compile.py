@@ -40,9 +40,9 @@ A training step compiles too, as torch.compile users write it:
 Each call then runs the generated forward and backward, adds the gradients to .grad as
 backward() does, and calls zero_grad(), a clipping of the gradients (clip_grad_norm_,
 clip_grad_value_), step(), an lr scheduler's step() and model.train() where fn called them;
-it returns the loss as a tensor without a graph (eager backward() has used and freed it), or
-the tuple fn returns with the loss among its values (`logits, loss, accuracy`, each a tensor
-without a graph). Its trace was the first call's step. A step reads values of this call's
+it returns what fn returns, as tensors without a graph (eager backward() has used and freed
+it): the loss, a tuple (`logits, loss, accuracy`), or values backward() was not called on
+(d2l's `l.mean().backward(); return l`). Its trace was the first call's step. A step reads values of this call's
 backward only: fn may not read or set .grad, call backward() twice,
 with retain_graph, create_graph or inputs, step a schedule on a metric or an epoch, or take
 an argument computed by a graph outside it that requires grad; each is an error at trace
@@ -52,18 +52,25 @@ all of them, then puts them back.
 
 What a trace freezes. Tracing runs Python once; what the arguments decide beyond their types,
 shapes and dtypes is fixed at that run:
-- Python branches and loops on the values of tensors (`if loss.item() > 1:`), and values
-  computed with numpy from a tensor's array inside fn;
+- Python branches and loops on the values of tensors (`if (x > 0).all():`), and values
+  computed with numpy from a tensor's array inside fn; reading a value of the program as a
+  Python number (`loss.item()`, float(), int(), tolist()) is refused at trace time: a log of
+  losses kept that way would stop growing;
 - Python numbers and other non-tensor arguments, numbers fn reads from its closure or its
   globals, and the numbers the nn modules it calls hold (a KL weight model.beta, Dropout's
-  p): a change of any retraces; a number read from another object's attribute, or by a
-  function fn calls from its own globals, is frozen;
+  p): a change of any retraces, and so does another object bound to a name fn reads
+  (`model, opt = get_model()` for a second run); a number read from another object's
+  attribute, or by a function fn calls from its own globals, is frozen;
 - tensors made inside fn from anything but the arguments (they are constants of the program;
   values computed from the arguments or parameters under no_grad(), such as a target
   network's output, are ops of the program, computed at each call, without a gradient);
-- Python state that fn changes outside the ops (a forward hook that returns None, which
-  runs for such effects, is refused), and random numbers drawn by Python or numpy,
-  or by autograd's other factories (randint, normal, randperm). BatchNorm's running
+- Python state that fn changes outside the ops. Refused at trace time where a trace can see
+  it: fn assigning a global or an enclosing function's variable, a value fn computes left in
+  an object fn reads (an attribute such as a hand-written running mean, a list of logged
+  losses, up to four levels deep) or set on an nn module, a forward hook that returns None
+  (it runs for such effects), and random numbers drawn from Python's random module or
+  numpy's global generator. Draws from autograd's other factories (randint, normal,
+  randperm) are frozen. BatchNorm's running
   statistics are updated by an op at each call (kept in the program though the output does
   not read it). Dropout's masks, autograd.randn and autograd.rand (a GAN's noise), and
   randn_like / rand_like of a tensor are ops that draw at each call, from the generator as
@@ -80,8 +87,10 @@ At each trace the compiled code is run against eager mode on other values of the
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
 arguments inside fn (or of values autograd does not track), of any tensor made before the
 trace (an EMA of the weights, p.data -= ..., a counter in a buffer; refused before the
-change is made), and ops with no source form (a custom autograd.Function), are errors at
-trace time. Code that builds a mask from a
+change is made), ops with no source form (a custom autograd.Function), and a gradient taken
+with create_graph=True inside fn through an op whose derivative selects by the values
+(relu, clamp, where, max: a gradient penalty through a ReLU critic), are errors at trace
+time; through smooth ops such a gradient compiles. Code that builds a mask from a
 tensor's array (x.numpy() > 0) computes outside the ops, and the verification refuses it;
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 Indices are read at each call when ops make them: an argument, a column of one (i[:, 0]), an
@@ -94,9 +103,13 @@ trace's.
 """
 import builtins
 import copy
+import dis
 import functools
+import random
 import re
 import inspect
+import itertools
+import types
 from collections import Counter, OrderedDict
 
 import numpy as np
@@ -192,6 +205,45 @@ class Trace:
         through another node, or was made before the trace."""
         return (id(x) in self.traced or x.requires_grad or x._index in self.made
                 or x._index < self.start or id(x._data) in self.arrays)
+
+    def number(self, x, what):
+        """x read as a Python number or list inside fn (x.item(), float(x), x.tolist()):
+        refused when x is a value of the program. The trace would read it once; compiled calls
+        run no Python, so a branch on it would stay as traced and a log of it would stop."""
+        if self.reads(x):
+            raise CompileError(
+                f"compile: {_name(self.fn)} reads a tensor as a Python number ({what}) inside "
+                f"the compiled function; a trace reads it once, and compiled calls do not run "
+                f"that Python again (a list of logged losses would stop growing, a branch would "
+                f"stay as traced). Return the tensor from the compiled function and call "
+                f"{what} on the result, outside it; or run it eagerly")
+
+    def assigned(self, what, value):
+        """`what` (a module's attribute) set to value inside fn: refused when value is an
+        argument or a value the trace computed, which compiled calls would not set again."""
+        if self.computed(value):
+            raise CompileError(
+                f"compile: {_name(self.fn)} sets {what} to a tensor computed inside the "
+                f"compiled function; compiled calls run the generated code, not this Python, "
+                f"so {what} would keep the trace's value. For running statistics use "
+                f"nn.BatchNorm1d/2d or F.batch_norm, which update theirs at each call; "
+                f"otherwise return the value from the compiled function, or set it outside it")
+
+    def computed(self, x):
+        """Whether x is an argument or a value fn computed (x.detach() of one too)."""
+        return id(x) in self.traced or x._index in self.made or (
+            x._index >= self.start and id(x._data) in self.arrays)
+
+    def selects_by_data(self):
+        """A VJP of a backward pass with create_graph=True inside fn chooses between values by
+        a mask of the trace's data (relu, clamp, where, max, abs at 0...): the mask would be a
+        constant of the program."""
+        raise CompileError(
+            f"compile: {_name(self.fn)} takes a gradient with create_graph=True through an op "
+            f"whose derivative selects by the values (relu, leaky_relu, clamp, where, max, "
+            f"pooling...); the compiled code would keep the trace's selection. Compute that "
+            f"gradient (a gradient penalty) outside the compiled function, or through smooth "
+            f"ops only (tanh, sigmoid, softplus)")
 
     def refuse_data_shape(self, what):
         """An op whose result's shape depends on the data (nonzero, x[mask]): a program's
@@ -344,13 +396,22 @@ class Program:
         it = iter(proxies)
         call_args = [next(it) if _is_traced_arg(a) else a for a in args]
         self.call_args = call_args          # for Compiled.graph
+        _refuse_assignments(fn)
         trace = Trace(proxies, fn, args)
+        drawn = _python_draws()
         prev, STATE.trace = STATE.trace, trace
         try:
             with enable_grad():
                 out = fn(*call_args)
         finally:
             STATE.trace = prev
+        if _python_draws() != drawn:
+            raise CompileError(
+                f"compile: {_name(fn)} draws random numbers from Python's random module or "
+                f"numpy's global np.random while it is traced; compiled calls would repeat the "
+                f"trace's draws. Draw them outside and pass them as arguments (another value "
+                f"of a Python number argument traces again), or use autograd.rand / "
+                f"autograd.randn, which compiled code draws at each call")
         multiple = isinstance(out, (tuple, list)) and trace.root is not None
         outs = list(out) if multiple else [out]
         for o in outs:
@@ -372,8 +433,9 @@ class Program:
         self.module_changes = STATE.module_changes
         self.module_numbers = []            # set by Compiled._trace, once fn has run
         # Python numbers fn reads from its closure or its globals (a KL weight annealed over
-        # epochs) are constants of the code: another value traces again
-        self.numbers = _python_numbers(fn)
+        # epochs) are constants of the code: another value traces again; so does another
+        # object bound to a name fn reads (a new model or optimizer)
+        self.reads = _python_reads(fn)
         self.buffers_before_trace = [saved for _, saved in trace.stateful.values()]
         self.buffers_after_trace = [_Buffers(self.stateful)]
         self.kind = out._kind
@@ -386,14 +448,12 @@ class Program:
         self.after = [replay for replay, after in self.replays if after]
         self.seed = trace.seed
         self.is_step = trace.root is not None
+        # fn computed its output under no_grad() (an evaluation): so does each call
+        self.differentiable = self.is_step or any(o.requires_grad for o in outs)
         # what a call returns: one value, or a training step's tuple (a constant each)
         self.multiple = multiple
         if self.is_step:
-            if not any(o is trace.root or o._data is trace.root._data for o in outs):
-                raise CompileError(
-                    f"compile: {_name(fn)} calls backward() and must return the loss it was "
-                    f"called on (loss or loss.detach(), alone or in a tuple): the compiled "
-                    f"step computes that value")
+            # the backward's root need not be returned (d2l: l.mean().backward(); return l)
             out = trace.root
             self.first_outputs = [np.array(o._data) for o in outs]
         for p in proxies:
@@ -403,6 +463,14 @@ class Program:
             if p._version is not None and p._version.changed_at >= trace.start:
                 raise CompileError(f"compile: {_name(fn)} changes an argument in place; "
                                    f"compiled code cannot replay that: change a copy instead")
+        where = _left_behind(fn, trace)
+        if where is not None:
+            raise CompileError(
+                f"compile: {_name(fn)} leaves a tensor it computes in {where}; compiled calls "
+                f"run the generated code, not fn's Python, so {where} would keep the trace's "
+                f"value (a hand-written running mean, a list of logged losses). Return the "
+                f"value from the compiled function and store it outside; running statistics: "
+                f"nn.BatchNorm1d/2d or F.batch_norm, which update theirs at each call")
         entries, resolved = trace.finish([out] + outs)
         out, outs = resolved[0], resolved[1:]
         self.proxies, self.out, self.outputs = proxies, out, outs
@@ -726,8 +794,8 @@ class Program:
                 if type(now) is not type(value) or (now != value and now == now):
                     return False
             self.module_changes = STATE.module_changes
-        for read, value in self.numbers:
-            if read() != value:
+        for read, value in self.reads:
+            if not _same_read(read(), value):
                 return False
         return True
 
@@ -736,6 +804,9 @@ class Program:
             return self._run_step(args)
         for replay in self.before:          # zero_grad() inside a compiled loss
             replay()
+        if not self.differentiable:
+            with no_grad():
+                return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
         return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
 
     def _run_step(self, args):
@@ -797,28 +868,116 @@ def _module_numbers(modules):
     return numbers
 
 
-def _python_numbers(fn):
-    """[(read, value)]: each Python number (bool, int, float) in fn's closure or among the
-    globals its code names, with a function that reads it again. The numbers the modules fn
-    calls hold are guarded by _module_numbers; those of other objects, or read by functions
-    fn calls, are not seen."""
+def _python_reads(fn):
+    """[(read, value)]: each object in fn's closure or among the globals its code names (not
+    Python modules), with a function that reads it again. A number (bool, int, float) is a
+    constant of the code, and another value traces again; any other object is compared by
+    identity: `model, opt = get_model()` after compiling a step that reads them binds new
+    ones, and the program traced on the old ones must not train those. The numbers the
+    modules fn calls hold are guarded by _module_numbers; those of other objects, or read by
+    functions fn calls, are not seen."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return []
-    numbers = []
+    reads = []
     for cell in getattr(fn, "__closure__", None) or ():
         try:
             value = cell.cell_contents
         except ValueError:              # an empty cell
             continue
-        if type(value) in _NUMBER_TYPES:
-            numbers.append((functools.partial(getattr, cell, "cell_contents"), value))
+        reads.append((functools.partial(getattr, cell, "cell_contents"), value))
     globals_ = getattr(fn, "__globals__", {})
     for name in code.co_names:
-        value = globals_.get(name)
-        if type(value) in _NUMBER_TYPES:
-            numbers.append((functools.partial(globals_.get, name), value))
-    return numbers
+        if name in globals_ and not isinstance(globals_[name], types.ModuleType):
+            reads.append((functools.partial(globals_.get, name), globals_[name]))
+    return reads
+
+
+def _same_read(now, value):
+    """Whether a value read again (_python_reads) is the traced one: an equal number, or the
+    same object."""
+    if now is value:
+        return True
+    return type(value) in _NUMBER_TYPES and type(now) in _NUMBER_TYPES and now == value
+
+
+def _refuse_assignments(fn):
+    """A CompileError if fn's own code assigns a global or a variable of an enclosing
+    function (`global n; n += 1`): compiled calls do not run fn's Python."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL") or (
+                ins.opname in ("STORE_DEREF", "DELETE_DEREF") and ins.argval in code.co_freevars):
+            kind = "global" if "GLOBAL" in ins.opname else "nonlocal variable"
+            raise CompileError(
+                f"compile: {_name(fn)} assigns the {kind} '{ins.argval}'; compiled calls run "
+                f"the generated code, not fn's Python, so the assignment would happen once, "
+                f"at the trace. Return the value from the compiled function and assign it "
+                f"outside")
+
+
+_SCAN_LIMIT = 20000          # objects _left_behind looks at, at most (a few ms)
+_NOT_SCANNED = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType,
+                types.MethodType, np.ndarray, str, bytes, int, float, bool, complex)
+_SIZED = (dict, list, tuple, set, frozenset)
+
+
+def _left_behind(fn, trace):
+    """Where fn left a value the trace computed, in the objects it reads from its closure
+    and globals (up to 4 levels of attributes and items): "bn.running_mean", "losses[3]"; None
+    when nowhere. A value stored there for later (a hand-written running statistic, a log)
+    would be the trace's forever."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return None
+    stack = []
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            stack.append((name, cell.cell_contents, 0))
+        except ValueError:              # an empty cell
+            pass
+    globals_ = getattr(fn, "__globals__", {})
+    stack += [(name, globals_[name], 0) for name in code.co_names if name in globals_]
+    seen, count = set(), 0
+    while stack and count < _SCAN_LIMIT:
+        where, value, depth = stack.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        count += 1
+        if not isinstance(where, str):
+            parent, form, key = where       # the place's name, made when it is looked at
+            where = form.format(parent, key)
+        if isinstance(value, Node):
+            if trace.computed(value):
+                return where
+            continue
+        if depth == 4 or isinstance(value, _NOT_SCANNED):
+            continue
+        if isinstance(value, dict):
+            items, form = value.items(), "{}[{!r}]"
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            items, form = enumerate(value), "{}[{}]"
+        else:
+            attributes = getattr(value, "__dict__", None)
+            if not isinstance(attributes, dict):
+                continue
+            items, form = attributes.items(), "{}.{}"
+        # the last items, looked at first (a log appended to), and no more than the limit
+        skip = max(0, len(value if isinstance(value, _SIZED) else attributes) - _SCAN_LIMIT)
+        stack += [((where, form, k), v, depth + 1)
+                  for k, v in itertools.islice(items, skip, None)]
+    return None
+
+
+def _python_draws():
+    """The states of Python's random module and of numpy's global generator: a trace that
+    changes them drew numbers that compiled code would not draw again."""
+    state = np.random.get_state(legacy=False)
+    return random.getstate(), state["state"]["key"].tobytes(), state["state"]["pos"], \
+        state["has_gauss"], state["gauss"]
 
 
 def _outside_graph(fn):

@@ -780,9 +780,9 @@ _CALLS = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\(")
 def reuse_dead_arrays(lines, writer, keep, protect=()):
     """The lines of one function with `y = np.f(a, b)` written `y = np.f(a, b, out=a)` where
     that is safe: a is an array this function made (not an input, nor a view of one, nor a
-    value the other function or the caller reads: `keep`), of y's shape, dtype and C order,
-    and neither a nor any value sharing its memory is read after the line or was ever handed
-    to a function that could keep it (a row's function called by name). The arrays of the
+    value the other function or the caller reads: `keep`), writeable, of y's shape, dtype and
+    C order, and neither a nor any value sharing its memory is read after the line or was ever
+    handed to a function that could keep it (a row's function called by name). The arrays of the
     inputs, of the namespace's constants and `protect` (the traced values of the function's
     other parameters, such as backward's g) are never written, nor views of them."""
     allowed = _allowed_calls(writer)
@@ -815,7 +815,8 @@ def reuse_dead_arrays(lines, writer, keep, protect=()):
             if (a not in writer.owned or a in writer.reused or a in keep or a in escaped
                     or not isinstance(value, np.ndarray) or a not in roots
                     or roots[a] in protected or value.shape != result.shape
-                    or value.dtype != result.dtype or not value.flags.c_contiguous):
+                    or value.dtype != result.dtype or not value.flags.c_contiguous
+                    or not value.flags.writeable):     # a broadcast_to view of the same shape
                 continue
             sharing = group[roots[a]] + [n for n in loose if np.may_share_memory(
                 writer.value_of[n], value)]

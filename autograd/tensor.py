@@ -693,16 +693,21 @@ class Tensor(TensorAPI, Node):
 
     def item(self):
         """The one value as a Python number (torch's error for another count of elements)."""
+        return self._number("item()")
+
+    def _number(self, what):
+        if STATE.trace is not None:         # inside autograd.compile's trace: see Trace.number
+            STATE.trace.number(self, what)
         if self._data.size != 1:
             raise _ShapeError(f"a Tensor with {self._data.size} elements cannot be converted "
                               f"to Scalar")
         return self._data.item()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._number("float()"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._number("int()"))
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -733,6 +738,8 @@ class Tensor(TensorAPI, Node):
 
     def tolist(self):
         """The values as (nested) Python lists of numbers; a 0-d tensor gives a number."""
+        if STATE.trace is not None:
+            STATE.trace.number(self, "tolist()")
         return self._data.tolist()
 
     def clone(self):
@@ -1037,6 +1044,10 @@ class Tensor(TensorAPI, Node):
     @staticmethod
     def _select(cond, a, b):
         """where(cond, a, b): the GRAPH backend's select."""
+        if STATE.trace is not None and isinstance(cond, np.ndarray):
+            # a create_graph VJP inside autograd.compile's trace selects by the values (relu's
+            # mask): see Trace.selects_by_data
+            STATE.trace.selects_by_data()
         return where(cond, a, b)
 
     @staticmethod

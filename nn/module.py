@@ -228,9 +228,14 @@ class Module:
                 raise TypeError(f"cannot assign a {type(value).__name__} as child module "
                                 f"'{name}' of {type(self).__name__} (expected a Module or None)")
             d["_modules"][name] = None
-        elif params is not None and name in d["_buffers"]:
-            d["_buffers"][name] = self._as_buffer(name, value)
         else:
+            if STATE.trace is not None and isinstance(value, Node):
+                # inside autograd.compile's trace (a hand-written running mean): see
+                # Trace.assigned
+                STATE.trace.assigned(f"{type(self).__name__}.{name}", value)
+            if params is not None and name in d["_buffers"]:
+                d["_buffers"][name] = self._as_buffer(name, value)
+                return
             # a plain attribute (training, a number such as Dropout's p): counted, for the
             # guards of autograd.compile
             STATE.module_changes += 1
