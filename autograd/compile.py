@@ -1417,7 +1417,13 @@ class _Buffers:
 
     def restore(self):
         for b, data in self.saved:
-            b._data = data.copy()
+            # in place where it can: an op may have written into the array itself, which a
+            # traced argument shares with its caller's tensor (F.batch_norm's statistics)
+            if isinstance(b._data, np.ndarray) and b._data.shape == data.shape and \
+                    b._data.dtype == data.dtype and b._data.flags.writeable:
+                np.copyto(b._data, data)
+            else:
+                b._data = data.copy()
 
 
 def _changes_state(op, ctx):

@@ -14,6 +14,10 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CosineEmbeddingLoss, CosineSimi
                      CrossEntropyLoss, HingeEmbeddingLoss, HingeLoss, HuberLoss, KLDivLoss,
                      L1Loss, MarginRankingLoss, MSELoss, MultiMarginLoss, NLLLoss,
                      PairwiseDistance, SmoothL1Loss, TripletMarginLoss)
+from .activations import (GLU, RReLU, Hardshrink, Softmax2d, Softshrink, Tanhshrink,
+                          Threshold)
+from .losses import (GaussianNLLLoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                     PoissonNLLLoss, SoftMarginLoss, TripletMarginWithDistanceLoss)
 from .scalar import MLP, Layer, Neuron, Perceptron
 from .serialization import CheckpointError, load, save
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
@@ -21,4 +25,13 @@ from .conv import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, C
                    ConvTranspose1d, ConvTranspose2d, MaxPool1d, MaxPool2d, Upsample)
 from .lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyConv1d, LazyConv2d, LazyLinear
 from .som import SOM
+from .normalization import (GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
+                            LocalResponseNorm, RMSNorm)
+from .padding import (ChannelShuffle, CircularPad1d, CircularPad2d, ConstantPad1d,
+                      ConstantPad2d, Fold, PixelShuffle, PixelUnshuffle, ReflectionPad1d,
+                      ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, Unfold, ZeroPad1d,
+                      ZeroPad2d)
+from .attention import MultiheadAttention
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
 from .models import GAN, Autoencoder

@@ -13,9 +13,14 @@ Masks, targets' classes and other values without a gradient are computed by ops 
 and the table's 'numpy' row), never by numpy from a tensor's array, so that autograd.compile
 replays them on each call's values instead of freezing them.
 
-`inplace=True` is accepted wherever torch has it and computes the same values out of place
-(tapegrad has no in-place ops yet): `x = F.relu(x, inplace=True)` behaves as in torch, but
-the input itself is not overwritten.
+torch's in-place spellings (relu_, elu_, leaky_relu_, hardtanh_, selu_, celu_, threshold_,
+rrelu_) write the result into their input and return it, as Tensor's in-place methods
+(x.relu_()) do: a leaf that requires grad is torch's error, and backward refuses an op whose
+gradient reads the overwritten value. `inplace=True` is accepted wherever torch has it and
+computes the same values out of place: `x = F.relu(x, inplace=True)` behaves as in torch, but
+the input itself is not overwritten. (Written in place, it would make backward refuse the op
+before it wherever tapegrad's gradient reads that op's output and torch's does not, as after a
+conv2d, whose row counts as reading everything.)
 
 Losses accept torch's legacy `size_average=` and `reduce=` and map them to `reduction` with
 torch's table and deprecation warning (see `_legacy_reduction`).
@@ -35,9 +40,13 @@ from autograd.functional import concatenate as _cat
 from autograd.functional import linear as _linear
 from autograd.functional import pad as _pad_constant
 from autograd.engine import Node
+from autograd.grad_mode import is_grad_enabled as _is_grad_enabled
+from autograd.engine import STATE as _STATE
 from autograd.ops import OPS
 from autograd.ops_nn import CrossEntropy
 from autograd.random import _bernoulli_fill
+from autograd.random import _gen as _generator
+from autograd.random import _uniform01
 from autograd.source import NoSource
 from autograd.grad_fn import named as _named
 from autograd.tensor import where as _where
@@ -153,6 +162,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
     x = _t(input)
+    min_val, max_val = _in_dtype(x, min_val), _in_dtype(x, max_val)    # torch's, in x's dtype
     # outside, the clipped value with no gradient: clip's own gradient includes the bounds
     clipped = _no_grad(np.clip, x, a_min=min_val, a_max=max_val)
     return _where(_between(x, min_val, max_val), x, clipped)
@@ -342,6 +352,185 @@ def logsumexp(x, dim=-1, keepdim=False):
 
 
 # ---------------------------------------------------------------------------------------------
+# shrinkage, gating, threshold and randomized leaky activations; the in-place spellings
+def _within(x, low, high):
+    """low <= x <= high elementwise, a bool Tensor (False for nan)."""
+    return _no_grad(np.logical_and, x >= low, x <= high)
+
+
+def _in_dtype(x, number):
+    """A number in x's float dtype, as torch's kernels take it: float32's 0.7 for a float32 x,
+    so that an x equal to it is at the bound."""
+    dtype = x._data.dtype
+    return dtype.type(number) if dtype.kind == "f" else number
+
+
+_TORCH_DTYPE_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "int8": "Char",
+                      "int16": "Short", "int32": "Int", "int64": "Long", "uint8": "Byte",
+                      "bool": "Bool"}
+
+
+def _rrelu_checks(x, lower, upper):
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    dtype = x._data.dtype
+    if dtype.kind != "f":
+        raise NotImplementedError(f"\"rrelu_with_noise\" not implemented for "
+                                  f"'{_TORCH_DTYPE_NAMES.get(dtype.name, dtype.name)}'")
+
+
+@_torch_node("GluBackward0", 1)
+def glu(input, dim=-1):
+    """a sigmoid(b), where a and b are the first and second halves of the input along dim
+    (the gated linear unit, Dauphin et al. 2016); that dim's size must be even."""
+    x = _t(input)
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = _dim(dim, x.ndim, "glu")
+    n = x.shape[dim]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {n}")
+    before = (slice(None),) * dim
+    return x[before + (slice(0, n // 2),)] * x[before + (slice(n // 2, n),)].sigmoid()
+
+
+@_torch_node("HardshrinkBackward0", 1)
+def hardshrink(input, lambd=0.5):
+    """0 for -lambd <= x <= lambd, x elsewhere; gradient 0 at the bounds (torch)."""
+    x = _t(input)
+    lambd = _in_dtype(x, lambd)
+    return _where(_within(x, -lambd, lambd), 0.0, x)
+
+
+@_torch_node("SoftshrinkBackward0", 1)
+def softshrink(input, lambd=0.5):
+    """x - lambd for x > lambd, x + lambd for x < -lambd, 0 between; gradient 0 at the bounds.
+    lambd < 0 is torch's error."""
+    x = _t(input)
+    dtype = x._data.dtype
+    if dtype.kind == "f" and not 0 <= lambd <= float(np.finfo(dtype).max):
+        raise RuntimeError(f"lambda must be in range [0, {float(np.finfo(dtype).max):g}] for "
+                           f"input dtype {_TORCH_DTYPE_NAMES.get(dtype.name, dtype.name)}, "
+                           f"but found {lambd:g}")
+    lambd = _in_dtype(x, lambd)
+    # inside, x * 0 without a gradient: a zero of x's sign, as torch's kernel (a * 0)
+    shifted = _where(x > lambd, x - lambd, x + lambd)
+    return _where(_within(x, -lambd, lambd), x.detach() * 0.0, shifted)
+
+
+def tanhshrink(input):
+    """x - tanh x."""
+    x = _t(input)
+    return x - x.tanh()
+
+
+@_torch_node("ThresholdBackward0", 1)
+def _threshold(input, threshold, value, inplace=False):
+    """value where x <= threshold, x elsewhere (nan stays nan); gradient 0 at the threshold.
+    inplace=True computes out of place (see the module docstring; threshold_ writes in
+    place)."""
+    x = _t(input)
+    return _where(x <= _in_dtype(x, threshold), value, x)
+
+
+threshold = _threshold          # torch's spelling: the argument `threshold` hides the name
+
+
+def _draw_rrelu_slopes(x, lower, upper):
+    """rrelu's slopes in training, drawn as torch's rrelu_with_noise draws them from the
+    default generator: walking x in row-major order, each element x <= 0 takes one uniform
+    float64 u of 53 bits and the slope u (upper - lower) + lower (lower and upper first
+    rounded to float32 unless x is float64, torch's opmath), in x's dtype; x > 0 (and nan)
+    takes 1 and no draw."""
+    if type(x) is not np.ndarray:
+        # autograd.compile writes a call of this function: new slopes at every call
+        raise NoSource("a random draw")
+    flat = x.reshape(-1)
+    drawn = flat <= 0
+    opmath = np.float64 if x.dtype == np.float64 else np.float32
+    low, high = float(opmath(lower)), float(opmath(upper))
+    u = _uniform01(_generator(None), int(np.count_nonzero(drawn)), np.float64)
+    slopes = np.ones(flat.shape, dtype=x.dtype)
+    slopes[drawn] = (u * (high - low) + low).astype(opmath)
+    return slopes.reshape(x.shape)
+
+
+_draw_rrelu_slopes.draws_random_numbers = True
+
+
+@_torch_node("RreluWithNoiseBackward0", 1)
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU (Xu et al. 2015): x for x > 0, a x otherwise. In training each
+    element's slope a is drawn uniform in [lower, upper) from autograd's default generator
+    (torch's numbers for the same seed; the gradient is a, at 0 too); otherwise a is the mean
+    (lower + upper) / 2 (leaky_relu). The draw is an op: a compiled function draws anew at
+    each call. inplace=True computes out of place (rrelu_ writes in place)."""
+    x = _t(input)
+    _rrelu_checks(x, lower, upper)
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2)
+    slopes = Tensor._apply(OPS["numpy"], (_draw_rrelu_slopes, {"lower": lower, "upper": upper}),
+                           x)
+    return x * slopes
+
+
+def _into(input, name, node, function, *args):
+    """function(input, *args) written into input itself, as torch's in-place spellings: a
+    Tensor in-place op (Tensor._in_place), so that input becomes the result (a leaf that
+    requires grad is torch's error; backward refuses ops that read the old value), shown by
+    grad_fn as torch's node `node` (e.g. "EluBackward1"). The function reads a clone of the
+    old value: autograd.compile refuses a second read of the node that keeps it. Its arguments
+    are checked before: an error inside the in-place op would leave it half done."""
+    x = _t(input)
+    return x._in_place(name, lambda a: _named(function(a.clone(), *args), node, a))
+
+
+def relu_(input):
+    """relu written into the input; returns it."""
+    return _into(input, "relu_", "ReluBackward0", relu)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """leaky_relu written into the input; returns it."""
+    return _into(input, "leaky_relu_", "LeakyReluBackward1", leaky_relu, negative_slope)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """hardtanh written into the input; returns it."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _into(input, "hardtanh_", "HardtanhBackward0", hardtanh, min_val, max_val)
+
+
+def elu_(input, alpha=1.0):
+    """elu written into the input; returns it."""
+    return _into(input, "elu_", "EluBackward1", elu, alpha)
+
+
+def selu_(input):
+    """selu written into the input; returns it."""
+    return _into(input, "selu_", "EluBackward1", selu)
+
+
+def celu_(input, alpha=1.0):
+    """celu written into the input; returns it."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return _into(input, "celu_", "CeluBackward1", celu, alpha)
+
+
+def threshold_(input, threshold, value):
+    """threshold written into the input; returns it."""
+    return _into(input, "threshold_", "ThresholdBackward1", _threshold, threshold, value)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """rrelu written into the input (the slopes drawn from its values before); returns it."""
+    _rrelu_checks(_t(input), lower, upper)
+    return _into(input, "rrelu_", "RreluWithNoiseBackward1", rrelu, lower, upper, training)
+
+
+# ---------------------------------------------------------------------------------------------
 # dropout
 def _check_p(p):
     if not 0.0 <= p <= 1.0:
@@ -438,6 +627,11 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):
 
 
 # ---------------------------------------------------------------------------------------------
+# attention: written in nn/attention.py (which reads this module's helpers at call time)
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
 # linear, padding, convolution and pooling
 def linear(input, weight, bias=None):
     """x W^T + b, W of shape (out_features, in_features): one fused node of the op table."""
@@ -461,13 +655,13 @@ def _ints(v, n, name, fn):
     return v
 
 
-def _pad_index(n, lo, hi, mode, axis):
+def _pad_index(n, lo, hi, mode, axis, shape=None):
     """Source indices of a padded axis of length n: reflect (no edge repeat), replicate (edge
     repeated) or circular (wrapped), as torch's non-constant pad modes."""
     if mode == "reflect" and (lo >= n or hi >= n):
         raise _InputError(f"Argument #4: Padding size should be less than the corresponding "
                           f"input dimension, but got: padding ({lo}, {hi}) at dimension {axis} "
-                          f"of input of length {n}")
+                          f"of input {list(shape) if shape is not None else n}")
     if mode == "circular" and (lo > n or hi > n):
         raise _InputError("Padding value causes wrapping around more than once.")
     idx = np.arange(-lo, n + hi)
@@ -500,13 +694,12 @@ def pad(input, pad, mode="constant", value=None):
     k = len(pad) // 2
     if x.ndim not in (k + 1, k + 2):
         raise NotImplementedError(f"Padding size {len(pad)} is not supported for {x.ndim}D "
-                                  f"input tensor (non-constant modes pad 1, 2 or 3 trailing "
-                                  f"dims of a tensor with 1 or 2 more)")
+                                  f"input tensor.")
     for i in range(k):
         axis = x.ndim - 1 - i
         lo, hi = pad[2 * i], pad[2 * i + 1]
         if lo or hi:
-            idx = _pad_index(x.shape[axis], lo, hi, mode, axis)
+            idx = _pad_index(x.shape[axis], lo, hi, mode, axis, _data(input).shape)
             x = x[(slice(None),) * axis + (idx,)]
     return x
 
@@ -904,6 +1097,499 @@ def adaptive_avg_pool2d(input, output_size):
     """Average pooling of (N, C, H, W) or (C, H, W) to output_size (an int, a pair, None to
     keep a size), with torch's windows per dim; (1, 1) is a global average."""
     return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+# ---------------------------------------------------------------------------------------------
+# normalization, embedding, pixel and channel shuffles, fold and unfold (the functions of
+# nn.BatchNorm*, LayerNorm, GroupNorm, InstanceNorm*, RMSNorm, LocalResponseNorm, Embedding,
+# PixelShuffle, ChannelShuffle, Fold and Unfold, which call them)
+class _Stats:
+    """The tensors an op changes in place (running statistics, an embedding's renormalized
+    rows): autograd.compile saves them before the trace changes them and puts them back
+    around its checks, as it does a module's buffers."""
+
+    def __init__(self, *tensors):
+        self._tensors = tensors
+
+    def buffers(self):
+        return list(self._tensors)
+
+
+def _changes(owner, function, keywords, *inputs):
+    """Run function(*arrays, **keywords), which writes into some of its inputs' arrays, as an
+    op of the numpy row (no gradient): autograd.compile keeps it in the program (it changes
+    state) and runs it at each call, as eager code does. owner has buffers(): what changes."""
+    if _STATE.trace is not None:
+        _STATE.trace.changes_state_of(owner)
+    Tensor._apply(OPS["numpy"], (function, keywords), *inputs)
+
+
+def _update_running_stats(mean, var, running_mean, running_var, count=None, *, n, momentum):
+    """running = (1 - m) running + m batch, in place, for the batch's mean and biased var of
+    n values per entry (var made unbiased: n / (n - 1)); the batch's entries are averaged
+    over the leading axis of shape (-1, C) (instance norm: over the samples). count (if
+    given) goes up by 1, and momentum=None means m = 1 / count, a cumulative average.
+    Returns an empty array: an op's result."""
+    if type(mean) is not np.ndarray:
+        raise NoSource("a change of the running statistics")   # a call, run at each call
+    c = running_mean.size
+    mean = mean.reshape(-1, c).mean(0)
+    unbiased = (var * (n / (n - 1)) if n > 1 else var * np.nan).reshape(-1, c).mean(0)
+    if count is not None:
+        np.add(count, 1, out=count)
+    m = 1.0 / float(count) if momentum is None else momentum
+    running_mean[...] = ((1 - m) * running_mean.reshape(-1) + m * mean).reshape(
+        running_mean.shape)
+    running_var[...] = ((1 - m) * running_var.reshape(-1) + m * unbiased).reshape(
+        running_var.shape)
+    return np.empty(0, running_mean.dtype)
+
+
+_update_running_stats.changes_state = True
+
+
+def _torch_size(shape):
+    return f"torch.Size({list(shape)})"
+
+
+def _verify_batch_size(shape, text=_torch_size):
+    if shape and math.prod(shape[:1] + shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {text(shape)}")
+
+
+def _verify_spatial_size(shape):
+    if math.prod(shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{_torch_size(shape)}")
+
+
+def _check_numel(name, t, n):
+    if t is not None and _t(t).numel() != n:
+        raise _InputError(f"{name} should contain {n} elements not {_t(t).numel()}")
+
+
+def _standardized(x, axes, eps):
+    """(x - mean) / sqrt(var + eps), mean and biased var over axes; and that mean and var."""
+    mean = x.mean(axes, keepdims=True)
+    xc = x - mean
+    var = (xc * xc).mean(axes, keepdims=True)
+    return xc * (var + eps) ** -0.5, mean, var
+
+
+def _per_channel(out, weight, bias):
+    """out * weight + bias, weight and bias of C entries broadcast along dim 1 of out."""
+    shape = (1, -1) + (1,) * (out.ndim - 2)
+    if weight is not None:
+        out = out * _t(weight).reshape(shape)
+    if bias is not None:
+        out = out + _t(bias).reshape(shape)
+    return out
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias per channel (dim 1 of (N, C, *)).
+    training: mean and biased var of the batch (over every dim but 1), and running_mean and
+    running_var (if given) move in place by `momentum` toward the batch mean and the
+    *unbiased* batch var; else the running estimates are the mean and var."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                num_batches_tracked=None, owner=None):
+    """batch_norm; nn.BatchNorm* give num_batches_tracked (incremented with each update, and
+    read for momentum=None) and themselves as the owner of the statistics."""
+    x = _t(input)
+    c = x.shape[1] if x.ndim > 1 else 0
+    if training:
+        _verify_batch_size(tuple(x._data.shape))
+        if eps <= 0.0:
+            raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    elif eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
+    if training and (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither "
+                         "be None")
+    if not training:
+        for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+            if t is None:
+                raise _InputError(f"{name} must be defined in evaluation mode")
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        _check_numel(name, t, c)
+    if not training:
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        out = (x - _t(running_mean).reshape(shape)) * (
+            _t(running_var).reshape(shape) + eps) ** -0.5
+        return _per_channel(out, weight, bias)
+    out, mean, var = _standardized(x, (0,) + tuple(range(2, x.ndim)), eps)
+    if running_mean is not None:
+        stats = [_t(running_mean), _t(running_var)] + (
+            [] if num_batches_tracked is None else [num_batches_tracked])
+        _changes(owner if owner is not None else _Stats(*stats), _update_running_stats,
+                 {"n": x.numel() // max(c, 1), "momentum": momentum}, mean, var, *stats)
+    return _per_channel(out, weight, bias)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over the spatial
+    dims of each sample and channel of (N, C, *). With use_input_stats and running stats
+    given, these move in place by `momentum` toward the batch's averages over the samples
+    of the per-instance means and unbiased vars; use_input_stats=False normalizes with them."""
+    x = _t(input)
+    n, c = (x.shape[0], x.shape[1]) if x.ndim > 1 else (x.shape[0] if x.ndim else 1, 0)
+    if use_input_stats:
+        _verify_spatial_size(tuple(x._data.shape))
+        if (running_mean is None) != (running_var is None):
+            raise ValueError("running_mean and running_var must either both be None or "
+                             "neither be None")
+    elif running_mean is None or running_var is None:
+        raise _InputError("Expected running_mean and running_var to be defined when "
+                          "use_input_stats is false")
+    # torch runs batch_norm over (1, N C, *): its checks count N C entries
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and _t(t).numel() != c:
+            raise _InputError(f"{name} should contain {n * c} elements not "
+                              f"{n * _t(t).numel()}")
+    if not use_input_stats:
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        out = (x - _t(running_mean).reshape(shape)) * (
+            _t(running_var).reshape(shape) + eps) ** -0.5
+        return _per_channel(out, weight, bias)
+    out, mean, var = _standardized(x, tuple(range(2, x.ndim)), eps)
+    if running_mean is not None:
+        stats = [_t(running_mean), _t(running_var)]
+        _changes(_Stats(*stats), _update_running_stats,
+                 {"n": math.prod(x.shape[2:]), "momentum": momentum}, mean, var, *stats)
+    return _per_channel(out, weight, bias)
+
+
+def _normalized_shape(normalized_shape, fn):
+    if isinstance(normalized_shape, (int, np.integer)) or not all(
+            isinstance(n, (int, np.integer)) for n in normalized_shape):
+        raise TypeError(f"{fn}(): argument 'normalized_shape' (position 2) must be tuple of "
+                        f"ints, not {type(normalized_shape).__name__}")
+    return tuple(int(n) for n in normalized_shape)
+
+
+def _check_last_dims(x, shape, star):
+    """x's last dims must be shape; star is how torch's message writes the others."""
+    k = len(shape)
+    if x.ndim < k or tuple(x._data.shape[x.ndim - k:]) != shape:
+        raise _InputError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                          f"[{star}{', '.join(map(str, shape))}], but got input of size"
+                          f"{list(x.shape)}")
+
+
+def _check_same_shape(name, t, shape):
+    if t is not None and tuple(_t(t).shape) != shape:
+        raise _InputError(f"Expected {name} to be of same shape as normalized_shape, but got "
+                          f"{name} of shape {list(_t(t).shape)} and normalized_shape = "
+                          f"{list(shape)}")
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over the last
+    len(normalized_shape) dims (which must be normalized_shape), weight and bias of that
+    shape."""
+    x = _t(input)
+    shape = _normalized_shape(normalized_shape, "layer_norm")
+    _check_last_dims(x, shape, "*, ")
+    _check_same_shape("weight", weight, shape)
+    _check_same_shape("bias", bias, shape)
+    out, _, _ = _standardized(x, tuple(range(x.ndim - len(shape), x.ndim)), eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight, the mean over the last len(normalized_shape) dims;
+    eps=None is the machine epsilon of x's dtype (torch.finfo(x.dtype).eps), as torch."""
+    x = _t(input)
+    shape = _normalized_shape(normalized_shape, "rms_norm")
+    _check_last_dims(x, shape, "*")
+    _check_same_shape("weight", weight, shape)
+    if eps is None:
+        eps = float(np.finfo(x._data.dtype).eps) if x._data.dtype.kind == "f" else \
+            float(np.finfo(np.float32).eps)
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    out = x * ((x * x).mean(axes, keepdims=True) + eps) ** -0.5
+    return out if weight is None else out * weight
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias, mean and biased var over each group of
+    C / num_groups channels (and the spatial dims) of each sample of (N, C, *); weight and
+    bias per channel."""
+    x = _t(input)
+    if x.ndim < 2:
+        raise _InputError(f"Expected at least 2 dimensions for input tensor but received "
+                          f"{x.ndim}")
+    n, c = x.shape[0], x.shape[1]
+    if c % num_groups:
+        raise _InputError(f"Expected number of channels in input to be divisible by "
+                          f"num_groups, but got input of shape {list(x.shape)} and "
+                          f"num_groups={num_groups}")
+    _verify_batch_size((n * c // num_groups, num_groups) + tuple(x._data.shape[2:]), list)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (_t(t).ndim != 1 or _t(t).numel() != c):
+            raise _InputError(f"Expected {name} to be a vector of size equal to the number of "
+                              f"channels in input, but got {name} of shape {list(_t(t).shape)} "
+                              f"and input of shape {list(x.shape)}")
+    out, _, _ = _standardized(x.reshape(n, num_groups, -1), (2,), eps)
+    return _per_channel(out.reshape(x.shape), weight, bias)
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """x / (k + alpha / size * sum of x^2 over a window of `size` channels around each
+    channel)^beta over dim 1 of (N, C, *); the window is cut by zeros at the edges (size // 2
+    before, (size - 1) // 2 after), and always divided by size, as torch's average pool."""
+    x = _t(input)
+    if x.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality                          "
+                         f"input (got {x.ndim} dimensions)")
+    if x.numel() == 0:
+        return x
+    c = x.shape[1]
+    sq = _pad_constant(x * x, ((0, 0), (size // 2, (size - 1) // 2)) + ((0, 0),) * (x.ndim - 2),
+                       0.0)
+    window = sq[:, 0:c]
+    for j in range(1, size):
+        window = window + sq[:, j:j + c]
+    return x / (window * (alpha / size) + k) ** beta
+
+
+def _inverse_counts(indices, dtype):
+    """1 / (how often each entry's value occurs in indices), per entry, of dtype."""
+    _, where_, counts = np.unique(indices, return_inverse=True, return_counts=True)
+    return (1.0 / counts[where_.reshape(-1)]).reshape(indices.shape).astype(dtype)
+
+
+def _renorm_rows(indices, weight, *, max_norm, norm_type):
+    """weight[i] *= max_norm / (||weight[i]||_p + 1e-7), in place, for the rows i looked up
+    whose p-norm (p = norm_type) exceeds max_norm (torch's embedding_renorm_)."""
+    if type(weight) is not np.ndarray:
+        raise NoSource("a change of the embedding's weight")   # a call, run at each call
+    rows = np.unique(indices)
+    norms = np.linalg.norm(weight[rows], ord=norm_type, axis=1)
+    big = norms > max_norm
+    scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype)
+    weight[rows[big]] *= scale[:, None]
+    return np.empty(0, weight.dtype)
+
+
+_renorm_rows.changes_state = True
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
+              scale_grad_by_freq=False, sparse=False):
+    """weight[input]: rows of the (num_embeddings, embedding_dim) table at integer indices.
+    The row padding_idx gets no gradient. max_norm renormalizes the looked-up rows of weight
+    in place (no gradient) to p-norm at most max_norm (p = norm_type) before the lookup;
+    scale_grad_by_freq divides each index's gradient by its count in input. sparse=True is
+    accepted: the gradient is dense (tapegrad has no sparse tensors), with the same values as
+    torch's sparse gradient made dense."""
+    w = _t(weight)
+    if w.ndim != 2:
+        raise _InputError("'weight' must be 2-D")
+    indices = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    idx = indices._data
+    if idx.dtype.kind not in "iu":
+        raise _InputError(f"Expected tensor for argument #1 'indices' to have one of the "
+                          f"following scalar types: Long, Int; but got {indices.type()} instead "
+                          f"(while checking arguments for embedding)")
+    num = w.shape[0]
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        padding_idx %= num
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _changes(_Stats(w), _renorm_rows, {"max_norm": max_norm, "norm_type": norm_type},
+                 indices, w)
+    out = w[idx]
+    if scale_grad_by_freq:
+        # out + (out - out) s: out's value, exactly, with s times its gradient
+        scale = _no_grad(_inverse_counts, indices, dtype=w._data.dtype)
+        fixed = _no_grad(np.copy, out)
+        out = fixed + (out - fixed) * scale.unsqueeze(-1)
+    if padding_idx is not None:
+        # the padding row passes forward but its gradient is cut; the mask is a recorded
+        # comparison, so autograd.compile follows each call's indices
+        out = _where((indices != padding_idx).unsqueeze(-1), out, _no_grad(np.copy, out))
+    return out
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor: out[..., c, h r + i,
+    w r + j] = x[..., c r^2 + i r + j, h, w] (a reshape and a permutation)."""
+    x, r = _t(input), int(upscale_factor)
+    if x.ndim < 3:
+        raise _InputError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                          f"input with {x.ndim} dimension(s)")
+    if r <= 0:
+        raise _InputError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    lead, (c, h, w) = tuple(x.shape[:-3]), x.shape[-3:]
+    if c % (r * r):
+        raise _InputError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                          f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                          f"is not divisible by {r * r}")
+    k = len(lead)
+    out = x.reshape(lead + (c // (r * r), r, r, h, w))
+    out = out.permute(tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2))
+    return out.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W), r = downscale_factor: the inverse of
+    pixel_shuffle."""
+    x, r = _t(input), int(downscale_factor)
+    if x.ndim < 3:
+        raise _InputError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                          f"got input with {x.ndim} dimension(s)")
+    if r <= 0:
+        raise _InputError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    lead, (c, h, w) = tuple(x.shape[:-3]), x.shape[-3:]
+    for name, size, dim in (("height", h, -2), ("width", w, -1)):
+        if size % r:
+            raise _InputError(f"pixel_unshuffle expects {name} to be divisible by "
+                              f"downscale_factor, but input.size({dim})={size} is not "
+                              f"divisible by {r}")
+    k = len(lead)
+    out = x.reshape(lead + (c, h // r, r, w // r, r))
+    out = out.permute(tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3))
+    return out.reshape(lead + (c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with the channels seen as (groups, C / groups) transposed to (C / groups,
+    groups): channel g (C / groups) + i goes to i groups + g."""
+    x, g = _t(input), int(groups)
+    if x.ndim <= 2:
+        raise _InputError(f"channel_shuffle expects input with > 2 dims, but got input with "
+                          f"sizes {list(x.shape)}")
+    if g <= 0:
+        raise _InputError(f"Number of groups to divide channels in must be positive. Value of "
+                          f"groups:{g}")
+    n, c, rest = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    if c % g:
+        raise _InputError(f"Number of channels must be divisible by groups. Got {c} channels "
+                          f"and {g} groups.")
+    return x.reshape((n, g, c // g) + rest).transpose(1, 2).reshape(tuple(x.shape))
+
+
+def _fold_pair(v, name):
+    """torch's _pair for fold and unfold: an int, or a sequence of exactly 2 ints."""
+    if isinstance(v, (int, np.integer)):
+        return (int(v), int(v))
+    v = tuple(int(i) for i in v)
+    if len(v) != 2:
+        raise _InputError(f"It is expected {name} equals to 2, but got size {len(v)}")
+    return v
+
+
+def _fold_args(kernel_size, dilation, padding, stride, order):
+    """kernel, dilation, padding, stride as pairs, checked in torch's order (it differs
+    between fold and unfold)."""
+    k, d = _fold_pair(kernel_size, "kernel_size"), _fold_pair(dilation, "dilation")
+    p, s = _fold_pair(padding, "padding"), _fold_pair(stride, "stride")
+    checks = {"k": (min(k) <= 0, f"kernel size should be greater than zero, but got "
+                                 f"kernel_height: {k[0]} kernel_width: {k[1]}"),
+              "d": (min(d) <= 0, f"dilation should be greater than zero, but got "
+                                 f"dilation_height: {d[0]} dilation_width: {d[1]}"),
+              "p": (min(p) < 0, f"padding should be non-negative, but got pad_height: {p[0]} "
+                                f"pad_width: {p[1]}"),
+              "s": (min(s) <= 0, f"stride should be greater than zero, but got stride_height: "
+                                 f"{s[0]} stride_width: {s[1]}")}
+    for key in order:
+        bad, message = checks[key]
+        if bad:
+            raise _InputError(message)
+    return k, d, p, s
+
+
+def _blocks(size, k, d, p, s):
+    """Sliding blocks along one dim (C++'s division, truncated toward 0, as torch's
+    message shows)."""
+    span = d * (k - 1) + 1
+    return int((size + 2 * p - span) / s) + 1
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: (N, C, H, W) -> (N, C kH kW, L), column l holding the block at the l-th
+    position (row-major) of the kernel sliding over x zero-padded by `padding`, its entries
+    `dilation` apart, blocks `stride` apart; (C, H, W) -> (C kH kW, L). The gradient of a
+    pixel is the sum over the blocks that hold it (col2im, fold)."""
+    x = _t(input)
+    if x.ndim not in (3, 4):
+        raise _InputError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                          f"and other non-zero dimensions for input, but got: {list(x.shape)}")
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = _fold_args(kernel_size, dilation, padding, stride,
+                                                        "kdps")
+    batched = x.ndim == 4
+    if not batched:
+        x = x.unsqueeze(0)
+    n, c, h, w = x.shape
+    bh, bw = _blocks(h, kh, dh, ph, sh), _blocks(w, kw, dw, pw, sw)
+    if bh < 1 or bw < 1:
+        raise _InputError(f"Given input with spatial size ({h}, {w}), kernel_size=({kh}, {kw}), "
+                          f"dilation=({dh}, {dw}), padding=({ph}, {pw}), calculated shape of "
+                          f"the array of sliding blocks as ({bh}, {bw}), but its components "
+                          f"must be at least one.")
+    if ph or pw:
+        x = _pad_constant(x, (pw, pw, ph, ph), 0.0)
+    # the blocks of the dilated span, then every dilation-th entry of each
+    cols = OPS["im2col"](x, ctx=(dh * (kh - 1) + 1, dw * (kw - 1) + 1, sh, sw))
+    if dh > 1 or dw > 1:
+        cols = cols[:, :, ::dh, ::dw]
+    out = cols.reshape(n, c * kh * kw, bh * bw)
+    return out if batched else out.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """col2im, the adjoint of unfold: (N, C kH kW, L) -> (N, C, H, W), (H, W) = output_size,
+    each column's block added onto its place (overlaps sum), the padding then cut away;
+    (C kH kW, L) -> (C, H, W). The gradient is unfold of the output's gradient."""
+    x = _t(input)
+    if x.ndim not in (2, 3):
+        raise _InputError(f"Expected 2D or 3D (batch mode) tensor for input with possibly 0 "
+                          f"batch size and non-zero dimensions for input, but got: "
+                          f"{list(x.shape)}")
+    h, w = _fold_pair(output_size, "output_size")
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = _fold_args(kernel_size, dilation, padding, stride,
+                                                        "ksdp")
+    batched = x.ndim == 3
+    if not batched:
+        x = x.unsqueeze(0)
+    n, ck, length = x.shape
+    if ck % (kh * kw):
+        raise _InputError(f"Expected size of input's dimension 1 to be divisible by the product "
+                          f"of kernel_size, but got input.size(1)={ck} and kernel_size=({kh}, "
+                          f"{kw}).")
+    bh, bw = _blocks(h, kh, dh, ph, sh), _blocks(w, kw, dw, pw, sw)
+    if bh < 1 or bw < 1 or length != bh * bw:
+        raise _InputError(f"Given output_size=({h}, {w}), kernel_size=({kh}, {kw}), dilation="
+                          f"({dh}, {dw}), padding=({ph}, {pw}), stride=({sh}, {sw}), expected "
+                          f"size of input's dimension 2 to match the calculated number of "
+                          f"sliding blocks {bh} * {bw} = {bh * bw}, but got input.size(2)="
+                          f"{length}.")
+    c = ck // (kh * kw)
+    cols = x.reshape(n, c, kh, kw, bh, bw)
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    if dh > 1 or dw > 1:
+        spread = (slice(None), slice(None), slice(None, None, dh), slice(None, None, dw))
+        cols = OPS["scatter"](cols, ctx=(spread, (n, c) + span + (bh, bw)))
+    out = OPS["col2im"](cols, ctx=span + (sh, sw, h + 2 * ph, w + 2 * pw))
+    if ph or pw:
+        out = out[:, :, ph:ph + h, pw:pw + w]
+    return out if batched else out.squeeze(0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1513,6 +2199,179 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     return _reduce((d_pos - d_neg + margin).relu(), reduction, "triplet_margin_loss")
 
 
+# ---------------------------------------------------------------------------------------------
+# soft-margin, Poisson, Gaussian and multi-label losses; triplets with any distance
+def _check_reduction_as_torch(reduction, message):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(message.format(reduction))
+
+
+@_torch_node("SoftMarginLossBackward0", 2)
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """log(1 + e^(-y x)) for labels y (1 or -1), reduced; gradient -y sigmoid(-y x). Computed
+    as softplus(-y x), finite for any x where torch's log1p(exp(-y x)) overflows to inf
+    (-y x past ~88 in float32, ~709 in float64). A target that requires grad is torch's error
+    (with grad enabled): torch has no gradient for it."""
+    x = _t(input)
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction_as_torch(reduction, "{} is not a valid value for reduction")
+    if isinstance(target, Tensor) and target.requires_grad and _is_grad_enabled():
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
+    y = _target(target, x)
+    _broadcast_shapes(x.shape, y.shape)
+    if np.broadcast_shapes(x.shape, y.shape) != x.shape:
+        raise _InputError(f"output with shape {list(x.shape)} doesn't match the broadcast shape "
+                          f"{list(np.broadcast_shapes(x.shape, y.shape))}")
+    return _reduce(_softplus(-(x * y)), reduction, "soft_margin_loss")
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
+                     reduce=None, reduction="mean"):
+    """Negative log-likelihood of targets t ~ Poisson(rate), without log(t!):
+    e^x - t x for log-rates x (log_input=True), x - t log(x + eps) for rates x otherwise.
+    full adds Stirling's approximation of log(t!), t log t - t + log(2 pi t) / 2, where t > 1
+    (0 for t <= 1). As torch's composite, so gradients follow it (for the target too)."""
+    x = _t(input)
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction_as_torch(reduction, "{} is not a valid value for reduction")
+    t = _target(target, x)
+    if log_input:
+        loss = x.exp() - t * x
+    else:
+        loss = x - t * (x + eps).log()
+    if full:
+        # t log t and log(2 pi t) are -inf or nan at t <= 0, masked as torch's masked_fill
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stirling = t * t.log() - t + (t * (2 * math.pi)).log() * 0.5
+        loss = loss + _where(t <= 1, 0.0, stirling)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """(log max(var, eps) + (x - t)^2 / max(var, eps)) / 2, plus log(2 pi) / 2 if full.
+    var: a number, one variance per element of input, or fewer (homoscedastic): input's shape
+    without its last dim, or input's shape but one dim of size 1 (torch's rules; otherwise
+    ValueError). As torch, var is clamped at eps in value only: its gradient is
+    (1 / v - (x - t)^2 / v^2) / 2 with v = max(var, eps), also where var < eps."""
+    x = _t(input)
+    if isinstance(var, (float, int)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = Tensor(np.full(x.shape, var, dtype=x.dtype))
+    else:
+        var = _t(var)
+        if np.any(_data(var) < 0):
+            raise ValueError("var has negative entry/entries")
+    if var.shape != x.shape:
+        if x.shape[:-1] == var.shape:
+            var = var.unsqueeze(-1)
+        elif not (x.ndim == var.ndim and
+                  sum(v for n, v in zip(x.shape, var.shape) if n != v) == 1):
+            raise ValueError("var is of incorrect size")
+    _check_reduction_as_torch(reduction, "{} is not valid")
+    clamped = var.detach().clamp(min=eps)
+    if var.requires_grad:
+        # the clamped value with the gradient of var itself (0 + clamped is exactly clamped)
+        clamped = (var - var.detach()) + clamped
+    d = x - _target(target, x)
+    loss = (clamped.log() + d * d / clamped) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction, "gaussian_nll_loss")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction="mean"):
+    """-(t log sigmoid(x) + (1 - t) log sigmoid(-x)), weighted, averaged over the classes
+    (the last dim), then reduced over the samples; targets t are 0 or 1 per class."""
+    x = _t(input)
+    if x.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    reduction = _reduction_of(size_average, reduce, reduction)
+    t = _target(target, x)
+    loss = -(t * logsigmoid(x) + (1.0 - t) * logsigmoid(-x))
+    if weight is not None:
+        loss = loss * _const_or_tensor(weight, x)
+    loss = loss.sum(x.ndim - 1) * (1.0 / x.shape[-1])
+    _check_reduction_as_torch(reduction, "{} is not valid")
+    return _reduce(loss, reduction, "multilabel_soft_margin_loss")
+
+
+def _multilabel_slots(target, n_classes):
+    """For targets (N, C) of class indices padded with -1 (torch's layout): each slot's one-hot
+    over the classes, (N, C slots, C classes), zero from a sample's first negative slot on, as
+    a float64 Tensor made by ops (comparisons, a cumulative product), so that
+    autograd.compile follows each call's targets."""
+    counts = _no_grad(np.cumprod, target >= 0, axis=-1)         # 1 up to the first negative
+    classes = np.arange(n_classes)
+    onehot = (target.unsqueeze(-1) == classes).astype(np.float64)
+    return onehot * counts.astype(np.float64).unsqueeze(-1)
+
+
+@_torch_node("MultilabelMarginLossBackward0", 1)
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])) / C for
+    scores x (N, C) or (C,) and integer targets of the same shape: each sample's class indices
+    first, then -1 (the indices after the first -1 are ignored). A class listed twice counts
+    twice (torch's loop)."""
+    x = _t(input)
+    reduction = _reduction_of(size_average, reduce, reduction)
+    _check_reduction_as_torch(reduction, "{} is not a valid value for reduction")
+    tdata = _data(target)
+    if x.ndim > 2 or (x.ndim and x.shape[-1] == 0):
+        raise _InputError(f"Expected non-empty vector or matrix with optional 0-dim batch size, "
+                          f"but got: {list(x.shape)}")
+    n_classes = x.shape[-1] if x.ndim else 1
+    if x.ndim <= 1:
+        fits = tdata.ndim <= 1 and tdata.size == n_classes
+    else:
+        fits = tdata.shape == x.shape
+    if not fits:
+        raise _InputError(f"inconsistent target size: {list(tdata.shape)} for input of size: "
+                          f"{list(x.shape)}")
+    if tdata.dtype != np.int64:
+        raise _InputError(f"expected scalar type Long but found "
+                          f"{_TORCH_DTYPE_NAMES.get(tdata.dtype.name, tdata.dtype.name)}")
+    if tdata.size and (tdata.min() < -1 or tdata.max() >= n_classes):
+        raise _InputError("argument #2 'target' is out of range")
+    scores = x.reshape(-1, n_classes)
+    slots = _multilabel_slots(_target_tensor(target).reshape(-1, n_classes), n_classes)
+    slots = slots.astype(x.dtype)
+    is_target = _no_grad(np.minimum, slots.sum(1), 1.0)                 # (N, C) 0 or 1
+    picked = (scores.unsqueeze(1) * slots).sum(-1)                      # x[t_k]: (N, slots)
+    # margins[n, k, i] = 1 - x[t_k] + x[i], counted for listed slots k and non-target i
+    margins = (1.0 - picked.unsqueeze(-1) + scores.unsqueeze(1)).relu()
+    counted = slots.sum(-1).unsqueeze(-1) * (1.0 - is_target).unsqueeze(1)
+    loss = (margins * counted).sum((1, 2)) * (1.0 / n_classes)
+    if x.ndim <= 1:
+        loss = loss.reshape(())
+    return _reduce(loss, reduction, "multilabel_margin_loss")
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None,
+                                      margin=1.0, swap=False, reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) for any distance d (a function of two Tensors;
+    default pairwise_distance); swap takes min(d(a, n), d(p, n)) as the negative distance.
+    The gradient at max's kink is 1 (torch's clamp_min)."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    a, pos, neg = _t(anchor), _t(positive), _t(negative)
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have "
+                           f"the same number of dimensions, but got: anchor {a.ndim}D, "
+                           f"positive {pos.ndim}D, and negative {neg.ndim}D inputs")
+    distance = pairwise_distance if distance_function is None else distance_function
+    d_pos = distance(a, pos)
+    d_neg = distance(a, neg)
+    if swap:
+        d_neg = d_neg.minimum(distance(pos, neg))
+    return _reduce((d_pos - d_neg + margin).clamp(min=0.0), reduction,
+                   "triplet_margin_with_distance_loss")
+
+
 def _param_list(params, fn):
     # a Module, or anything else with parameters() (the scalar nn.MLP/Layer/Neuron)
     if not isinstance(params, Node) and callable(getattr(params, "parameters", None)):
@@ -1563,3 +2422,8 @@ __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "step", "hardtanh",
            "nll_loss", "hinge_loss", "hinge", "multi_margin_loss", "hinge_embedding_loss",
            "margin_ranking_loss", "cosine_embedding_loss", "triplet_margin_loss", "l1_penalty",
            "l2_penalty"]
+__all__ += ["glu", "hardshrink", "softshrink", "tanhshrink", "threshold", "rrelu", "relu_",
+            "leaky_relu_", "hardtanh_", "elu_", "selu_", "celu_", "threshold_", "rrelu_",
+            "soft_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+            "multilabel_soft_margin_loss", "multilabel_margin_loss",
+            "triplet_margin_with_distance_loss"]

@@ -5,11 +5,8 @@ from collections import OrderedDict
 import numpy as np
 
 from autograd import Tensor
-from autograd.engine import STATE
-from autograd.ops import OPS
-from autograd.source import NoSource
 from autograd.functional import linear as _linear
-from autograd.tensor import get_default_dtype, where
+from autograd.tensor import get_default_dtype
 
 from . import functional as F
 from . import init
@@ -27,6 +24,19 @@ def _dtype(dtype, layer="layer"):
     if dt.kind != "f":
         raise TypeError(f"{layer}: dtype must be a float dtype, got {dt}")
     return dt
+
+
+def _affine(module, shape, dtype, affine, bias=True):
+    """A normalization's affine parameters: weight = 1 and bias = 0 of `shape` (bias=False: no
+    bias), or neither (affine=False); registered as None where absent, as in torch."""
+    if affine:
+        module.weight = Parameter(np.ones(shape, dtype=dtype))
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = Parameter(np.zeros(shape, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
 
 
 class Identity(Module):
@@ -286,15 +296,7 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         self.use_bias = bias and affine
         dt = _dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(self.num_features, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.zeros(self.num_features, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, self.num_features, dt, affine, bias)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(self.num_features, dtype=dt))
             self.register_buffer("running_var", np.ones(self.num_features, dtype=dt))
@@ -325,50 +327,14 @@ class _BatchNorm(Module):
     def forward(self, x):
         x = _as_tensor(x)
         self._check(x)
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, self.num_features) + (1,) * (x.ndim - 2)
+        # torch's rule: batch statistics in training, or in eval without running estimates;
+        # the running estimates move only in training (F.batch_norm records that as an op)
         use_batch = self.training or not self.track_running_stats
-        if use_batch:
-            n = x.numel() // self.num_features
-            if self.training and n <= 1:
-                raise ValueError(f"{type(self).__name__}: expected more than 1 value per channel "
-                                 f"when training, got input of shape {tuple(x.shape)}")
-            mean = x.mean(axes, keepdims=True)
-            xc = x - mean
-            var = (xc * xc).mean(axes, keepdims=True)
-            if self.training and self.track_running_stats:
-                # an op of the numpy row (no gradient), so that autograd.compile keeps it and
-                # the compiled code updates the statistics at each call, as eager code does
-                Tensor._apply(OPS["numpy"], (self._update_running, {"n": n}), mean, var)
-        else:
-            # the buffers as tensors (read afresh by a compiled call), not their arrays
-            xc = x - self.running_mean.reshape(shape)
-            var = self.running_var.reshape(shape)
-        out = xc * (var + self.eps) ** -0.5
-        if self.affine:
-            out = out * self.weight.reshape(shape)
-            if self.bias is not None:
-                out = out + self.bias.reshape(shape)
-        return out
-
-    def _update_running(self, mean, var, n):
-        """running = (1 - m) running + m batch (var unbiased: n / (n - 1)), from the batch's
-        mean and biased var (any shape of C entries). Returns an empty array: an op's result."""
-        if type(mean) is not np.ndarray:
-            raise NoSource("a change of the module's state")   # written as a call, run each time
-        if STATE.trace is not None:
-            STATE.trace.changes_state_of(self)
-        mean, var = mean.reshape(-1), var.reshape(-1)
-        self.num_batches_tracked._data = np.asarray(self.num_batches_tracked._data + 1)
-        m = (1.0 / float(self.num_batches_tracked._data) if self.momentum is None
-             else self.momentum)
-        unbiased = var * (n / (n - 1))
-        rm, rv = self.running_mean, self.running_var
-        rm._data = ((1 - m) * rm._data + m * mean).astype(rm._data.dtype)
-        rv._data = ((1 - m) * rv._data + m * unbiased).astype(rv._data.dtype)
-        return np.empty(0, rm._data.dtype)
-
-    _update_running.changes_state = True
+        track = not self.training or self.track_running_stats
+        return F._batch_norm(x, self.running_mean if track else None,
+                             self.running_var if track else None, self.weight, self.bias,
+                             use_batch, self.momentum, self.eps,
+                             num_batches_tracked=self.num_batches_tracked, owner=self)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -395,15 +361,7 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dt = _dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine(self, self.normalized_shape, dt, elementwise_affine, bias)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -415,24 +373,20 @@ class LayerNorm(Module):
         if x.shape[x.ndim - k:] != self.normalized_shape or x.ndim < k:
             raise ValueError(f"LayerNorm({self.normalized_shape}): expected input whose last "
                              f"dims are {self.normalized_shape}, got shape {tuple(x.shape)}")
-        axes = tuple(range(x.ndim - k, x.ndim))
-        xc = x - x.mean(axes, keepdims=True)
-        var = (xc * xc).mean(axes, keepdims=True)
-        out = xc * (var + self.eps) ** -0.5
-        if self.weight is not None:
-            out = out * self.weight
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
 
 class Embedding(Module):
     """A lookup table: forward(indices) = weight[indices], weight (num_embeddings,
-    embedding_dim) ~ N(0, 1) as in PyTorch. The row padding_idx starts at zero and gets no
-    gradient."""
+    embedding_dim) ~ N(0, 1) as in PyTorch (or `_weight`, used as given). The row padding_idx
+    starts at zero and gets no gradient. max_norm, norm_type, scale_grad_by_freq and sparse
+    are F.embedding's (sparse=True gives a dense gradient of the same values)."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, rng=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,
+                 norm_type=2.0, scale_grad_by_freq=False, sparse=False, _weight=None,
+                 _freeze=False, device=None, dtype=None, *, rng=None):
         super().__init__()
+        _check_device(device, "Embedding")
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None:
@@ -441,16 +395,50 @@ class Embedding(Module):
                                  f"[-{self.num_embeddings}, {self.num_embeddings})")
             padding_idx = padding_idx % self.num_embeddings
         self.padding_idx = padding_idx
-        dt = _dtype(dtype)
-        w = init.normal_(np.empty((self.num_embeddings, self.embedding_dim), dtype=dt),
-                         rng=init._rng_or_default(rng))
-        if padding_idx is not None:
-            w[padding_idx] = 0
-        self.weight = Parameter(w)
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        self.sparse = sparse
+        if _weight is None:
+            dt = _dtype(dtype)
+            w = init.normal_(np.empty((self.num_embeddings, self.embedding_dim), dtype=dt),
+                             rng=init._rng_or_default(rng))
+            if padding_idx is not None:
+                w[padding_idx] = 0
+        else:
+            w = _weight._data if isinstance(_weight, Tensor) else np.asarray(_weight)
+            if w.shape != (self.num_embeddings, self.embedding_dim):
+                raise AssertionError("Shape of weight does not match num_embeddings and "
+                                     "embedding_dim")
+        self.weight = Parameter(w, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None,
+                        norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is `embeddings` (2-d, its array shared, as torch shares
+        the storage), frozen (requires_grad=False) unless freeze=False; the padding row is
+        left as given."""
+        shape = tuple(np.shape(embeddings._data if isinstance(embeddings, Tensor)
+                               else embeddings))
+        if len(shape) != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        return cls(shape[0], shape[1], padding_idx=padding_idx, max_norm=max_norm,
+                   norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse,
+                   _weight=embeddings, _freeze=freeze)
 
     def extra_repr(self):
-        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        if self.sparse is not False:
+            s += ", sparse=True"
+        return s
 
     def forward(self, indices):
         idx = np.asarray(indices._data if isinstance(indices, Tensor) else indices)
@@ -461,13 +449,9 @@ class Embedding(Module):
             bad = idx[(idx < 0) | (idx >= self.num_embeddings)].flat[0]
             raise IndexError(f"Embedding({self.extra_repr()}): index {bad} is out of range "
                              f"[0, {self.num_embeddings})")
-        out = self.weight[idx]
-        if self.padding_idx is not None:
-            # the padding row passes forward but its gradient is cut; the mask is a recorded
-            # comparison, so autograd.compile follows each call's indices
-            keep = (indices if isinstance(indices, Tensor) else Tensor(idx)) != self.padding_idx
-            out = where(keep.unsqueeze(-1), out, F._no_grad(np.copy, out))
-        return out
+        return F.embedding(indices if isinstance(indices, Tensor) else Tensor(idx), self.weight,
+                           self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
 
 
 class Residual(Module):

@@ -1491,6 +1491,64 @@ def test_batchnorm_in_training_mode_updates_its_statistics_at_each_call(form):
     assert int(m_c[1].num_batches_tracked.item()) == 4
 
 
+@pytest.mark.parametrize("form", ["step", "loss-check", "stats-as-arguments"])
+def test_functional_batch_norm_updates_its_running_stats_at_each_compiled_call(form):
+    """F.batch_norm(training=True) with running statistics given records their update as an
+    op that changes state: the compiled code moves them at every call (a training step, a
+    checked loss, or statistics passed as arguments, another pair at each call) as eager
+    code does; F.instance_norm's statistics too."""
+    def make():
+        return nn.Linear(3, 4, rng=np.random.default_rng(55), dtype=np.float64)
+    (lin_c, opt_c), (lin_e, opt_e) = _twins(make, lambda ps: optim.SGD(ps, lr=0.1))
+    stats = [[Tensor(np.zeros(4)), Tensor(np.ones(4)), Tensor(np.zeros(1)), Tensor(np.ones(1))]
+             for _ in range(2)]
+
+    def loss_of(lin, rm, rv, im, iv):
+        def loss(x, y):
+            h = F.batch_norm(lin(x), rm, rv, training=True, momentum=0.2)
+            h = F.instance_norm(h.unsqueeze(1), im, iv, momentum=0.3).squeeze(1)
+            return F.cross_entropy(h, y)
+        return loss
+
+    def step_of(lin, opt, *stats):
+        loss_fn = loss_of(lin, *stats)
+
+        def train_step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(x, y)
+            loss.backward()
+            opt.step()
+            return loss
+        return train_step
+
+    if form == "step":
+        fns = (autograd.compile(step_of(lin_c, opt_c, *stats[0])),
+               step_of(lin_e, opt_e, *stats[1]))
+    elif form == "loss-check":
+        fns = (autograd.compile(loss_of(lin_c, *stats[0]), check=True), loss_of(lin_e, *stats[1]))
+    else:
+        def with_stats(lin):
+            return lambda x, y, rm, rv: F.cross_entropy(
+                F.batch_norm(lin(x), rm, rv, training=True, momentum=0.2), y)
+        fns = (autograd.compile(with_stats(lin_c)), with_stats(lin_e))
+    rng = np.random.default_rng(56)
+    for k in range(4):
+        x, y = Tensor(rng.standard_normal((5, 3))), Tensor(rng.integers(0, 4, 5))
+        if form == "stats-as-arguments":
+            # a fresh pair at each call: the update goes to the call's tensors
+            stats = [[Tensor(np.full(4, float(k))), Tensor(np.full(4, 1.0 + k))]
+                     for _ in range(2)]
+            losses = [fn(x, y, *s) for fn, s in zip(fns, stats)]
+        else:
+            losses = [fn(x, y) for fn in fns]
+        _assert_close(losses[0], losses[1], **F64, what=f"loss at call {k}")
+        for a, b in zip(stats[0], stats[1]):
+            assert not np.array_equal(a._data, np.zeros_like(a._data)) or k == 0
+            _assert_close(a, b, **F64, what=f"running statistics after call {k}")
+        _assert_close(lin_c.weight, lin_e.weight, **F64, what=f"weight after call {k}")
+    assert len(fns[0]._programs) == 1
+
+
 def test_a_compiled_function_traces_again_when_a_module_changes_training_mode():
     """model.eval() after a trace in training mode: the next call is traced again (dropout
     off, BatchNorm on its running statistics), and going back to training reuses the first
@@ -2329,6 +2387,15 @@ def _layer_cases():
                    "Softmin": nn.Softmin(dim=1), "Softplus": nn.Softplus(beta=2.0),
                    "Softsign": nn.Softsign(), "Step": nn.Step(), "Tanh": nn.Tanh(),
                    "ReLU-inplace": _seq(nn.Linear(5, 5, rng=r), nn.ReLU(inplace=True))}
+    activations.update({
+        "Hardshrink": nn.Hardshrink(1.5), "Softshrink": nn.Softshrink(2.0),
+        "Tanhshrink": nn.Tanhshrink(), "Threshold": nn.Threshold(0.5, -2.0),
+        "RReLU-eval": nn.RReLU(0.1, 0.4).eval(),
+        "Threshold-inplace": _seq(nn.Linear(5, 5, rng=r), nn.Threshold(0.1, 3.0, inplace=True)),
+        "RReLU-inplace-eval": _seq(nn.Linear(5, 5, rng=r), nn.RReLU(inplace=True)).eval()})
+    cases["GLU"] = _layer(nn.GLU(), 3, 4)
+    cases["GLU-dim0"] = _layer(nn.GLU(0), 4, 3)
+    cases["Softmax2d"] = _layer(nn.Softmax2d(), 2, 3, 2, 2)
     for name, m in activations.items():
         # values on both sides of every kink (0, +-3, 6...), and far from them
         cases[name] = (m, lambda rng: [Tensor(rng.uniform(-8.0, 8.0, (3, 5)),
@@ -2340,6 +2407,128 @@ def _embedding_case(padding_idx):
     emb = nn.Embedding(6, 3, padding_idx=padding_idx, rng=np.random.default_rng(42),
                        dtype=np.float64)
     return emb, lambda rng: [_ints(rng, 6, 2, 4)]
+
+
+def _padding(rng, batch, n_keys):
+    """A bool key_padding_mask (True = left out), new at each call; key 0 is always kept."""
+    pad = rng.random((batch, n_keys)) < 0.4
+    pad[:, 0] = False
+    return Tensor(pad)
+
+
+def _flat(*outputs):
+    return autograd.cat([o.reshape(-1) for o in outputs if o is not None])
+
+
+def _attention_cases():
+    """MultiheadAttention and the Transformer modules in train mode with dropout 0 (so the
+    compiled step is checked against eager), masks given as arguments: the compiled code
+    must read each call's masks."""
+    r = np.random.default_rng(45)
+    f64 = dict(rng=r, dtype=np.float64)
+    tf = dict(dim_feedforward=8, dropout=0.0, **f64)
+    causal = Tensor(np.triu(np.full((3, 3), -np.inf), 1))
+    mha = nn.MultiheadAttention(4, 2, **f64)
+    cross = nn.MultiheadAttention(4, 2, kdim=3, vdim=5, batch_first=True, **f64)
+    extra = nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, **f64)
+    enc_layer = nn.TransformerEncoderLayer(4, 2, batch_first=True, **tf)
+    pre_norm = nn.TransformerEncoderLayer(4, 2, activation="gelu", norm_first=True, **tf)
+    encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(4, 2, **tf), 2,
+                                    norm=nn.LayerNorm(4, dtype=np.float64))
+    dec_layer = nn.TransformerDecoderLayer(4, 2, norm_first=True, **tf)
+    decoder = nn.TransformerDecoder(nn.TransformerDecoderLayer(4, 2, **tf), 2)
+    transformer = nn.Transformer(4, 2, 1, 1, batch_first=True, **tf)
+    seq = lambda rng, n=3: _t(rng, n, 2, 4)     # noqa: E731
+    return {
+        "MultiheadAttention": (lambda x: _flat(*mha(x, x, x)),
+                               lambda rng: [seq(rng)], mha),
+        "MultiheadAttention-cross-masks-batch-first": (
+            lambda q, k, v, pad, m: _flat(*cross(q, k, v, key_padding_mask=pad, attn_mask=m,
+                                                 need_weights=False)),
+            lambda rng: [_t(rng, 2, 3, 4), _t(rng, 2, 5, 3), _t(rng, 2, 5, 5),
+                         _padding(rng, 2, 5), Tensor(rng.random((3, 5)) < 0.3)], cross),
+        "MultiheadAttention-bias-kv-zero-attn-per-head": (
+            lambda x, pad: _flat(*extra(x, x, x, key_padding_mask=pad,
+                                        average_attn_weights=False)),
+            lambda rng: [seq(rng), _padding(rng, 2, 3)], extra),
+        "TransformerEncoderLayer": (
+            lambda x, pad: enc_layer(x, src_key_padding_mask=pad),
+            lambda rng: [_t(rng, 2, 3, 4), _padding(rng, 2, 3)], enc_layer),
+        "TransformerEncoderLayer-norm-first-gelu-causal": (
+            lambda x: pre_norm(x, src_mask=causal, is_causal=True),
+            lambda rng: [seq(rng)], pre_norm),
+        "TransformerEncoder": (lambda x, pad: encoder(x, src_key_padding_mask=pad),
+                               lambda rng: [seq(rng), _padding(rng, 2, 3)], encoder),
+        "TransformerDecoderLayer": (lambda t, m: dec_layer(t, m, tgt_mask=causal),
+                                    lambda rng: [seq(rng), seq(rng, 4)], dec_layer),
+        "TransformerDecoder": (
+            lambda t, m, pad: decoder(t, m, tgt_mask=causal, memory_key_padding_mask=pad),
+            lambda rng: [seq(rng), seq(rng, 4), _padding(rng, 2, 4)], decoder),
+        "Transformer": (lambda s, t: transformer(s, t, tgt_mask=causal),
+                        lambda rng: [_t(rng, 2, 4, 4), _t(rng, 2, 3, 4)], transformer),
+    }
+
+
+def _normalization_and_padding_cases():
+    """nn/normalization.py, nn/padding.py and the Embedding and BatchNorm keywords that call
+    ops which change state (running statistics, max_norm's renormalized rows)."""
+    r = np.random.default_rng(47)
+
+    def affine(m):
+        for p in m.parameters():
+            p._data[...] = r.standard_normal(p.shape)
+        return m
+
+    def tracked(m, train):
+        m.running_mean._data[...] = r.standard_normal(m.num_features)
+        m.running_var._data[...] = r.uniform(0.5, 2.0, m.num_features)
+        return m.train(train)
+
+    f64 = dict(dtype=np.float64)
+    cases = {
+        "GroupNorm": _layer(affine(nn.GroupNorm(2, 4, **f64)), 2, 4, 3),
+        "GroupNorm-no-affine": _layer(nn.GroupNorm(3, 3, affine=False, **f64), 2, 3, 2, 2),
+        "InstanceNorm1d": _layer(affine(nn.InstanceNorm1d(3, affine=True, **f64)), 2, 3, 5),
+        "InstanceNorm1d-track-train": _layer(
+            tracked(affine(nn.InstanceNorm1d(3, affine=True, track_running_stats=True, **f64)),
+                    True), 2, 3, 5),
+        "InstanceNorm2d-track-eval-unbatched": _layer(
+            tracked(affine(nn.InstanceNorm2d(2, affine=True, track_running_stats=True, **f64)),
+                    False), 2, 3, 3),
+        "InstanceNorm3d": _layer(nn.InstanceNorm3d(2, **f64), 2, 2, 2, 2, 3),
+        "RMSNorm": _layer(affine(nn.RMSNorm(4, **f64)), 2, 3, 4),
+        "RMSNorm-eps": _layer(nn.RMSNorm((3, 4), eps=0.1, elementwise_affine=False), 2, 3, 4),
+        "LocalResponseNorm": _layer(nn.LocalResponseNorm(3, alpha=0.5, k=1.5), 2, 5, 3),
+        "BatchNorm1d-train": _layer(affine(_bn(nn.BatchNorm1d, 3).train()), 4, 3),
+        "BatchNorm2d-train-cumulative": _layer(
+            affine(nn.BatchNorm2d(2, momentum=None, **f64)), 3, 2, 2, 2),
+        "ZeroPad1d": _layer(nn.ZeroPad1d((1, 2)), 2, 3, 4),
+        "ZeroPad2d": _layer(nn.ZeroPad2d((1, 0, 2, 1)), 1, 2, 3, 3),
+        "ConstantPad1d": _layer(nn.ConstantPad1d(2, 0.5), 2, 3, 4),
+        "ConstantPad2d": _layer(nn.ConstantPad2d((0, 1, 2, 0), -1.0), 1, 2, 3, 3),
+        "ReflectionPad1d": _layer(nn.ReflectionPad1d((3, 1)), 2, 3, 4),
+        "ReflectionPad2d": _layer(nn.ReflectionPad2d((1, 2, 2, 0)), 1, 2, 3, 4),
+        "ReplicationPad1d": _layer(nn.ReplicationPad1d((0, 3)), 2, 3, 4),
+        "ReplicationPad2d": _layer(nn.ReplicationPad2d(2), 1, 2, 3, 3),
+        "CircularPad1d": _layer(nn.CircularPad1d((4, 1)), 2, 3, 4),
+        "CircularPad2d": _layer(nn.CircularPad2d((1, 2, 3, 0)), 1, 2, 3, 4),
+        "PixelShuffle": _layer(nn.PixelShuffle(2), 2, 8, 2, 3),
+        "PixelUnshuffle": _layer(nn.PixelUnshuffle(2), 2, 2, 4, 6),
+        "ChannelShuffle": _layer(nn.ChannelShuffle(3), 2, 6, 2),
+        "Unfold": _layer(nn.Unfold((2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
+                         2, 2, 5, 6),
+        "Fold": _layer(nn.Fold((5, 6), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
+                       2, 12, 15),
+    }
+    cases = {name: (m, make, m) for name, (m, make) in cases.items()}
+    for name, kwargs in (("max-norm", {"max_norm": 1.0}),
+                         ("max-norm-1-scale-grad-by-freq",
+                          {"max_norm": 2.0, "norm_type": 1.0, "scale_grad_by_freq": True,
+                           "padding_idx": 1})):
+        emb = nn.Embedding(6, 3, rng=np.random.default_rng(48), dtype=np.float64, **kwargs)
+        emb.weight._data *= 2.0
+        cases[f"Embedding-{name}"] = (emb, lambda rng: [_ints(rng, 6, 2, 4)], emb)
+    return cases
 
 
 def _all_layer_cases():
@@ -2363,6 +2552,8 @@ def _all_layer_cases():
     cnn = _seq(nn.Conv2d(1, 3, 3, padding=1, rng=r), nn.ReLU(), nn.MaxPool2d(2),
                nn.Flatten(), nn.Linear(18, 2, rng=r))
     cases["Sequential-CNN"] = (cnn, lambda rng: [_t(rng, 2, 1, 4, 6)], cnn)
+    cases.update(_attention_cases())
+    cases.update(_normalization_and_padding_cases())
     return cases
 
 
@@ -2492,6 +2683,28 @@ def _loss_cases():
     c["CosineSimilarity"] = (nn.CosineSimilarity(dim=1),
                              lambda rng: [_t(rng, 3, 4), _t(rng, 3, 4)])
     c["PairwiseDistance"] = (nn.PairwiseDistance(), lambda rng: [_t(rng, 3, 4), _t(rng, 3, 4)])
+    c["SoftMarginLoss"] = (nn.SoftMarginLoss(), lambda rng: [_t(rng, 3, 4), _signs(rng, 3, 4)])
+    counts = lambda rng: Tensor(rng.poisson(1.5, (3, 4)).astype(np.float64))    # noqa: E731
+    c["PoissonNLLLoss"] = (nn.PoissonNLLLoss(), lambda rng: [_t(rng, 3, 4), counts(rng)])
+    c["PoissonNLLLoss-rates-full"] = (nn.PoissonNLLLoss(log_input=False, full=True),
+                                      lambda rng: [_probs(rng, 3, 4), counts(rng)])
+    c["GaussianNLLLoss"] = (nn.GaussianNLLLoss(eps=0.1),     # some variances clamped
+                            lambda rng: [_t(rng, 3, 4), _t(rng, 3, 4), _probs(rng, 3, 1)])
+    c["MultiLabelSoftMarginLoss"] = (
+        nn.MultiLabelSoftMarginLoss(weight=Tensor(np.array([0.5, 1.0, 2.0, 1.5]))),
+        lambda rng: [_t(rng, 3, 4), Tensor((rng.random((3, 4)) < 0.5) * 1.0)])
+
+    def padded(rng):            # each row's classes, then -1 and anything (torch's layout)
+        t = rng.integers(-1, 4, (3, 4))
+        t[np.arange(3), rng.integers(0, 4, 3)] = -1
+        return Tensor(t)
+    c["MultiLabelMarginLoss"] = (nn.MultiLabelMarginLoss(), lambda rng: [_t(rng, 3, 4),
+                                                                        padded(rng)])
+    triplet = lambda rng: [_t(rng, 3, 4), _t(rng, 3, 4), _t(rng, 3, 4)]     # noqa: E731
+    c["TripletMarginWithDistanceLoss"] = (nn.TripletMarginWithDistanceLoss(margin=2.0),
+                                          triplet)
+    c["TripletMarginWithDistanceLoss-l1-swap"] = (nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda a, b: (a - b).abs().sum(-1), margin=1.5, swap=True), triplet)
     return c
 
 
