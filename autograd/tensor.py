@@ -1224,6 +1224,10 @@ class Tensor(TensorAPI, Node):
     def _compare(self, other, fn):
         if not isinstance(other, (Node, numbers.Number, np.ndarray, np.generic, list, tuple)):
             return NotImplemented       # e.g. pytest.approx, which compares itself
+        if isinstance(other, (numbers.Number, np.generic)) and not isinstance(other, Node):
+            # a number is torch's wrapped number: compared in the promoted dtype (a float32
+            # tensor with 0.7 in float32, where 0.7 as float64 is larger than float32(0.7))
+            other = _cast(other, _dt.result_type(self, other)._np)
         other = other if isinstance(other, Tensor) else Tensor._node(np.asarray(
             other._data if isinstance(other, Node) else other))
         return Tensor._apply(_NUMPY, (fn, {}), self, other)

@@ -182,3 +182,15 @@ def test_the_fast_path_keeps_float32_with_numbers():
     x = Tensor(np.ones(3, np.float32), requires_grad=True)
     for y in (x * 2, 2 * x, x + 2.5, x - 1, 1 - x, x / 3, 3 / x, x ** 2, -x):
         assert y.dtype is autograd.float32
+
+
+@pytest.mark.parametrize("op", ["lt", "le", "gt", "ge", "eq", "ne"])
+@pytest.mark.parametrize("dtype, number", [("float32", 0.7), ("float16", 0.1),
+                                           ("float64", 0.7), ("int64", 0.5), ("int32", 2),
+                                           ("float32", 16777217), ("bool", True)])
+def test_comparison_with_a_python_number_is_in_the_promoted_dtype(op, dtype, number):
+    """A number is a wrapped number, as in every binary op: float32(0.7) < 0.7 is False in
+    torch (0.7 is rounded to float32 first); compared as a float64 array it was True."""
+    values = {"bool": [True, False], "int64": [0, 1], "int32": [2, 3]}.get(
+        dtype, [number, 0.1, 2.0])
+    same(lambda m: getattr(m.tensor(values, dtype=getattr(m, dtype)), op)(number))
