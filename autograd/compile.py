@@ -41,8 +41,9 @@ Each call then runs the generated forward and backward, adds the gradients to .g
 backward() does, and calls zero_grad(), a clipping of the gradients (clip_grad_norm_,
 clip_grad_value_), step(), an lr scheduler's step() and model.train() where fn called them;
 it returns what fn returns, as tensors without a graph (eager backward() has used and freed
-it): the loss, a tuple (`logits, loss, accuracy`), or values backward() was not called on
-(d2l's `l.mean().backward(); return l`). Its trace was the first call's step. A step reads values of this call's
+it): the loss, a tuple (`logits, loss, accuracy`), values backward() was not called on
+(d2l's `l.mean().backward(); return l`), or the norm nn.utils.clip_grad_norm_ returned (each
+call's own). Its trace was the first call's step. A step reads values of this call's
 backward only: fn may not read or set .grad, call backward() twice,
 with retain_graph, create_graph or inputs, step a schedule on a metric or an epoch, or take
 an argument computed by a graph outside it that requires grad; each is an error at trace
@@ -141,6 +142,7 @@ class Trace:
         self.root = None                   # the value fn called backward() on, if it did
         self.seed = None
         self.effects = []                  # [(what, replay, after the backward)]
+        self.effect_results = {}           # id(value an effect returned) -> its effect
         self.stateful = {}                 # id(module) -> (module, its buffers before)
         self.modules = {}                  # id(module) -> every nn module fn called
         self.entries = []                  # [out, op, ctx, inputs, the inputs' indices]
@@ -305,9 +307,15 @@ class Trace:
         self.effect(what, replay)
         prev, STATE.trace = STATE.trace, None
         try:
-            return replay()
+            result = replay()
         finally:
             STATE.trace = prev
+        if isinstance(result, Node):
+            # a value the effect returns (clip_grad_norm_'s total norm): fn may return it, and
+            # each compiled call returns the one its own call of the effect gives
+            self.effect_results[id(result)] = len(self.effects) - 1
+            self.keep.append(result)
+        return result
 
     def written(self, x):
         """x is changed in place inside fn: refused when x is a tensor made before the trace
@@ -452,10 +460,18 @@ class Program:
         self.differentiable = self.is_step or any(o.requires_grad for o in outs)
         # what a call returns: one value, or a training step's tuple (a constant each)
         self.multiple = multiple
+        # fn's outputs that an effect returned (clip_grad_norm_'s norm), by their position:
+        # each call returns that call's value, in the place of the k-th effect after backward
+        after = [k for k, (_, _, is_after) in enumerate(trace.effects) if is_after]
+        self.from_effects = {i: after.index(trace.effect_results[id(o)])
+                             for i, o in enumerate(outs) if id(o) in trace.effect_results
+                             and trace.effect_results[id(o)] in after}
         if self.is_step:
             # the backward's root need not be returned (d2l: l.mean().backward(); return l)
             out = trace.root
             self.first_outputs = [np.array(o._data) for o in outs]
+            self.n_outputs = len(outs)
+            outs = [o for i, o in enumerate(outs) if i not in self.from_effects]
         for p in proxies:
             if p._kind is not self.kind:
                 raise CompileError(f"compile: {_name(fn)} mixes Values and Tensors")
@@ -843,11 +859,20 @@ class Program:
         grads = list(self.backward(ctx, self.seed.copy()))
         del ctx
         give_gradients(leaves, grads, self.kind._keep_grad)
-        for replay in self.after:
-            replay()
+        values = [replay() for replay in self.after]
+        if self.from_effects:
+            return self._with_effect_values(outs, values)
         if self.multiple:
             return tuple(self.kind._node(o) for o in outs)
         return self.kind._node(outs)
+
+    def _with_effect_values(self, outs, values):
+        """fn's outputs: the generated forward's (outs), with the effects' values in their
+        places."""
+        made = iter(outs if self.multiple else [outs] if outs is not None else [])
+        full = [values[self.from_effects[i]] if i in self.from_effects else
+                self.kind._node(next(made)) for i in range(self.n_outputs)]
+        return tuple(full) if self.multiple else full[0]
 
 
 _NUMBER_TYPES = (bool, int, float)

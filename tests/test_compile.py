@@ -3463,3 +3463,38 @@ def test_a_training_step_may_return_values_other_than_its_loss():
         np.testing.assert_allclose(a._data, b._data, rtol=1e-12)
         for p, q in zip(m_c.parameters(), m_e.parameters()):
             np.testing.assert_allclose(p._data, q._data, rtol=1e-12)
+
+
+@pytest.mark.parametrize("returned", ["loss-and-norm", "norm"])
+def test_a_step_returns_the_norm_its_clipping_gives_at_each_call(returned):
+    """`norm = nn.utils.clip_grad_norm_(...)` returned for logging: each call returns that
+    call's norm, as eager code does (it was refused as computed from no argument)."""
+    rng = np.random.default_rng(47)
+    (m_c, opt_c), (m_e, opt_e) = _twins(lambda: nn.Linear(3, 2),
+                                        lambda ps: optim.SGD(ps, lr=0.1))
+
+    def step_of(model, opt):
+        def step(x, y):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)
+            opt.step()
+            return (loss, norm) if returned == "loss-and-norm" else norm
+        return step
+
+    compiled, eager = autograd.compile(step_of(m_c, opt_c)), step_of(m_e, opt_e)
+    norms = []
+    for _ in range(4):
+        x, y = _t(rng, 8, 3, grad=False), Tensor(rng.integers(0, 2, 8))
+        a, b = compiled(x, y), eager(x, y)
+        if returned == "norm":
+            a, b = (a,), (b,)
+        assert len(a) == len(b)
+        for u, v in zip(a, b):
+            assert type(u) is Tensor and u.dtype == v.dtype and not u.requires_grad
+            np.testing.assert_allclose(u._data, v._data, rtol=1e-12)
+        norms.append(a[-1].item())
+    assert len(set(norms)) == 4
+    for p, q in zip(m_c.parameters(), m_e.parameters()):
+        np.testing.assert_allclose(p._data, q._data, rtol=1e-12)
