@@ -1,6 +1,7 @@
 """`autograd.compile`: the tape of a function, as a program.
 
-    step = autograd.compile(loss_fn)     # loss_fn(*args) returns a Tensor (or a Value)
+    step = autograd.compile(loss_fn)     # loss_fn(*args) returns a Tensor (or a Value), or
+                                         # tensors in tuples and lists
     loss = step(x, y)                    # the same value as loss_fn(x, y)
     loss.backward()                      # gradients reach every leaf loss_fn used
     print(step.source)                   # the forward and backward code it runs
@@ -25,7 +26,11 @@ preallocates; so a compiled step must not run in two threads at once.
 The compiled call is one node on the tape: its inputs are the arguments and every leaf `fn`
 reached without taking it as an argument (a model's parameters, read afresh at each call, so an
 optimizer's step is seen); its VJPs come from the generated backward. So it composes with eager
-code around it, and backward(), autograd.grad, optimizers and no_grad() work as usual.
+code around it, and backward(), autograd.grad, optimizers and no_grad() work as usual. A
+function returning several tensors in tuples and lists (logits and loss; an LSTM's output,
+(h, c)) returns them in the same structure: those that take a gradient are slices of the
+node's value, which the forward returns end to end (one dtype), and the backward takes the
+gradients of all of them at once; the others (a count of correct answers) are constants.
 
 A training step compiles too, as torch.compile users write it:
 
@@ -376,12 +381,13 @@ class _ProgramOp(Op):
 class _Call:
     """ctx of one call of a compiled node: what the forward saved for the backward, and the
     gradients of one run of the generated backward, input index -> gradient, each removed
-    as the engine takes it."""
-    __slots__ = ("saved", "grads")
+    as the engine takes it; `extra`, the outputs without a gradient of a structured output."""
+    __slots__ = ("saved", "grads", "extra")
 
     def __init__(self):
         self.saved = None
         self.grads = {}
+        self.extra = ()
 
 
 class Program:
@@ -422,12 +428,25 @@ class Program:
                 f"autograd.randn, which compiled code draws at each call")
         multiple = isinstance(out, (tuple, list)) and trace.root is not None
         outs = list(out) if multiple else [out]
+        # a function (not a step) returning tensors in tuples and lists (logits and loss; an
+        # LSTM's output, (h, c)): one node whose value holds those that take a gradient, end to
+        # end, and the others beside it; each call returns them in fn's structure
+        self.rebuild = None
+        if trace.root is None and isinstance(out, (tuple, list)):
+            outs, self.rebuild = _flatten_outputs(out)
+            if not outs or any(isinstance(o, Node) and not isinstance(o._data, np.ndarray)
+                               for o in outs):
+                raise CompileError(
+                    f"compile: {_name(fn)} must return a Tensor, tensors in tuples and lists, "
+                    f"or a Value (one), got {type(out).__name__} "
+                    f"{'of Values' if outs else 'without a tensor'}")
         for o in outs:
             if not isinstance(o, Node):
                 raise CompileError(
-                    f"compile: {_name(fn)} must return a Tensor or a Value (a training step: "
-                    f"its loss, or a tuple of tensors with the loss among them), got "
-                    f"{type(out if not multiple else o).__name__}")
+                    f"compile: {_name(fn)} must return a Tensor, tensors in tuples and lists, "
+                    f"or a Value (a training step: its loss, or a tuple of tensors), got "
+                    f"{type(out if not multiple else o).__name__}"
+                    f"{'' if o is out else ' among ' + type(out).__name__}")
         out = outs[0]
         self.draws_after_trace = default_generator.get_state()
         self.stateful = [m for m, _ in trace.stateful.values()]
@@ -639,6 +658,8 @@ class Program:
                 raise CompileError(f"compile: {_name(self.fn)} returns a value that is computed "
                                    f"from none of its arguments and parameters")
             results.append(sym[id(o)])
+        if self.rebuild is not None:
+            packed = self._pack(results)
         # backward: the chain rule, last op first
         needs = {id(x): x.requires_grad for x in inputs}
         for out, op, ctx, ins in self.entries:
@@ -648,12 +669,25 @@ class Program:
         bw.share(fw)
         xp = SOURCE_SCALAR if self.scalar else SOURCE_ARRAY
         rebound = {key: Sym(bw, s.text, s.value) for key, s in sym.items()}
-        grads = {id(self.out): Sym(bw, "g", self.out._data)}
+        if self.rebuild is None:
+            seed = self.out._data
+            grads = {id(self.out): Sym(bw, "g", seed)}
+        else:
+            # g holds the gradients of the outputs that take one, end to end, as the forward
+            # returned them: each output's gradient is its slice, in its shape
+            seed = np.zeros(self.layout_size, dtype=self.layout_dtype)
+            grads = {}
+            for o, (kind, a, b, shape) in zip(self.outputs, self.layout):
+                if kind == "packed":
+                    piece = Sym(bw, f"g[{a}:{b}].reshape({shape!r})", seed[a:b].reshape(shape))
+                    grads[id(o)] = piece if id(o) not in grads else Sym(
+                        bw, f"{grads[id(o)].text} + {piece.text}", piece.value * 2)
         # x's gradient buffer while terms are added into it in place, by id(x): its own, never
         # one a VJP passed on from another node (an add's g_a = g, which that node may still
         # read)
         accumulators = {}
-        folded = _relus_before_max_pools(self.entries, self.out) if not self.scalar else set()
+        folded = _relus_before_max_pools(self.entries, [self.out] + self.outputs) \
+            if not self.scalar else set()
         for k in range(len(self.entries) - 1, -1, -1):
             out, op, ctx, ins = self.entries[k]
             if state.get(k) is not None:
@@ -735,7 +769,7 @@ class Program:
         ret = ", ".join(r.text if r is not None else "None" for r in returned)
         fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {r.text for r in results})
         bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None},
-                                    protect=[self.out._data])      # g's stand-in
+                                    protect=[seed])      # g's stand-in
         if self.is_step and not self.scalar:
             fw_body, bw_body = keep_buffers(fw_body, bw_body, fw, bw, {r.text for r in (
                 results + returned) if r is not None})
@@ -743,8 +777,11 @@ class Program:
             "    " + line for line in fw_body]
         if saved:
             fw_lines.append(f"    ctx.saved = ({', '.join(saved)},)")
-        fw_lines.append(f"    return {', '.join(r.text for r in results)}"
-                        f"{',' if self.multiple and len(results) == 1 else ''}")
+        if self.rebuild is not None:
+            fw_lines += ["    " + line for line in packed]
+        else:
+            fw_lines.append(f"    return {', '.join(r.text for r in results)}"
+                            f"{',' if self.multiple and len(results) == 1 else ''}")
         bw_lines = ["def backward(ctx, g):"]
         if saved:
             bw_lines.append(f"    {', '.join(saved)}, = ctx.saved")
@@ -755,6 +792,37 @@ class Program:
         exec(code, ns)
         self.forward, self.backward, self.namespace = ns["forward"], ns["backward"], ns
         self.op = self._node_op(len(inputs))
+
+    def _pack(self, results):
+        """The forward's last lines for a structured output: the values that take a gradient
+        raveled into one array (the node's value, whose slices are the outputs), the others
+        in ctx.extra. Sets self.layout: per output ("packed", start, stop, shape) or
+        ("extra", index, None, None)."""
+        grad_outputs = [o for o in self.outputs if o.requires_grad]
+        dtypes = sorted({str(o._data.dtype) for o in grad_outputs})
+        if len(dtypes) > 1:
+            raise CompileError(
+                f"compile: {_name(self.fn)} returns tensors that require grad in different "
+                f"dtypes ({', '.join(dtypes)}); compiled code returns them as one array: cast "
+                f"them to one dtype, or compile the parts separately")
+        self.layout, packed, extra, start = [], [], [], 0
+        for o, r in zip(self.outputs, results):
+            if o.requires_grad:
+                size = int(np.size(o._data))
+                self.layout.append(("packed", start, start + size, np.shape(o._data)))
+                packed.append(f"np.ravel({r.text})")
+                start += size
+            else:
+                self.layout.append(("extra", len(extra), None, None))
+                extra.append(r.text)
+        self.layout_size = start
+        self.layout_dtype = grad_outputs[0]._data.dtype if grad_outputs else np.float32
+        lines = [f"ctx.extra = ({', '.join(extra)},)"] if extra else []
+        if packed:
+            lines.append(f"return np.concatenate(({', '.join(packed)},))")
+        else:
+            lines.append(f"return np.empty(0, np.{np.dtype(self.layout_dtype).name})")
+        return lines
 
     def _node_op(self, n):
         program = self
@@ -820,10 +888,19 @@ class Program:
             return self._run_step(args)
         for replay in self.before:          # zero_grad() inside a compiled loss
             replay()
+        ctx = _Call()
         if not self.differentiable:
             with no_grad():
-                return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
-        return self.kind._apply(self.op, _Call(), *self.inputs_of(args))
+                out = self.kind._apply(self.op, ctx, *self.inputs_of(args))
+        else:
+            out = self.kind._apply(self.op, ctx, *self.inputs_of(args))
+        if self.rebuild is None:
+            return out
+        # fn's structured output: slices of the node's value (their gradients flow back into
+        # it), and the values without a gradient
+        values = [out[a:b].reshape(shape) if kind == "packed" else
+                  self.kind._node(ctx.extra[a]) for kind, a, b, shape in self.layout]
+        return self.rebuild(values)
 
     def _run_step(self, args):
         """A training step: the generated forward and backward, the gradients added to .grad
@@ -926,6 +1003,34 @@ def _same_read(now, value):
     return type(value) in _NUMBER_TYPES and type(now) in _NUMBER_TYPES and now == value
 
 
+def _flatten_outputs(out):
+    """The tensors of a structured output (tuples and lists, nested, None allowed: an LSTM's
+    (output, (h, c)), MultiheadAttention's (output, None)) in order, and a function that
+    builds the same structure from new values in their places."""
+    leaves = []
+
+    def spec_of(o):
+        if isinstance(o, (tuple, list)):
+            return type(o), [spec_of(x) for x in o]
+        if o is None:
+            return None
+        leaves.append(o)
+        return len(leaves) - 1
+
+    spec = spec_of(out)
+
+    def rebuild(values, spec=spec):
+        if spec is None:
+            return None
+        if isinstance(spec, int):
+            return values[spec]
+        kind, parts = spec
+        items = [rebuild(values, part) for part in parts]
+        return kind(*items) if hasattr(kind, "_fields") else kind(items)  # a named tuple
+
+    return leaves, rebuild
+
+
 def _refuse_assignments(fn):
     """A CompileError if fn's own code assigns a global or a variable of an enclosing
     function (`global n; n += 1`): compiled calls do not run fn's Python."""
@@ -1011,14 +1116,15 @@ def _outside_graph(fn):
             f"compiled code does not hold: pass a leaf (x.detach()), or compile the loss alone")
 
 
-def _relus_before_max_pools(entries, out):
-    """id of each relu result whose only reader is a max_pool2d (and that is not the output):
+def _relus_before_max_pools(entries, outs):
+    """id of each relu result whose only reader is a max_pool2d (and that is not an output):
     the relus whose mask the backward applies to the max-pool's smaller gradient."""
+    returned = {id(o) for o in outs}
     readers = Counter(id(x) for _, _, _, ins in entries for x in ins)
     relus = {id(o) for o, op, _, _ in entries if op.name == "relu"}
     return {id(ins[0]) for _, op, _, ins in entries
             if op.name == "max_pool2d" and id(ins[0]) in relus and readers[id(ins[0])] == 1
-            and ins[0] is not out}
+            and id(ins[0]) not in returned}
 
 
 def _leaf_key(x):
@@ -1513,17 +1619,28 @@ def _compare(fn, program, args, when):
     inputs = [x for x in program.inputs_of(args)]
     # a leaf fn makes is another object in each eager call: its gradient cannot be compared
     wanted = [x for x in inputs if x.requires_grad and id(x) not in program.made_inside]
-    _close(out._data, eager._data, f"{when}: the compiled value of {_name(fn)} differs from "
-                                   f"eager mode")
-    if not wanted or not out.requires_grad:
+    outs, eagers = ([out], [eager]) if program.rebuild is None else (
+        _flatten_outputs(out)[0], _flatten_outputs(eager)[0])
+    if len(outs) != len(eagers):
+        raise CompileError(f"{when}: compiled and eager {_name(fn)} return different numbers "
+                           f"of tensors")
+    for k, (o, e) in enumerate(zip(outs, eagers)):
+        _close(o._data, e._data, f"{when}: the compiled value of {_name(fn)} differs from "
+                                 f"eager mode" + (f" (output {k})" if len(outs) > 1 else ""))
+    pairs = [(o, e) for o, e in zip(outs, eagers) if o.requires_grad]
+    if not wanted or not pairs:
         return out
-    w = np.random.default_rng(1).standard_normal(np.shape(out._data))
-    if program.scalar:
-        w = float(w)
+    rng = np.random.default_rng(1)
+    ws = [rng.standard_normal(np.shape(o._data)) for o, _ in pairs]
+    ws = [float(w) if program.scalar else w.astype(o._data.dtype) for w, (o, _) in zip(ws, pairs)]
+    if program.rebuild is None:
+        comp, eag, ws = out, eager, ws[0]
     else:
-        w = w.astype(out._data.dtype)
-    g_eager = grad(eager, wanted, grad_outputs=w, retain_graph=True, allow_unused=True)
-    g_comp = grad(out, wanted, grad_outputs=w, retain_graph=True, allow_unused=True)
+        from .tensor import Tensor
+        comp, eag = [o for o, _ in pairs], [e for _, e in pairs]
+        ws = [Tensor(w) for w in ws]
+    g_eager = grad(eag, wanted, grad_outputs=ws, retain_graph=True, allow_unused=True)
+    g_comp = grad(comp, wanted, grad_outputs=ws, retain_graph=True, allow_unused=True)
     for k, (a, b) in enumerate(zip(g_comp, g_eager)):
         if a is None or b is None:
             if (a is None) != (b is None):
