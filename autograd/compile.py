@@ -62,11 +62,13 @@ shapes and dtypes is fixed at that run:
   computed with numpy from a tensor's array inside fn; reading a value of the program as a
   Python number (`loss.item()`, float(), int(), tolist()) is refused at trace time: a log of
   losses kept that way would stop growing;
-- Python numbers and other non-tensor arguments, numbers fn reads from its closure or its
-  globals, and the numbers the nn modules it calls hold (a KL weight model.beta, Dropout's
-  p): a change of any retraces, and so does another object bound to a name fn reads
-  (`model, opt = get_model()` for a second run); a number read from another object's
-  attribute, or by a function fn calls from its own globals, is frozen;
+- Python numbers and other non-tensor arguments (-0.0 and nan each their own), numbers and
+  strings fn reads from its closure or its globals or one level inside them under a name its
+  code spells (cfg["temperature"], args.temperature), and the attributes of the nn modules it
+  calls (a KL weight model.beta, Dropout's p, an activation function, a reduction's name, a
+  Conv's padding, a tensor kept as a plain attribute): a change of any retraces, and so does
+  another object bound to a name fn reads (`model, opt = get_model()` for a second run); a
+  value read deeper, or by a function fn calls from its own globals, is frozen;
 - tensors made inside fn from anything but the arguments (they are constants of the program;
   values computed from the arguments or parameters under no_grad(), such as a target
   network's output, are ops of the program, computed at each call, without a gradient);
@@ -87,7 +89,9 @@ jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or re
 or an nn module fn called that is now in another training mode (model.eval(): the trace of
 each mode is kept) or has had a parameter, buffer or child replaced, added or removed. A
 mode fn sets itself (model.train() opening a training step) is an effect replayed at each
-call, and not a reason to trace again.
+call, and not a reason to trace again. A compiled function called while another is traced
+runs inline (its ops are the outer program's); on a method, `@autograd.compile` binds the
+instance, a non-tensor first argument.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -115,6 +119,7 @@ import random
 import re
 import inspect
 import itertools
+import math
 import types
 from collections import Counter, OrderedDict
 
@@ -458,7 +463,7 @@ class Program:
         self.modes = [(None if id(m) in trace.modes_set else m.training, m._structure,
                        m._structure[0]) for m in self.modules]
         self.module_changes = STATE.module_changes
-        self.module_numbers = []            # set by Compiled._trace, once fn has run
+        self.module_attributes = []         # set by Compiled._trace, once fn has run
         # Python numbers fn reads from its closure or its globals (a KL weight annealed over
         # epochs) are constants of the code: another value traces again; so does another
         # object bound to a name fn reads (a new model or optimizer)
@@ -873,13 +878,12 @@ class Program:
             for m, (training, cell, count) in zip(self.modules, self.modes):
                 if (training is not None and m.training is not training) or cell[0] != count:
                     return False
-            for m, name, value in self.module_numbers:
-                now = getattr(m, name, None)
-                if type(now) is not type(value) or (now != value and now == now):
+            for m, name, value in self.module_attributes:
+                if not _same_value(getattr(m, name, None), value):
                     return False
             self.module_changes = STATE.module_changes
         for read, value in self.reads:
-            if not _same_read(read(), value):
+            if not _same_value(read(), value):
                 return False
         return True
 
@@ -955,52 +959,88 @@ class Program:
 _NUMBER_TYPES = (bool, int, float)
 
 
-def _module_numbers(modules):
-    """[(module, name, value)] for each public attribute of a module that is a Python number
-    (bool, int, float), its own or its class's; training is guarded with the module's mode."""
-    numbers = []
+def _module_attributes(modules):
+    """[(module, name, value)] for each public attribute of a module fn called: its own (a
+    number, a string, a tuple such as a Conv's padding, a function such as an activation, a
+    tensor kept as a plain attribute), and the numbers its class sets (a class default);
+    training is guarded with the module's mode. Compared with _same_value."""
+    attributes = []
     for m in modules:
         seen = {"training"}
-        for owner in [m.__dict__] + [vars(c) for c in type(m).__mro__ if c is not object]:
+        for name, value in m.__dict__.items():
+            if name not in seen and not name.startswith("_"):
+                seen.add(name)
+                attributes.append((m, name, value))
+        for owner in [vars(c) for c in type(m).__mro__ if c is not object]:
             for name, value in owner.items():
                 if name not in seen and not name.startswith("_"):
                     seen.add(name)
                     if type(value) in _NUMBER_TYPES:
-                        numbers.append((m, name, getattr(m, name)))
-    return numbers
+                        attributes.append((m, name, getattr(m, name)))
+    return attributes
+
+
+def _same_value(now, value):
+    """Whether a value read again is the traced one: the same object; or an equal number,
+    string or tuple of them (-0.0 is not 0.0, a nan is a nan)."""
+    if now is value:
+        return True
+    if type(now) is not type(value) and not (type(now) in _NUMBER_TYPES
+                                             and type(value) in _NUMBER_TYPES):
+        return False
+    if isinstance(value, float) or isinstance(now, float):
+        if now != now and value != value:
+            return True
+        return now == value and math.copysign(1.0, now) == math.copysign(1.0, value)
+    if isinstance(value, (int, str, bytes, tuple, frozenset)):
+        return now == value
+    return False
 
 
 def _python_reads(fn):
     """[(read, value)]: each object in fn's closure or among the globals its code names (not
-    Python modules), with a function that reads it again. A number (bool, int, float) is a
-    constant of the code, and another value traces again; any other object is compared by
-    identity: `model, opt = get_model()` after compiling a step that reads them binds new
-    ones, and the program traced on the old ones must not train those. The numbers the
-    modules fn calls hold are guarded by _module_numbers; those of other objects, or read by
-    functions fn calls, are not seen."""
+    Python modules), with a function that reads it again, compared with _same_value: a
+    number (bool, int, float) or string is a constant of the code, and another value traces
+    again; any other object is compared by identity (`model, opt = get_model()` after
+    compiling a step that reads them binds new ones, which the program traced on the old
+    ones must not train). So is a number or string one level down that fn's code names: an
+    attribute of such an object (args.temperature) or an item of a dict (cfg["temperature"]).
+    The attributes of the modules fn calls are guarded by _module_attributes; values read
+    deeper, or by functions fn calls, are not seen."""
     code = getattr(fn, "__code__", None)
     if code is None:
         return []
-    reads = []
+    roots = []
     for cell in getattr(fn, "__closure__", None) or ():
         try:
-            value = cell.cell_contents
+            roots.append((functools.partial(getattr, cell, "cell_contents"),
+                          cell.cell_contents))
         except ValueError:              # an empty cell
             continue
-        reads.append((functools.partial(getattr, cell, "cell_contents"), value))
     globals_ = getattr(fn, "__globals__", {})
-    for name in code.co_names:
-        if name in globals_ and not isinstance(globals_[name], types.ModuleType):
-            reads.append((functools.partial(globals_.get, name), globals_[name]))
+    roots += [(functools.partial(globals_.get, name), globals_[name])
+              for name in code.co_names
+              if name in globals_ and not isinstance(globals_[name], types.ModuleType)]
+    reads = list(roots)
+    keys = [c for c in code.co_consts if type(c) is str]
+    for _, value in roots:
+        if isinstance(value, dict):
+            inside, names, get = value, keys, value.get
+        elif isinstance(getattr(value, "__dict__", None), dict) and not isinstance(
+                value, (type, types.FunctionType, types.MethodType, Node)):
+            inside, names = vars(value), code.co_names
+            get = functools.partial(_attribute_of, value)
+        else:
+            continue
+        for name in names:
+            v = inside.get(name)
+            if type(v) in _NUMBER_TYPES or type(v) is str:
+                reads.append((functools.partial(get, name), v))
     return reads
 
 
-def _same_read(now, value):
-    """Whether a value read again (_python_reads) is the traced one: an equal number, or the
-    same object."""
-    if now is value:
-        return True
-    return type(value) in _NUMBER_TYPES and type(now) in _NUMBER_TYPES and now == value
+def _attribute_of(obj, name):
+    return vars(obj).get(name)
 
 
 def _flatten_outputs(out):
@@ -1259,7 +1299,18 @@ class Compiled:
         with enable_grad():
             return self.fn(*self._last.call_args)
 
+    def __get__(self, obj, objtype=None):
+        """@autograd.compile on a method: bound to the instance, which is then fn's first
+        argument (not a tensor: each instance traces its own program)."""
+        if obj is None:
+            return self
+        return types.MethodType(self, obj)
+
     def __call__(self, *args, **kwargs):
+        if STATE.trace is not None:
+            # called while another function is traced: fn's ops are recorded there, as if fn
+            # were not compiled (the outer program is one piece of code)
+            return self.fn(*args, **kwargs)
         if kwargs:
             args = self._positional(args, kwargs)
         key = tuple(map(_key, args))
@@ -1337,7 +1388,7 @@ class Compiled:
             program.buffers_after_trace = None
         # the numbers of the modules fn called (Dropout's p, a KL weight self.beta), as fn's
         # runs left them: a program holds them as constants, and another value traces again
-        program.module_numbers = _module_numbers(program.modules)
+        program.module_attributes = _module_attributes(program.modules)
         program.module_changes = STATE.module_changes
         old = self._programs.get(key)
         if old is not None:
@@ -1387,6 +1438,8 @@ def _key(a):
     except TypeError:
         raise CompileError(f"compile: an argument of type {type(a).__name__} is neither a "
                            f"tensor, an array nor hashable (to retrace on change)") from None
+    if type(a) is float:
+        return ("static", "float", a.hex())     # -0.0 is not 0.0, and a nan is a nan
     return ("static", type(a).__name__, a)
 
 
