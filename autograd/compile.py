@@ -286,6 +286,13 @@ class Trace:
         accumulates = take is root._keep_grad or take is getattr(root, "_keep_grad_graph", None)
         if not accumulates and create_graph:
             return
+        if not accumulates:
+            raise CompileError(
+                f"compile: {_name(self.fn)} calls autograd.grad without create_graph=True "
+                f"inside the compiled function; its gradients would be arrays of the trace, "
+                f"constants of the program. Pass create_graph=True (its VJPs are then ops of "
+                f"the program) and .detach() the gradients that eager code would not "
+                f"differentiate through: the same values and gradients")
         if not accumulates or create_graph or retain_graph:
             self.refuse("backward() with inputs=, create_graph= or retain_graph= (or "
                         "autograd.grad without create_graph=True)")
@@ -450,8 +457,7 @@ class Program:
                 raise CompileError(
                     f"compile: {_name(fn)} must return a Tensor, tensors in tuples and lists, "
                     f"or a Value (a training step: its loss, or a tuple of tensors), got "
-                    f"{type(out if not multiple else o).__name__}"
-                    f"{'' if o is out else ' among ' + type(out).__name__}")
+                    f"{type(o).__name__}{'' if o is out else ' in a ' + type(out).__name__}")
         out = outs[0]
         self.draws_after_trace = default_generator.get_state()
         self.stateful = [m for m, _ in trace.stateful.values()]
@@ -1003,8 +1009,9 @@ def _python_reads(fn):
     number (bool, int, float) or string is a constant of the code, and another value traces
     again; any other object is compared by identity (`model, opt = get_model()` after
     compiling a step that reads them binds new ones, which the program traced on the old
-    ones must not train). So is a number or string one level down that fn's code names: an
-    attribute of such an object (args.temperature) or an item of a dict (cfg["temperature"]).
+    ones must not train). So is a value one level down that fn's code names: an attribute
+    of such an object (args.temperature, a tensor H.w) or an item of a dict
+    (cfg["temperature"]).
     The attributes of the modules fn calls are guarded by _module_attributes; values read
     deeper, or by functions fn calls, are not seen."""
     code = getattr(fn, "__code__", None)
@@ -1033,9 +1040,8 @@ def _python_reads(fn):
         else:
             continue
         for name in names:
-            v = inside.get(name)
-            if type(v) in _NUMBER_TYPES or type(v) is str:
-                reads.append((functools.partial(get, name), v))
+            if name in inside:
+                reads.append((functools.partial(get, name), inside[name]))
     return reads
 
 
@@ -1258,6 +1264,20 @@ def _names_in(lines):
     return set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", code))
 
 
+class _WithOptions:
+    """fn with keyword options (a compiled call's keyword-only arguments): called as
+    fn(*args, **options), and read as fn (its code, globals, closure and name)."""
+
+    def __init__(self, fn, options):
+        self.fn, self.options = fn, options
+
+    def __call__(self, *args):
+        return self.fn(*args, **self.options)
+
+    def __getattr__(self, name):
+        return getattr(self.fn, name)
+
+
 class Compiled:
     """A compiled function: call it like fn. `source` is the code of its latest trace."""
 
@@ -1297,7 +1317,7 @@ class Compiled:
                                f"again to draw it would take a step; draw the loss function "
                                f"it calls backward() on instead")
         with enable_grad():
-            return self.fn(*self._last.call_args)
+            return self._last.fn(*self._last.call_args)
 
     def __get__(self, obj, objtype=None):
         """@autograd.compile on a method: bound to the instance, which is then fn's first
@@ -1311,9 +1331,17 @@ class Compiled:
             # called while another function is traced: fn's ops are recorded there, as if fn
             # were not compiled (the outer program is one piece of code)
             return self.fn(*args, **kwargs)
+        fn = self.fn
         if kwargs:
-            args = self._positional(args, kwargs)
+            args, options = self._positional(args, kwargs)
+            if options:
+                # keyword-only options (forward(x, *, scale=1.0)): constants of the trace,
+                # part of its key as non-tensor arguments are
+                fn = _WithOptions(self.fn, options)
+                args = args + tuple(("keyword", name, value) for name, value in options.items())
         key = tuple(map(_key, args))
+        if fn is not self.fn:
+            args = args[:len(args) - len(fn.options)]
         program = self._programs.get(key)
         if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
@@ -1325,7 +1353,7 @@ class Compiled:
                 self._programs[key] = program = other
                 self._programs.move_to_end(key)
             else:
-                program = self._trace(args, key)
+                program = self._trace(fn, args, key)
                 self._last = program
                 if program.is_step:
                     return self._first_step(program, args)
@@ -1333,23 +1361,37 @@ class Compiled:
             self._programs.move_to_end(key)     # the cache keeps the programs used last
         self._last = program
         if self.check and program.is_step:
-            return _compare_step(self.fn, program, args, "check=True")
+            return _compare_step(program.fn, program, args, "check=True")
         if self.check:
-            return _compare(self.fn, program, args, "check=True")
+            return _compare(program.fn, program, args, "check=True")
         return program.run(args)
 
     def _positional(self, args, kwargs):
-        """Keyword arguments as the positional ones they name (a trace takes positional
-        arguments): step(x, y=y) is step(x, y)."""
+        """(args, options): keyword arguments as the positional ones they name (a trace takes
+        positional arguments: step(x, y=y) is step(x, y)), and the others (keyword-only,
+        **kwargs), which must not be tensors, as a dict."""
         params = self._signature.parameters if self._signature is not None else {}
-        if any(params[k].kind not in (inspect.Parameter.POSITIONAL_OR_KEYWORD,)
-               for k in kwargs if k in params) or any(k not in params for k in kwargs):
+        positional = {k: v for k, v in kwargs.items() if k in params and params[k].kind
+                      is inspect.Parameter.POSITIONAL_OR_KEYWORD}
+        options = {k: v for k, v in kwargs.items() if k not in positional}
+        if params and not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            for k in options:
+                if k not in params:         # Python's own error, before any trace
+                    raise TypeError(f"{_name(self.fn)}() got an unexpected keyword argument "
+                                    f"'{k}'")
+        tensors = sorted(k for k, v in options.items() if _is_traced_arg(v))
+        if tensors:
             raise TypeError(f"compile: {_name(self.fn)} takes its tensors as positional "
-                            f"arguments; got keyword arguments {sorted(kwargs)} that are not "
-                            f"positional parameters of it")
-        bound = self._signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return bound.args
+                            f"arguments; got the tensors {tensors} as keyword-only ones: "
+                            f"make them positional parameters")
+        if self._signature is None:
+            return args, options
+        bound = self._signature.bind_partial(*args, **positional)
+        for name, p in params.items():
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and name not in \
+                    bound.arguments and p.default is not inspect.Parameter.empty:
+                bound.arguments[name] = p.default
+        return bound.args, options
 
     @staticmethod
     def _first_step(program, args):
@@ -1365,19 +1407,19 @@ class Compiled:
             return tuple(program.kind._node(o) for o in outs)
         return program.kind._node(outs[0])
 
-    def _trace(self, args, key):
+    def _trace(self, fn, args, key):
         names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"
                  for i, a in enumerate(args) if _is_traced_arg(a)]
         # the random numbers of the default generator as this call leaves them in eager mode:
         # a loss's trace is not the call (the program runs next, and draws as eager fn does);
         # a training step's trace is, and its draws are kept; writing and checking draw too
         before = default_generator.get_state()
-        program = Program(self.fn, args, names)
+        program = Program(fn, args, names)
         try:
             if program.is_step:
-                _verify_step(self.fn, program, args)
+                _verify_step(fn, program, args)
             else:
-                _verify(self.fn, program, args)
+                _verify(fn, program, args)
         finally:
             default_generator.set_state(program.draws_after_trace if program.is_step
                                         else before)
