@@ -678,14 +678,26 @@ def _pad_index(n, lo, hi, mode, axis, shape=None):
 def pad(input, pad, mode="constant", value=None):
     """Pad the last len(pad) // 2 dims: pad = (left, right) for the last dim, then (top,
     bottom) for the one before, ... (torch's order). mode 'constant' fills with `value`
-    (default 0); 'reflect', 'replicate' and 'circular' index the input (gather), so the
-    gradient of a repeated element is the sum over its copies."""
+    (default 0), and a negative width crops that side, as in torch; 'reflect', 'replicate'
+    and 'circular' index the input (gather), so the gradient of a repeated element is the sum
+    over its copies."""
     x = _t(input)
     pad = [int(p) for p in pad]
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"Padding length must be divisible by 2 and at most twice the number "
                          f"of dims ({x.ndim}), got {len(pad)}")
     if mode == "constant":
+        if min(pad, default=0) < 0:
+            # a negative width crops that side (torch's narrow), before the other sides pad
+            index = [slice(None)] * x.ndim
+            for i in range(len(pad) // 2):
+                axis = x.ndim - 1 - i
+                lo, hi = -min(pad[2 * i], 0), x.shape[axis] + min(pad[2 * i + 1], 0)
+                if hi - lo < 0:
+                    raise _InputError("narrow(): length must be non-negative.")
+                index[axis] = slice(lo, hi)
+            x = x[tuple(index)]
+            pad = [max(p, 0) for p in pad]
         return _pad_constant(x, pad, 0.0 if value is None else value)
     if mode not in ("reflect", "replicate", "circular"):
         raise NotImplementedError(f"Unrecognised padding mode {mode}")

@@ -244,6 +244,7 @@ class Module:
     def _forget(self, name):
         d = self.__dict__
         d.pop(name, None)
+        d.get("_non_persistent_buffers_set", set()).discard(name)
         for k in ("_parameters", "_buffers", "_modules"):
             d[k].pop(name, None)
 
@@ -275,9 +276,11 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    def register_buffer(self, name, value):
-        """Name non-trainable state (running statistics): saved in state_dict, not a parameter.
-        `value` is a Tensor, numpy array, number or None."""
+    def register_buffer(self, name, value, persistent=True):
+        """Name non-trainable state (running statistics): not a parameter, saved in
+        state_dict unless persistent=False (a cache such as a causal mask, rebuilt from the
+        code: torch leaves those out of state_dict and load_state_dict). `value` is a Tensor,
+        numpy array, number or None."""
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot register a buffer before Module.__init__() call")
         if not isinstance(name, str) or not name or "." in name:
@@ -286,6 +289,11 @@ class Module:
             raise KeyError(f"register_buffer: attribute '{name}' already exists")
         self._forget(name)
         self._buffers[name] = self._as_buffer(name, value)
+        if not persistent:
+            self.__dict__.setdefault("_non_persistent_buffers_set", set()).add(name)
+
+    def _persistent(self, name):
+        return name not in self.__dict__.get("_non_persistent_buffers_set", ())
 
     def register_parameter(self, name, param):
         if param is not None and not isinstance(param, Parameter):
@@ -606,7 +614,7 @@ class Module:
             if p is not None:
                 out[prefix + name] = Tensor._node(p._data.copy())
         for name, b in self._buffers.items():
-            if b is not None:
+            if b is not None and self._persistent(name):
                 out[prefix + name] = Tensor._node(b._data.copy())
         for name, m in self._modules.items():
             if m is not None:
@@ -624,7 +632,7 @@ class Module:
             seen.add(id(m))
             for reg in ("_parameters", "_buffers"):
                 for name, t in getattr(m, reg).items():
-                    if t is not None:
+                    if t is not None and (reg == "_parameters" or m._persistent(name)):
                         slots[prefix + name] = (m, reg, name, t)
             for name, c in m._modules.items():
                 if c is not None:

@@ -277,3 +277,24 @@ def test_clip_grad_norm_returns_a_tensor_like_torch():
     assert total.item() == pytest.approx(5.0) and float(total) == pytest.approx(5.0)
     np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)
     assert nn.utils.clip_grad_norm_(p, 1.0, foreach=True).item() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_non_persistent_buffers_stay_out_of_state_dict_as_in_torch():
+    """register_buffer(name, value, persistent=False): a buffer (buffers(), moved by
+    .double()) that state_dict and load_state_dict leave out, as torch's; registering the
+    name again as persistent puts it back. (persistent= was a TypeError.)"""
+    import autograd
+
+    def build(m, lib):
+        m.register_buffer("mean", lib.zeros(3))
+        m.register_buffer("mask", lib.ones(2, 2), persistent=False)
+        return m
+
+    ours, theirs = build(nn.Linear(2, 3), autograd), build(torch.nn.Linear(2, 3), torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight", "bias", "mean"]
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert ours.double().mask.dtype == np.float64
+    theirs.register_buffer("mask", torch.ones(2, 2))
+    ours.register_buffer("mask", Tensor(np.ones((2, 2))))
+    assert list(ours.state_dict()) == list(theirs.state_dict())

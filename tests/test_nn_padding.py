@@ -61,6 +61,22 @@ def test_padding_modules_match_torch(make, shape, dtype):
     _check(ours, theirs, _x(*shape), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pad, shape", [((-1, 2), (3, 4)), ((-1, 2, 1, -2), (3, 4)),
+                                        ((0, -4), (2, 4)), ((-2, -1, 0, 0), (2, 3, 5)),
+                                        ("ZeroPad2d(-1)", (2, 3, 4, 5))])
+def test_negative_constant_padding_crops_as_torch(pad, shape, dtype):
+    """A negative width crops that side (torch narrows; F.pad refused it), values and
+    gradients as torch's; a crop past the other side is torch's error."""
+    if isinstance(pad, str):
+        _check(eval(f"nn.{pad}"), eval(f"torch.nn.{pad}"), _x(*shape), dtype)
+    else:
+        _check(lambda x: F.pad(x, pad, value=0.5), lambda x: TF.pad(x, pad, value=0.5),
+               _x(*shape), dtype)
+    _same_error(lambda: F.pad(Tensor(np.ones((3, 4))), (-3, -2)),
+                lambda: TF.pad(torch.ones(3, 4), (-3, -2)))
+
+
 PAD_ERRORS = [
     ("reflect 1d input", lambda m, t: m.ReflectionPad1d(1)(t(3))),
     ("reflect 4d input", lambda m, t: m.ReflectionPad1d(1)(t(2, 3, 4, 5))),
