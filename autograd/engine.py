@@ -226,13 +226,13 @@ def _inputs_as_used(node):
     the gradient goes to the node that keeps the value the op used."""
     parents = node._parents
     takers = [i for i, p in enumerate(parents) if p.requires_grad]
-    if _changed_since(node, node) and node._op.reads("out", takers):
+    if _changed_since(node, node) and node._op.reads("out", takers, node._ctx):
         raise _changed_in_place_error(node, node)
     for j, p in enumerate(parents):
         if not _changed_since(p, node):
             continue
         used = p._version.before(p, node._index)
-        if used is None or node._op.reads(j, takers):
+        if used is None or node._op.reads(j, takers, node._ctx):
             raise _changed_in_place_error(node, p)
         if used is not p:
             parents = list(parents) if parents is node._parents else parents

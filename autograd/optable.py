@@ -160,35 +160,39 @@ class Op:
         """Whether input i has a VJP (a condition or class targets has none)."""
         return self.vjps is not None and self.vjps[i] is not None
 
-    def reads(self, j, takers):
+    def reads(self, j, takers, ctx=None):
         """Whether a VJP that backward runs (input i's, for each i in `takers`, textbook or
         fast form) may read input j, or the output when j is "out": then that value is what
         torch calls a saved tensor, and a change in place after the op used it makes the
-        gradient wrong. Read off the VJPs' code; a VJP that reads ctx (which may hold the
-        inputs' arrays), reads *inputs or is not a plain function counts as reading all."""
+        gradient wrong. Read off the VJPs' code; a VJP that reads *inputs or is not a plain
+        function counts as reading all, and so does one that reads this node's ctx when the
+        ctx may hold arrays (a conv's (stride, padding) cannot: relu_ after a conv2d is fine,
+        as in torch)."""
         for i in takers:
             if i not in self._reads:
                 self._reads[i] = self._values_read(i)
-            read = self._reads[i]
-            if read is None or j in read:
+            read, via_ctx = self._reads[i]
+            if read is None or j in read or (via_ctx and _may_hold_arrays(ctx)):
                 return True
         return False
 
     def _values_read(self, i):
-        """What input i's VJPs read: input positions and "out", or None for everything."""
-        read = set()
+        """What input i's VJPs read: (input positions and "out", or None for everything;
+        whether they read ctx)."""
+        read, via_ctx = set(), False
         for vjp in {id(v): v for v in (self.vjps[i], self.fast_vjps[i])}.values():
             signature = _parameters(vjp)
             if signature is None:
-                return None
+                return None, True
             params, star = signature             # (xp, g, out, ctx, *inputs)
             names = _parameters_read(vjp)
-            if star in names or len(params) < 4 or params[3] in names:
-                return None
+            if star in names or len(params) < 4:
+                return None, True
+            via_ctx = via_ctx or params[3] in names
             if params[2] in names:
                 read.add("out")
             read.update(k for k, name in enumerate(params[4:]) if name in names)
-        return read
+        return read, via_ctx
 
     @property
     def doc(self):
@@ -238,3 +242,16 @@ class PerInput:
 
     def __iter__(self):
         raise TypeError("a variadic op takes any number of inputs: index it instead")
+
+
+def _may_hold_arrays(ctx):
+    """Whether an op's ctx may hold arrays (an input's or the output's): anything but None, a
+    number, a string, a dtype, or tuples and lists of those (a conv's (stride, padding))."""
+    stack = [ctx]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, (tuple, list)):
+            stack.extend(c)
+        elif not (c is None or isinstance(c, (bool, int, float, str, np.generic, np.dtype))):
+            return True
+    return False

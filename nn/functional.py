@@ -18,9 +18,9 @@ rrelu_) write the result into their input and return it, as Tensor's in-place me
 (x.relu_()) do: a leaf that requires grad is torch's error, and backward refuses an op whose
 gradient reads the overwritten value. `inplace=True` is accepted wherever torch has it and
 computes the same values out of place: `x = F.relu(x, inplace=True)` behaves as in torch, but
-the input itself is not overwritten. (Written in place, it would make backward refuse the op
-before it wherever tapegrad's gradient reads that op's output and torch's does not, as after a
-conv2d, whose row counts as reading everything.)
+the input itself is not overwritten. (A recorded in-place op keeps the old value in a node
+of its own, a copy that torch's fused in-place kernels do not make: out of place is the
+faster way to the same values and gradients.)
 
 Losses accept torch's legacy `size_average=` and `reduce=` and map them to `reduction` with
 torch's table and deprecation warning (see `_legacy_reduction`).

@@ -401,3 +401,31 @@ def test_backward_seed_is_not_adopted_by_a_leaf_root():
     y = Tensor([3.0], requires_grad=True)
     y.backward()
     np.testing.assert_array_equal(y.grad, [1.0])
+
+
+def test_an_in_place_activation_after_a_conv2d_keeps_its_gradient():
+    """F.relu_ / leaky_relu_ on a conv2d's output (ResNet's and DCGAN's ReLU(inplace=True)):
+    conv2d's VJPs read only (stride, padding) from ctx, never its output, so backward goes
+    on, as in torch (it refused: a VJP reading ctx counted as reading everything); an op
+    whose ctx holds arrays still counts so."""
+    import nn
+    import nn.functional as F
+    from autograd import Tensor
+    from autograd.optable import _may_hold_arrays
+    rng = np.random.default_rng(0)
+    conv = nn.Conv2d(1, 2, 3, rng=rng, dtype=np.float64)
+    x = Tensor(rng.standard_normal((2, 1, 5, 5)), requires_grad=True)
+    for act_, act in ((F.relu_, F.relu), (lambda y: F.leaky_relu_(y, 0.2),
+                                          lambda y: F.leaky_relu(y, 0.2))):
+        y = conv(x)
+        act_(y)
+        y.sum().backward()
+        grads = [conv.weight.grad._data.copy(), x.grad._data.copy()]
+        conv.zero_grad()
+        x.grad = None
+        act(conv(x)).sum().backward()
+        np.testing.assert_array_equal(grads[0], conv.weight.grad._data)
+        np.testing.assert_array_equal(grads[1], x.grad._data)
+        conv.zero_grad()
+        x.grad = None
+    assert not _may_hold_arrays((1, 1, 0, 0)) and _may_hold_arrays((np.ones(2), 1))
