@@ -357,6 +357,7 @@ class Writer:
         # substitutions, 4 of its 7 s of tracing)
         self.mentions = {}
         self.taken = set(taken) | set(namespace)
+        self.suffixes = {}              # claim: base name -> the suffix it gave last
         self.counter = 0
         self.defined = {}               # temporary -> the index of the line assigning it
         self.journal = []               # names taken, in order, so that an attempt can be undone
@@ -378,6 +379,7 @@ class Writer:
         lines, counter, taken = mark
         del self.lines[lines:]
         self.counter = counter
+        self.suffixes.clear()
         while len(self.journal) > taken:
             name = self.journal.pop()
             self.taken.discard(name)
@@ -431,11 +433,16 @@ class Writer:
                 return name
 
     def claim(self, name):
-        """`name` itself if free, else `name_2`, `name_3`..."""
-        base, k = name, 1
+        """`name` itself if free, else `name_2`, `name_3`... The search for a base goes on
+        from the suffix it last gave, all below it being taken still (undo starts it again):
+        a Value program claims g_x ... 130,000 times, 1.3 s when each search began at 2."""
+        base, k = name, self.suffixes.get(name, 1)
+        if k > 1:
+            name = f"{base}_{k}"
         while name in self.taken:
             k += 1
             name = f"{base}_{k}"
+        self.suffixes[base] = k
         self.taken.add(name)
         self.journal.append(name)
         return name
