@@ -3380,11 +3380,7 @@ class _ModuleBatchNorm(nn.Module):
         else:
             self.running_mean = Tensor(np.zeros(d))
 
-    def forward(self, x):
-        m = x.mean(0)
-        with no_grad():
-            self.running_mean = 0.9 * self.running_mean + 0.1 * m
-        return x - m
+    forward = _HandBatchNorm.__call__
 
 
 @pytest.mark.parametrize("keeper", ["object", "module-attribute", "module-buffer", "list"])

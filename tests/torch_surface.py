@@ -94,6 +94,16 @@ def same_error(ours, theirs, chars=None):
     assert str(ours).splitlines()[0].startswith(first), f"{str(ours)!r} vs torch's {first!r}"
 
 
+def raises_as_torch_does(ours, theirs):
+    """ours() raises what theirs() (torch) raises: its type or a subclass, and the same first
+    line of message."""
+    with pytest.raises(Exception) as want:
+        theirs()
+    with pytest.raises(want.type) as got:
+        ours()
+    assert str(got.value).splitlines()[0] == str(want.value).splitlines()[0]
+
+
 def raises_like_torch(expr, chars=None):
     """expr raises on both, with torch's type and (the first line of) its message."""
     ours, theirs = run_both(expr)
