@@ -21,7 +21,10 @@ training step, whose values all die within the call, a matrix product that nothi
 the step can hold (not returned, not a gradient, not handed to a function that could keep
 it) is written into a buffer the program keeps from step to step
 (`np.matmul(x, w.T, out=v1_buffer)`: source.keep_buffers), as a numpy programmer
-preallocates; so a compiled step must not run in two threads at once.
+preallocates; so a compiled step must not run in two threads at once. tapegrad's switches
+(grad mode, the trace of autograd.compile) are the process's, not a thread's: traces run one
+at a time (a lock), and while one runs, tapegrad work in another thread is seen by it; trace
+a compiled function before other threads use tapegrad.
 
 The compiled call is one node on the tape: its inputs are the arguments and every leaf `fn`
 reached without taking it as an argument (a model's parameters, read afresh at each call, so an
@@ -84,14 +87,17 @@ shapes and dtypes is fixed at that run:
   randn_like / rand_like of a tensor are ops that draw at each call, from the generator as
   eager code does: from one seed, compiled and eager calls give the same
   numbers (the checks at trace time and with check=True run both on the same draws).
-A new combination of argument types, shapes and dtypes traces again (a small cache, as
-jax.jit keeps), and so does a leaf read afresh that has a new shape, dtype or requires_grad,
+A new combination of argument types, shapes and dtypes, or of grad mode (a call under
+no_grad() is traced in it), traces again (a small cache, as jax.jit keeps), and so does a
+leaf read afresh that has a new shape, dtype or requires_grad, a forward hook added or removed,
 or an nn module fn called that is now in another training mode (model.eval(): the trace of
 each mode is kept) or has had a parameter, buffer or child replaced, added or removed. A
 mode fn sets itself (model.train() opening a training step) is an effect replayed at each
 call, and not a reason to trace again. A compiled function called while another is traced
 runs inline (its ops are the outer program's); on a method, `@autograd.compile` binds the
-instance, a non-tensor first argument.
+instance, a non-tensor first argument. Under detect_anomaly() a compiled training step runs
+eagerly, so that a nan gradient is named by its op before the optimizer's step. A deep copy
+(or a pickle) of a compiled function or module keeps no trace: it traces on its first call.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -118,6 +124,7 @@ import functools
 import random
 import re
 import inspect
+import threading
 import itertools
 import math
 import types
@@ -427,8 +434,7 @@ class Program:
         drawn = _python_draws()
         prev, STATE.trace = STATE.trace, trace
         try:
-            with enable_grad():
-                out = fn(*call_args)
+            out = fn(*call_args)            # in the caller's grad mode, part of the key
         finally:
             STATE.trace = prev
         if _python_draws() != drawn:
@@ -884,8 +890,8 @@ class Program:
             for m, (training, cell, count) in zip(self.modules, self.modes):
                 if (training is not None and m.training is not training) or cell[0] != count:
                     return False
-            for m, name, value in self.module_attributes:
-                if not _same_value(getattr(m, name, None), value):
+            for read, value in self.module_attributes:
+                if not _same_value(read(), value):
                     return False
             self.module_changes = STATE.module_changes
         for read, value in self.reads:
@@ -966,24 +972,35 @@ _NUMBER_TYPES = (bool, int, float)
 
 
 def _module_attributes(modules):
-    """[(module, name, value)] for each public attribute of a module fn called: its own (a
-    number, a string, a tuple such as a Conv's padding, a function such as an activation, a
-    tensor kept as a plain attribute), and the numbers its class sets (a class default);
-    training is guarded with the module's mode. Compared with _same_value."""
+    """[(read, value)] for each public attribute of a module fn called: its own (a number, a
+    string, a tuple such as a Conv's padding, a function such as an activation, a tensor
+    kept as a plain attribute), the numbers its class sets (a class default), and its
+    forward hooks and pre-hooks (added or removed after the trace); training is guarded with
+    the module's mode. Compared with _same_value."""
     attributes = []
     for m in modules:
         seen = {"training"}
         for name, value in m.__dict__.items():
             if name not in seen and not name.startswith("_"):
                 seen.add(name)
-                attributes.append((m, name, value))
+                attributes.append((functools.partial(getattr, m, name, None), value))
         for owner in [vars(c) for c in type(m).__mro__ if c is not object]:
             for name, value in owner.items():
                 if name not in seen and not name.startswith("_"):
                     seen.add(name)
                     if type(value) in _NUMBER_TYPES:
-                        attributes.append((m, name, getattr(m, name)))
+                        attributes.append((functools.partial(getattr, m, name, None),
+                                           getattr(m, name)))
+        attributes.append((functools.partial(_hooks_of, m), _hooks_of(m)))
     return attributes
+
+
+def _hooks_of(module):
+    """The hooks a module's call runs, in order: ((pre-hooks...), (hooks...)), or None."""
+    table = module.__dict__.get("_hooks")
+    if table is None:
+        return None
+    return tuple(tuple(hook for hook, _ in table[kind].values()) for kind in ("pre", "post"))
 
 
 def _same_value(now, value):
@@ -1264,6 +1281,9 @@ def _names_in(lines):
     return set(re.findall(r"(?<![\w.])[A-Za-z_]\w*", code))
 
 
+_TRACING = threading.RLock()     # re-entered: a check runs fn, which may trace another
+
+
 class _WithOptions:
     """fn with keyword options (a compiled call's keyword-only arguments): called as
     fn(*args, **options), and read as fn (its code, globals, closure and name)."""
@@ -1319,6 +1339,14 @@ class Compiled:
         with enable_grad():
             return self._last.fn(*self._last.call_args)
 
+    def __getstate__(self):
+        """copy.deepcopy and pickle: fn and the options, without the programs traced (their
+        generated code holds modules and the trace's arrays); a copy traces on first call,
+        and a copied compiled module compiles the copied model (a DQN's target network)."""
+        state = dict(self.__dict__)
+        state["_programs"], state["_others"], state["_last"] = OrderedDict(), {}, None
+        return state
+
     def __get__(self, obj, objtype=None):
         """@autograd.compile on a method: bound to the instance, which is then fn's first
         argument (not a tensor: each instance traces its own program)."""
@@ -1339,7 +1367,9 @@ class Compiled:
                 # part of its key as non-tensor arguments are
                 fn = _WithOptions(self.fn, options)
                 args = args + tuple(("keyword", name, value) for name, value in options.items())
-        key = tuple(map(_key, args))
+        # grad mode is part of the key: fn may branch on it (is_grad_enabled()), and a trace
+        # under no_grad() computes no gradient
+        key = tuple(map(_key, args)) + (STATE.grad_enabled,)
         if fn is not self.fn:
             args = args[:len(args) - len(fn.options)]
         program = self._programs.get(key)
@@ -1360,6 +1390,10 @@ class Compiled:
         elif program is not self._last:
             self._programs.move_to_end(key)     # the cache keeps the programs used last
         self._last = program
+        if STATE.anomaly and program.is_step:
+            # anomaly mode names the op whose backward made a nan, before the optimizer's
+            # step: the generated code has no ops to name, so the step runs eagerly
+            return fn(*args)
         if self.check and program.is_step:
             return _compare_step(program.fn, program, args, "check=True")
         if self.check:
@@ -1408,6 +1442,12 @@ class Compiled:
         return program.kind._node(outs[0])
 
     def _trace(self, fn, args, key):
+        # one trace at a time: a trace is the process's STATE.trace, which records every op
+        # (tapegrad is not thread-safe while a trace runs: see the module docstring)
+        with _TRACING:
+            return self._trace_alone(fn, args, key)
+
+    def _trace_alone(self, fn, args, key):
         names = [self._param_names[i] if i < len(self._param_names) else f"arg{i}"
                  for i, a in enumerate(args) if _is_traced_arg(a)]
         # the random numbers of the default generator as this call leaves them in eager mode:

@@ -95,7 +95,8 @@ class RemovableHandle:
         self.id = next(RemovableHandle._ids)
 
     def remove(self):
-        self.hooks_dict_ref.pop(self.id, None)
+        if self.hooks_dict_ref.pop(self.id, None) is not None:
+            STATE.module_changes += 1       # autograd.compile: the module's hooks changed
 
     def __enter__(self):
         return self
@@ -344,6 +345,7 @@ class Module:
         table = self._hook_table()[kind]
         handle = RemovableHandle(table)
         table[handle.id] = (hook, flags)
+        STATE.module_changes += 1           # autograd.compile guards a module's hooks
         if prepend:
             table.move_to_end(handle.id, last=False)
         return handle

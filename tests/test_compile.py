@@ -3677,3 +3677,109 @@ def test_keyword_only_options_of_a_compiled_module_are_constants_of_its_trace():
     assert len(step._compiled._programs) == 4
     with pytest.raises(TypeError, match=r"got the tensors \['scale'\] as keyword-only"):
         step(x, scale=Tensor(np.array(2.0)))
+
+
+def test_a_hook_added_or_removed_after_the_trace_traces_again():
+    """A forward hook (or a pre-hook on a child) registered or removed after the trace: the
+    compiled call kept the trace's hooks; hooks are guarded as a module's attributes are."""
+    model = _mlp(11)
+    x = _t(np.random.default_rng(55), 4, 3)
+    step = autograd.compile(model)
+    _assert_close(step(x), model(x), **F64, what="no hook")
+    handle = model.register_forward_hook(lambda m, args, out: out * 10.0)
+    _assert_close(step(x), model(x), **F64, what="hook added")
+    handle.remove()
+    _assert_close(step(x), model(x), **F64, what="hook removed")
+    model[0].register_forward_pre_hook(lambda m, args: (args[0] + 1.0,))
+    _assert_close(step(x), model(x), **F64, what="pre-hook on a child")
+
+
+def test_grad_mode_is_part_of_the_key():
+    """fn branching on is_grad_enabled() (a layer that does something else at inference),
+    called under no_grad(): a trace of its own, in the caller's grad mode (it ran the branch
+    traced with grad enabled)."""
+    def fn(x):
+        return x.sin().sum() if autograd.is_grad_enabled() else x.cos().sum()
+
+    step = autograd.compile(fn)
+    x = _t(np.random.default_rng(56), 3)
+    for grad_on in (True, False, True, False):
+        with autograd.set_grad_enabled(grad_on):
+            out, eager = step(x), fn(x)
+        assert out.item() == eager.item() and out.requires_grad is grad_on
+    assert len(step._programs) == 2
+
+
+def test_anomaly_mode_names_the_op_of_a_nan_gradient_in_a_compiled_step():
+    """Under detect_anomaly(), a nan gradient raises before the optimizer's step, naming the
+    op, as eager mode does (the compiled step wrote nan into the weights): the step runs
+    eagerly while anomaly mode is on."""
+    model = _mlp(12)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    step = autograd.compile(_train_step(model, opt))
+    x, y = _t(np.random.default_rng(57), 4, 3, grad=False), np.array([0, 1, 0, 1])
+    step(x, y)
+    before = [p._data.copy() for p in model.parameters()]
+    bad = Tensor(np.full((4, 3), np.nan))
+    with autograd.detect_anomaly(), pytest.raises(RuntimeError, match="returned nan values"):
+        step(bad, y)
+    for p, b in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p._data, b)
+
+
+def test_two_threads_tracing_at_once_leave_the_process_as_it_was():
+    """Two threads whose first calls trace at the same time: one trace at a time (a lock), so
+    the trace switch is off afterwards and eager code runs (the second trace used to leave
+    the first one set, and every later backward() in the process raised CompileError).
+    tapegrad's switches are per process: a thread's work during another's trace is not
+    promised to compile, only not to break the process."""
+    import threading
+    from autograd.engine import STATE
+    x = Tensor(np.ones(3), requires_grad=True)
+    inside = threading.Barrier(2, timeout=5)
+
+    def traced(scale):
+        def fn(x):
+            try:
+                inside.wait(0.5)        # the other thread's trace is running (or waiting)
+            except threading.BrokenBarrierError:
+                pass
+            return (x * scale).sum()
+        return autograd.compile(fn)
+
+    def run(scale):
+        try:
+            traced(scale)(x)
+        except CompileError:
+            pass
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (2.0, 3.0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert STATE.trace is None
+    w = Tensor(np.ones(3), requires_grad=True)
+    (w * 2.0).sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    assert traced(4.0)(x).item() == 12.0
+
+
+def test_a_compiled_module_deep_copies_as_a_target_network():
+    """target = copy.deepcopy(policy) with policy = autograd.compile(model), after its first
+    call (a DQN's target network): a compiled copy of the copied model, which training the
+    policy leaves alone (it raised: the programs' code cannot be copied; copies trace anew)."""
+    model = _mlp(13)
+    policy = autograd.compile(model)
+    x = _t(np.random.default_rng(58), 4, 3, grad=False)
+    policy(x)
+    target = copy.deepcopy(policy)
+    assert target._compiled.fn is target._orig_mod is not model
+    opt = optim.SGD(policy.parameters(), lr=0.5)
+    policy(x).sum().backward()
+    opt.step()
+    _assert_close(target(x), target._orig_mod(x), **F64, what="target after a policy step")
+    assert not np.allclose(target(x)._data, policy(x)._data)
+    fn = autograd.compile(lambda x: model(x).sum())
+    fn(x)
+    assert copy.deepcopy(fn)(x).item() == fn(x).item()
