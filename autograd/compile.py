@@ -61,10 +61,11 @@ all of them, then puts them back.
 
 What a trace freezes. Tracing runs Python once; what the arguments decide beyond their types,
 shapes and dtypes is fixed at that run:
-- Python branches and loops on the values of tensors (`if (x > 0).all():`), and values
-  computed with numpy from a tensor's array inside fn; reading a value of the program as a
-  Python number (`loss.item()`, float(), int(), tolist()) is refused at trace time: a log of
-  losses kept that way would stop growing;
+- values computed with numpy from a tensor's array inside fn (`x.numpy() > 0`), and Python
+  branches on them; reading a value of the program as a Python number or bool
+  (`loss.item()`, float(), int(), bool(): `if x.sum() > 0:`, tolist(), a Value compared:
+  `max(0, v)`) is refused at trace time: the branch would stay as traced, a log of losses
+  kept that way would stop growing;
 - Python numbers and other non-tensor arguments (-0.0 and nan each their own), numbers and
   strings fn reads from its closure or its globals or one level inside them under a name its
   code spells (cfg["temperature"], args.temperature), and the attributes of the nn modules it
@@ -226,16 +227,18 @@ class Trace:
                 or x._index < self.start or id(x._data) in self.arrays)
 
     def number(self, x, what):
-        """x read as a Python number or list inside fn (x.item(), float(x), x.tolist()):
-        refused when x is a value of the program. The trace would read it once; compiled calls
-        run no Python, so a branch on it would stay as traced and a log of it would stop."""
+        """x read as a Python number, bool or list inside fn (x.item(), float(x), bool(x),
+        x.tolist(), a Value compared): refused when x is a value of the program. The trace
+        would read it once; compiled calls run no Python, so a branch on it would stay as
+        traced and a log of it would stop."""
         if self.reads(x):
             raise CompileError(
-                f"compile: {_name(self.fn)} reads a tensor as a Python number ({what}) inside "
-                f"the compiled function; a trace reads it once, and compiled calls do not run "
-                f"that Python again (a list of logged losses would stop growing, a branch would "
-                f"stay as traced). Return the tensor from the compiled function and call "
-                f"{what} on the result, outside it; or run it eagerly")
+                f"compile: {_name(self.fn)} reads a value it computes as a Python number "
+                f"({what}) inside the compiled function; a trace reads it once, and compiled "
+                f"calls do not run that Python again (a list of logged losses would stop "
+                f"growing, a branch would stay as traced). Return the value from the compiled "
+                f"function and read it outside; write a branch on the data with ops (where, "
+                f"relu, clamp, maximum); or run it eagerly")
 
     def assigned(self, what, value):
         """`what` (a module's attribute) set to value inside fn: refused when value is an

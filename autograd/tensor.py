@@ -1284,6 +1284,8 @@ class Tensor(TensorAPI, Node):
     __hash__ = Node.__hash__
 
     def __bool__(self):
+        if STATE.trace is not None:         # a branch on the data: see Trace.number
+            STATE.trace.number(self, "bool()")
         if self._data.size != 1:
             raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
                                f"(shape {self._data.shape}); use .any(), .all() or .item()")

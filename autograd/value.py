@@ -51,6 +51,13 @@ def _unary(name):
     return method
 
 
+def _compared(a, b, symbol):
+    if STATE.trace is not None:
+        for x in (a, b):
+            if isinstance(x, Node):
+                STATE.trace.number(x, f"a comparison ({symbol})")
+
+
 class Value(Node):
     """A scalar node: `.data` and `.grad` are floats.
 
@@ -178,16 +185,22 @@ class Value(Node):
         return Value._apply(OPS["leaky_relu"], negative_slope, self)
 
     # comparisons look at the data: handy for max(values) and if-statements
+    # comparisons give Python bools (max(0, v), if v > 0): a branch on the data, which a trace
+    # of autograd.compile would keep as it went; it refuses them (see Trace.number)
     def __lt__(self, other):
+        _compared(self, other, "<")
         return self._data < _data_of(other)
 
     def __le__(self, other):
+        _compared(self, other, "<=")
         return self._data <= _data_of(other)
 
     def __gt__(self, other):
+        _compared(self, other, ">")
         return self._data > _data_of(other)
 
     def __ge__(self, other):
+        _compared(self, other, ">=")
         return self._data >= _data_of(other)
 
     __hash__ = Node.__hash__
