@@ -189,7 +189,11 @@ class Trace:
             if self.reads(x):
                 break
         else:
-            if inputs or not _draws(op, ctx):
+            # an op on constants whose ctx holds a traced value's array (eye(3)[labels], an
+            # index_add of ones at the labels) is the program's too: a constant would be the
+            # trace's labels
+            if not any(id(a) in self.arrays for a in _arrays_in(ctx)) and (
+                    inputs or not _draws(op, ctx)):
                 return
         if op.name == "getitem" and any(a.dtype == bool and id(a) in self.arrays
                                         for a in _arrays_in(ctx)):
@@ -1018,7 +1022,9 @@ def _same_value(now, value):
         if now != now and value != value:
             return True
         return now == value and math.copysign(1.0, now) == math.copysign(1.0, value)
-    if isinstance(value, (int, str, bytes, tuple, frozenset)):
+    if isinstance(value, tuple):
+        return len(now) == len(value) and all(_same_value(a, b) for a, b in zip(now, value))
+    if isinstance(value, (int, str, bytes, frozenset)):
         return now == value
     return False
 
@@ -1523,9 +1529,17 @@ def _key(a):
     except TypeError:
         raise CompileError(f"compile: an argument of type {type(a).__name__} is neither a "
                            f"tensor, an array nor hashable (to retrace on change)") from None
-    if type(a) is float:
-        return ("static", "float", a.hex())     # -0.0 is not 0.0, and a nan is a nan
-    return ("static", type(a).__name__, a)
+    return ("static", type(a).__name__, _exact(a))
+
+
+def _exact(a):
+    """a, with each float (Python's or numpy's, in tuples too) as its bits: -0.0 is not 0.0,
+    and a nan is a nan."""
+    if isinstance(a, (float, np.floating)):
+        return (float(a).hex(), type(a).__name__)
+    if type(a) is tuple:
+        return tuple(_exact(x) for x in a)
+    return a
 
 
 def _proxy(a):
@@ -1550,22 +1564,13 @@ def _verify(fn, program, args):
     """Run the new program against eager fn on other values of the same shapes: frozen data
     (a value computed from an argument outside the ops) shows as a difference. Twice: the
     entries of every argument moved (masks made from the data move), the values that take a
-    gradient scaled by up to 5% (a sum read with .item() changes); then every float argument
-    scaled and every integer one drawn anew in its range, unless eager fn refuses those
-    values (targets that must be 1 or -1)."""
+    gradient scaled by up to 5%; then every float argument scaled and every integer one drawn
+    anew in its range. A round whose values eager fn refuses (probabilities pushed past 1,
+    targets that must be 1 or -1) is skipped."""
     rng = np.random.default_rng(0)
-    other = [_perturbed(a, rng, False) for a in args]
-    _compare(fn, program, other, "trace")
-    other = [_perturbed(a, rng, True) for a in args]
-    draws, buffers = default_generator.get_state(), _Buffers(program.stateful)
-    try:
-        fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in other])
-    except Exception:
-        return
-    finally:
-        default_generator.set_state(draws)
-        buffers.restore()
-    _compare(fn, program, other, "trace")
+    for scale_all in (False, True):
+        other = [_perturbed(a, rng, scale_all) for a in args]
+        _compare(fn, program, other, "trace", eager_may_refuse=True)
 
 
 def _verify_step(fn, program, args):
@@ -1730,6 +1735,7 @@ def _perturbed(a, rng, scale_all):
         new = rng.permutation(arr.reshape(-1)).reshape(arr.shape)
         if arr.dtype.kind == "f" and (scale_all or getattr(a, "requires_grad", False)):
             new = (new * (1.0 + 0.05 * rng.random(arr.shape))).astype(arr.dtype)
+    new = np.asarray(new, dtype=arr.dtype)      # a 0-d array stays one (not numpy's scalar)
     if isinstance(a, Tensor):
         t = Tensor._node(new)
         t.requires_grad = a.requires_grad
@@ -1737,20 +1743,40 @@ def _perturbed(a, rng, scale_all):
     return new
 
 
-def _compare(fn, program, args, when):
+def _compare(fn, program, args, when, eager_may_refuse=False):
     """The program and eager fn on args, each drawing the same random numbers (a dropout
     mask): values, and gradients of a random projection with respect to every input of the
     compiled node that requires grad. Returns the program's output, the generator as it
-    left it."""
+    left it (None when eager fn refuses args and eager_may_refuse)."""
     from .engine import grad
     draws, buffers = default_generator.get_state(), _Buffers(program.stateful)
-    out = program.run(args)
+    try:
+        out = program.run(args)
+    except Exception:
+        # the program refuses the values (a target out of range): so must eager fn
+        default_generator.set_state(draws)
+        buffers.restore()
+        if not eager_may_refuse:
+            raise
+        try:
+            fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
+                 for a in args])
+        except Exception:
+            return None
+        finally:
+            default_generator.set_state(draws)
+            buffers.restore()
+        raise
     after, buffers_after = default_generator.get_state(), _Buffers(program.stateful)
     default_generator.set_state(draws)
     buffers.restore()
     try:
         eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
                      for a in args])
+    except Exception:
+        if not eager_may_refuse:
+            raise
+        return None
     finally:
         default_generator.set_state(after)
         buffers_after.restore()

@@ -519,7 +519,11 @@ class Writer:
     def expr(self, a, op, b, value):
         prec = _PREC["cmp"] if op in _CMP else _PREC[op]
         left = self.render(a, prec + (1 if op == "**" else 0))
-        right = self.render(b, prec + (0 if op in ("+", "*", "&", "|") else 1))
+        # a right operand of the same precedence keeps its parentheses, also after + and *:
+        # float arithmetic does not associate, and g * (s * (1 - s)) must run as eager mode
+        # runs it (written g * s * (1.0 - s), float32 gradients moved by an ulp and float16
+        # ones by enough that the trace-time check refused sigmoid)
+        right = self.render(b, prec + (0 if op in ("&", "|") else 1))
         if op == "**":
             right = self.render(b, prec)
         return Sym(self, f"{left} {op} {right}", value, prec)

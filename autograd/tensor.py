@@ -882,6 +882,13 @@ class Tensor(TensorAPI, Node):
         InPlace.changing(self)
         tracked = STATE.grad_enabled and (
             self.requires_grad or any(getattr(o, "requires_grad", False) for o in operands))
+        trace = STATE.trace
+        if not tracked and trace is not None and any(
+                isinstance(o, Node) and trace.computed(o) for o in [self, *operands]):
+            # autograd.compile is tracing, and a value of the program takes part (a count
+            # kept by index_add_ into zeros made inside fn, a mask set in place): recorded,
+            # so that the program repeats the change (an overwrite would be a constant)
+            tracked = True
         if not tracked:
             if self._update(compute, operands):
                 return self
@@ -906,7 +913,7 @@ class Tensor(TensorAPI, Node):
             result = result.astype(old._data.dtype)  # the node is of this tensor's dtype
         self._overwrite(result._data, opname, cast_check, stamp=False)
         self._op, self._parents, self._ctx = result._op, result._parents, result._ctx
-        self._index, self.requires_grad = result._index, True
+        self._index, self.requires_grad = result._index, result.requires_grad
         _copy_name(result, self)
         self._grad = None
         return self
