@@ -116,7 +116,9 @@ Python (i.tolist(), int(i[0])) is a constant, which the verification refuses (it
 integers in each integer argument's range). An op whose result's shape depends on the data
 (x[mask] with a computed boolean mask, masked_select, nonzero, unique, bincount,
 repeat_interleave by a tensor) is refused at trace time, by name: a program's shapes are its
-trace's.
+trace's. Checks of the values that eager mode raises on (probabilities outside [0, 1], a
+class target or an index out of range, an integer division by 0) are ops of the program
+(tensor_api._check_values): a compiled call raises as eager mode does.
 """
 import builtins
 import copy
@@ -1702,8 +1704,10 @@ class _Buffers:
 
 def _changes_state(op, ctx):
     """An op of the numpy row whose function changes a module's state (BatchNorm's running
-    statistics): kept in the program though the output does not read it."""
-    return op.name == "numpy" and getattr(ctx[0], "changes_state", False)
+    statistics) or checks values (tensor_api._check_values): kept in the program though the
+    output does not read it."""
+    return op.name == "numpy" and (getattr(ctx[0], "changes_state", False)
+                                   or getattr(ctx[0], "checks", False))
 
 
 def _copy_state(state):

@@ -132,6 +132,8 @@ class Node:
             else:
                 data = forward(ctx, *map(_data_of, inputs))
         except ValueError as e:
+            if type(e) is not ValueError:
+                raise           # an error of its own (a check inside a compiled program)
             shapes = " and ".join(str(np.shape(x._data)) for x in inputs)
             raise ValueError(f"{op.name}: invalid input shapes {shapes}: {e}") from None
         if cls._array_valued and type(data) is not np.ndarray:

@@ -729,7 +729,8 @@ def write_forward(op, ctx, xs, scalar=False):
         function, keywords = ctx
         text = writer.call_text(writer.function_name(function), xs, keywords)
         once = getattr(function, "draws_random_numbers", False) or getattr(
-            function, "changes_state", False)           # BatchNorm's running statistics
+            function, "changes_state", False) or getattr(   # BatchNorm's running statistics
+            function, "checks", False)                       # a check of the values
         return writer.assign(text, value, cse=not once)
     if ctx is None:             # the row's forward under the row's name: `tanh(v4)`
         fname = writer.constant(functools.partial(forward, None), stem=_function_stem(op, ""))

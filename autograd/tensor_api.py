@@ -43,6 +43,35 @@ def _copy(a):
     """A copy of a in C order."""
     return a.copy()
 
+
+def _check_values(test, error, *operands):
+    """Raise error(*arrays) where test(*arrays) holds, for the operands' arrays (a target out
+    of range, an integer division by 0). While autograd.compile traces, the check is an op
+    of the numpy row that the program keeps and runs at each call: a check done once in
+    Python would let later calls return numbers where eager mode raises."""
+    if STATE.trace is not None and any(isinstance(o, Node) for o in operands):
+        _data_op(_refuse_values, *operands, test=test, error=error)
+        return
+    arrays = [o._data if isinstance(o, Node) else np.asarray(o) for o in operands]
+    _refuse_values(*arrays, test=test, error=error)
+
+
+def _refuse_values(*arrays, test, error):
+    if test(*arrays):
+        raise error(*arrays)
+    return np.empty(0, np.int8)
+
+
+_refuse_values.checks = True        # autograd.compile keeps it though nothing reads its result
+
+
+def _has_zero(y):
+    return bool(np.any(y == 0))
+
+
+def _zero_division(y):
+    return RuntimeError("ZeroDivisionError")
+
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
                "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
@@ -875,8 +904,8 @@ class TensorAPI:
             return self // other
         from .tensor import _promoted_pair
         x, y = _promoted_pair("div_trunc", self, other)
-        if x._data.dtype.kind in "iu" and np.any(y._data == 0):
-            raise RuntimeError("ZeroDivisionError")
+        if x._data.dtype.kind in "iu":
+            _check_values(_has_zero, _zero_division, y)
         return _data_op(_trunc_divide, x, y)
 
     divide = true_divide = div
@@ -885,8 +914,8 @@ class TensorAPI:
         """floor(self / other), torch's floor_divide; not differentiable (a constant)."""
         from .tensor import _promoted_pair
         x, y = _promoted_pair("floor_divide", self, other)
-        if x._data.dtype.kind in "iu" and np.any(y._data == 0):
-            raise RuntimeError("ZeroDivisionError")
+        if x._data.dtype.kind in "iu":
+            _check_values(_has_zero, _zero_division, y)
         return _data_op(_floor_divide, x, y)
 
     def __rfloordiv__(self, other):
@@ -1362,8 +1391,8 @@ def _mod(a, b, rule, reflected):
     """a % b (remainder: the sign of b) or fmod (the sign of a), through their rows."""
     from .tensor import _promoted_pair
     x, y = _promoted_pair(rule, b, a) if reflected else _promoted_pair(rule, a, b)
-    if x._data.dtype.kind in "iu" and np.any(y._data == 0):
-        raise RuntimeError("ZeroDivisionError")
+    if x._data.dtype.kind in "iu":
+        _check_values(_has_zero, _zero_division, y)
     kind = type(x)._kind
     return kind._apply(OPS[rule], None, x, y)
 

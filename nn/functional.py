@@ -45,6 +45,7 @@ from autograd.engine import STATE as _STATE
 from autograd.ops import OPS
 from autograd.ops_nn import CrossEntropy
 from autograd.random import _bernoulli_fill
+from autograd.tensor_api import _check_values
 from autograd.random import _gen as _generator
 from autograd.random import _uniform01
 from autograd.source import NoSource
@@ -1652,6 +1653,16 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, x1.ndim - 1 if x1.ndim else None, keepdim)
 
 
+def _classes_outside(t, num_classes):
+    return bool(t.size) and bool(t.min() < 0 or t.max() >= num_classes)
+
+
+def _classes_error(t, num_classes):
+    if t.min() < 0:
+        return _InputError("Class values must be non-negative.")
+    return _InputError("Class values must be smaller than num_classes.")
+
+
 def one_hot(tensor, num_classes=-1):
     """An int64 tensor of shape tensor.shape + (num_classes,) with 1 at each class index;
     num_classes=-1 means max + 1. Not differentiable (an integer result)."""
@@ -1662,10 +1673,8 @@ def one_hot(tensor, num_classes=-1):
         if t.size == 0:
             raise _InputError("Can not infer total number of classes from empty tensor.")
         num_classes = int(t.max()) + 1
-    if t.size and t.min() < 0:
-        raise _InputError("Class values must be non-negative.")
-    if t.size and t.max() >= num_classes:
-        raise _InputError("Class values must be smaller than num_classes.")
+    _check_values(functools.partial(_classes_outside, num_classes=num_classes),
+                  functools.partial(_classes_error, num_classes=num_classes), tensor)
     if isinstance(tensor, Tensor):
         # a comparison and a cast, ops: a compiled function encodes each call's classes
         return (tensor.unsqueeze(-1) == Tensor(np.arange(num_classes))).long()
@@ -1863,12 +1872,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input "
                          f"size ({input.shape}) is deprecated. Please ensure they have the same "
                          f"size.")
-    lo, hi = (float(input._data.min()), float(input._data.max())) if input.numel() else (0.0, 0.0)
-    if not (lo >= 0.0 and hi <= 1.0):
-        raise _InputError(
-            f"all elements of input should be between 0 and 1: binary_cross_entropy takes "
-            f"probabilities in [0, 1], got values in [{lo:.4g}, {hi:.4g}]; apply sigmoid "
-            f"first, or use binary_cross_entropy_with_logits on raw scores")
+    _check_values(_not_probabilities, _probabilities_error, input)
     loss = OPS["binary_cross_entropy"](input, target)
     if weight is not None:
         loss = loss * _const_or_tensor(weight, input)
@@ -1902,6 +1906,34 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
+def _not_probabilities(x):
+    return bool(x.size) and not (x.min() >= 0.0 and x.max() <= 1.0)
+
+
+def _probabilities_error(x):
+    return _InputError(
+        f"all elements of input should be between 0 and 1: binary_cross_entropy takes "
+        f"probabilities in [0, 1], got values in [{float(x.min()):.4g}, {float(x.max()):.4g}]; "
+        f"apply sigmoid first, or use binary_cross_entropy_with_logits on raw scores")
+
+
+def _bad_targets(t, n_classes, ignore_index):
+    bad = (t < 0) | (t >= n_classes)
+    if ignore_index is not None:
+        bad &= t != ignore_index
+    return bad
+
+
+def _targets_outside(t, n_classes, ignore_index):
+    return bool(np.any(_bad_targets(t, n_classes, ignore_index)))
+
+
+def _targets_error(t, n_classes, ignore_index, fn):
+    bad = _bad_targets(t, n_classes, ignore_index)
+    return IndexError(f"{fn}: target {int(t[bad].flat[0])} is out of bounds for {n_classes} "
+                      f"classes")
+
+
 def _class_targets(target, input, fn, ignore_index):
     """Integer class targets checked against input (N, C, d1, ...) or (C,): their array
     (float labels like 3.0 made integers) and the number of classes."""
@@ -1921,12 +1953,11 @@ def _class_targets(target, input, fn, ignore_index):
         raise ValueError(f"{fn}: input of shape {tuple(input.shape)} needs class targets of shape "
                          f"{expected}, got shape {tuple(t.shape)}")
     n_classes = input.shape[0 if input.ndim == 1 else 1]
-    bad = (t < 0) | (t >= n_classes)
-    if ignore_index is not None:
-        bad &= t != ignore_index
-    if np.any(bad):
-        raise IndexError(f"{fn}: target {int(t[bad].flat[0])} is out of bounds for "
-                         f"{n_classes} classes")
+    # a check of each call's targets (an op while autograd.compile traces)
+    options = dict(n_classes=n_classes, ignore_index=ignore_index)
+    _check_values(functools.partial(_targets_outside, **options),
+                  functools.partial(_targets_error, **options, fn=fn),
+                  target if isinstance(target, Node) and target._data.dtype.kind in "iu" else t)
     return t, n_classes
 
 

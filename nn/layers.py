@@ -2,11 +2,14 @@
 import math
 from collections import OrderedDict
 
+import functools
+
 import numpy as np
 
 from autograd import Tensor
 from autograd.functional import linear as _linear
 from autograd.tensor import get_default_dtype
+from autograd.tensor_api import _check_values
 
 from . import functional as F
 from . import init
@@ -445,13 +448,22 @@ class Embedding(Module):
         if idx.dtype.kind not in "iu":
             raise TypeError(f"Embedding({self.extra_repr()}): indices must be integers, got "
                             f"dtype {idx.dtype}")
-        if idx.size and (idx.min() < 0 or idx.max() >= self.num_embeddings):
-            bad = idx[(idx < 0) | (idx >= self.num_embeddings)].flat[0]
-            raise IndexError(f"Embedding({self.extra_repr()}): index {bad} is out of range "
-                             f"[0, {self.num_embeddings})")
+        _check_values(functools.partial(_outside, high=self.num_embeddings),
+                      functools.partial(_index_error, what=f"Embedding({self.extra_repr()})",
+                                        high=self.num_embeddings),
+                      indices if isinstance(indices, Tensor) else idx)
         return F.embedding(indices if isinstance(indices, Tensor) else Tensor(idx), self.weight,
                            self.padding_idx, self.max_norm, self.norm_type,
                            self.scale_grad_by_freq, self.sparse)
+
+
+def _outside(idx, high):
+    return bool(idx.size) and bool(idx.min() < 0 or idx.max() >= high)
+
+
+def _index_error(idx, what, high):
+    bad = idx[(idx < 0) | (idx >= high)].flat[0]
+    return IndexError(f"{what}: index {bad} is out of range [0, {high})")
 
 
 class Residual(Module):

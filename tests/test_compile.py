@@ -3850,3 +3850,37 @@ def test_zero_d_arrays_and_probabilities_near_one_compile():
     t = Tensor(np.array([0.0, 1.0, 1.0, 0.0]))
     _assert_close(autograd.compile(F.binary_cross_entropy)(p, t), F.binary_cross_entropy(p, t),
                   **F64, what="bce near 1")
+
+
+def _value_checks():
+    """(name, fn, good arguments, bad arguments, the error eager mode raises)."""
+    x = Tensor(np.array([[0.0, -1.0, 2.0], [1.0, 0.5, -3.0]]), requires_grad=True)
+    emb = nn.Embedding(3, 2, rng=np.random.default_rng(62), dtype=np.float64)
+    long = lambda *v: Tensor(np.array(v))        # noqa: E731
+    return [
+        ("binary_cross_entropy", lambda p, t: F.binary_cross_entropy(p, t),
+         [Tensor(np.array([0.3, 0.6])), Tensor(np.array([0.0, 1.0]))],
+         [Tensor(np.array([0.3, 1.2])), Tensor(np.array([0.0, 1.0]))], "between 0 and 1"),
+        ("nll_loss", lambda x, t: F.nll_loss(x, t), [x, long(0, 1)], [x, long(0, 3)],
+         "out of bounds"),
+        ("one_hot", lambda x, t: (F.one_hot(t, 3) * x).sum(), [x, long(0, 1)], [x, long(0, -1)],
+         "non-negative"),
+        ("Embedding", lambda t: emb(t).sum(), [long(0, 1)], [long(0, -1)], "out of range"),
+        ("floor_divide", lambda x, i, j: x * (i // j), [x, long(7), long(2)],
+         [x, long(7), long(0)], "ZeroDivisionError"),
+    ]
+
+
+@pytest.mark.parametrize("name, fn, good, bad, error", _value_checks(),
+                         ids=[c[0] for c in _value_checks()])
+def test_what_eager_mode_refuses_a_compiled_call_refuses(name, fn, good, bad, error):
+    """Probabilities past 1, a target or index out of range, a negative class, an integer
+    division by 0: eager mode raises; the compiled call returned numbers (nan, 0.0, a
+    wrapped row), its checks done once at the trace. They are ops of the program now."""
+    step = autograd.compile(fn)
+    step(*good)
+    with pytest.raises(Exception, match=error) as eager:
+        fn(*bad)
+    with pytest.raises(type(eager.value), match=error):
+        step(*bad)
+    _assert_close(step(*good), fn(*good), **F64, what=name)
