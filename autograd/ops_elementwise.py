@@ -60,6 +60,12 @@ TANH = Op("tanh", formula="tanh a; d/da = 1 - tanh^2 a",
 def _array_sigmoid(ctx, a):
     """1 / (1 + e^-a) in place in one buffer; out=: stays an array when a is 0-d. Where e^-a
     overflows (a < -88 in float32) the result is 0, the nearest float to the true value."""
+    if not isinstance(a, (np.ndarray, np.generic)):
+        # autograd.compile writing code: its lines could not keep the errstate below (a
+        # compiled sigmoid(-1000) warned, and raised under np.seterr(over="raise")), so the
+        # program calls this function by name
+        from .source import NoSource
+        raise NoSource("an np.errstate")
     t = np.negative(a, out=np.empty_like(a))
     with np.errstate(over="ignore"):
         np.exp(t, out=t)

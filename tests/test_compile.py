@@ -3884,3 +3884,16 @@ def test_what_eager_mode_refuses_a_compiled_call_refuses(name, fn, good, bad, er
     with pytest.raises(type(eager.value), match=error):
         step(*bad)
     _assert_close(step(*good), fn(*good), **F64, what=name)
+
+
+def test_a_compiled_sigmoid_keeps_eager_mode_s_silence_on_overflow():
+    """sigmoid(-1000) is 0 without a warning in eager mode (its exp overflows under
+    np.errstate); the generated lines dropped the errstate, so a compiled call warned, and
+    raised under np.seterr(over="raise"). The program calls the row's function instead."""
+    import warnings
+    x = Tensor(np.array([-1000.0, 0.0, 3.0], dtype=np.float32), requires_grad=True)
+    step = autograd.compile(lambda x: x.sigmoid() * 2.0)
+    step(x)
+    with np.errstate(over="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert step(x).tolist() == (x.sigmoid() * 2.0).tolist()
