@@ -409,13 +409,15 @@ class _ProgramOp(Op):
 class _Call:
     """ctx of one call of a compiled node: what the forward saved for the backward, and the
     gradients of one run of the generated backward, input index -> gradient, each removed
-    as the engine takes it; `extra`, the outputs without a gradient of a structured output."""
-    __slots__ = ("saved", "grads", "extra")
+    as the engine takes it; `extra`, the outputs without a gradient of a structured output;
+    `backward_reads`, the inputs and output its backward reads (Op.reads asks)."""
+    __slots__ = ("saved", "grads", "extra", "backward_reads")
 
-    def __init__(self):
+    def __init__(self, backward_reads=True):
         self.saved = None
         self.grads = {}
         self.extra = ()
+        self.backward_reads = backward_reads
 
 
 class Program:
@@ -792,6 +794,9 @@ class Program:
         # only names travel from forward to backward: literals and namespace constants are
         # spelled the same in both functions
         saved = [name for name in dict.fromkeys(input_names + list(fw.assigned)) if name in used]
+        self.backward_reads = _kept_for_backward(
+            saved, dict(fw.value_of, **{n: x._data for n, x in zip(input_names, inputs)}),
+            inputs, None if self.rebuild is not None or self.is_step else results[0].value)
         ret = ", ".join(r.text if r is not None else "None" for r in returned)
         fw_body = reuse_dead_arrays(fw.lines, fw, set(saved) | {r.text for r in results})
         bw_body = reuse_dead_arrays(bw_body, bw, {r.text for r in returned if r is not None},
@@ -913,7 +918,7 @@ class Program:
             return self._run_step(args)
         for replay in self.before:          # zero_grad() inside a compiled loss
             replay()
-        ctx = _Call()
+        ctx = _Call(self.backward_reads)
         if not self.differentiable:
             with no_grad():
                 out = self.kind._apply(self.op, ctx, *self.inputs_of(args))
@@ -1700,6 +1705,24 @@ class _Buffers:
                 np.copyto(b._data, data)
             else:
                 b._data = data.copy()
+
+
+def _kept_for_backward(saved, value_of, inputs, output):
+    """What a compiled node's backward reads of its inputs and output (torch's saved tensors):
+    a set of input positions and "out", or True for all of them when it keeps an object that
+    may hold any array (a row's state). An in-place change of anything else after the call
+    leaves its gradient right, as in eager mode (engine._inputs_as_used asks)."""
+    kept = [value_of.get(name) for name in saved]
+    if any(not (v is None or isinstance(v, (np.ndarray, np.generic, bool, int, float)))
+           for v in kept):
+        return True
+    arrays = [v for v in kept if isinstance(v, np.ndarray)]
+    reads = {k for k, x in enumerate(inputs) if isinstance(x._data, np.ndarray) and any(
+        np.may_share_memory(v, x._data) for v in arrays)}
+    if output is not None and (not isinstance(output, np.ndarray) or any(
+            np.may_share_memory(v, output) for v in arrays)):
+        reads.add("out")
+    return frozenset(reads)
 
 
 def _changes_state(op, ctx):

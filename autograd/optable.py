@@ -172,7 +172,7 @@ class Op:
             if i not in self._reads:
                 self._reads[i] = self._values_read(i)
             read, via_ctx = self._reads[i]
-            if read is None or j in read or (via_ctx and _may_hold_arrays(ctx)):
+            if read is None or j in read or (via_ctx and _ctx_reads(ctx, j)):
                 return True
         return False
 
@@ -242,6 +242,15 @@ class PerInput:
 
     def __iter__(self):
         raise TypeError("a variadic op takes any number of inputs: index it instead")
+
+
+def _ctx_reads(ctx, j):
+    """Whether a VJP reading ctx may read input j (or the output, j = "out") through it: a
+    compiled call's ctx says what its backward keeps; another may hold arrays or not."""
+    kept = getattr(ctx, "backward_reads", None)
+    if kept is not None:
+        return kept is True or j in kept
+    return _may_hold_arrays(ctx)
 
 
 def _may_hold_arrays(ctx):
