@@ -82,12 +82,12 @@ shapes and dtypes is fixed at that run:
   losses, up to four levels deep) or set on an nn module, a forward hook that returns None
   (it runs for such effects), and random numbers drawn from Python's random module or
   numpy's global generator. Draws from autograd's other factories (randint, normal,
-  randperm) are frozen. BatchNorm's running
-  statistics are updated by an op at each call (kept in the program though the output does
-  not read it). Dropout's masks, autograd.randn and autograd.rand (a GAN's noise), and
-  randn_like / rand_like of a tensor are ops that draw at each call, from the generator as
-  eager code does: from one seed, compiled and eager calls give the same
-  numbers (the checks at trace time and with check=True run both on the same draws).
+  randperm) are frozen. BatchNorm's running statistics are updated by an op at each call
+  (kept in the program though the output does not read it). Dropout's masks, autograd.randn
+  and autograd.rand (a GAN's noise), and randn_like / rand_like of a tensor are ops that
+  draw at each call, from the generator as eager code does: from one seed, compiled and
+  eager calls give the same numbers (the checks at trace time and with check=True run both
+  on the same draws).
 A new combination of argument types, shapes and dtypes, or of grad mode (a call under
 no_grad() is traced in it), traces again (a small cache, as jax.jit keeps), and so does a
 leaf read afresh that has a new shape, dtype or requires_grad, a forward hook added or removed,
@@ -112,8 +112,8 @@ tensor's array (x.numpy() > 0) computes outside the ops, and the verification re
 the same mask as a comparison (x > 0) is an op and compiles (every nn function is written so).
 Indices are read at each call when ops make them: an argument, a column of one (i[:, 0]), an
 integer cast (i.long()), argmax, sort, topk, max(dim) and one_hot; an index taken through
-Python (i.tolist(), int(i[0])) is a constant, which the verification refuses (it draws other
-integers in each integer argument's range). An op whose result's shape depends on the data
+Python (i.tolist(), int(i[0])) is refused at trace time, as any Python number read from a
+value of the program is. An op whose result's shape depends on the data
 (x[mask] with a computed boolean mask, masked_select, nonzero, unique, bincount,
 repeat_interleave by a tensor) is refused at trace time, by name: a program's shapes are its
 trace's. Checks of the values that eager mode raises on (probabilities outside [0, 1], a
@@ -124,12 +124,12 @@ import builtins
 import copy
 import dis
 import functools
-import random
-import re
 import inspect
-import threading
 import itertools
 import math
+import random
+import re
+import threading
 import types
 from collections import Counter, OrderedDict
 
