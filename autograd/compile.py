@@ -302,7 +302,7 @@ class Trace:
         accumulates = take is root._keep_grad or take is getattr(root, "_keep_grad_graph", None)
         if not accumulates and create_graph:
             return
-        if not accumulates:
+        if getattr(take, "returns_gradients", False):
             raise CompileError(
                 f"compile: {_name(self.fn)} calls autograd.grad without create_graph=True "
                 f"inside the compiled function; its gradients would be arrays of the trace, "
@@ -310,8 +310,7 @@ class Trace:
                 f"the program) and .detach() the gradients that eager code would not "
                 f"differentiate through: the same values and gradients")
         if not accumulates or create_graph or retain_graph:
-            self.refuse("backward() with inputs=, create_graph= or retain_graph= (or "
-                        "autograd.grad without create_graph=True)")
+            self.refuse("backward() with inputs=, create_graph= or retain_graph=")
         if self.root is not None:
             self.refuse("backward() twice")
         if not isinstance(root._data, np.ndarray):

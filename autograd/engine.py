@@ -575,6 +575,7 @@ def grad(outputs, inputs, *, grad_outputs=None, retain_graph=None, create_graph=
         if id(node) in wanted:
             wanted[id(node)] = g
 
+    take.returns_gradients = True       # autograd.grad's, not backward()'s: a trace tells them
     if create_graph:
         with enable_grad():
             run_backward(outputs, outputs._const_like(seed), retain_graph, True, take)

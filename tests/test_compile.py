@@ -839,6 +839,11 @@ def _refused_effects():
         loss.backward(retain_graph=True)
         return loss
 
+    def backward_inputs(model, opt, x, y):
+        loss = F.mse_loss(model(x), y)
+        loss.backward(inputs=[model.weight])
+        return loss
+
     def closure(model, opt, x, y):
         loss = F.mse_loss(model(x), y)
         loss.backward()
@@ -859,6 +864,7 @@ def _refused_effects():
             ("step_before_backward", step_before_backward, r"step\(\) before backward"),
             ("backward_twice", backward_twice, r"backward\(\) twice"),
             ("retain_graph", retain_graph, "retain_graph="),
+            ("backward_inputs", backward_inputs, r"backward\(\) with inputs="),
             ("closure", closure, r"step\(closure\)"),
             ("read_grad", read_grad, "read of .grad"),
             ("set_grad", set_grad, "assignment to .grad")]
