@@ -1049,17 +1049,8 @@ def _python_reads(fn):
     code = getattr(fn, "__code__", None)
     if code is None:
         return []
-    roots = []
-    for cell in getattr(fn, "__closure__", None) or ():
-        try:
-            roots.append((functools.partial(getattr, cell, "cell_contents"),
-                          cell.cell_contents))
-        except ValueError:              # an empty cell
-            continue
-    globals_ = getattr(fn, "__globals__", {})
-    roots += [(functools.partial(globals_.get, name), globals_[name])
-              for name in code.co_names
-              if name in globals_ and not isinstance(globals_[name], types.ModuleType)]
+    roots = [(read, value) for _, read, value in _names_read(fn)
+             if not isinstance(value, types.ModuleType)]
     reads = list(roots)
     keys = [c for c in code.co_consts if type(c) is str]
     for _, value in roots:
@@ -1079,6 +1070,25 @@ def _python_reads(fn):
 
 def _attribute_of(obj, name):
     return vars(obj).get(name)
+
+
+def _names_read(fn):
+    """[(name, read, value)] for each variable of an enclosing function fn reads (its closure's
+    cells, not empty) and each global its code names, with a function that reads it again."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return []
+    names = []
+    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
+        try:
+            names.append((name, functools.partial(getattr, cell, "cell_contents"),
+                          cell.cell_contents))
+        except ValueError:              # an empty cell
+            continue
+    globals_ = getattr(fn, "__globals__", {})
+    names += [(name, functools.partial(globals_.get, name), globals_[name])
+              for name in code.co_names if name in globals_]
+    return names
 
 
 def _flatten_outputs(out):
@@ -1137,17 +1147,7 @@ def _left_behind(fn, trace):
     and globals (up to 4 levels of attributes and items): "bn.running_mean", "losses[3]"; None
     when nowhere. A value stored there for later (a hand-written running statistic, a log)
     would be the trace's forever."""
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return None
-    stack = []
-    for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
-        try:
-            stack.append((name, cell.cell_contents, 0))
-        except ValueError:              # an empty cell
-            pass
-    globals_ = getattr(fn, "__globals__", {})
-    stack += [(name, globals_[name], 0) for name in code.co_names if name in globals_]
+    stack = [(name, value, 0) for name, _, value in _names_read(fn)]
     seen, count = set(), 0
     while stack and count < _SCAN_LIMIT:
         where, value, depth = stack.pop()
@@ -1374,19 +1374,18 @@ class Compiled:
             # called while another function is traced: fn's ops are recorded there, as if fn
             # were not compiled (the outer program is one piece of code)
             return self.fn(*args, **kwargs)
-        fn = self.fn
+        fn, options = self.fn, {}
         if kwargs:
             args, options = self._positional(args, kwargs)
             if options:
                 # keyword-only options (forward(x, *, scale=1.0)): constants of the trace,
                 # part of its key as non-tensor arguments are
                 fn = _WithOptions(self.fn, options)
-                args = args + tuple(("keyword", name, value) for name, value in options.items())
         # grad mode is part of the key: fn may branch on it (is_grad_enabled()), and a trace
         # under no_grad() computes no gradient
-        key = tuple(map(_key, args)) + (STATE.grad_enabled,)
-        if fn is not self.fn:
-            args = args[:len(args) - len(fn.options)]
+        key = tuple(map(_key, args)) + tuple(_key(("keyword", name, value))
+                                             for name, value in options.items()) + (
+            STATE.grad_enabled,)
         program = self._programs.get(key)
         if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
@@ -1600,8 +1599,7 @@ def _compare_step(fn, program, args, when, state=None, eager_may_refuse=False):
     state = state or _TrainingState(program, args)
     draws = default_generator.get_state()
     try:
-        eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
-                     for a in args])
+        eager = _eager(fn, program, args)
     except Exception:
         if not eager_may_refuse:
             raise
@@ -1769,6 +1767,11 @@ def _perturbed(a, rng, scale_all):
     return new
 
 
+def _eager(fn, program, args):
+    """fn run eagerly on a call's arguments (an array argument as the tensor a trace saw)."""
+    return fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in args])
+
+
 def _compare(fn, program, args, when, eager_may_refuse=False):
     """The program and eager fn on args, each drawing the same random numbers (a dropout
     mask): values, and gradients of a random projection with respect to every input of the
@@ -1785,8 +1788,7 @@ def _compare(fn, program, args, when, eager_may_refuse=False):
         if not eager_may_refuse:
             raise
         try:
-            fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
-                 for a in args])
+            _eager(fn, program, args)
         except Exception:
             return None
         finally:
@@ -1797,8 +1799,7 @@ def _compare(fn, program, args, when, eager_may_refuse=False):
     default_generator.set_state(draws)
     buffers.restore()
     try:
-        eager = fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a
-                     for a in args])
+        eager = _eager(fn, program, args)
     except Exception:
         if not eager_may_refuse:
             raise
@@ -1876,16 +1877,8 @@ def _parameter_names(fn):
     owner = getattr(fn, "__self__", None)
     if hasattr(owner, "named_parameters"):
         found["model"] = owner
-    code = getattr(fn, "__code__", None)
-    if code is not None:
-        for name, cell in zip(code.co_freevars, getattr(fn, "__closure__", None) or ()):
-            try:
-                found.setdefault(name, cell.cell_contents)
-            except ValueError:             # an empty cell
-                pass
-        for name in code.co_names:
-            if name in getattr(fn, "__globals__", {}):
-                found.setdefault(name, fn.__globals__[name])
+    for name, _, value in _names_read(fn):
+        found.setdefault(name, value)
     names = {}
     for var, obj in found.items():
         if hasattr(obj, "named_parameters") and callable(obj.named_parameters):
