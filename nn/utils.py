@@ -6,7 +6,6 @@ and gradient clipping.
         print(f"{name:12s} {norm:.2e}")    # shrinking toward the input: vanishing gradients
     nn.utils.plot_grad_flow(model)         # the same at a glance: mean and max |grad| per tensor
 """
-import functools
 import math
 
 import numpy as np
@@ -146,12 +145,12 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     parameters, a float. `foreach` is accepted and changes nothing."""
     from autograd import Tensor
     from optim import clip_grad_norm_ as clip
+    from optim.clip import _as_effect
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     if STATE.trace is not None:
         # inside a step autograd.compile traces: an effect, and the norm it returns is each
         # call's own (a step may return it for logging)
-        return STATE.trace.run_effect("clip_grad_norm_()", functools.partial(
-            clip_grad_norm_, params, max_norm, norm_type, error_if_nonfinite))
+        return _as_effect(clip_grad_norm_, params, max_norm, norm_type, error_if_nonfinite)
     total = clip(params, max_norm, norm_type, error_if_nonfinite)
     # ._grad, not .grad: inside a compiled training step the clipping is an effect, and the
     # trace refuses reads of .grad
