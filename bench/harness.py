@@ -113,7 +113,7 @@ def print_rows(n, result, base="numpy"):
     """The thread count, then one line per implementation: time per step, ratio to the base."""
     print(f"  {n} thread{'s' if n > 1 else ''}: median time per step, ratio to {base}")
     for name, (t, ratio) in result.items():
-        print(f"    {name:13s} {fmt_time(t)}  {ratio:6.2f}x")
+        print(f"    {name:15s} {fmt_time(t)}  {ratio:6.2f}x")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,12 +178,13 @@ def check(ref, model, fn, x, y, rtol=1e-4):
 
 
 def run_workload(title, short, make_ref, make_model, x, y, lr, rounds, number, target, today,
-                 torch_step=None):
+                 torch_step=None, floor=None):
     """Check tapegrad eager and compiled against the numpy step, then time numpy, eager,
     compiled (interleaved) and torch at each thread count; print the rows and add two rows to
     the goals: the compiled ratio against issue 16's `target`, and the eager ratio beside
     issue 16's `today` figure. make_ref() and make_model() give fresh copies of the same
-    initial weights."""
+    initial weights. floor = (name, make): another numpy step, checked to compute the same
+    loss and gradients, timed with the others and shown beside the goals."""
     eager_model, loss_model, step_model = make_model(), make_model(), make_model()
     eager, eager_fn, _ = tapegrad_step(eager_model, x, y, lr, compiled=False)
     comp, comp_fn, first_loss = tapegrad_step(loss_model, x, y, lr, compiled="loss")
@@ -204,15 +205,33 @@ def run_workload(title, short, make_ref, make_model, x, y, lr, rounds, number, t
     loss_goal = goal(16, f"{short}: compiled loss", "none", None)
     loss_goal.first_call = first_loss
     eager_goal = goal(16, f"{short}: eager", f"none (issue: {today})", None)
+    steps = {"numpy": ref.step, "eager": eager, "compiled loss": comp, "compiled step": whole}
+    if floor is not None:
+        name, make_floor = floor
+        other = make_floor()
+        same_numbers(make_ref(), other, name)
+        steps[name] = other.step
+        floor_goal = goal(16, f"{short}: {name}", "none (the floor of tapegrad's layout)",
+                          None)
     for n in THREADS:
         with threads(n):
-            result = measure({"numpy": ref.step, "eager": eager, "compiled loss": comp,
-                              "compiled step": whole}, rounds, number, torch_step)
+            result = measure(steps, rounds, number, torch_step)
         print_rows(n, result)
         compiled_goal.figures[n] = result["compiled step"][1]
         loss_goal.figures[n] = result["compiled loss"][1]
         eager_goal.figures[n] = result["eager"][1]
+        if floor is not None:
+            floor_goal.figures[n] = result[name][1]
     return comp_fn
+
+
+def same_numbers(ref, other, name, rtol=1e-4):
+    """Two numpy steps compute the same loss and gradients (in tapegrad's layout)."""
+    a, b = ref.loss_and_grads(), other.loss_and_grads()
+    assert abs(a - b) <= rtol * max(1.0, abs(a)), f"{name}: loss {b} against {a}"
+    for k, (g, h) in enumerate(zip(ref.grads(), other.grads())):
+        err = np.abs(g - h).max() / max(np.abs(g).max(), 1e-30)
+        assert err <= rtol, f"{name}: gradient {k}, relative difference {err:.1e}"
 
 
 # ---------------------------------------------------------------------------------------------
