@@ -14,7 +14,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inferen
                         no_grad, set_grad_enabled)
 from .functional import (avg_pool2d, conv2d, log_softmax, logsumexp, max_pool2d, pad,
                          softmax)
-from .gradcheck import gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .draw import draw_graph, render_svg
 from .explore import explore
 from .compile import compile
@@ -52,7 +52,8 @@ from .factories import tensor  # noqa: E402  last: `autograd.tensor` is the func
 __all__ = (["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
             "set_grad_enabled", "inference_mode", "is_inference_mode_enabled",
             "detect_anomaly", "fast_paths", "set_default_dtype", "get_default_dtype", "where",
-            "gradcheck", "draw_graph", "render_svg", "explore", "compile", "Tape", "avg_pool2d",
+            "gradcheck", "gradgradcheck", "GradcheckError", "draw_graph", "render_svg",
+            "explore", "compile", "Tape", "avg_pool2d",
             "cat", "concatenate", "conv2d", "log_softmax", "logsumexp", "max_pool2d", "maximum", "minimum", "pad", "softmax", "stack", "utils",
             "dtypes", "return_types", "dtype", "finfo", "iinfo", "promote_types", "can_cast",
             *dtypes.DTYPE_NAMES, "set_printoptions", "get_printoptions", "printoptions", "Size",

@@ -108,8 +108,10 @@ def main(rounds=5, number=1):
           f"{harness.fmt_time(first).strip()}")
 
     steps = {"numpy": ref.check,
-             "eager": lambda: autograd.gradcheck(f, [a, b], EPS, ATOL, RTOL, compiled=False),
-             "compiled": lambda: autograd.gradcheck(f, [a, b], EPS, ATOL, RTOL, compiled=True)}
+             "eager": lambda: autograd.gradcheck(f, [a, b], eps=EPS, atol=ATOL, rtol=RTOL,
+                                                compiled=False),
+             "compiled": lambda: autograd.gradcheck(f, [a, b], eps=EPS, atol=ATOL, rtol=RTOL,
+                                                   compiled=True)}
     torch = harness.torch_or_none()
     torch_step = None
     if torch is not None:
