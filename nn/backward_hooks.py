@@ -41,6 +41,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.engine import STATE, InPlace
 from autograd.function import Function
+from autograd.grad_fn import named
 
 _NO_INPUT_GRAD = ("Full backward hook is firing when gradients are computed with respect to "
                   "module outputs since no inputs require gradients. See https://docs.pytorch."
@@ -173,6 +174,8 @@ class BackwardHook:
         for k, i in enumerate(taking):
             spoke = BackwardHookFunction.apply(hub, k, hub_node, args[i])
             spoke._version = _NoInPlace(index.index(i), spoke)
+            # grad_fn shows torch's node: BackwardHookFunctionBackward over x's, not the hub
+            named(spoke, "BackwardHookFunctionBackward", args[i])
             out[i] = spoke
         return tuple(out), index, taking
 

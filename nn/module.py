@@ -3,7 +3,9 @@
 A Module registers what is assigned to it: a `Parameter` goes to `_parameters`, a Module to
 `_modules`, and `register_buffer` names non-trainable state (running statistics) in `_buffers`.
 Everything else follows from those three dicts: `parameters()`, dotted `named_parameters()`,
-`state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree.
+`state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree. Hooks (forward
+pre-hooks and hooks, backward hooks and pre-hooks: nn/backward_hooks.py) live in one table,
+`_hooks`, made when the first is registered: a module without hooks calls forward directly.
 """
 import functools
 import html
@@ -346,9 +348,9 @@ class Module:
         OrderedDict handle id -> (hook, flags) in calling order."""
         hooks = self.__dict__.get("_hooks")
         if hooks is None:
-            hooks = {"pre": OrderedDict(), "post": OrderedDict(), "backward": OrderedDict(),
-                     "backward_pre": OrderedDict()}
-            self.__dict__["_hooks"] = hooks
+            hooks = self.__dict__["_hooks"] = {}
+        for kind in ("pre", "post", "backward", "backward_pre"):
+            hooks.setdefault(kind, OrderedDict())   # a table pickled before has pre and post
         return hooks
 
     def _register_hook(self, kind, hook, prepend, flags):
@@ -453,7 +455,7 @@ class Module:
             if result is None:
                 self._observing_hook("pre-hook")
         backward_hook = None
-        if hooks["backward"] or hooks["backward_pre"]:
+        if hooks.get("backward") or hooks.get("backward_pre"):  # get: a table pickled before
             # torch's order: after the forward pre-hooks, so that they see the caller's inputs
             backward_hook = BackwardHook(self, [h for h, _ in hooks["backward"].values()],
                                          [h for h, _ in hooks["backward_pre"].values()])

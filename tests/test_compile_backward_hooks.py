@@ -61,9 +61,10 @@ def test_a_compiled_training_step_calling_a_hooked_model_is_refused():
 
 def test_a_backward_hook_added_after_the_trace_traces_again_and_is_refused():
     model = _model()
+    model[0].register_forward_hook(lambda m, args, out: out * 1.0)   # compiles: an op
     compiled = autograd.compile(model)
     x = _x()
-    compiled(x).sum().backward()            # traced without hooks
+    compiled(x).sum().backward()            # traced without backward hooks
     handle = model[0].register_full_backward_pre_hook(lambda m, go: None)
     with pytest.raises(CompileError, match="backward hooks"):
         compiled(x)

@@ -81,8 +81,10 @@ def test_the_hooked_output_is_torchs_backward_hook_function():
     plain = ours(x).grad_fn.name()
     ours.register_full_backward_hook(_recorder([]))
     theirs.register_full_backward_hook(_recorder([]))
-    assert ours(x).grad_fn.name() == theirs(tx).grad_fn.name() == \
-        "BackwardHookFunctionBackward"
+    out, tout = ours(x), theirs(tx)
+    assert out.grad_fn.name() == tout.grad_fn.name() == "BackwardHookFunctionBackward"
+    assert [type(f).__name__ for f, _ in out.grad_fn.next_functions] == \
+        [type(f).__name__ for f, _ in tout.grad_fn.next_functions] == ["AddmmBackward0"]
     # a module without backward hooks gets no identity op (its speed is unchanged)
     assert plain == "AddmmBackward0"
 
