@@ -41,7 +41,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.engine import STATE, InPlace
 from autograd.function import Function
-from autograd.grad_fn import named
+from autograd.grad_fn import grad_fn_name, named
 
 _NO_INPUT_GRAD = ("Full backward hook is firing when gradients are computed with respect to "
                   "module outputs since no inputs require gradients. See https://docs.pytorch."
@@ -52,12 +52,12 @@ _NO_INPUT_GRAD = ("Full backward hook is firing when gradients are computed with
 class _Hub:
     """One side's meeting point: the gradients its spokes file during one backward pass, and
     what to do with them (`on_grads`) once they are all in."""
-    __slots__ = ("on_grads", "tensors", "grads")
+    __slots__ = ("on_grads", "n", "grads")
 
-    def __init__(self, on_grads, tensors):
+    def __init__(self, on_grads, n):
         self.on_grads = on_grads
-        self.tensors = tensors      # the side's tensors that take a gradient, in order
-        self.grads = {}
+        self.n = n                  # how many tensors of the side take a gradient
+        self.grads = {}             # spoke k -> dL/dy_k, filed during a backward pass
 
 
 class _Gather(Function):
@@ -72,7 +72,7 @@ class _Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         hub = ctx.hub
-        grads = [hub.grads.pop(k, None) for k in range(len(hub.tensors))]
+        grads = [hub.grads.pop(k, None) for k in range(hub.n)]
         hub.grads.clear()
         return (None,) + tuple(hub.on_grads(grads))
 
@@ -108,7 +108,6 @@ class _NoInPlace(InPlace):
             if tensor is self.spoke():
                 what = f"Output {self.k} of BackwardHookFunction"
             else:
-                from autograd.grad_fn import grad_fn_name
                 name = grad_fn_name(tensor) or "a view"
                 what = f"Output 0 of {name.removesuffix('0').removesuffix('Backward')}"
             raise RuntimeError(
@@ -168,8 +167,8 @@ class BackwardHook:
             return args, None, taking
         if STATE.trace is not None:
             self._refuse_compile()
-        hub = _Hub(on_grads, [args[i] for i in taking])
-        hub_node = _Gather.apply(hub, *hub.tensors)
+        hub = _Hub(on_grads, len(taking))
+        hub_node = _Gather.apply(hub, *[args[i] for i in taking])
         out = list(args)
         for k, i in enumerate(taking):
             spoke = BackwardHookFunction.apply(hub, k, hub_node, args[i])
