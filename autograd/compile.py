@@ -1009,11 +1009,13 @@ def _module_attributes(modules):
 
 
 def _hooks_of(module):
-    """The hooks a module's call runs, in order: ((pre-hooks...), (hooks...)), or None."""
+    """The hooks a module's call runs, in order, of each kind (forward pre-hooks and hooks,
+    backward hooks and pre-hooks: a backward hook added after the trace traces again, which
+    refuses it), or None."""
     table = module.__dict__.get("_hooks")
     if table is None:
         return None
-    return tuple(tuple(hook for hook, _ in table[kind].values()) for kind in ("pre", "post"))
+    return tuple(tuple(hook for hook, _ in kind.values()) for kind in table.values())
 
 
 def _same_value(now, value):

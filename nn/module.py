@@ -3,11 +3,14 @@
 A Module registers what is assigned to it: a `Parameter` goes to `_parameters`, a Module to
 `_modules`, and `register_buffer` names non-trainable state (running statistics) in `_buffers`.
 Everything else follows from those three dicts: `parameters()`, dotted `named_parameters()`,
-`state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree.
+`state_dict()` with PyTorch's key names, `train()`/`eval()`, the printed tree. Hooks (forward
+pre-hooks and hooks, backward hooks and pre-hooks: nn/backward_hooks.py) live in one table,
+`_hooks`, made when the first is registered: a module without hooks calls forward directly.
 """
 import functools
 import html
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 from weakref import ref as _weakref
@@ -17,6 +20,8 @@ import numpy as np
 from autograd import Tensor
 from autograd.engine import STATE, Node
 from autograd.tensor import get_default_dtype
+
+from .backward_hooks import BackwardHook
 
 
 class Parameter(Tensor):
@@ -188,9 +193,12 @@ class Module:
                 return self.fc(x).relu()
     """
 
-    # forward hooks: None until one is registered, so that calling a module without hooks
-    # costs one attribute test
+    # forward and backward hooks: None until one is registered, so that calling a module
+    # without hooks costs one attribute test
     _hooks = None
+    # torch's: None until a backward hook is registered, then True (full) or False (legacy);
+    # it stays after the hooks are removed, so the other kind is still refused (as in torch)
+    _is_full_backward_hook = None
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -335,10 +343,14 @@ class Module:
 
     # ------------------------------------------------------------------ hooks
     def _hook_table(self):
+        """{"pre", "post", "backward", "backward_pre"}: the forward pre-hooks and hooks, the
+        backward hooks (full or legacy: see _is_full_backward_hook) and pre-hooks, each an
+        OrderedDict handle id -> (hook, flags) in calling order."""
         hooks = self.__dict__.get("_hooks")
         if hooks is None:
-            hooks = {"pre": OrderedDict(), "post": OrderedDict()}
-            self.__dict__["_hooks"] = hooks
+            hooks = self.__dict__["_hooks"] = {}
+        for kind in ("pre", "post", "backward", "backward_pre"):
+            hooks.setdefault(kind, OrderedDict())   # a table pickled before has pre and post
         return hooks
 
     def _register_hook(self, kind, hook, prepend, flags):
@@ -362,6 +374,51 @@ class Module:
         output. with_kwargs=True: hook(module, args, kwargs, output). always_call=True also
         runs it when forward raises. Returns a handle with .remove()."""
         return self._register_hook("post", hook, prepend, (with_kwargs, always_call))
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) -> tuple or None, called in backward when the
+        gradients with respect to the module's inputs are complete: grad_input[i] =
+        d loss / d args[i], grad_output[j] = d loss / d outputs[j] (tuples; positional
+        arguments only). A returned tuple replaces grad_input. As in torch:
+
+        - None in grad_input for an argument that is not a tensor; zeros for a tensor that
+          requires no gradient or that forward did not use; None in grad_output for an output
+          that received no gradient (or is not a tensor);
+        - if no input requires grad, the hook runs when the outputs' gradients are complete,
+          with grad_input all None (and a UserWarning), and may return only None; if no
+          output requires grad (or grad mode was off at the call), it does not run;
+        - forward receives, and the caller gets, new tensors on the same arrays: changing them
+          in place while recording is an error;
+        - a module may not have both these and register_backward_hook's hooks.
+
+        Returns a handle with .remove(). See nn/backward_hooks.py for the mechanism."""
+        if self._is_full_backward_hook is False:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = True
+        return self._register_hook("backward", hook, prepend, None)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> tuple or None, called in backward when the gradients
+        with respect to the module's outputs are complete, before any gradient goes into the
+        module; a returned tuple (of the same length) replaces grad_output for what follows:
+        the module's own backward, and the full backward hooks. Returns a handle with
+        .remove()."""
+        return self._register_hook("backward_pre", hook, prepend, None)
+
+    def register_backward_hook(self, hook):
+        """torch's deprecated backward hook: hook(module, grad_input, grad_output). torch calls
+        it with the gradients of the last autograd node of forward (for nn.Linear: bias,
+        input and weight.T, as its addmm sees them), and warns (FutureWarning) that this will
+        change; tapegrad, whose ops are not torch's nodes, calls it as the full backward hook
+        (the gradients with respect to the module's inputs and outputs: the same as torch's
+        for a module of one op, such as nn.ReLU), with a FutureWarning at each call. A module
+        may not have both kinds."""
+        if self._is_full_backward_hook is True:
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self.__dict__["_is_full_backward_hook"] = False
+        return self._register_hook("backward", hook, False, None)
 
     # ------------------------------------------------------------------ calling
     def forward(self, *args, **kwargs):
@@ -397,6 +454,12 @@ class Module:
                     args = result if isinstance(result, tuple) else (result,)
             if result is None:
                 self._observing_hook("pre-hook")
+        backward_hook = None
+        if hooks.get("backward") or hooks.get("backward_pre"):  # get: a table pickled before
+            # torch's order: after the forward pre-hooks, so that they see the caller's inputs
+            backward_hook = BackwardHook(self, [h for h, _ in hooks["backward"].values()],
+                                         [h for h, _ in hooks["backward_pre"].values()])
+            args = backward_hook.setup_input_hook(args)
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
@@ -410,7 +473,24 @@ class Module:
                 out = result
             else:
                 self._observing_hook("hook")
+        if backward_hook is not None:
+            out = self._with_backward_hook(backward_hook, out)
         return out
+
+    def _with_backward_hook(self, backward_hook, out):
+        """The output with the outputs' hub of backward_hook on it (after the forward hooks,
+        whose result it is; torch's order)."""
+        if not isinstance(out, (Tensor, tuple)):
+            warnings.warn(f"For backward hooks to be called, module output should be a Tensor or "
+                          f"a tuple of Tensors but received {type(out)}", stacklevel=4)
+        if self._is_full_backward_hook is False and self._hooks["backward"]:
+            warnings.warn(
+                "Using a non-full backward hook (register_backward_hook) is deprecated, as in "
+                "torch; tapegrad calls it as a full backward hook, with the gradients with "
+                "respect to the module's inputs and outputs (torch's gives those of the last "
+                "autograd Node of forward). Please use register_full_backward_hook to get the "
+                "documented behavior.", FutureWarning, stacklevel=4)
+        return backward_hook.setup_output_hook(out)
 
     def _observing_hook(self, kind):
         """A forward hook that returned None ran for what it does besides the output
