@@ -480,8 +480,8 @@ def _check_hook_result(hook, g, new):
 def run_post_hooks(node, graph):
     """After backward() has added to leaf node's .grad: hook(node) for each of its
     register_post_accumulate_grad_hook hooks, in registration order, under no_grad unless
-    create_graph (`graph`). What a hook returns is ignored, but must be None or a tensor
-    (torch's TypeError)."""
+    create_graph (`graph`). A hook returns None (or the tensor it was given); anything else
+    is torch's error."""
     hooks = node._hooks.post
     if not hooks:
         return
@@ -490,8 +490,11 @@ def run_post_hooks(node, graph):
     try:
         for hook in list(hooks.values()):
             out = hook(node)
-            if out is not None and not isinstance(out, Node):
+            if out is None or out is node:
+                continue
+            if not isinstance(out, Node):
                 raise TypeError(f"expected Variable, but hook returned '{type(out).__name__}'")
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
     finally:
         STATE.grad_enabled = prev
 

@@ -429,7 +429,8 @@ class TensorAPI:
         kind = self._kind
         old = kind._node(self._data, self._op, self._parents, self._ctx)
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
-        old._hooks, self._hooks = self._hooks, None     # as Tensor._in_place: torch's
+        # hooks stay on self (unlike Tensor._in_place): torch runs those registered before
+        # and after the change together, in registration order
         named = getattr(self, "_fn", None)
         if named is not None:
             old._fn = named
