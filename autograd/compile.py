@@ -99,7 +99,7 @@ runs inline (its ops are the outer program's); on a method, `@autograd.compile` 
 instance, a non-tensor first argument. Under detect_anomaly() a compiled training step runs
 eagerly, so that a nan gradient is named by its op before the optimizer's step. So does a
 call whose leaves (tensor arguments, parameters fn reads) have tensor hooks (register_hook,
-register_post_accumulate_grad_hook), and a call that would trace while any tensor has some:
+register_post_accumulate_grad_hook), and a call that would trace while any leaf has some:
 the hooks run as in eager mode; registering one inside fn is an error at trace time. A deep
 copy (or a pickle) of a compiled function or module keeps no trace: it traces on its first
 call.
@@ -1786,12 +1786,13 @@ def _perturbed(a, rng, scale_all):
 def _hooks_on_leaves(program, args):
     """Whether a tensor hook (register_hook, register_post_accumulate_grad_hook) is in force on
     a leaf this call gives a gradient to: an argument, or a leaf fn reads (a parameter) in the
-    trace that fits. Before a trace fits, the leaves are not known: any tensor's hook counts.
+    trace that fits. Before a trace fits, its leaves are not known: a hook on any leaf counts
+    (a hooked parameter of another model makes first calls eager until it is removed).
     Asked only while some tensor has been given hooks (engine.HOOKED)."""
     if program is not None and program.fits():
         leaves = [a for a in args if isinstance(a, Node)] + program.free
         return any(Hooks.in_force(x) for x in leaves)
-    return any(Hooks.in_force(t) for t in list(HOOKED.values()))
+    return any(t._op is None and Hooks.in_force(t) for t in list(HOOKED.values()))
 
 
 def _run_with_hooks(fn, args):
