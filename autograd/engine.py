@@ -70,7 +70,7 @@ class Node:
     _version       None, or the InPlace record it shares with its views: when its data was
                    last changed in place (backpropagate refuses values changed since use)
     _retains_grad  whether backward stores .grad on it although it is not a leaf
-    _hooks         None, or the _Hooks registered on it (Tensor.register_hook and
+    _hooks         None, or the Hooks registered on it (Tensor.register_hook and
                    register_post_accumulate_grad_hook): a None check per node in backward
     label          a name for printing and drawing
     _where         the user's line that created it, kept only in anomaly mode
@@ -435,11 +435,18 @@ class Hooks:
             HOOKED[id(node)] = node
         return node._hooks
 
+    def __reduce__(self):
+        return _no_hooks, ()    # a copy of a tensor (deepcopy, pickle) has none, as torch's
+
     @staticmethod
     def in_force(node):
         """Whether node has a hook registered and not removed."""
         hooks = node._hooks
         return hooks is not None and bool(hooks.grad or hooks.post)
+
+
+def _no_hooks():
+    return None
 
 
 def run_hooks(node, g, graph):

@@ -348,10 +348,11 @@ class TensorAPI:
         retain_grad() keeps; None keeps it. Several hooks run in registration order, each
         given the previous one's result. Under create_graph=True the hook gets a gradient
         with a graph, and what it returns is differentiated through; otherwise it runs under
-        no_grad. Hooks registered on a tensor before an in-place change of it see the
-        gradient of the value it had then. Returns a handle: handle.remove() (or `with
-        handle:`) unregisters the hook. As torch's; torch's RuntimeError when the tensor does
-        not require grad.
+        no_grad. Hooks registered on a tensor before an in-place change of it (x.mul_(2)) see
+        the gradient of the value it had then (after an in-place view op, unsqueeze_, all run
+        together, as torch's). A copy (deepcopy, pickle) has no hooks. Returns a handle:
+        handle.remove() (or `with handle:`) unregisters the hook. As torch's; torch's
+        RuntimeError when the tensor does not require grad.
 
             x.register_hook(print)                      # watch the gradient go by
             w.register_hook(lambda g: g.clamp(-1, 1))   # clip it before .grad gets it"""

@@ -6,6 +6,7 @@ called, in the same order, with the same values, requires_grad included) and so 
 program returns (.grad, autograd.grad's results). tapegrad runs each scenario with its fast
 paths on and off: both loops must run hooks as torch does.
 """
+import copy
 import functools
 import gc
 
@@ -20,7 +21,9 @@ from autograd import engine, fast  # noqa: E402
 from torch_surface import assert_same, raises_like_torch  # noqa: E402
 
 # torch's advice on backward(create_graph=True), which two scenarios call on purpose
-pytestmark = pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+# and its warning that a deep copy leaves hooks behind
+pytestmark = [pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True"),
+              pytest.mark.filterwarnings("ignore:backward hook .* will not be serialized")]
 
 
 @pytest.fixture(autouse=True)
@@ -343,6 +346,19 @@ def hook_on_a_view(m, log):
     return x.grad
 
 
+def copies_have_no_hooks(m, log):
+    """A deep copy of a hooked tensor or parameter (a target network) has no hooks."""
+    x = _leaf(m, [1., 2.])
+    x.register_hook(_watch(log, "x", lambda g: g * 10))
+    layer = (nn if m is autograd else m.nn).Linear(2, 1).double()
+    layer.weight.register_hook(_watch(log, "weight", lambda g: g * 10))
+    y, twin = copy.deepcopy(x), copy.deepcopy(layer)
+    (y * 1).sum().backward()
+    twin(y.detach().reshape(1, 2)).sum().backward()
+    (x * 1).sum().backward()
+    return [y.grad, x.grad, twin.weight.grad.shape == (1, 2)]
+
+
 def zero_d_leaf(m, log):
     x = m.tensor(2., requires_grad=True, dtype=m.float64)
     x.register_hook(_watch(log, "x", lambda g: g * 3))
@@ -434,7 +450,7 @@ SCENARIOS = {f.__name__: f for f in [
     create_graph_hooks_are_differentiated_through, backward_create_graph,
     grad_mode_inside_hooks, hook_returning_a_tensor_with_a_graph,
     in_place_change_after_the_hook, in_place_view_change_after_the_hook, leaf_changed_under_no_grad_keeps_its_hooks, hook_on_a_view,
-    zero_d_leaf, float32_leaf_clamped, linear_layer_weight_hook, post_accumulate_hooks,
+    copies_have_no_hooks, zero_d_leaf, float32_leaf_clamped, linear_layer_weight_hook, post_accumulate_hooks,
     post_accumulate_hook_as_an_optimizer, post_accumulate_hook_removed,
     post_accumulate_hook_under_create_graph]}
 
@@ -672,8 +688,3 @@ def test_hooks_with_the_fast_and_the_reference_loop_agree_on_a_model():
 def _backward_of(model, x):
     (model(x) ** 2).mean().backward()
     return list(model.parameters())
-
-
-def test_value_has_no_register_hook():
-    """Value (the scalar class) keeps its micrograd surface: no hooks."""
-    assert not hasattr(autograd.Value(1.0), "register_hook")
