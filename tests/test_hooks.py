@@ -447,12 +447,12 @@ SCENARIOS = {f.__name__: f for f in [
     order_of_leaves_and_results, retain_graph_calls_hooks_at_each_pass, removed_hooks,
     hook_removing_itself, autograd_grad_of_a_leaf, autograd_grad_of_an_intermediate,
     autograd_grad_runs_no_hook_off_the_path, backward_with_inputs,
-    create_graph_hooks_are_differentiated_through, backward_create_graph,
-    grad_mode_inside_hooks, hook_returning_a_tensor_with_a_graph,
-    in_place_change_after_the_hook, in_place_view_change_after_the_hook, leaf_changed_under_no_grad_keeps_its_hooks, hook_on_a_view,
-    copies_have_no_hooks, zero_d_leaf, float32_leaf_clamped, linear_layer_weight_hook, post_accumulate_hooks,
-    post_accumulate_hook_as_an_optimizer, post_accumulate_hook_removed,
-    post_accumulate_hook_under_create_graph]}
+    create_graph_hooks_are_differentiated_through, backward_create_graph, grad_mode_inside_hooks,
+    hook_returning_a_tensor_with_a_graph, in_place_change_after_the_hook,
+    in_place_view_change_after_the_hook, leaf_changed_under_no_grad_keeps_its_hooks,
+    hook_on_a_view, copies_have_no_hooks, zero_d_leaf, float32_leaf_clamped,
+    linear_layer_weight_hook, post_accumulate_hooks, post_accumulate_hook_as_an_optimizer,
+    post_accumulate_hook_removed, post_accumulate_hook_under_create_graph]}
 
 
 def _same(ours, theirs, what):
