@@ -21,9 +21,10 @@ from autograd import engine, fast  # noqa: E402
 from torch_surface import assert_same, raises_like_torch  # noqa: E402
 
 # torch's advice on backward(create_graph=True), which two scenarios call on purpose
-# and its warning that a deep copy leaves hooks behind
+# its warning that a deep copy leaves hooks behind, and anomaly mode's
 pytestmark = [pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True"),
-              pytest.mark.filterwarnings("ignore:backward hook .* will not be serialized")]
+              pytest.mark.filterwarnings("ignore:backward hook .* will not be serialized"),
+              pytest.mark.filterwarnings("ignore:Anomaly Detection has been enabled")]
 
 
 @pytest.fixture(autouse=True)
@@ -346,6 +347,39 @@ def hook_on_a_view(m, log):
     return x.grad
 
 
+def hook_on_a_tensor_read_by_slices(m, log):
+    """A gradient made of slices (the fast paths keep it sparse until complete) reaches the
+    hook whole, as one tensor."""
+    x = _leaf(m, [1., 2., 3., 4.])
+    y = x * 1
+    y.register_hook(_watch(log, "y", lambda g: g * 2))
+    ((y[0:2] * 3).sum() + (y[1:4] ** 2).sum() + y[3]).backward()
+    return x.grad
+
+
+def hooks_under_anomaly_mode(m, log):
+    """detect_anomaly() runs backward through the watched loop: the same hooks."""
+    x = _leaf(m, [1., 2.])
+    x.register_hook(_watch(log, "x", lambda g: g * 2))
+    y = x.exp()
+    y.register_hook(_watch(log, "y"))
+    with (m.detect_anomaly() if m is autograd else m.autograd.detect_anomaly()):
+        (y * x).sum().backward()
+    return x.grad
+
+
+def hook_kept_through_a_dtype_change_of_the_model(m, log):
+    """A module's parameters keep their hooks when it changes dtype (the same objects)."""
+    layer = (nn if m is autograd else m.nn).Linear(2, 1)
+    with m.no_grad():
+        layer.weight.copy_(m.tensor([[0.5, -1.0]]))
+        layer.bias.fill_(0.25)
+    layer.weight.register_hook(_watch(log, "weight", lambda g: g * 10))
+    layer.double()
+    layer(m.tensor([[1., 2.]], dtype=m.float64)).sum().backward()
+    return [layer.weight.grad, layer.bias.grad]
+
+
 def copies_have_no_hooks(m, log):
     """A deep copy of a hooked tensor or parameter (a target network) has no hooks."""
     x = _leaf(m, [1., 2.])
@@ -450,9 +484,11 @@ SCENARIOS = {f.__name__: f for f in [
     create_graph_hooks_are_differentiated_through, backward_create_graph, grad_mode_inside_hooks,
     hook_returning_a_tensor_with_a_graph, in_place_change_after_the_hook,
     in_place_view_change_after_the_hook, leaf_changed_under_no_grad_keeps_its_hooks,
-    hook_on_a_view, copies_have_no_hooks, zero_d_leaf, float32_leaf_clamped,
-    linear_layer_weight_hook, post_accumulate_hooks, post_accumulate_hook_as_an_optimizer,
-    post_accumulate_hook_removed, post_accumulate_hook_under_create_graph]}
+    hook_on_a_view, hook_on_a_tensor_read_by_slices, hooks_under_anomaly_mode,
+    hook_kept_through_a_dtype_change_of_the_model, copies_have_no_hooks, zero_d_leaf,
+    float32_leaf_clamped, linear_layer_weight_hook, post_accumulate_hooks,
+    post_accumulate_hook_as_an_optimizer, post_accumulate_hook_removed,
+    post_accumulate_hook_under_create_graph]}
 
 
 def _same(ours, theirs, what):
