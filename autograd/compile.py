@@ -97,8 +97,12 @@ mode fn sets itself (model.train() opening a training step) is an effect replaye
 call, and not a reason to trace again. A compiled function called while another is traced
 runs inline (its ops are the outer program's); on a method, `@autograd.compile` binds the
 instance, a non-tensor first argument. Under detect_anomaly() a compiled training step runs
-eagerly, so that a nan gradient is named by its op before the optimizer's step. A deep copy
-(or a pickle) of a compiled function or module keeps no trace: it traces on its first call.
+eagerly, so that a nan gradient is named by its op before the optimizer's step. So does a
+call whose leaves (tensor arguments, parameters fn reads) have tensor hooks (register_hook,
+register_post_accumulate_grad_hook), and a call that would trace while any leaf has some:
+the hooks run as in eager mode; registering one inside fn is an error at trace time. A deep
+copy (or a pickle) of a compiled function or module keeps no trace: it traces on its first
+call.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -135,7 +139,7 @@ from collections import Counter, OrderedDict
 
 import numpy as np
 
-from .engine import STATE, InPlace, Node, _next_index, enable_grad, no_grad
+from .engine import HOOKED, STATE, Hooks, InPlace, Node, _next_index, enable_grad, no_grad
 from .optable import Op
 from .ops_tensor import max_pool2d_after_relu_vjp
 from .fast import give_gradients, is_basic
@@ -293,6 +297,16 @@ class Trace:
             f"may call zero_grad(), loss.backward() once and the optimizer's step() after it, "
             f"and return the loss; or compile the loss alone and call those outside: "
             f"loss = step(x, y); loss.backward(); opt.step()")
+
+    def refuse_hook(self, kind):
+        """Tensor.register_hook (kind "grad") or register_post_accumulate_grad_hook ("post")
+        called inside fn: compiled code calls no Python hook."""
+        name = "register_hook" if kind == "grad" else "register_post_accumulate_grad_hook"
+        raise CompileError(
+            f"compile: {_name(self.fn)} calls {name} inside the compiled function; compiled "
+            f"code calls no Python hook, so it would run at the trace only. Register the hook "
+            f"outside, on a parameter or an argument (a call whose leaves have hooks runs "
+            f"eagerly, hooks included), or call {_name(self.fn)} without compiling it")
 
     def backward(self, root, seed, retain_graph, create_graph, take):
         """A backward pass inside fn (engine.run_backward tells). autograd.grad with
@@ -1389,6 +1403,8 @@ class Compiled:
                                              for name, value in options.items()) + (
             STATE.grad_enabled,)
         program = self._programs.get(key)
+        if HOOKED and _hooks_on_leaves(program, args):
+            return _run_with_hooks(fn, args)
         if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
             other = None if program is None else next(
@@ -1767,6 +1783,26 @@ def _perturbed(a, rng, scale_all):
         t.requires_grad = a.requires_grad
         return t
     return new
+
+
+def _hooks_on_leaves(program, args):
+    """Whether a tensor hook (register_hook, register_post_accumulate_grad_hook) is in force on
+    a leaf this call gives a gradient to: an argument, or a leaf fn reads (a parameter) in the
+    trace that fits. Before a trace fits, its leaves are not known: a hook on any leaf counts
+    (a hooked parameter of another model makes first calls eager until it is removed).
+    Asked only while some tensor has been given hooks (engine.HOOKED)."""
+    if program is not None and program.fits():
+        leaves = [a for a in args if isinstance(a, Node)] + program.free
+        return any(Hooks.in_force(x) for x in leaves)
+    return any(t._op is None and Hooks.in_force(t) for t in list(HOOKED.values()))
+
+
+def _run_with_hooks(fn, args):
+    """A call whose leaves have hooks: fn run eagerly (an array argument as the tensor a trace
+    sees), so that the hooks run as in eager mode. A trace would run them at its own runs and
+    checks, and compiled code, which gives a training step's gradients to .grad itself, would
+    pass them by."""
+    return fn(*[_proxy(a) if isinstance(a, np.ndarray) else a for a in args])
 
 
 def _eager(fn, program, args):

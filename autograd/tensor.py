@@ -6,7 +6,7 @@ import operator
 import numpy as np
 
 from .backends import ARRAY
-from .engine import STATE, InPlace, Node, _next_index
+from .engine import STATE, InPlace, Node, _next_index, run_post_hooks
 from .fast import FAST_ARRAY, adopt, backpropagate_arrays
 from .ops import OPS
 
@@ -571,6 +571,7 @@ class Tensor(TensorAPI, Node):
         self._index = _next_index()
         self._version = None
         self._retains_grad = False
+        self._hooks = None
         self.label = label
 
     # ------------------------------------------------------------------ .data and .grad
@@ -856,6 +857,8 @@ class Tensor(TensorAPI, Node):
             node._grad = Tensor._node(adopt(g) if STATE.fast else np.array(g, order="K"))
         else:
             node._grad._data += g           # in place, as PyTorch accumulates
+        if node._hooks is not None:
+            run_post_hooks(node, False)     # register_post_accumulate_grad_hook's
 
     # ------------------------------------------------------------------ in place
     def _in_place(self, opname, compute, *operands, cast_check=True):
@@ -900,6 +903,9 @@ class Tensor(TensorAPI, Node):
                 f"({opname}); update parameters inside `with no_grad():`")
         old = Tensor._node(self._data.copy(), self._op, self._parents, self._ctx)
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        # hooks registered so far see the gradient of the value they were registered on, as
+        # torch's do; this tensor, now the op's result, starts without
+        old._hooks, self._hooks = self._hooks, None
         _copy_name(self, old)
         old.requires_grad = self.requires_grad
         record = InPlace.of(self)

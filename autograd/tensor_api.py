@@ -17,7 +17,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from .devices import CPU, DeviceError, as_device, device as _device_cls
-from .engine import STATE, InPlace, Node, enable_grad, run_backward
+from .engine import STATE, Hooks, InPlace, Node, enable_grad, run_backward, run_post_hooks
 from .grad_fn import named as _named
 from .ops import OPS
 from . import return_types as _return_types
@@ -337,6 +337,52 @@ class TensorAPI:
         if not isinstance(g, Node):
             g = node._const_like(g)
         node._grad = g if node._grad is None else node._grad + g
+        if node._hooks is not None:
+            run_post_hooks(node, True)      # register_post_accumulate_grad_hook's
+
+    def register_hook(self, hook):
+        """Call hook(grad) with this tensor's gradient d(root)/d(self) once it is complete
+        (summed over every path) in each backward() or autograd.grad pass that reaches it. If
+        the hook returns a tensor (of the same shape and dtype), that is the gradient instead:
+        what a leaf's .grad accumulates, what an intermediate passes further back and what
+        retain_grad() keeps; None keeps it. Several hooks run in registration order, each
+        given the previous one's result. Under create_graph=True the hook gets a gradient
+        with a graph, and what it returns is differentiated through; otherwise it runs under
+        no_grad. Hooks registered on a tensor before an in-place change of it (x.mul_(2)) see
+        the gradient of the value it had then (after an in-place view op, unsqueeze_, all run
+        together, as torch's). A copy (deepcopy, pickle) has no hooks. Returns a handle:
+        handle.remove() (or `with handle:`) unregisters the hook. As torch's; torch's
+        RuntimeError when the tensor does not require grad.
+
+            x.register_hook(print)                      # watch the gradient go by
+            w.register_hook(lambda g: g.clamp(-1, 1))   # clip it before .grad gets it"""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        return self._add_hook("grad", hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call hook(self) after backward() has added this leaf's gradient to its .grad
+        (autograd.grad, which leaves .grad alone, calls none): an optimizer step per
+        parameter as soon as its gradient is ready. What the hook returns is ignored. Returns
+        a handle with .remove(). As torch's, with its RuntimeErrors on a tensor that does not
+        require grad or is not a leaf."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._op is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return self._add_hook("post", hook)
+
+    def _add_hook(self, kind, hook):
+        if STATE.trace is not None:
+            STATE.trace.refuse_hook(kind)
+        from .utils.hooks import RemovableHandle    # utils imports tensors: not at the top
+        hooks = getattr(Hooks.of(self), kind)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     @property
     def retains_grad(self):
@@ -384,6 +430,8 @@ class TensorAPI:
         kind = self._kind
         old = kind._node(self._data, self._op, self._parents, self._ctx)
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        # hooks stay on self (unlike Tensor._in_place): torch runs those registered before
+        # and after the change together, in registration order
         named = getattr(self, "_fn", None)
         if named is not None:
             old._fn = named
@@ -1516,5 +1564,6 @@ def _only_inputs(inputs, take):
             take(node, g)
         finally:
             node._retains_grad = keep
+    take_inputs.inputs = wanted         # hooks run on the paths to these only
     return take_inputs
 

@@ -90,6 +90,7 @@ class Value(Node):
         self._index = _next_index()
         self._version = None
         self._retains_grad = True
+        self._hooks = None
         self.label = label
 
     # micrograd's habits: .data and .grad are plain floats, `p.data += -lr * p.grad`

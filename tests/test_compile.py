@@ -3935,3 +3935,167 @@ def test_in_place_changes_after_a_compiled_call_follow_what_its_backward_reads()
             assert compiled is True and eager is True, (last, change)
         else:
             np.testing.assert_allclose(compiled, eager, rtol=1e-12, err_msg=f"{last} {change}")
+
+
+# ---------------------------------------------------------------------------------------------
+# tensor hooks (register_hook, register_post_accumulate_grad_hook): never passed by
+def _count_program_runs(monkeypatch):
+    """A list that grows by one at each call a compiled program runs (not fn eagerly)."""
+    runs = []
+    run = autograd.compile.__globals__["Program"].run
+
+    def counted(self, args):
+        runs.append(self)
+        return run(self, args)
+    monkeypatch.setattr(autograd.compile.__globals__["Program"], "run", counted)
+    return runs
+
+
+def _hooked_twins():
+    """Twin MLPs with SGD, a compiled training step of one, the eager step of the other."""
+    (m_c, opt_c), (m_e, opt_e) = _twins(_mlp_model, lambda ps: optim.SGD(ps, lr=0.1))
+    return (m_c, autograd.compile(_train_step(m_c, opt_c))), (m_e, _train_step(m_e, opt_e))
+
+
+def _clip_and_log(log):
+    def hook(g):
+        log.append(g.detach().numpy().copy())
+        return g.clamp(-0.05, 0.05)
+    return hook
+
+
+def _assert_twins_equal(m_c, m_e, what):
+    for (name, p), q in zip(m_c.named_parameters(), m_e.parameters()):
+        _assert_close(p, q, **F64, what=f"{name} {what}")
+        _assert_close(p.grad, q.grad, **F64, what=f"{name}.grad {what}")
+
+
+def _batches(n, seed=64):
+    rng = np.random.default_rng(seed)
+    return [(Tensor(rng.standard_normal((5, 4))), rng.integers(0, 3, 5)) for _ in range(n)]
+
+
+def test_a_hooked_parameter_runs_its_hook_in_a_compiled_step(monkeypatch):
+    """A hook on a parameter (a gradient clipped and logged) registered before the first
+    call: each call runs it once, as eager mode does, and trains as eager mode; the calls
+    run fn eagerly (a trace would run the hook at its checks, the compiled code not at all)."""
+    runs = _count_program_runs(monkeypatch)
+    (m_c, compiled), (m_e, eager) = _hooked_twins()
+    log_c, log_e = [], []
+    m_c[0].weight.register_hook(_clip_and_log(log_c))
+    m_e[0].weight.register_hook(_clip_and_log(log_e))
+    for k, (x, y) in enumerate(_batches(3)):
+        _assert_close(compiled(x, y), eager(x, y), **F64, what=f"loss at call {k}")
+        _assert_twins_equal(m_c, m_e, f"after call {k}")
+        assert len(log_c) == len(log_e) == k + 1
+        np.testing.assert_array_equal(log_c[-1], log_e[-1])
+    assert np.abs(log_e[-1]).max() > 0.05          # the clip changed what .grad got
+    assert runs == []
+
+
+def test_a_hook_added_after_the_first_call_runs_and_one_removed_compiles_again(monkeypatch):
+    """Compiled, then a hook on a parameter: the next calls run it as eager mode does; once
+    removed, the compiled program runs again and the hook is not called."""
+    runs = _count_program_runs(monkeypatch)
+    (m_c, compiled), (m_e, eager) = _hooked_twins()
+    batches = _batches(6)
+    for x, y in batches[:2]:
+        compiled(x, y), eager(x, y)
+    traced = len(runs)                              # the trace's checks, and the second call
+    log_c, log_e = [], []
+    handles = [m_c[2].bias.register_hook(_clip_and_log(log_c)),
+               m_e[2].bias.register_hook(_clip_and_log(log_e))]
+    for k, (x, y) in enumerate(batches[2:4]):
+        _assert_close(compiled(x, y), eager(x, y), **F64, what=f"loss at hooked call {k}")
+        _assert_twins_equal(m_c, m_e, f"after hooked call {k}")
+    assert len(log_c) == len(log_e) == 2 and len(runs) == traced
+    for h in handles:
+        h.remove()
+    for k, (x, y) in enumerate(batches[4:]):
+        _assert_close(compiled(x, y), eager(x, y), **F64, what=f"loss after removal {k}")
+        _assert_twins_equal(m_c, m_e, f"after removal {k}")
+    assert len(log_c) == 2 and len(runs) == traced + 2
+
+
+def test_a_post_accumulate_grad_hook_on_a_parameter_runs_in_a_compiled_step(monkeypatch):
+    runs = _count_program_runs(monkeypatch)
+    (m_c, compiled), (m_e, eager) = _hooked_twins()
+    seen_c, seen_e = [], []
+    m_c[0].bias.register_post_accumulate_grad_hook(lambda p: seen_c.append(p.grad.tolist()))
+    m_e[0].bias.register_post_accumulate_grad_hook(lambda p: seen_e.append(p.grad.tolist()))
+    for x, y in _batches(2):
+        compiled(x, y), eager(x, y)
+    assert seen_c == seen_e and len(seen_c) == 2 and runs == []
+
+
+def test_a_hook_on_any_tensor_keeps_a_first_call_from_tracing(monkeypatch):
+    """Before a trace the leaves are not known: while some tensor has hooks, a call that
+    would trace runs eagerly; once they are removed, the next call traces."""
+    runs = _count_program_runs(monkeypatch)
+    (m_c, compiled), (m_e, eager) = _hooked_twins()
+    elsewhere = Tensor([1.0], requires_grad=True)
+    handle = elsewhere.register_hook(lambda g: None)
+    batches = _batches(4)
+    for x, y in batches[:2]:
+        _assert_close(compiled(x, y), eager(x, y), **F64, what="loss")
+    with pytest.raises(RuntimeError, match="nothing traced yet"):
+        compiled.source
+    handle.remove()
+    for x, y in batches[2:]:
+        _assert_close(compiled(x, y), eager(x, y), **F64, what="loss")
+    _assert_twins_equal(m_c, m_e, "at the end")
+    assert "def backward" in compiled.source and runs
+
+
+def test_register_hook_inside_a_compiled_function_is_refused_at_trace_time():
+    model = _mlp(70)
+
+    def loss_with_hook(x):
+        h = model[0](x)
+        h.register_hook(lambda g: g * 2)
+        return model[2](model[1](h)).sum()
+
+    def loss_with_post_hook(x):
+        model[0].weight.register_post_accumulate_grad_hook(lambda p: None)
+        return model(x).sum()
+
+    x = _t(np.random.default_rng(71), 4, 3, grad=False)
+    for fn, name in ((loss_with_hook, "register_hook"),
+                     (loss_with_post_hook, "register_post_accumulate_grad_hook")):
+        with pytest.raises(CompileError, match=f"calls {name} inside the compiled function; "
+                                               f"compiled code calls no Python hook"):
+            autograd.compile(fn)(x)
+    assert model[0].weight._hooks is None or not model[0].weight._hooks.post
+
+
+def test_hooks_around_a_compiled_loss_run_as_in_eager_mode(monkeypatch):
+    """A compiled loss (backward outside): a hook on a parameter registered after the call
+    and before backward() runs (the compiled node's backward gives the gradients); so does a
+    hook on the compiled call's result; a parameter hooked before the call runs fn eagerly."""
+    runs = _count_program_runs(monkeypatch)
+    models = [_mlp(72), _mlp(72)]
+    rng = np.random.default_rng(73)
+    xs = [_t(rng, 4, 3, grad=False) for _ in range(3)]
+
+    def loss_of(model):
+        return lambda x: (model(x) ** 2).sum()
+    compiled, eager = autograd.compile(loss_of(models[0])), loss_of(models[1])
+    logs, program_runs = ([], []), []
+    for k, x in enumerate(xs):
+        outs = [compiled(x), eager(x)]
+        program_runs.append(len(runs))
+        for model, out, log in zip(models, outs, logs):
+            model.zero_grad()
+            out.register_hook(lambda g: g * 3)
+            if k < 2:           # call 2: the weight's hook of call 1 is still on
+                handle = model[0].weight.register_hook(_clip_and_log(log))
+            out.backward()
+            if k == 0:
+                handle.remove()
+        for (name, p), q in zip(models[0].named_parameters(), models[1].parameters()):
+            _assert_close(p.grad, q.grad, **F64, what=f"{name}.grad at call {k}")
+        assert len(logs[0]) == len(logs[1]) == k + 1
+        np.testing.assert_allclose(logs[0][-1], logs[1][-1], rtol=1e-12)
+    # call 1 runs the program (its hooks were registered after it); call 2, with the hook of
+    # call 1 left on the weight, runs fn eagerly
+    assert program_runs[1] == program_runs[0] + 1 and program_runs[2] == program_runs[1]

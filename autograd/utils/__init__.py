@@ -1,4 +1,5 @@
-"""Utilities with torch's layout: `autograd.utils.data` is `torch.utils.data`."""
-from . import data
+"""Utilities with torch's layout: `autograd.utils.data` is `torch.utils.data`,
+`autograd.utils.hooks` is `torch.utils.hooks`."""
+from . import data, hooks
 
-__all__ = ["data"]
+__all__ = ["data", "hooks"]
