@@ -148,12 +148,18 @@ class Hardtanh(Module):
 class Hardsigmoid(_Inplace):
     """0 below -3, 1 above 3, x / 6 + 1 / 2 between."""
 
+    def extra_repr(self):
+        return ""               # torch's repr leaves inplace out here
+
     def forward(self, input):
         return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_Inplace):
     """0 below -3, x above 3, x (x + 3) / 6 between."""
+
+    def extra_repr(self):
+        return ""               # torch's repr leaves inplace out here
 
     def forward(self, input):
         return F.hardswish(input, self.inplace)
