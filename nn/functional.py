@@ -134,7 +134,7 @@ def _between(x, low, high):
 def relu(input, inplace=False):
     """max(x, 0); gradient 0 at 0. inplace=True: relu_ (written into x, which is returned)."""
     if inplace:
-        return relu_(input)
+        return _t(input).relu_()            # relu_, one call less: the common inplace=True
     return _t(input).relu()
 
 
