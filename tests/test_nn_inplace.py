@@ -296,32 +296,46 @@ def test_relu_in_place_keeps_no_copy_of_the_old_value():
     assert type(x.grad_fn).__name__ == "ReluBackward0"
 
 
-@pytest.mark.parametrize("earlier", ["linear", "sigmoid", "view"])
-def test_relu_in_place_gives_what_the_general_path_gives(earlier):
-    """Anomaly mode makes relu_ take Tensor._in_place (which keeps a copy): the gradients, or
-    the error, are the same as on the fast path."""
+@pytest.mark.parametrize("earlier", ["linear", "sigmoid", "view", "view of sigmoid",
+                                     "used by mul"])
+def test_relu_in_place_gives_what_the_general_path_and_torch_give(earlier):
+    """relu_ of x made as `earlier` says, then backward: the fast path, the general one
+    (anomaly mode makes relu_ take Tensor._in_place, which keeps a copy) and torch give the
+    same gradients, or all raise the saved-value error (sigmoid's gradient reads its result,
+    mul's reads x)."""
     arr = _values(np.float64, (2, 4))
     w = np.random.default_rng(2).normal(size=(3, 4))
 
-    def run():
-        a, weight = Tensor(arr.copy(), requires_grad=True), Tensor(w.copy(), requires_grad=True)
-        x = {"linear": lambda: F.linear(a, weight), "sigmoid": lambda: F.linear(a, weight)
-             .sigmoid(), "view": lambda: F.linear(a, weight).reshape(3, 2)}[earlier]()
+    def run(lib, tensor):
+        a, weight = tensor(arr.copy(), requires_grad=True), tensor(w.copy(), requires_grad=True)
+        h = lib.linear(a, weight)
+        x = {"linear": lambda: h, "sigmoid": lambda: h.sigmoid(),
+             "view": lambda: h.reshape(3, 2), "view of sigmoid": lambda: h.sigmoid()[:, 1:],
+             "used by mul": lambda: h}[earlier]()
+        y = x * x if earlier == "used by mul" else 0.0      # mul's gradient reads x
         x.relu_()
         try:
-            (x * x).sum().backward()
+            (x * x + y).sum().backward()
         except RuntimeError as e:
             return str(e)
-        return a.grad.numpy(), weight.grad.numpy()
+        return a.grad.detach().numpy(), weight.grad.detach().numpy()
 
-    fast = run()
+    fast = run(F, Tensor)
     with autograd.detect_anomaly():
-        general = run()
-    if earlier == "sigmoid":
-        assert fast.startswith(SAVED) and general.startswith(SAVED)
-    else:
-        for f, g in zip(fast, general):
-            np.testing.assert_array_equal(f, g)
+        general = run(F, Tensor)
+    if earlier == "view":
+        # a known gap, on both paths: reshape's VJP reads its input (for its shape), so
+        # tapegrad refuses it, where torch rebases the view's history and gives a gradient
+        assert isinstance(fast, str) and fast.startswith(SAVED) and fast == general
+        return
+    theirs = run(TF, torch.tensor)
+    if earlier in ("sigmoid", "view of sigmoid", "used by mul"):
+        for got in (fast, general, theirs):
+            assert isinstance(got, str) and got.startswith(SAVED), got
+        return
+    for f, g, t in zip(fast, general, theirs):
+        np.testing.assert_array_equal(f, g)
+        np.testing.assert_allclose(f, t, **TOL[np.float64])
 
 
 # ---------------------------------------------------------------------------------------------
