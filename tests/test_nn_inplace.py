@@ -340,20 +340,26 @@ def test_relu_in_place_gives_what_the_general_path_and_torch_give(earlier):
 
 # ---------------------------------------------------------------------------------------------
 # a network
-def test_a_training_step_with_relu_in_place_is_torchs():
-    """Sequential(Linear, ReLU(inplace=True), Linear), cross-entropy, SGD: three steps give
-    torch's losses and parameters (float64)."""
+def _nets(lib):
+    return {"linear": lib.Sequential(lib.Linear(5, 8), lib.ReLU(inplace=True), lib.Linear(8, 3)),
+            "conv": lib.Sequential(lib.Conv2d(1, 3, 3, padding=1), lib.ReLU(inplace=True),
+                                   lib.Flatten(), lib.Linear(48, 3))}
+
+
+@pytest.mark.parametrize("net", ["linear", "conv"])
+def test_a_training_step_with_relu_in_place_is_torchs(net):
+    """Sequential(Linear or Conv2d, ReLU(inplace=True), ...), cross-entropy, SGD with
+    momentum: three steps give torch's losses and parameters (float64)."""
     rng = np.random.default_rng(20)
-    ours = nn.Sequential(nn.Linear(5, 8), nn.ReLU(inplace=True), nn.Linear(8, 3)).double()
-    theirs = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(inplace=True),
-                                 torch.nn.Linear(8, 3)).double()
+    ours, theirs = _nets(nn)[net].double(), _nets(torch.nn)[net].double()
     with autograd.no_grad():
         for p, q in zip(ours.parameters(), theirs.parameters()):
             p.copy_(Tensor(q.detach().numpy().copy()))
     opt_o = optim.SGD(ours.parameters(), lr=0.5, momentum=0.9)
     opt_t = torch.optim.SGD(theirs.parameters(), lr=0.5, momentum=0.9)
     for step in range(3):
-        x, y = rng.normal(size=(7, 5)), rng.integers(0, 3, 7)
+        x = rng.normal(size=(7, 5) if net == "linear" else (7, 1, 4, 4))
+        y = rng.integers(0, 3, 7)
         losses = []
         for model, opt, lib, t in ((ours, opt_o, F, Tensor), (theirs, opt_t, TF, torch.tensor)):
             opt.zero_grad()
