@@ -85,14 +85,16 @@ def _relu_vjp(xp, g, out, ctx, a):
     return xp.mask(g, xp.data(out) != 0)
 
 
-def _relu_array_fast(ctx, a):
+def _relu_array_fast(ctx, a, out=None):
     """max(a, 0) against a cached read-only array of zeros, not the scalar 0: numpy takes a
     plain (not SIMD) loop when an operand of maximum is a broadcast scalar (11.8 us against 3.2
     on a (64, 128) float32 array, 12% of a small-MLP step). Past _ZEROS_MAX elements one row of
-    zeros is broadcast down the rows, as fast there and holding no memory."""
+    zeros is broadcast down the rows, as fast there and holding no memory. out=: written
+    there (Tensor.relu_ passes a itself: Tensor._in_place_row)."""
     if a.dtype.kind != "f":
-        return np.maximum(a, 0)
-    return np.maximum(a, _zeros(a.shape if a.size <= _ZEROS_MAX else a.shape[-1:], a.dtype))
+        return np.maximum(a, 0, out=out)
+    return np.maximum(a, _zeros(a.shape if a.size <= _ZEROS_MAX else a.shape[-1:], a.dtype),
+                      out=out)
 
 
 _ZEROS_MAX = 1 << 16

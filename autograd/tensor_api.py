@@ -1045,7 +1045,8 @@ class TensorAPI:
         return self._unary_("tanh_", "tanh")
 
     def relu_(self):
-        return self._unary_("relu_", "relu")
+        """max(x, 0) written into x (see Tensor._in_place_row: the old value is not kept)."""
+        return self._in_place_row("relu_", OPS["relu"], lambda a: a.relu())
 
     def floor_(self):
         return self._unary_("floor_", "floor")

@@ -1,7 +1,7 @@
 """Activation functions as modules (each wraps the function of the same name in functional).
 
-Constructors take torch's arguments; `inplace=True` is accepted and computes the same values
-out of place (see nn.functional).
+Constructors take torch's arguments; with `inplace=True` the module writes its result into
+its input and returns it, as torch's do (see nn.functional).
 """
 import numpy as np
 
@@ -24,14 +24,14 @@ class ReLU(_Inplace):
     """max(x, 0); gradient 0 at 0."""
 
     def forward(self, input):
-        return F.relu(input)
+        return F.relu(input, self.inplace)
 
 
 class ReLU6(_Inplace):
     """min(max(x, 0), 6); gradient 0 at 0 and 6."""
 
     def forward(self, input):
-        return F.relu6(input)
+        return F.relu6(input, self.inplace)
 
 
 class LeakyReLU(Module):
@@ -47,7 +47,7 @@ class LeakyReLU(Module):
                                                           else "")
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
 
 class ELU(Module):
@@ -62,21 +62,21 @@ class ELU(Module):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
     def forward(self, input):
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
 
 class CELU(ELU):
     """max(0, x) + min(0, alpha (e^(x / alpha) - 1))."""
 
     def forward(self, input):
-        return F.celu(input, self.alpha)
+        return F.celu(input, self.alpha, self.inplace)
 
 
 class SELU(_Inplace):
     """scale * elu(x, alpha) with the self-normalizing constants."""
 
     def forward(self, input):
-        return F.selu(input)
+        return F.selu(input, self.inplace)
 
 
 class GELU(Module):
@@ -97,14 +97,14 @@ class SiLU(_Inplace):
     """x sigmoid(x)."""
 
     def forward(self, input):
-        return F.silu(input)
+        return F.silu(input, self.inplace)
 
 
 class Mish(_Inplace):
     """x tanh(softplus(x))."""
 
     def forward(self, input):
-        return F.mish(input)
+        return F.mish(input, self.inplace)
 
 
 class Softplus(Module):
@@ -142,21 +142,27 @@ class Hardtanh(Module):
             ", inplace=True" if self.inplace else "")
 
     def forward(self, input):
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
 
 class Hardsigmoid(_Inplace):
     """0 below -3, 1 above 3, x / 6 + 1 / 2 between."""
 
+    def extra_repr(self):
+        return ""               # torch's repr leaves inplace out here
+
     def forward(self, input):
-        return F.hardsigmoid(input)
+        return F.hardsigmoid(input, self.inplace)
 
 
 class Hardswish(_Inplace):
     """0 below -3, x above 3, x (x + 3) / 6 between."""
 
+    def extra_repr(self):
+        return ""               # torch's repr leaves inplace out here
+
     def forward(self, input):
-        return F.hardswish(input)
+        return F.hardswish(input, self.inplace)
 
 
 class Softsign(Module):

@@ -14,13 +14,14 @@ and the table's 'numpy' row), never by numpy from a tensor's array, so that auto
 replays them on each call's values instead of freezing them.
 
 torch's in-place spellings (relu_, elu_, leaky_relu_, hardtanh_, selu_, celu_, threshold_,
-rrelu_) write the result into their input and return it, as Tensor's in-place methods
-(x.relu_()) do: a leaf that requires grad is torch's error, and backward refuses an op whose
-gradient reads the overwritten value. `inplace=True` is accepted wherever torch has it and
-computes the same values out of place: `x = F.relu(x, inplace=True)` behaves as in torch, but
-the input itself is not overwritten. (A recorded in-place op keeps the old value in a node
-of its own, a copy that torch's fused in-place kernels do not make: out of place is the
-faster way to the same values and gradients.)
+rrelu_), and `inplace=True` wherever torch has it (the activations above, dropout, dropout1d,
+dropout2d, and their modules), write the result into the input and return the input itself, as
+Tensor's in-place methods (x.relu_(), x.mul_(mask)) do: code holding x sees the change; with
+grad enabled, a leaf that requires grad is torch's error; backward refuses an op recorded
+earlier whose gradient reads the overwritten value (x = sigmoid(a); relu_(x)), as torch's
+version counter does; under no_grad the values are simply overwritten. A recorded in-place op
+keeps a copy of the old value for its gradient, except relu_, whose gradient reads only its
+result: it costs what relu costs (Tensor._in_place_row).
 
 Losses accept torch's legacy `size_average=` and `reduce=` and map them to `reduction` with
 torch's table and deprecation warning (see `_legacy_reduction`).
@@ -82,6 +83,8 @@ def _torch_node(name, n_inputs):
         @functools.wraps(fn)
         def function(*args, **kwargs):
             out = fn(*args, **kwargs)
+            if out is (args[0] if args else kwargs.get("input")):
+                return out          # written in place (inplace=True): named by its own op
             if isinstance(out, Tensor) and out._op is not None:
                 given = list(args[:n_inputs])
                 if len(given) < n_inputs:
@@ -129,12 +132,17 @@ def _between(x, low, high):
 # ---------------------------------------------------------------------------------------------
 # activations
 def relu(input, inplace=False):
-    """max(x, 0); gradient 0 at 0."""
+    """max(x, 0); gradient 0 at 0. inplace=True: relu_ (written into x, which is returned)."""
+    if inplace:
+        return _t(input).relu_()            # relu_, one call less: the common inplace=True
     return _t(input).relu()
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x if x > 0 else negative_slope * x; gradient negative_slope at 0 (torch)."""
+    """x if x > 0 else negative_slope * x; gradient negative_slope at 0 (torch).
+    inplace=True: leaky_relu_."""
+    if inplace:
+        return leaky_relu_(input, negative_slope)
     return _t(input).leaky_relu(negative_slope)
 
 
@@ -159,9 +167,12 @@ def step(x):
 @_torch_node("HardtanhBackward0", 1)
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """min(max(x, min_val), max_val). The gradient is 1 strictly inside (min_val, max_val) and
-    0 elsewhere, bounds included (torch's rule; clamp's gradient includes its bounds)."""
+    0 elsewhere, bounds included (torch's rule; clamp's gradient includes its bounds).
+    inplace=True: hardtanh_."""
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return hardtanh_(input, min_val, max_val)
     x = _t(input)
     min_val, max_val = _in_dtype(x, min_val), _in_dtype(x, max_val)    # torch's, in x's dtype
     # outside, the clipped value with no gradient: clip's own gradient includes the bounds
@@ -171,13 +182,18 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 @_torch_node("HardtanhBackward0", 1)
 def relu6(input, inplace=False):
-    """min(max(x, 0), 6): hardtanh(x, 0, 6); gradient 0 at 0 and at 6."""
+    """min(max(x, 0), 6): hardtanh(x, 0, 6); gradient 0 at 0 and at 6. inplace=True:
+    hardtanh_(x, 0, 6), as torch."""
+    if inplace:
+        return hardtanh_(input, 0.0, 6.0)
     return hardtanh(input, 0.0, 6.0)
 
 
 @_torch_node("HardsigmoidBackward0", 1)
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1 / 2 between; gradient 1/6 strictly inside."""
+    if inplace:
+        return _into(input, "hardsigmoid_", "HardsigmoidBackward0", hardsigmoid)
     x = _t(input)
     linear = x * (1.0 / 6.0) + 0.5
     outside = _no_grad(np.clip, linear, a_min=0.0, a_max=1.0)     # 0 or 1 there; nan stays nan
@@ -188,6 +204,8 @@ def hardsigmoid(input, inplace=False):
 def hardswish(input, inplace=False):
     """0 for x <= -3, x for x >= 3, x (x + 3) / 6 between. Gradient x / 3 + 1 / 2 strictly
     inside (-3, 3), 0 at and below -3, 1 at and above 3 (torch 2.x's rule)."""
+    if inplace:
+        return _into(input, "hardswish_", "HardswishBackward0", hardswish)
     x = _t(input)
     upper = _where(x >= 3.0, x, x * 0.0)
     return _where(_between(x, -3.0, 3.0), x * (x + 3.0) * (1.0 / 6.0), upper)
@@ -196,7 +214,10 @@ def hardswish(input, inplace=False):
 @_torch_node("EluBackward0", 1)
 def elu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha (e^x - 1) otherwise (expm1, exact near 0); gradient alpha at 0.
-    The negative side sees min(x, 0), so a large x never overflows its unused branch."""
+    The negative side sees min(x, 0), so a large x never overflows its unused branch.
+    inplace=True: elu_."""
+    if inplace:
+        return elu_(input, alpha)
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0)) * alpha
     return _where(x > 0, x, negative)
@@ -209,15 +230,21 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 @_torch_node("EluBackward0", 1)
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with torch's constants alpha = 1.6732632423543772 and
-    scale = 1.0507009873554805 (self-normalizing networks, Klambauer et al. 2017)."""
+    scale = 1.0507009873554805 (self-normalizing networks, Klambauer et al. 2017).
+    inplace=True: selu_."""
+    if inplace:
+        return selu_(input)
     return elu(input, _SELU_ALPHA) * _SELU_SCALE
 
 
 @_torch_node("CeluBackward0", 1)
 def celu(input, alpha=1.0, inplace=False):
-    """max(0, x) + min(0, alpha (e^(x / alpha) - 1)); alpha = 0 is an error (torch)."""
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1)); alpha = 0 is an error (torch).
+    inplace=True: celu_."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    if inplace:
+        return celu_(input, alpha)
     x = _t(input)
     negative = OPS["expm1"](x.clip(max=0.0) * (1.0 / alpha)) * alpha
     return _where(x > 0, x, negative)
@@ -245,6 +272,8 @@ def gelu(input, approximate="none"):
 @_torch_node("SiluBackward0", 1)
 def silu(input, inplace=False):
     """x sigmoid(x) (also called swish)."""
+    if inplace:
+        return _into(input, "silu_", "SiluBackward0", silu)
     x = _t(input)
     return x * x.sigmoid()
 
@@ -252,6 +281,8 @@ def silu(input, inplace=False):
 @_torch_node("MishBackward0", 1)
 def mish(input, inplace=False):
     """x tanh(softplus(x)) (Misra 2019)."""
+    if inplace:
+        return _into(input, "mish_", "MishBackward0", mish)
     x = _t(input)
     return x * _softplus(x).tanh()
 
@@ -428,8 +459,9 @@ def tanhshrink(input):
 @_torch_node("ThresholdBackward0", 1)
 def _threshold(input, threshold, value, inplace=False):
     """value where x <= threshold, x elsewhere (nan stays nan); gradient 0 at the threshold.
-    inplace=True computes out of place (see the module docstring; threshold_ writes in
-    place)."""
+    inplace=True: threshold_."""
+    if inplace:
+        return threshold_(input, threshold, value)
     x = _t(input)
     return _where(x <= _in_dtype(x, threshold), value, x)
 
@@ -465,7 +497,9 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     element's slope a is drawn uniform in [lower, upper) from autograd's default generator
     (torch's numbers for the same seed; the gradient is a, at 0 too); otherwise a is the mean
     (lower + upper) / 2 (leaky_relu). The draw is an op: a compiled function draws anew at
-    each call. inplace=True computes out of place (rrelu_ writes in place)."""
+    each call. inplace=True: rrelu_."""
+    if inplace:
+        return rrelu_(input, lower, upper, training)
     x = _t(input)
     _rrelu_checks(x, lower, upper)
     if not training:
@@ -487,8 +521,8 @@ def _into(input, name, node, function, *args):
 
 
 def relu_(input):
-    """relu written into the input; returns it."""
-    return _into(input, "relu_", "ReluBackward0", relu)
+    """relu written into the input; returns it (Tensor.relu_: the old value is not kept)."""
+    return _t(input).relu_()
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -565,24 +599,29 @@ def _dropout_mask(x, p, mask_shape, rng):
 
 def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):
     """Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p),
-    so the expectation is unchanged; identity when not training or p == 0. `rng`: a numpy
-    Generator or seed for the mask (torch draws from its global generator)."""
+    so the expectation is unchanged; x itself when not training or p == 0. `rng`: a numpy
+    Generator or seed for the mask (torch draws from its global generator). inplace=True:
+    x.mul_(mask) (x.mul_(0) for p == 1), as torch, so x is changed and returned."""
     _check_p(p)
     x = _t(input)
     if not training or p == 0.0:
         return x
-    if p == 1.0:
-        return x * 0.0
-    return x * _dropout_mask(x, p, x.shape, rng)
+    return _scale(x, p, x.shape, rng, inplace)
 
 
-def _feature_dropout(x, p, training, rng):
-    """Zero whole channels: one draw per (sample, channel) of x (N, C, *), scale the rest."""
+def _scale(x, p, mask_shape, rng, inplace):
+    """x times dropout's mask of mask_shape (0 for p == 1), out of place or into x."""
+    mask = 0.0 if p == 1.0 else _dropout_mask(x, p, mask_shape, rng)
+    return x.mul_(mask) if inplace else x * mask
+
+
+def _feature_dropout(x, p, training, rng, inplace=False, batched=True):
+    """Zero whole channels: one draw per (sample, channel) of x (N, C, *), or per channel of
+    an unbatched x (C, *), scale the rest."""
     if not training or p == 0.0:
         return x
-    if p == 1.0:
-        return x * 0.0
-    return x * _dropout_mask(x, p, x.shape[:2] + (1,) * (x.ndim - 2), rng)
+    kept = 2 if batched else 1
+    return _scale(x, p, x.shape[:kept] + (1,) * (x.ndim - kept), rng, inplace)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):
@@ -597,8 +636,15 @@ def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):
             f"dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
             f"inputs).")
     if x.ndim == 2:
-        return _feature_dropout(x.unsqueeze(0), p, training, rng).squeeze(0)
-    return _feature_dropout(x, p, training, rng)
+        if not inplace:
+            return _feature_dropout(x.unsqueeze(0), p, training, rng).squeeze(0)
+        if _is_grad_enabled() and x.requires_grad and x._op is None:
+            # torch unsqueeze_s and squeeze_s x around the dropout: in eval mode too
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation (dropout1d); update parameters inside "
+                               "`with no_grad():`")
+        return _feature_dropout(x, p, training, rng, inplace, batched=False)
+    return _feature_dropout(x, p, training, rng, inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):
@@ -623,8 +669,8 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2)
     if x.ndim < 2:
-        return dropout(x, p, training, rng=rng)
-    return _feature_dropout(x, p, training, rng)
+        return dropout(x, p, training, inplace, rng=rng)
+    return _feature_dropout(x, p, training, rng, inplace)
 
 
 # ---------------------------------------------------------------------------------------------

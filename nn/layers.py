@@ -215,7 +215,8 @@ class Flatten(Module):
 class Dropout(Module):
     """Inverted dropout: in training each element is zeroed with probability p and the rest
     scaled by 1/(1-p); in eval it is the identity. `rng` (Generator or seed) drives the masks.
-    `inplace` is accepted and computes the same values out of place."""
+    inplace=True scales and zeroes the input itself in training, as torch (functional.dropout).
+    """
     _fn = "dropout"
 
     def __init__(self, p=0.5, inplace=False, *, rng=None):
@@ -234,7 +235,8 @@ class Dropout(Module):
 
     def forward(self, input):
         from . import functional
-        return getattr(functional, self._fn)(input, self.p, self.training, rng=self.rng)
+        return getattr(functional, self._fn)(input, self.p, self.training, self.inplace,
+                                             rng=self.rng)
 
 
 class Dropout1d(Dropout):

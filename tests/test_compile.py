@@ -1422,10 +1422,43 @@ def _dropout_nets():
                                            nn.Flatten(), nn.Linear(20, 3)),
         "Dropout2d": lambda: nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), nn.Dropout2d(0.4),
                                            nn.Flatten(), nn.Linear(48, 3)),
+        # written into the layer's result in place (Tensor._in_place), one after the other;
+        # dropout first: relu_'s gradient reads its result, which a dropout_ after it would
+        # change (torch's error at backward)
+        "Dropout-inplace": lambda: nn.Sequential(nn.Linear(4, 8),
+                                                 nn.Dropout(0.5, inplace=True),
+                                                 nn.ReLU(inplace=True), nn.Linear(8, 3)),
+        "Dropout2d-inplace": lambda: nn.Sequential(nn.Conv2d(1, 3, 3, padding=1),
+                                                   nn.Dropout2d(0.4, inplace=True),
+                                                   nn.ReLU(inplace=True),
+                                                   nn.Flatten(), nn.Linear(48, 3)),
     }
 
 
-_DROPOUT_INPUTS = {"Dropout": (6, 4), "Dropout1d": (6, 2, 5), "Dropout2d": (6, 1, 4, 4)}
+_DROPOUT_INPUTS = {"Dropout": (6, 4), "Dropout1d": (6, 2, 5), "Dropout2d": (6, 1, 4, 4),
+                   "Dropout-inplace": (6, 4), "Dropout2d-inplace": (6, 1, 4, 4)}
+
+
+@pytest.mark.parametrize("name", ["Dropout-inplace", "Dropout2d-inplace"])
+def test_a_training_step_with_inplace_relu_and_dropout_equals_eager_mode(name):
+    """nn.ReLU(inplace=True) and a Dropout(inplace=True) after it in a compiled training
+    step (train mode, then eval): each call's loss and the parameters after its SGD step are
+    eager mode's for the same seed."""
+    (m_c, opt_c), (m_e, opt_e) = _twins(_dropout_nets()[name],
+                                        lambda ps: optim.SGD(ps, lr=0.1))
+    compiled, eager = autograd.compile(_train_step(m_c, opt_c)), _train_step(m_e, opt_e)
+    rng = np.random.default_rng(56)
+    shape = _DROPOUT_INPUTS[name]
+    for k, mode in enumerate(["train", "train", "train", "eval", "train"]):
+        x, y = Tensor(rng.standard_normal(shape)), rng.integers(0, 3, shape[0])
+        losses = []
+        for model, fn in ((m_c, compiled), (m_e, eager)):
+            getattr(model, mode)()
+            autograd.manual_seed(30 + k)
+            losses.append(fn(x, y))
+        _assert_close(losses[0], losses[1], **F64, what=f"loss of call {k} ({mode})")
+        for p, q in zip(m_c.parameters(), m_e.parameters()):
+            _assert_close(p, q, **F64, what=f"parameter after call {k} ({mode})")
 
 
 @pytest.mark.parametrize("name", sorted(_dropout_nets()))

@@ -278,20 +278,15 @@ def test_in_place_spellings_write_into_the_input_as_torchs(name, dtype):
     _in_place_case(lambda m, x: getattr(m, name)(x, *args), dtype, name)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(INPLACE_TRUE))
-def test_inplace_true_gives_torchs_values_out_of_place(name):
-    """A deliberate difference (see nn.functional's docstring): torch's values and gradients,
-    but the input is left as it was."""
+def test_inplace_true_writes_into_the_input_as_torchs(name, dtype):
+    """inplace=True is the in-place spelling: x itself returned, torch's values, grad_fn and
+    gradient, the leaf error, and a plain tensor overwritten."""
     args = INPLACE_TRUE[name]
-    x = _with_edges(np.random.default_rng(9), (3, 5), np.float64, [0.0, -3.0, 3.0, 6.0, 1.0])
-    before = x.copy()
-    xo = Tensor(x)
     # torch's hardsigmoid gradient is a float32 1/6 (1.0f / 6.0f) in float64 too
-    _compare(lambda v: getattr(F, name)(v, *args, inplace=True),
-             lambda v: getattr(TF, name)(v * 1.0, *args, inplace=True), [x],
-             np.float32 if name == "hardsigmoid" else np.float64, what=name)
-    getattr(F, name)(xo, *args, inplace=True)
-    assert np.array_equal(xo.numpy(), before)
+    _in_place_case(lambda m, x: getattr(m, name)(x, *args, inplace=True), dtype, name,
+                   np.float32 if name == "hardsigmoid" else None)
 
 
 def test_compiled_in_place_spellings_equal_eager_mode():
