@@ -98,11 +98,13 @@ call, and not a reason to trace again. A compiled function called while another 
 runs inline (its ops are the outer program's); on a method, `@autograd.compile` binds the
 instance, a non-tensor first argument. Under detect_anomaly() a compiled training step runs
 eagerly, so that a nan gradient is named by its op before the optimizer's step. So does a
-call whose leaves (tensor arguments, parameters fn reads) have tensor hooks (register_hook,
-register_post_accumulate_grad_hook), and a call that would trace while any leaf has some:
-the hooks run as in eager mode; registering one inside fn is an error at trace time. A deep
-copy (or a pickle) of a compiled function or module keeps no trace: it traces on its first
-call.
+training step whose leaves (tensor arguments, parameters fn reads) have tensor hooks
+(register_hook, register_post_accumulate_grad_hook), and a first call whose leaves in reach
+have some (the arguments, and the tensors, modules and optimizers fn names): the hooks run
+as in eager mode. A compiled loss's gradients reach its leaves through the engine, which
+runs their hooks. Registering a hook inside fn, or a hooked leaf reached only through a
+function fn calls, is an error at trace time. A deep copy (or a pickle) of a compiled
+function or module keeps no trace: it traces on its first call.
 At each trace the compiled code is run against eager mode on other values of the same shapes
 (the arguments' entries moved, then scaled), and a difference is an error at trace time;
 compile(fn, check=True) compares with eager mode at every call. In-place changes of the
@@ -307,6 +309,18 @@ class Trace:
             f"code calls no Python hook, so it would run at the trace only. Register the hook "
             f"outside, on a parameter or an argument (a call whose leaves have hooks runs "
             f"eagerly, hooks included), or call {_name(self.fn)} without compiling it")
+
+    def hooked(self, node):
+        """The engine is about to run a tensor hook of node inside the trace: a leaf with
+        hooks that the check before tracing did not see (reached through a function fn calls).
+        Refused: the generated code would not call the hook."""
+        raise CompileError(
+            f"compile: {_name(self.fn)} reaches a tensor of shape {tuple(node._data.shape)} "
+            f"with hooks (register_hook, register_post_accumulate_grad_hook) through code "
+            f"other than its own names; compiled code calls no Python hook. Pass the model "
+            f"(or the tensor) to the compiled function or name it in its code (a call whose "
+            f"leaves have hooks then runs eagerly), remove the hooks, or call "
+            f"{_name(self.fn)} without compiling it")
 
     def backward(self, root, seed, retain_graph, create_graph, take):
         """A backward pass inside fn (engine.run_backward tells). autograd.grad with
@@ -1403,7 +1417,7 @@ class Compiled:
                                              for name, value in options.items()) + (
             STATE.grad_enabled,)
         program = self._programs.get(key)
-        if HOOKED and _hooks_on_leaves(program, args):
+        if HOOKED and _hooks_on_leaves(program, fn, args):
             return _run_with_hooks(fn, args)
         if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
@@ -1785,16 +1799,47 @@ def _perturbed(a, rng, scale_all):
     return new
 
 
-def _hooks_on_leaves(program, args):
-    """Whether a tensor hook (register_hook, register_post_accumulate_grad_hook) is in force on
-    a leaf this call gives a gradient to: an argument, or a leaf fn reads (a parameter) in the
-    trace that fits. Before a trace fits, its leaves are not known: a hook on any leaf counts
-    (a hooked parameter of another model makes first calls eager until it is removed).
-    Asked only while some tensor has been given hooks (engine.HOOKED)."""
+def _hooks_on_leaves(program, fn, args):
+    """Whether this call runs eagerly for the tensor hooks (register_hook,
+    register_post_accumulate_grad_hook) of the leaves it gives gradients to. With a trace that
+    fits, a training step's leaves are known (the tensor arguments and the leaves fn reads)
+    and its generated code gives them their gradients itself, past any hook; a compiled
+    loss's gradients reach its leaves through the engine, hooks included. Before a trace: the
+    leaves that can be seen (_leaves_in_reach) count, for a trace runs fn several times, and
+    would run their hooks at each. Asked only while some tensor has hooks (engine.HOOKED)."""
     if program is not None and program.fits():
+        if not program.is_step:
+            return False
         leaves = [a for a in args if isinstance(a, Node)] + program.free
-        return any(Hooks.in_force(x) for x in leaves)
-    return any(t._op is None and Hooks.in_force(t) for t in list(HOOKED.values()))
+    else:
+        leaves = _leaves_in_reach(fn, args)
+    return any(Hooks.in_force(x) for x in leaves)
+
+
+def _leaves_in_reach(fn, args):
+    """The leaves a call of fn can be seen to reach before it runs: the tensor arguments, and
+    among fn itself (a module), its instance (a method) and the objects it reads (_names_read),
+    one level into lists, tuples and dicts: tensors, the parameters of modules and those of
+    optimizers. A leaf reached otherwise (through a function fn calls) and hooked is refused
+    by the trace (Trace.hooked)."""
+    fn = getattr(fn, "fn", fn)                       # _WithOptions: the function it calls
+    objects = list(args) + [fn, getattr(fn, "__self__", None)]
+    objects += [value for _, _, value in _names_read(fn)]
+    for o in list(objects):
+        if isinstance(o, (list, tuple)):
+            objects += o
+        elif isinstance(o, dict):
+            objects += o.values()
+    leaves = []
+    for o in objects:
+        if isinstance(o, Node):
+            leaves.append(o)
+        elif isinstance(getattr(o, "_parameters", None), dict) and callable(
+                getattr(o, "parameters", None)):
+            leaves += o.parameters()                 # an nn.Module's, its children's too
+        elif isinstance(getattr(o, "param_groups", None), list):
+            leaves += [p for group in o.param_groups for p in group["params"]]
+    return leaves
 
 
 def _run_with_hooks(fn, args):

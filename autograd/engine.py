@@ -459,6 +459,8 @@ def run_hooks(node, g, graph):
     hooks = node._hooks.grad
     if not hooks:
         return g
+    if STATE.trace is not None:
+        STATE.trace.hooked(node)            # generated code calls no hook: refused
     t = g if isinstance(g, Node) else node._kind._node(g)
     prev = STATE.grad_enabled
     STATE.grad_enabled = graph
@@ -492,6 +494,8 @@ def run_post_hooks(node, graph):
     hooks = node._hooks.post
     if not hooks:
         return
+    if STATE.trace is not None:
+        STATE.trace.hooked(node)
     prev = STATE.grad_enabled
     STATE.grad_enabled = graph
     try:

@@ -4061,23 +4061,52 @@ def test_a_post_accumulate_grad_hook_on_a_parameter_runs_in_a_compiled_step(monk
     assert seen_c == seen_e and len(seen_c) == 2 and runs == []
 
 
-def test_a_hook_on_any_tensor_keeps_a_first_call_from_tracing(monkeypatch):
-    """Before a trace the leaves are not known: while some tensor has hooks, a call that
-    would trace runs eagerly; once they are removed, the next call traces."""
+def test_a_hook_on_a_tensor_out_of_reach_does_not_keep_a_call_from_tracing(monkeypatch):
+    """Before a trace, the leaves a call can be seen to reach count (the arguments, and the
+    modules and optimizers fn names): a hooked tensor of another program does not keep this
+    one from tracing, and the calls run the compiled code."""
     runs = _count_program_runs(monkeypatch)
     (m_c, compiled), (m_e, eager) = _hooked_twins()
     elsewhere = Tensor([1.0], requires_grad=True)
-    handle = elsewhere.register_hook(lambda g: None)
-    batches = _batches(4)
-    for x, y in batches[:2]:
-        _assert_close(compiled(x, y), eager(x, y), **F64, what="loss")
-    with pytest.raises(RuntimeError, match="nothing traced yet"):
-        compiled.source
-    handle.remove()
-    for x, y in batches[2:]:
+    seen = []
+    handle = elsewhere.register_hook(seen.append)
+    batches = _batches(3)
+    _assert_close(compiled(*batches[0]), eager(*batches[0]), **F64, what="loss")
+    assert "def backward" in compiled.source        # traced
+    traced = len(runs)
+    for x, y in batches[1:]:
         _assert_close(compiled(x, y), eager(x, y), **F64, what="loss")
     _assert_twins_equal(m_c, m_e, "at the end")
-    assert "def backward" in compiled.source and runs
+    assert len(runs) == traced + 2 and not seen
+    (elsewhere * 2).sum().backward()
+    assert len(seen) == 1
+    handle.remove()
+
+
+def test_a_hooked_leaf_reached_only_through_a_called_function_is_refused_at_trace_time():
+    """A step that reaches the model only through a function it calls: the check before the
+    trace does not see the weight's hook, and the trace refuses it where the engine would
+    run it, rather than compile code that skips it."""
+    model = _mlp(74, sizes=(4, 6, 3))
+
+    def loss_of(x, y):
+        return F.cross_entropy(model(x), y)
+
+    def train(x, y):
+        loss = loss_of(x, y)
+        loss.backward()
+        return loss
+    seen = []
+    handle = model[0].weight.register_hook(seen.append)
+    x, y = _batches(1)[0]
+    with pytest.raises(CompileError, match=r"train reaches a tensor of shape \(\d+, 4\) with "
+                                           r"hooks .* through code other than its own names"):
+        autograd.compile(train)(x, y)
+    handle.remove()
+    seen.clear()
+    model.zero_grad()
+    loss = autograd.compile(train)(x, y)         # without the hook: compiled
+    assert np.isfinite(loss.item()) and model[0].weight.grad is not None and not seen
 
 
 def test_register_hook_inside_a_compiled_function_is_refused_at_trace_time():
@@ -4103,8 +4132,9 @@ def test_register_hook_inside_a_compiled_function_is_refused_at_trace_time():
 
 def test_hooks_around_a_compiled_loss_run_as_in_eager_mode(monkeypatch):
     """A compiled loss (backward outside): a hook on a parameter registered after the call
-    and before backward() runs (the compiled node's backward gives the gradients); so does a
-    hook on the compiled call's result; a parameter hooked before the call runs fn eagerly."""
+    and before backward() runs (the compiled node's backward gives the gradients, the engine
+    runs the hooks); so does a hook on the compiled call's result; a parameter still hooked
+    at the next call: the program runs, and the engine runs the hook."""
     runs = _count_program_runs(monkeypatch)
     models = [_mlp(72), _mlp(72)]
     rng = np.random.default_rng(73)
@@ -4129,6 +4159,5 @@ def test_hooks_around_a_compiled_loss_run_as_in_eager_mode(monkeypatch):
             _assert_close(p.grad, q.grad, **F64, what=f"{name}.grad at call {k}")
         assert len(logs[0]) == len(logs[1]) == k + 1
         np.testing.assert_allclose(logs[0][-1], logs[1][-1], rtol=1e-12)
-    # call 1 runs the program (its hooks were registered after it); call 2, with the hook of
-    # call 1 left on the weight, runs fn eagerly
-    assert program_runs[1] == program_runs[0] + 1 and program_runs[2] == program_runs[1]
+    # each call runs the program, call 2 with the hook of call 1 left on the weight too
+    assert program_runs[1] == program_runs[0] + 1 and program_runs[2] == program_runs[1] + 1
