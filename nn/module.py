@@ -9,7 +9,6 @@ pre-hooks and hooks, backward hooks and pre-hooks: nn/backward_hooks.py) live in
 """
 import functools
 import html
-import itertools
 import warnings
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
@@ -20,6 +19,7 @@ import numpy as np
 from autograd import Tensor
 from autograd.engine import STATE, Node
 from autograd.tensor import get_default_dtype
+from autograd.utils.hooks import RemovableHandle as _Handle
 
 from .backward_hooks import BackwardHook
 
@@ -90,24 +90,16 @@ def _check_device(device, where):
                           f"the CPU only (numpy); use device='cpu' or leave it out")
 
 
-class RemovableHandle:
-    """What register_forward_hook and friends return: `handle.remove()` unregisters the hook
-    (also usable as a context manager, as torch's)."""
-    _ids = itertools.count()
-
-    def __init__(self, hooks):
-        self.hooks_dict_ref = hooks
-        self.id = next(RemovableHandle._ids)
+class RemovableHandle(_Handle):
+    """What register_forward_hook and friends return, torch.utils.hooks.RemovableHandle (also
+    Tensor.register_hook's): `handle.remove()` unregisters the hook, `with handle:` removes it
+    at the end of the block. Removing a module's hook tells autograd.compile that the module's
+    hooks changed."""
 
     def remove(self):
-        if self.hooks_dict_ref.pop(self.id, None) is not None:
+        hooks = self.hooks_dict_ref()
+        if hooks is not None and hooks.pop(self.id, None) is not None:
             STATE.module_changes += 1       # autograd.compile: the module's hooks changed
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _repr_tree(root):
