@@ -6,7 +6,7 @@ import operator
 import numpy as np
 
 from .backends import ARRAY
-from .engine import STATE, InPlace, Node, _next_index, run_post_hooks
+from .engine import HOOKED, STATE, InPlace, Node, _next_index, run_post_hooks
 from .fast import FAST_ARRAY, adopt, backpropagate_arrays
 from .ops import OPS
 
@@ -226,6 +226,15 @@ def _matmul_message(sa, sb):
 
 def _add_negated(a, b):
     return a + (-b)
+
+
+def _move_hooks(tensor, old):
+    """An in-place op made `old` stand for tensor's value before it: the hooks registered so
+    far see the gradient of that value, as torch's do; tensor, now the op's result, starts
+    without."""
+    if tensor._hooks is not None:
+        old._hooks, tensor._hooks = tensor._hooks, None
+        HOOKED[id(old)] = old           # the engine's "some tensor has hooks"
 
 
 def _copy_name(src, dst):
@@ -903,9 +912,7 @@ class Tensor(TensorAPI, Node):
                 f"({opname}); update parameters inside `with no_grad():`")
         old = Tensor._node(self._data.copy(), self._op, self._parents, self._ctx)
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
-        # hooks registered so far see the gradient of the value they were registered on, as
-        # torch's do; this tensor, now the op's result, starts without
-        old._hooks, self._hooks = self._hooks, None
+        _move_hooks(self, old)
         _copy_name(self, old)
         old.requires_grad = self.requires_grad
         record = InPlace.of(self)
@@ -946,6 +953,7 @@ class Tensor(TensorAPI, Node):
         fresh = old._index
         old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
         old._module = getattr(self, "_module", None)
+        _move_hooks(self, old)
         named = getattr(self, "_fn", None)
         if named is not None:               # grad_fn's name goes with the node
             old._fn = named

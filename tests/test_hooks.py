@@ -16,6 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import autograd  # noqa: E402
 import nn  # noqa: E402
+import nn.functional as F  # noqa: E402
 from autograd import Tensor  # noqa: E402
 from autograd import engine, fast  # noqa: E402
 from torch_surface import assert_same, raises_like_torch  # noqa: E402
@@ -314,6 +315,20 @@ def in_place_change_after_the_hook(m, log):
     return x.grad
 
 
+def relu_in_place_after_the_hook(m, log):
+    """relu_ (and F.relu(inplace=True), nn.ReLU(inplace=True)) right after the op that made y:
+    tapegrad's row writes into y's array without a copy, and the hooks registered before see
+    the gradient of y's old value (masked), those after, of the new one."""
+    x = _leaf(m, [[1., -2., 3.], [-1., 2., -3.]])
+    w = _leaf(m, [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [-1.0, 1.0, 1.0]])
+    y = x @ w
+    y.register_hook(_watch(log, "y before"))
+    (F if m is autograd else m.nn.functional).relu(y, inplace=True)
+    y.register_hook(_watch(log, "y after"))
+    (y * 3.0).sum().backward()
+    return [x.grad, w.grad]
+
+
 def in_place_view_change_after_the_hook(m, log):
     """An in-place view op (unsqueeze_) is otherwise: the hooks registered before and after
     it run together, in registration order. (torch gives them the gradient in the shape
@@ -483,6 +498,7 @@ SCENARIOS = {f.__name__: f for f in [
     autograd_grad_runs_no_hook_off_the_path, backward_with_inputs,
     create_graph_hooks_are_differentiated_through, backward_create_graph, grad_mode_inside_hooks,
     hook_returning_a_tensor_with_a_graph, in_place_change_after_the_hook,
+    relu_in_place_after_the_hook,
     in_place_view_change_after_the_hook, leaf_changed_under_no_grad_keeps_its_hooks,
     hook_on_a_view, hook_on_a_tensor_read_by_slices, hooks_under_anomaly_mode,
     hook_kept_through_a_dtype_change_of_the_model, copies_have_no_hooks, zero_d_leaf,
