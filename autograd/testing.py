@@ -57,9 +57,12 @@ def _index_text(index):
 def assert_gradients_close(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     """Assert that the gradients of fn(*inputs) match central differences, element by element.
 
-    Same check and arguments as `autograd.gradcheck` (non-scalar outputs are projected on a fixed
-    random r drawn from `seed`). On failure raises GradcheckError (an AssertionError) with the
-    table of failing elements, worst first, followed by a hint for each that sits on a kink.
+    The element-by-element comparison of `autograd.gradcheck`, with its eps, atol and rtol
+    (non-scalar outputs are projected on a fixed random r drawn from `seed`); gradcheck's
+    other checks (a second backward gives the same gradients, a zero output gradient gives
+    zero) are not made. On failure raises GradcheckError (an AssertionError and a
+    RuntimeError) with the table of failing elements, worst first, followed by a hint for
+    each that sits on a kink.
     """
     __tracebackhide__ = True
     result = compare(fn, inputs, eps, atol, rtol, seed, caller="assert_gradients_close")
