@@ -1787,6 +1787,12 @@ def _perturbed(a, rng, scale_all):
         new = ~arr if not scale_all else rng.random(arr.shape) < 0.5
     elif arr.dtype.kind in "iu" and scale_all and arr.size:
         new = rng.integers(arr.min(), arr.max(), arr.shape, endpoint=True).astype(arr.dtype)
+    elif arr.dtype.kind in "iu" and arr.ndim == 1 and arr.size > 1 and arr[0] < arr[-1] and \
+            np.all(np.diff(arr) >= 0):
+        # sorted positions (EmbeddingBag's offsets: 0 first, non-decreasing), which a
+        # permutation would make invalid: other sorted positions between the same first and last
+        new = np.sort(rng.integers(arr[0], arr[-1], arr.shape, endpoint=True))
+        new[0], new[-1] = arr[0], arr[-1]
     else:
         new = rng.permutation(arr.reshape(-1)).reshape(arr.shape)
         if arr.dtype.kind == "f" and (scale_all or getattr(a, "requires_grad", False)):

@@ -35,3 +35,4 @@ from .attention import MultiheadAttention
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from .models import GAN, Autoencoder
+from .sparse import EmbeddingBag

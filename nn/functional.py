@@ -1486,6 +1486,196 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     return out
 
 
+# embedding_bag: which bag each entry of the flat input falls in, as ops of the numpy row (no
+# gradient), so that autograd.compile reads each call's indices and offsets
+def _bag_of_entries(indices, offsets, *, n_bags, include_last_offset, padding_idx):
+    """Per entry j of indices, the bag b with offsets[b] <= j < offsets[b + 1] (the last bag
+    runs to the end of indices, or to offsets[-1] with include_last_offset); n_bags for an
+    entry in no bag: a padding_idx entry, or one past offsets[-1]."""
+    n = indices.shape[0]
+    starts = offsets[:n_bags]
+    bag = np.searchsorted(starts, np.arange(n), side="right") - 1
+    end = offsets[-1] if include_last_offset else n
+    bag[np.arange(n) >= end] = n_bags
+    if padding_idx is not None:
+        bag[indices == padding_idx] = n_bags
+    bag[bag < 0] = n_bags
+    return bag.astype(np.int64)
+
+
+def _inverse_bag_sizes(bag, *, n_bags, dtype):
+    """(n_bags, 1): 1 / the number of entries of each bag (1 for an empty bag, whose sum is 0)."""
+    sizes = np.bincount(bag, minlength=n_bags + 1)[:n_bags]
+    return (1.0 / np.maximum(sizes, 1)).astype(dtype)[:, None]
+
+
+def _nonempty_bags(bag, *, n_bags):
+    return (np.bincount(bag, minlength=n_bags + 1)[:n_bags] > 0)[:, None]
+
+
+def _bag_argmax(rows, bag, *, n_bags):
+    """(n_bags, D): per bag and column, the position in rows of the bag's maximum, as torch's
+    loop finds it: the first entry, replaced by each later one that is strictly greater (so the
+    first of tied maxima; nan only when the bag starts with it). 0 for an empty bag."""
+    pos = np.zeros((n_bags, rows.shape[1]), dtype=np.int64)
+    inside = np.flatnonzero(bag < n_bags)
+    if not inside.size:
+        return pos
+    b, r = bag[inside], rows[inside]
+    starts = np.flatnonzero(np.r_[True, b[1:] != b[:-1]])
+    key = np.where(np.isnan(r), -np.inf, r)
+    best = np.maximum.reduceat(key, starts, axis=0)
+    segment = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, b.size]))
+    first = np.minimum.reduceat(np.where(key == best[segment], inside[:, None], rows.shape[0]),
+                                starts, axis=0)
+    first = np.where(np.isnan(r[starts]), inside[starts][:, None], first)
+    pos[b[starts]] = first
+    return pos
+
+
+def _bag_index_outside(idx, high):
+    return bool(idx.size) and bool(idx.min() < 0 or idx.max() >= high)
+
+
+def _bag_index_error(idx, high):
+    # torch's message for float64 weights and mode 'max' (its float32 kernels for 'sum' and
+    # 'mean' word it otherwise, each its own way)
+    bad = idx[(idx < 0) | (idx >= high)][0]
+    return _InputError(f"embedding_bag: Expected idx >= 0 && idx < num_embeddings but found idx "
+                       f"to be {bad}")
+
+
+def _bad_offsets(offsets, indices, include_last_offset):
+    n = indices.shape[0]
+    if include_last_offset and offsets.size < 1:
+        return "include_last_offset: number of offset should be at least 1"
+    if offsets.size and offsets[0] != 0:
+        return (f"offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start "
+                f"from position 0. However, got {offsets[0]}")
+    if offsets.size and offsets[-1] > n:
+        return (f"offsets[-1] can not be greater than input's length {n} but got offsets[-1] of "
+                f"{offsets[-1]}")
+    down = np.flatnonzero(np.diff(offsets) < 0)
+    if down.size:
+        i = down[0]
+        # torch 2.13 checks no order on CPU and returns bags that are no sums of the entries
+        return (f"offsets have to be non-decreasing, but got offsets[{i}] = {offsets[i]} > "
+                f"offsets[{i + 1}] = {offsets[i + 1]}")
+    return None
+
+
+def _offsets_wrong(offsets, indices, *, include_last_offset):
+    return _bad_offsets(offsets, indices, include_last_offset) is not None
+
+
+def _offsets_error(offsets, indices, *, include_last_offset):
+    return _InputError(_bad_offsets(offsets, indices, include_last_offset))
+
+
+def _indices_type(t, fn):
+    if t._data.dtype not in (np.int64, np.int32):
+        raise _InputError(f"Expected tensor for argument #1 'indices' to have one of the "
+                          f"following scalar types: Long, Int; but got {t.type()} instead "
+                          f"(while checking arguments for {fn})")
+
+
+@_torch_node("EmbeddingBagBackward0", 2)
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
+                  scale_grad_by_freq=False, mode="mean", sparse=False, per_sample_weights=None,
+                  include_last_offset=False, padding_idx=None):
+    """Sums, means or maxima of bags of rows of weight (num_embeddings, D):
+    out[b] = reduce over j in bag b of weight[input[j]] (times per_sample_weights[j], mode
+    'sum' only). input (B, L) is B bags of L entries; a flat input (N,) is cut into bags at
+    offsets (offsets[0] = 0, non-decreasing; bag b is input[offsets[b]:offsets[b + 1]], the
+    last to the end, or to offsets[-1] with include_last_offset=True, offsets then one longer
+    than the bags). Entries equal to padding_idx are left out of every bag (of a mean's count
+    too). An empty bag gives zeros. 'max' takes per column the first of tied maxima, and its
+    gradient goes there. max_norm, norm_type and scale_grad_by_freq are F.embedding's
+    (the gradient of row i divided by how often i occurs in input; torch 2.13's CPU kernel
+    divides some rows by another row's count, pytorch/pytorch#190063). sparse=True gives a
+    dense gradient of the same values. Out of order offsets are an error (torch checks none)."""
+    w = weight if isinstance(weight, Tensor) else _t(weight)
+    indices = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    if w._data.dtype.kind in "iu" and indices._data.dtype.kind == "f":
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage "
+                      "`embedding_bag(weight, input, ...)` is deprecated, and should now be "
+                      "`embedding_bag(input, weight, ...)`.", stacklevel=3)
+        w, indices = indices, w
+    psw = per_sample_weights
+    if psw is not None:
+        psw = _t(psw)
+        if psw.shape != indices.shape:
+            raise ValueError(f"embedding_bag: If per_sample_weights ({psw.shape}) is not None, "
+                             f"then it must have the same shape as the input ({indices.shape})")
+    if w.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {w.ndim}")
+    if indices.ndim == 2:
+        if offsets is not None:
+            raise ValueError(f"if input is 2D, then offsets has to be None, as input is treated "
+                             f"is a mini-batch of fixed length sequences. However, found offsets "
+                             f"of type {type(offsets)}")
+        if indices.shape[1] == 0:
+            raise _InputError("step must be nonzero")
+        offsets = Tensor(np.arange(0, indices._data.size, indices.shape[1],
+                                   dtype=indices._data.dtype))
+        include_last_offset = False
+        indices = indices.reshape(-1)
+        if psw is not None:
+            psw = psw.reshape(-1)
+    elif indices.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        offsets = offsets if isinstance(offsets, Tensor) else Tensor(np.asarray(offsets))
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{indices.ndim}")
+    if mode == "max":
+        if scale_grad_by_freq:
+            raise ValueError("max mode does not support scaling the gradient by the frequency")
+        if sparse:
+            raise ValueError("max mode does not support sparse weights")
+    elif mode not in ("sum", "mean"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if psw is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}'). Please open a feature request on GitHub.")
+    _indices_type(indices, "embedding_bag")
+    _indices_type(offsets, "embedding_bag")
+    if psw is not None and psw._data.dtype != w._data.dtype:
+        raise _InputError(f"Expected tensor for argument #1 'weight' to have the same type as "
+                          f"tensor for argument #1 'per_sample_weights'; but type {w.type()} does "
+                          f"not equal {psw.type()} (while checking arguments for embedding_bag)")
+    num, dim = w.shape
+    if padding_idx is not None:
+        if not -num <= padding_idx < num:
+            raise _InputError(f"padding_idx must be within the number of embeddings, -{num} "
+                              f"through {num - 1}, but got {padding_idx}")
+        padding_idx %= num
+    last = {"include_last_offset": include_last_offset}
+    _check_values(functools.partial(_offsets_wrong, **last),
+                  functools.partial(_offsets_error, **last), offsets, indices)
+    _check_values(functools.partial(_bag_index_outside, high=num),
+                  functools.partial(_bag_index_error, high=num), indices)
+    n_bags = max(offsets.shape[0] - (1 if include_last_offset else 0), 0)
+    bag = _no_grad(_bag_of_entries, indices, offsets, n_bags=n_bags,
+                   include_last_offset=include_last_offset, padding_idx=padding_idx)
+    rows = embedding(indices, w, None, max_norm, norm_type, scale_grad_by_freq)
+    if mode == "max" and indices.shape[0]:
+        pos = _no_grad(_bag_argmax, rows, bag, n_bags=n_bags)
+        out = rows[pos._data, np.arange(dim)]
+        return _where(_no_grad(_nonempty_bags, bag, n_bags=n_bags), out, 0.0)
+    if psw is not None:
+        rows = rows * psw.unsqueeze(-1)
+    # segment sums: each row added into its bag's; entries in no bag go to an extra last bag
+    out = Tensor._apply(OPS["scatter"], ((bag._data,), (n_bags + 1, dim)), rows)[:n_bags]
+    if mode == "mean":
+        out = out * _no_grad(_inverse_bag_sizes, bag, n_bags=n_bags, dtype=w._data.dtype)
+    return out
+
+
 def pixel_shuffle(input, upscale_factor):
     """(*, C r^2, H, W) -> (*, C, H r, W r), r = upscale_factor: out[..., c, h r + i,
     w r + j] = x[..., c r^2 + i r + j, h, w] (a reshape and a permutation)."""

@@ -2612,6 +2612,39 @@ def _normalization_and_padding_cases():
     return cases
 
 
+def _more_module_cases():
+    """EmbeddingBag (tests/test_nn_more_modules.py compares it with torch). The bags' offsets
+    are read from each call's values."""
+    r = np.random.default_rng(49)
+    f64 = dict(rng=r, dtype=np.float64)
+
+    def bags(ilo=False, two_d=False):
+        def make(rng):
+            if two_d:
+                return [_ints(rng, 9, 3, 4)]
+            cuts = np.sort(rng.choice(np.arange(1, 11), 3, replace=False))
+            offsets = np.r_[0, cuts] if ilo else np.r_[0, cuts[:2], cuts[1]]   # an empty bag
+            if ilo:
+                offsets[-1] = 11
+            return [_ints(rng, 9, 11), Tensor(offsets)]
+        return make
+
+    cases = {}
+    for name, kwargs, make in (("mean", {}, bags()), ("sum-padding", {"mode": "sum",
+                                                                      "padding_idx": 2}, bags()),
+                               ("max", {"mode": "max"}, bags()),
+                               ("max-2d", {"mode": "max"}, bags(two_d=True)),
+                               ("mean-last-offset", {"include_last_offset": True}, bags(True)),
+                               ("max-norm", {"max_norm": 1.0, "mode": "sum"}, bags())):
+        m = nn.EmbeddingBag(9, 3, **kwargs, **f64)
+        cases[f"EmbeddingBag-{name}"] = (m, make, m)
+    weighted = nn.EmbeddingBag(9, 3, mode="sum", **f64)
+    cases["EmbeddingBag-per-sample-weights"] = (
+        lambda i, o, w: weighted(i, o, per_sample_weights=w),
+        lambda rng: bags()(rng) + [_t(rng, 11)], weighted)
+    return cases
+
+
 def _all_layer_cases():
     cases = {name: (m, make, m) for name, (m, make) in _layer_cases().items()}
     r = np.random.default_rng(43)
@@ -2635,6 +2668,7 @@ def _all_layer_cases():
     cases["Sequential-CNN"] = (cnn, lambda rng: [_t(rng, 2, 1, 4, 6)], cnn)
     cases.update(_attention_cases())
     cases.update(_normalization_and_padding_cases())
+    cases.update(_more_module_cases())
     return cases
 
 

@@ -1,0 +1,500 @@
+"""EmbeddingBag against torch: values and gradients in float64 and float32, every mode and
+option, initialization from the same seed, reprs, state_dicts, torch's errors word for word,
+gradchecks, and compiled calls (tests/test_compile.py sweeps the module too)."""
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd
+import nn
+import nn.functional as F
+import optim
+from autograd import Tensor, gradcheck
+
+torch = pytest.importorskip("torch")
+from torch_surface import raises_as_torch_does  # noqa: E402
+TF = torch.nn.functional
+TOL = {np.float64: dict(rtol=1e-12, atol=1e-12), np.float32: dict(rtol=1e-5, atol=1e-6)}
+DTYPES = [np.float64, np.float32]
+
+
+def _pair(x, dtype=None, grad=True):
+    """The same array as a tapegrad Tensor and a torch tensor (floats of dtype)."""
+    x = np.asarray(x)
+    if dtype is not None and x.dtype.kind == "f":
+        x = x.astype(dtype)
+    ours, theirs = Tensor(x.copy()), torch.tensor(x.copy())
+    if grad and x.dtype.kind == "f":
+        ours.requires_grad = True
+        theirs.requires_grad_(True)
+    return ours, theirs
+
+
+def _same(ours, theirs, dtype, what=""):
+    a = ours.detach().numpy() if isinstance(ours, Tensor) else np.asarray(ours)
+    if isinstance(theirs, torch.Tensor) and theirs.is_sparse:
+        theirs = theirs.to_dense()          # torch's gradient with sparse=True
+    b = theirs.detach().numpy()
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    assert a.dtype == b.dtype, (what, a.dtype, b.dtype)
+    np.testing.assert_allclose(a, b, **TOL[dtype], err_msg=what)
+
+
+def _backward(out, ref, dtype, seed=0):
+    """Both outputs contracted with the same random weights and backpropagated."""
+    w = np.random.default_rng(seed).standard_normal(tuple(ref.shape)).astype(dtype)
+    (out * Tensor(w)).sum().backward()
+    (ref * torch.from_numpy(w)).sum().backward()
+
+
+def _weights(n=10, d=4, seed=1):
+    return np.random.default_rng(seed).standard_normal((n, d))
+
+
+# ---------------------------------------------------------------------------------------------
+# F.embedding_bag
+TEXT = [1, 2, 4, 5, 4, 3, 2, 9, 0, 7, 7]
+BAGS = [
+    # name, input, offsets, keywords
+    ("offsets", TEXT, [0, 2, 2, 5, 9], {}),                           # an empty bag
+    ("offsets-last-bag-empty", TEXT, [0, 4, 11], {}),
+    ("one-bag", TEXT, [0], {}),
+    ("2d", [[1, 2, 4], [5, 4, 3], [2, 2, 2]], None, {}),
+    ("2d-one-column", [[3], [8], [3]], None, {}),
+    ("last-offset", TEXT, [0, 2, 2, 5, 11], {"include_last_offset": True}),
+    ("2d-ignores-last-offset", [[1, 2], [4, 5]], None, {"include_last_offset": True}),
+    ("padding", TEXT, [0, 2, 2, 5, 9], {"padding_idx": 2}),
+    ("padding-fills-a-bag", [2, 2, 1, 2], [0, 2, 3], {"padding_idx": 2}),
+    ("padding-negative", TEXT, [0, 3, 7], {"padding_idx": -1}),
+    ("padding-2d", [[1, 0, 4], [0, 0, 0]], None, {"padding_idx": 0}),
+    ("int32", np.array(TEXT, np.int32), np.array([0, 3, 7], np.int32), {}),
+    ("int32-input-int64-offsets", np.array(TEXT, np.int32), [0, 3, 7], {}),
+    ("empty-input", np.zeros(0, np.int64), [0, 0], {}),
+    ("sparse", TEXT, [0, 3, 7], {"sparse": True}),
+]
+
+
+def _bag_call(module, idx, offsets, dtype, weight=None, psw=None, **kwargs):
+    """embedding_bag of module (F or torch's F) on shared data; returns (out, weight, psw)."""
+    kind = Tensor if module is F else torch.tensor
+    w = kind(np.asarray(weight if weight is not None else _weights(), dtype=dtype))
+    w.requires_grad_(True) if module is TF else setattr(w, "requires_grad", True)
+    idx = kind(np.asarray(idx))
+    offsets = None if offsets is None else kind(np.asarray(offsets))
+    if psw is not None:
+        psw = kind(np.asarray(psw, dtype=dtype))
+        psw.requires_grad_(True) if module is TF else setattr(psw, "requires_grad", True)
+    out = module.embedding_bag(idx, w, offsets, per_sample_weights=psw, **kwargs)
+    return out, w, psw
+
+
+def _compare_bags(idx, offsets, dtype, weight=None, psw=None, **kwargs):
+    out, w, p = _bag_call(F, idx, offsets, dtype, weight, psw, **kwargs)
+    ref, wt, pt = _bag_call(TF, idx, offsets, dtype, weight, psw, **kwargs)
+    _same(out, ref, dtype, "value")
+    _backward(out, ref, dtype)
+    _same(w.grad, wt.grad, dtype, "weight's gradient")
+    if psw is not None:
+        _same(p.grad, pt.grad, dtype, "per_sample_weights' gradient")
+    return out, w
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("name, idx, offsets, kwargs", BAGS, ids=[b[0] for b in BAGS])
+def test_embedding_bag_matches_torch(name, idx, offsets, kwargs, mode, dtype):
+    if mode == "max" and kwargs.get("sparse"):
+        return          # torch's error: tested below
+    out, _ = _compare_bags(idx, offsets, dtype, mode=mode, **kwargs)
+    assert type(out.grad_fn).__name__ == "EmbeddingBagBackward0"
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("idx, offsets, kwargs", [
+    (TEXT, [0, 2, 2, 5, 9], {}),
+    ([[1, 2, 4], [5, 4, 3]], None, {}),
+    (TEXT, [0, 2, 2, 5, 11], {"include_last_offset": True}),
+    (TEXT, [0, 3, 7], {"padding_idx": 4}),
+    (TEXT, [0, 3, 7], {"max_norm": 1.5}),
+])
+def test_per_sample_weights_match_torch(idx, offsets, kwargs, dtype):
+    """mode='sum' with a weight per entry: out[b] = sum_j psw[j] weight[input[j]]; the
+    gradients reach both weight and per_sample_weights."""
+    psw = np.random.default_rng(3).standard_normal(np.shape(idx))
+    _compare_bags(idx, offsets, dtype, psw=psw, mode="sum", **kwargs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("max_norm, norm_type", [(1.0, 2.0), (0.5, 1.0), (2.0, 3.0)])
+def test_max_norm_renormalizes_the_looked_up_rows_as_torch(max_norm, norm_type, mode, dtype):
+    w = _weights() * 2.0
+    out, ours = _compare_bags(TEXT, [0, 4, 8], dtype, weight=w, mode=mode, max_norm=max_norm,
+                              norm_type=norm_type)
+    _, theirs, _ = _bag_call(TF, TEXT, [0, 4, 8], dtype, weight=w, mode=mode,
+                             max_norm=max_norm, norm_type=norm_type)
+    _same(ours, theirs, dtype, "the renormalized weight")
+    untouched = [i for i in range(10) if i not in TEXT]
+    np.testing.assert_array_equal(ours.detach().numpy()[untouched], w[untouched].astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+@pytest.mark.parametrize("idx, offsets", [([1, 3, 5, 8, 2, 0], [0, 2, 5]),
+                                          ([4, 4, 1, 1, 6, 6], [0, 1, 3]),
+                                          ([[7, 2], [2, 7]], None)])
+def test_scale_grad_by_freq_matches_torch_where_every_index_is_as_frequent(idx, offsets, mode,
+                                                                          dtype):
+    _compare_bags(idx, offsets, dtype, mode=mode, scale_grad_by_freq=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["sum", "mean"])
+def test_scale_grad_by_freq_divides_by_each_index_count(mode, dtype):
+    """Each row's gradient divided by its index's count in input, as F.embedding (torch's too)
+    does. torch 2.13's CPU embedding_bag divides a row by another row's count when counts
+    differ (pytorch/pytorch#190063), so the reference is torch's embedding, reduced per bag."""
+    idx, offsets = [1, 1, 3, 6, 6, 6, 2], [0, 3, 4]
+    out, w, _ = _bag_call(F, idx, offsets, dtype, mode=mode, scale_grad_by_freq=True)
+    wt = torch.tensor(_weights().astype(dtype), requires_grad=True)
+    rows = TF.embedding(torch.tensor(idx), wt, scale_grad_by_freq=True)
+    reduce = torch.sum if mode == "sum" else torch.mean
+    ref = torch.stack([reduce(rows[a:b], 0) for a, b in zip(offsets, offsets[1:] + [len(idx)])])
+    _same(out, ref, dtype, "value")
+    _backward(out, ref, dtype)
+    _same(w.grad, wt.grad, dtype, "weight's gradient")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_include_last_offset_ends_the_last_bag_at_the_last_offset(mode, dtype):
+    """Entries past offsets[-1] are in no bag (torch's documented meaning). torch 2.13's CPU
+    kernels disagree among its modes there (pytorch/pytorch#191965), so the reference is
+    torch on the input cut at offsets[-1]."""
+    offsets = [0, 2, 5, 8]
+    out, w, _ = _bag_call(F, TEXT, offsets, dtype, mode=mode, include_last_offset=True)
+    ref, wt, _ = _bag_call(TF, TEXT[:8], offsets[:-1], dtype, mode=mode)
+    _same(out, ref, dtype, "value")
+    _backward(out, ref, dtype)
+    _same(w.grad, wt.grad, dtype, "weight's gradient")
+    assert not w.grad.numpy()[[0, 7]].any()          # rows only the trailing entries use
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_picks_the_first_of_tied_maxima_and_a_leading_nan_as_torch(dtype):
+    w = np.zeros((5, 3))
+    w[1] = w[2] = [1.0, 2.0, -1.0]          # rows tied in every column
+    w[3] = [np.nan, 5.0, 0.5]
+    w[4] = [0.25, np.nan, 0.5]
+    idx, offsets = [1, 2, 2, 1, 3, 0, 0, 3, 4, 1, 4], [0, 2, 4, 6, 8]
+    out, ours, _ = _bag_call(F, idx, offsets, dtype, weight=w, mode="max")
+    ref, theirs, _ = _bag_call(TF, idx, offsets, dtype, weight=w, mode="max")
+    np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
+    _backward(out, ref, dtype)
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_embedding_bag_of_the_padding_row_only_is_zero_with_no_gradient():
+    out, w, _ = _bag_call(F, [3, 3, 1], [0, 2], np.float64, mode="max", padding_idx=3)
+    np.testing.assert_array_equal(out.detach().numpy()[0], 0.0)
+    out.sum().backward()
+    assert not w.grad.numpy()[3].any() and w.grad.numpy()[1].all()
+
+
+def test_deprecated_argument_order_warns_and_swaps_as_torch():
+    w, idx, offsets = _weights(), np.array([1, 2, 3]), np.array([0, 1])
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        ref = TF.embedding_bag(torch.tensor(w), torch.tensor(idx), torch.tensor(offsets))
+    with pytest.warns(UserWarning) as ours:
+        out = F.embedding_bag(Tensor(w), Tensor(idx), Tensor(offsets))
+    assert str(ours[0].message) == str(theirs[0].message)
+    _same(out, ref, np.float64)
+
+
+# torch's errors, word for word; t(shape, dtype) makes a tensor of ours or of torch's
+def _bag_errors():
+    # a float64 table: torch's float32 kernels of 'sum' and 'mean' word an index out of range
+    # otherwise, each its own way; its float64 ones and 'max' as here
+    w = lambda m: m(10, 3, dtype="double")                      # noqa: E731
+    long = lambda m, *v: m(list(v), "long")                     # noqa: E731
+    e = {
+        "per_sample_weights with mode mean": lambda m: F_(m).embedding_bag(
+            long(m, 1, 2), w(m), long(m, 0, 1), per_sample_weights=m(2)),
+        "per_sample_weights with mode max": lambda m: F_(m).embedding_bag(
+            long(m, 1, 2), w(m), long(m, 0, 1), mode="max", per_sample_weights=m(2)),
+        "per_sample_weights' shape": lambda m: F_(m).embedding_bag(
+            long(m, 1, 2), w(m), long(m, 0, 1), mode="sum", per_sample_weights=m(3)),
+        "per_sample_weights' dtype": lambda m: F_(m).embedding_bag(
+            long(m, 1, 2), w(m), long(m, 0, 1), mode="sum", per_sample_weights=m(2)),
+        "3-d input": lambda m: F_(m).embedding_bag(m([[[1]]], "long"), w(m)),
+        "1-d input without offsets": lambda m: F_(m).embedding_bag(long(m, 1, 2), w(m)),
+        "2-d offsets": lambda m: F_(m).embedding_bag(long(m, 1, 2), w(m), m([[0]], "long")),
+        "no such mode": lambda m: F_(m).embedding_bag(long(m, 1), w(m), long(m, 0),
+                                                      mode="min"),
+        "max with scale_grad_by_freq": lambda m: F_(m).embedding_bag(
+            long(m, 1), w(m), long(m, 0), mode="max", scale_grad_by_freq=True),
+        "max with sparse": lambda m: F_(m).embedding_bag(long(m, 1), w(m), long(m, 0),
+                                                         mode="max", sparse=True),
+        "1-d weight": lambda m: F_(m).embedding_bag(long(m, 1), m(5), long(m, 0)),
+        "padding_idx too large": lambda m: F_(m).embedding_bag(long(m, 1), w(m), long(m, 0),
+                                                               padding_idx=10),
+        "padding_idx too small": lambda m: F_(m).embedding_bag(long(m, 1), w(m), long(m, 0),
+                                                               padding_idx=-11),
+        "float input": lambda m: F_(m).embedding_bag(m([1.0, 2.0]), w(m), long(m, 0)),
+        "float offsets": lambda m: F_(m).embedding_bag(long(m, 1, 2), w(m), m([0.0])),
+        "index too large": lambda m: F_(m).embedding_bag(long(m, 1, 12, 3), w(m), long(m, 0)),
+        "negative index": lambda m: F_(m).embedding_bag(long(m, 1, -1), w(m), long(m, 0)),
+        "first offset not 0": lambda m: F_(m).embedding_bag(long(m, 1, 2), w(m), long(m, 1)),
+        "last offset past the input": lambda m: F_(m).embedding_bag(long(m, 1, 2), w(m),
+                                                                    long(m, 0, 3)),
+        "include_last_offset without offsets": lambda m: F_(m).embedding_bag(
+            long(m, 1, 2), w(m), m([], "long"), include_last_offset=True),
+        "2-d input of empty bags": lambda m: F_(m).embedding_bag(m([[], []], "long"), w(m)),
+        "module: padding_idx too large": lambda m: nn_(m).EmbeddingBag(4, 2, padding_idx=4),
+        "module: padding_idx too small": lambda m: nn_(m).EmbeddingBag(4, 2, padding_idx=-5),
+        "module: _weight's shape": lambda m: nn_(m).EmbeddingBag(4, 2, _weight=m(2, 4)),
+        "module: from_pretrained 1-d": lambda m: nn_(m).EmbeddingBag.from_pretrained(m(4)),
+        "module: no such mode": lambda m: nn_(m).EmbeddingBag(4, 2, mode="median")(
+            long(m, 1), long(m, 0)),
+        "module: index too large": lambda m: nn_(m).EmbeddingBag(4, 2, mode="max")(
+            long(m, 1, 4), long(m, 0)),
+    }
+    return e
+
+
+def F_(m):
+    return F if m is _ours else TF
+
+
+def nn_(m):
+    return nn if m is _ours else torch.nn
+
+
+def _ours(*shape_or_values, dtype="float"):
+    return _make(Tensor, np, *shape_or_values, dtype=dtype)
+
+
+def _theirs(*shape_or_values, dtype="float"):
+    return _make(torch.tensor, np, *shape_or_values, dtype=dtype)
+
+
+def _make(kind, _, *args, dtype="float"):
+    """m(2, 3): ones of that shape; m([1, 2], "long"): those values; dtype a torch name."""
+    if len(args) == 2 and isinstance(args[1], str):
+        args, dtype = args[:1], args[1]
+    np_dtype = {"float": np.float32, "double": np.float64, "long": np.int64}[dtype]
+    if len(args) == 1 and isinstance(args[0], list):
+        return kind(np.array(args[0], dtype=np_dtype))
+    return kind(np.ones(args, dtype=np_dtype))
+
+
+BAG_ERRORS = _bag_errors()
+
+
+@pytest.mark.parametrize("name", sorted(BAG_ERRORS))
+def test_embedding_bag_errors_are_torchs(name):
+    call = BAG_ERRORS[name]
+    raises_as_torch_does(lambda: call(_ours), lambda: call(_theirs))
+
+
+def test_2d_input_with_offsets_is_torchs_error_naming_our_type():
+    with pytest.raises(ValueError) as theirs:
+        TF.embedding_bag(torch.ones(2, 2, dtype=torch.long), torch.ones(3, 2),
+                         torch.tensor([0, 1]))
+    with pytest.raises(ValueError) as ours:
+        F.embedding_bag(Tensor(np.ones((2, 2), np.int64)), Tensor(np.ones((3, 2))),
+                        Tensor(np.array([0, 1])))
+    prefix = "found offsets of type "
+    assert str(ours.value).split(prefix)[0] == str(theirs.value).split(prefix)[0]
+    assert str(ours.value).endswith(prefix + str(Tensor))
+
+
+@pytest.mark.parametrize("offsets", [[0, 3, 2], [0, 2, 1, 4], [0, 4, 4, 3]])
+def test_offsets_out_of_order_are_an_error(offsets):
+    """torch 2.13 checks no order on CPU (its bags are then no sums of their entries); here it
+    is an error that names the first pair out of order."""
+    i = next(k for k in range(len(offsets) - 1) if offsets[k] > offsets[k + 1])
+    with pytest.raises(RuntimeError, match=f"offsets have to be non-decreasing, but got "
+                                           f"offsets\\[{i}\\] = {offsets[i]} > "
+                                           f"offsets\\[{i + 1}\\] = {offsets[i + 1]}"):
+        F.embedding_bag(Tensor(np.arange(4)), Tensor(_weights()), Tensor(np.array(offsets)))
+
+
+def test_a_compiled_call_raises_on_each_calls_offsets_and_indices():
+    """The checks of offsets and indices are ops of the program: a later call with bad values
+    raises as eager code does, with the same message."""
+    bag = nn.EmbeddingBag(10, 3, mode="sum", rng=0, dtype=np.float64)
+    step = autograd.compile(lambda i, o: bag(i, o))
+    good = (Tensor(np.array([1, 2, 3, 4])), Tensor(np.array([0, 1, 3])))
+    _same(step(*good), bag(*good), np.float64)
+    for i, o, message in (([1, 2, 3, 4], [0, 3, 1], "non-decreasing"),
+                          ([1, 2, 3, 4], [1, 2, 3], "offsets\\[0\\] has to be 0"),
+                          ([1, 2, 3, 4], [0, 2, 5], "can not be greater"),
+                          ([1, 12, 3, 4], [0, 1, 3], "found idx to be 12")):
+        args = Tensor(np.array(i)), Tensor(np.array(o))
+        with pytest.raises(RuntimeError, match=message):
+            bag(*args)
+        with pytest.raises(RuntimeError, match=message):
+            step(*args)
+    assert len(step._programs) == 1
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_compiled_embedding_bag_follows_each_calls_bags(mode):
+    """Offsets, padding entries and maxima move from call to call; a compiled training step
+    of the tutorial's model keeps the eager step's loss and weights."""
+    rng = np.random.default_rng(5)
+    bag = nn.EmbeddingBag(12, 4, mode=mode, padding_idx=0, rng=1, dtype=np.float64)
+    fn = lambda i, o: bag(i, o).tanh().sum(1)      # noqa: E731
+    step = autograd.compile(fn)
+    for call in range(4):
+        text = Tensor(rng.integers(0, 12, 15))
+        offsets = Tensor(np.r_[0, np.sort(rng.choice(np.arange(1, 16), 4))])
+        got, want = step(text, offsets), fn(text, offsets)
+        _same(got, want, np.float64)
+        g = rng.standard_normal(5)
+        (got * Tensor(g)).sum().backward()
+        compiled_grad = bag.weight.grad.numpy().copy()
+        bag.weight.grad = None
+        (want * Tensor(g)).sum().backward()
+        np.testing.assert_allclose(compiled_grad, bag.weight.grad.numpy(), rtol=1e-12,
+                                   atol=1e-12)
+        bag.weight.grad = None
+    assert len(step._programs) == 1
+
+
+def test_embedding_bag_gradcheck():
+    w = Tensor(_weights(6, 3), requires_grad=True)
+    psw = Tensor(np.random.default_rng(2).standard_normal(7), requires_grad=True)
+    idx, offsets = Tensor(np.array([1, 2, 5, 5, 0, 3, 2])), Tensor(np.array([0, 2, 2, 5]))
+    for mode in ("sum", "mean", "max"):
+        assert gradcheck(lambda w: F.embedding_bag(idx, w, offsets, mode=mode,
+                                                   padding_idx=3), [w])
+    assert gradcheck(lambda w, p: F.embedding_bag(idx, w, offsets, mode="sum",
+                                                  per_sample_weights=p), [w, psw])
+
+
+# ---------------------------------------------------------------------------------------------
+# nn.EmbeddingBag
+def _both_seeded(seed):
+    torch.manual_seed(seed)
+    autograd.manual_seed(seed)
+
+
+def _same_rng_state():
+    np.testing.assert_array_equal(autograd.get_rng_state().numpy(),
+                                  torch.get_rng_state().numpy())
+
+
+MODULES = [
+    ("EmbeddingBag", "EmbeddingBag(10, 3)"),
+    ("EmbeddingBag-padding", "EmbeddingBag(7, 5, padding_idx=-2, mode='sum')"),
+    ("EmbeddingBag-options", "EmbeddingBag(6, 2, max_norm=1.0, norm_type=1.0, "
+                             "scale_grad_by_freq=True, mode='max', sparse=True, "
+                             "include_last_offset=True, padding_idx=2)"),
+    ("EmbeddingBag-double", "EmbeddingBag(4, 3, dtype=DOUBLE)"),
+]
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize("name, make", MODULES, ids=[m[0] for m in MODULES])
+def test_modules_initialize_print_and_save_as_torch(name, make, seed):
+    """From the same seed: the same parameters (torch's draws, in torch's order, leaving the
+    generator where torch leaves it), the same repr, state_dict keys and attributes."""
+    _both_seeded(seed)
+    ours = eval(f"nn.{make}".replace("DOUBLE", "np.float64"))
+    theirs = eval(f"torch.nn.{make}".replace("DOUBLE", "torch.float64"))
+    _same_rng_state()
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        a, b = ours.state_dict()[key].numpy(), value.numpy()
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    for attr in ("padding_idx", "mode", "include_last_offset", "in1_features", "out_features",
+                 "output_size", "return_indices", "kernel_size", "stride", "padding"):
+        if hasattr(theirs, attr):
+            assert getattr(ours, attr) == getattr(theirs, attr), attr
+
+
+def test_embedding_bag_from_pretrained_as_torch():
+    w = _weights(5, 3)
+    for kwargs in ({}, {"freeze": False, "mode": "max", "padding_idx": 1},
+                   {"include_last_offset": True, "mode": "sum", "max_norm": 2.0}):
+        ours = nn.EmbeddingBag.from_pretrained(Tensor(w), **kwargs)
+        theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(w), **kwargs)
+        assert repr(ours) == repr(theirs)
+        assert ours.weight.requires_grad == theirs.weight.requires_grad
+        assert ours.include_last_offset == theirs.include_last_offset
+        idx, offsets = [1, 2, 4, 0, 3], [0, 2, 5] if kwargs.get("include_last_offset") \
+            else [0, 2]
+        out = ours(Tensor(np.array(idx)), Tensor(np.array(offsets)))
+        ref = theirs(torch.tensor(idx), torch.tensor(offsets))
+        _same(out, ref, np.float64)
+    shared = Tensor(w.copy())
+    bag = nn.EmbeddingBag.from_pretrained(shared)
+    shared.numpy()[0, 0] = 42.0                     # torch shares the storage too
+    assert bag.weight.numpy()[0, 0] == 42.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_embedding_bag_module_forward_matches_torch(dtype):
+    _both_seeded(3)
+    ours = nn.EmbeddingBag(10, 4, mode="sum", padding_idx=9, dtype=dtype)
+    theirs = torch.nn.EmbeddingBag(10, 4, mode="sum", padding_idx=9,
+                                   dtype=torch.float64 if dtype == np.float64 else None)
+    idx, offsets = np.array(TEXT), np.array([0, 3, 3, 6])
+    psw = np.random.default_rng(4).standard_normal(len(TEXT)).astype(dtype)
+    out = ours(Tensor(idx), Tensor(offsets), per_sample_weights=Tensor(psw))
+    ref = theirs(torch.tensor(idx), torch.tensor(offsets), per_sample_weights=torch.tensor(psw))
+    _same(out, ref, dtype)
+    _backward(out, ref, dtype)
+    _same(ours.weight.grad, theirs.weight.grad, dtype)
+
+
+def test_text_classification_tutorial_model_trains_as_torch():
+    """PyTorch's text-classification tutorial: EmbeddingBag(vocab, embed_dim, sparse=False)
+    and a Linear head, init_weights, flat text and offsets, cross-entropy, gradient clipping
+    and SGD: 4 steps from the same seed give torch's losses and weights."""
+    def build(m):
+        class Model(m.Module):
+            def __init__(self, vocab_size, embed_dim, num_class):
+                super().__init__()
+                self.embedding = m.EmbeddingBag(vocab_size, embed_dim, sparse=False)
+                self.fc = m.Linear(embed_dim, num_class)
+                initrange = 0.5
+                self.embedding.weight.data.uniform_(-initrange, initrange)
+                self.fc.weight.data.uniform_(-initrange, initrange)
+                self.fc.bias.data.zero_()
+
+            def forward(self, text, offsets):
+                return self.fc(self.embedding(text, offsets))
+        return Model(30, 8, 4)
+
+    _both_seeded(11)
+    ours, theirs = build(nn), build(torch.nn)
+    opt_ours = optim.SGD(ours.parameters(), lr=5.0)
+    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=5.0)
+    rng = np.random.default_rng(12)
+    for _ in range(4):
+        lengths = rng.integers(1, 7, 5)
+        text = rng.integers(0, 30, lengths.sum())
+        offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+        label = rng.integers(0, 4, 5)
+        losses = []
+        for model, opt, kind, Fm, clip in (
+                (ours, opt_ours, Tensor, F, nn.utils.clip_grad_norm_),
+                (theirs, opt_theirs, torch.tensor, TF, torch.nn.utils.clip_grad_norm_)):
+            opt.zero_grad()
+            loss = Fm.cross_entropy(model(kind(text), kind(offsets)), kind(label))
+            loss.backward()
+            clip(model.parameters(), 0.1)
+            opt.step()
+            losses.append(loss)
+        np.testing.assert_allclose(losses[0].item(), losses[1].item(), rtol=1e-5)
+    for (k, p), (k2, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert k == k2
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
