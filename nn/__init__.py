@@ -35,4 +35,5 @@ from .attention import MultiheadAttention
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
                           TransformerEncoder, TransformerEncoderLayer)
 from .models import GAN, Autoencoder
+from .layers import Bilinear
 from .sparse import EmbeddingBag

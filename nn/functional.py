@@ -39,14 +39,16 @@ from autograd.functional import conv2d as _conv2d
 from autograd.functional import max_pool2d as _max_pool2d
 from autograd.functional import concatenate as _cat
 from autograd.functional import linear as _linear
+from autograd.torch_functions import einsum as _einsum
 from autograd.functional import pad as _pad_constant
+from autograd.dtypes import as_dtype
 from autograd.engine import Node
 from autograd.grad_mode import is_grad_enabled as _is_grad_enabled
 from autograd.engine import STATE as _STATE
 from autograd.ops import OPS
 from autograd.ops_nn import CrossEntropy
 from autograd.random import _bernoulli_fill
-from autograd.tensor_api import _check_values
+from autograd.tensor_api import _check_values, _grids
 from autograd.random import _gen as _generator
 from autograd.random import _uniform01
 from autograd.source import NoSource
@@ -688,6 +690,50 @@ def linear(input, weight, bias=None):
                           f"does not match weight of shape {tuple(weight.shape)} (expected last "
                           f"dimension {weight.shape[-1]})")
     return _linear(x, weight, bias)
+
+
+def _size(t, dim):
+    """t.size(dim), with torch's IndexError for a dim t does not have."""
+    if not -max(t.ndim, 1) <= dim < max(t.ndim, 1) or t.ndim == 0:
+        if t.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-t.ndim}, "
+                         f"{t.ndim - 1}], but got {dim})")
+    return t.shape[dim]
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[..., o] = sum_{i,j} x1[..., i] W[o, i, j] x2[..., j] + b[o] (x1^T A_o x2 + b_o): one
+    einsum of the op table over the inputs flattened to rows. input1 (*, in1), input2 (*, in2)
+    with the same leading dims (no broadcasting, as torch), weight (out, in1, in2), bias
+    (out,); all of one dtype."""
+    x1, x2, w = _t(input1), _t(input2), _t(weight)
+    b = None if bias is None else _t(bias)
+    given = [("input1", x1), ("input2", x2), ("weight", w)] + ([("bias", b)] if b is not None
+                                                                  else [])
+    if len({t._data.dtype for _, t in given}) > 1:
+        raise _InputError("All tensors must have the same dtype, got " + ", ".join(
+            f"{name}: {as_dtype(t._data.dtype)._cpp_name}" for name, t in given))
+    if x1.ndim != x2.ndim:
+        raise _InputError(f"bilinear(): input dimensions do not match: got {x1.ndim} and "
+                          f"{x2.ndim}")
+    for i in range(x1.ndim - 1):
+        if x1.shape[i] != x2.shape[i]:
+            raise _InputError(f"bilinear(): input batch dimensions do not match at dim {i}: got "
+                              f"{x1.shape[i]} and {x2.shape[i]}")
+    if _size(x1, -1) != _size(w, 1):
+        raise _InputError(f"bilinear(): input1 size does not match weight size: got "
+                          f"{x1.shape[-1]} but expected {w.shape[1]}")
+    if _size(x2, -1) != _size(w, 2):
+        raise _InputError(f"bilinear(): input2 size does not match weight size: got "
+                          f"{x2.shape[-1]} but expected {w.shape[2]}")
+    if b is not None and _size(b, 0) != w.shape[0]:
+        raise _InputError(f"bilinear(): bias size does not match weight size: got "
+                          f"{b.shape[0]} but expected {w.shape[0]}")
+    lead = tuple(x1.shape[:-1])
+    out = _einsum("ni,oij,nj->no", x1.reshape(-1, w.shape[1]), w, x2.reshape(-1, w.shape[2]))
+    out = out.reshape(lead + (w.shape[0],))
+    return out if b is None else out + b
 
 
 def _ints(v, n, name, fn):

@@ -98,6 +98,47 @@ class Linear(Module):
         return _linear(x, self.weight, self.bias)
 
 
+class Bilinear(Module):
+    """y = x1^T A x2 + b per output: y[..., o] = sum_{i,j} x1[..., i] W[o, i, j] x2[..., j]
+    + b[o], W of shape (out_features, in1_features, in2_features), b of shape (out_features,).
+
+    Initialized as PyTorch does: W and b ~ U(-1/sqrt(in1), 1/sqrt(in1)). `rng` is a Generator
+    or a seed."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None,
+                 dtype=None, *, rng=None):
+        super().__init__()
+        _check_device(device, "Bilinear")
+        self.in1_features = int(in1_features)
+        self.in2_features = int(in2_features)
+        self.out_features = int(out_features)
+        dt = _dtype(dtype)
+        shape = (self.out_features, self.in1_features, self.in2_features)
+        self.weight = Parameter(np.empty(shape, dtype=dt))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None):
+        if self.in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features="
+                             f"{self.in1_features})")
+        rng = init._rng_or_default(rng)
+        bound = 1.0 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound, rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, rng)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+
 class Sequential(Module):
     """Modules applied in order: Sequential(a, b, c)(x) = c(b(a(x))). Children are named
     '0', '1', ... (or by the keys of an OrderedDict), as in PyTorch."""

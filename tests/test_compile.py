@@ -2613,8 +2613,8 @@ def _normalization_and_padding_cases():
 
 
 def _more_module_cases():
-    """EmbeddingBag (tests/test_nn_more_modules.py compares it with torch). The bags' offsets
-    are read from each call's values."""
+    """EmbeddingBag and Bilinear (tests/test_nn_more_modules.py compares them with torch). The
+    bags' offsets are read from each call's values."""
     r = np.random.default_rng(49)
     f64 = dict(rng=r, dtype=np.float64)
 
@@ -2642,6 +2642,10 @@ def _more_module_cases():
     cases["EmbeddingBag-per-sample-weights"] = (
         lambda i, o, w: weighted(i, o, per_sample_weights=w),
         lambda rng: bags()(rng) + [_t(rng, 11)], weighted)
+    for name, m in (("Bilinear", nn.Bilinear(3, 4, 2, **f64)),
+                    ("Bilinear-nobias", nn.Bilinear(3, 2, 5, bias=False, **f64))):
+        cases[name] = (m, lambda rng, m=m: [_t(rng, 2, 5, m.in1_features),
+                                            _t(rng, 2, 5, m.in2_features)], m)
     return cases
 
 

@@ -1,6 +1,6 @@
-"""EmbeddingBag against torch: values and gradients in float64 and float32, every mode and
-option, initialization from the same seed, reprs, state_dicts, torch's errors word for word,
-gradchecks, and compiled calls (tests/test_compile.py sweeps the module too)."""
+"""EmbeddingBag and Bilinear against torch: values and gradients in float64 and float32, every
+mode and option, initialization from the same seed, reprs, state_dicts, torch's errors word
+for word, gradchecks, and compiled calls (tests/test_compile.py sweeps the modules too)."""
 import warnings
 
 import numpy as np
@@ -395,6 +395,9 @@ MODULES = [
                              "scale_grad_by_freq=True, mode='max', sparse=True, "
                              "include_last_offset=True, padding_idx=2)"),
     ("EmbeddingBag-double", "EmbeddingBag(4, 3, dtype=DOUBLE)"),
+    ("Bilinear", "Bilinear(3, 4, 5)"),
+    ("Bilinear-no-bias", "Bilinear(20, 2, 7, bias=False)"),
+    ("Bilinear-double", "Bilinear(2, 3, 1, dtype=DOUBLE)"),
 ]
 
 
@@ -498,3 +501,88 @@ def test_text_classification_tutorial_model_trains_as_torch():
         assert k == k2
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-5,
                                    atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# F.bilinear and nn.Bilinear
+BILINEAR = [((2, 3), (2, 4), 5), ((6, 2, 3), (6, 2, 4), 2), ((3,), (4,), 5), ((0, 3), (0, 4), 2),
+            ((2, 1, 1), (2, 1, 3), 1)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape1, shape2, out", BILINEAR, ids=[str(b) for b in BILINEAR])
+def test_bilinear_matches_torch(shape1, shape2, out, bias, dtype):
+    rng = np.random.default_rng(8)
+    x1, t1 = _pair(rng.standard_normal(shape1), dtype)
+    x2, t2 = _pair(rng.standard_normal(shape2), dtype)
+    w, tw = _pair(rng.standard_normal((out, shape1[-1], shape2[-1])), dtype)
+    b, tb = _pair(rng.standard_normal(out), dtype) if bias else (None, None)
+    y, ref = F.bilinear(x1, x2, w, b), TF.bilinear(t1, t2, tw, tb)
+    _same(y, ref, dtype, "value")
+    assert type(y.grad_fn).__name__ == type(ref.grad_fn).__name__
+    _backward(y, ref, dtype)
+    for a, t, what in ((x1, t1, "input1"), (x2, t2, "input2"), (w, tw, "weight"), (b, tb, "bias")):
+        if a is not None:
+            _same(a.grad, t.grad, dtype, f"{what}'s gradient")
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bilinear_module_matches_torch(dtype):
+    _both_seeded(4)
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    ours, theirs = nn.Bilinear(3, 4, 2, dtype=dtype), torch.nn.Bilinear(3, 4, 2, dtype=tdtype)
+    rng = np.random.default_rng(9)
+    x1, t1 = _pair(rng.standard_normal((5, 3)), dtype)
+    x2, t2 = _pair(rng.standard_normal((5, 4)), dtype)
+    y, ref = ours(x1, x2), theirs(t1, t2)
+    _same(y, ref, dtype)
+    _backward(y, ref, dtype)
+    _same(ours.weight.grad, theirs.weight.grad, dtype)
+    _same(ours.bias.grad, theirs.bias.grad, dtype)
+    _same(x2.grad, t2.grad, dtype)
+
+
+def test_bilinear_uses_the_rng_it_is_given():
+    """rng= draws U(-1/sqrt(in1), 1/sqrt(in1)) from numpy: weight first, then bias."""
+    m = nn.Bilinear(4, 2, 3, rng=5, dtype=np.float64)
+    g = np.random.default_rng(5)
+    np.testing.assert_array_equal(m.weight.detach().numpy(), g.uniform(-0.5, 0.5, (3, 4, 2)))
+    np.testing.assert_array_equal(m.bias.detach().numpy(), g.uniform(-0.5, 0.5, 3))
+
+
+def _bilinear_errors():
+    w = lambda m, dtype="float": m(5, 3, 4, dtype=dtype)      # noqa: E731
+    b = lambda m: m(5)                                          # noqa: E731
+    return {
+        "input dims": lambda m: F_(m).bilinear(m(2, 3), m(1, 2, 4), w(m), b(m)),
+        "batch dims": lambda m: F_(m).bilinear(m(2, 3), m(3, 4), w(m), b(m)),
+        "broadcast batch": lambda m: F_(m).bilinear(m(1, 3), m(2, 4), w(m), b(m)),
+        "input1 size": lambda m: F_(m).bilinear(m(2, 2), m(2, 4), w(m), b(m)),
+        "input2 size": lambda m: F_(m).bilinear(m(2, 3), m(2, 5), w(m), b(m)),
+        "bias size": lambda m: F_(m).bilinear(m(2, 3), m(2, 4), w(m), m(4)),
+        "2-d bias": lambda m: F_(m).bilinear(m(2, 3), m(2, 4), w(m), m(1, 5)),
+        "2-d weight": lambda m: F_(m).bilinear(m(2, 3), m(2, 4), m(3, 4), b(m)),
+        "2-d weight, input2": lambda m: F_(m).bilinear(m(2, 4), m(2, 4), m(3, 4), b(m)),
+        "0-d inputs": lambda m: F_(m).bilinear(m(), m(), m(5, 1, 1), b(m)),
+        "dtypes": lambda m: F_(m).bilinear(m(2, 3, dtype="double"), m(2, 4), w(m), b(m)),
+        "dtypes without bias": lambda m: F_(m).bilinear(m(2, 3), m(2, 4), w(m, "double")),
+        "module: in1_features 0": lambda m: nn_(m).Bilinear(0, 3, 4),
+        "module: input1 size": lambda m: nn_(m).Bilinear(3, 4, 5)(m(2, 2), m(2, 4)),
+    }
+
+
+BILINEAR_ERRORS = _bilinear_errors()
+
+
+@pytest.mark.parametrize("name", sorted(BILINEAR_ERRORS))
+def test_bilinear_errors_are_torchs(name):
+    call = BILINEAR_ERRORS[name]
+    raises_as_torch_does(lambda: call(_ours), lambda: call(_theirs))
+
+
+def test_bilinear_gradcheck():
+    rng = np.random.default_rng(10)
+    args = [Tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((3, 2), (3, 4), (2, 2, 4), (2,))]
+    assert gradcheck(F.bilinear, args)
