@@ -6,6 +6,8 @@
     AvgPool    out = mean of each kernel window (padded zeros counted unless
                count_include_pad=False)
     AdaptiveAvgPool  windows chosen so that the output has a given size (torch's windows)
+    AdaptiveMaxPool  the max over those windows
+    MaxUnpool2d      each value put back where MaxPool2d(return_indices=True) found it
 
 An unbatched input ((C, L) or (C, H, W)) is accepted and returned unbatched, as in torch.
 """
@@ -433,5 +435,53 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
         return F.adaptive_avg_pool2d(input, self.output_size)
 
 
+class _AdaptiveMaxPoolNd(Module):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, L) or (C, L) to output_size positions (torch's windows); with
+    return_indices=True, forward returns (output, positions of the maxima)."""
+
+    def forward(self, input):
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, H, W) or (C, H, W) to output_size (int, pair, None keeps a size);
+    with return_indices=True, forward returns (output, flat indices h W + w of the maxima),
+    which MaxUnpool2d takes."""
+
+    def forward(self, input):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class MaxUnpool2d(Module):
+    """The partial inverse of MaxPool2d(return_indices=True): forward(input, indices,
+    output_size=None) puts each value back at its index in zeros (F.max_unpool2d). Arguments
+    are kept as pairs, as torch."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size = _tuple(kernel_size, 2, "kernel_size", "MaxUnpool2d")
+        self.stride = _tuple(kernel_size if stride is None else stride, 2, "stride",
+                             "MaxUnpool2d")
+        self.padding = _tuple(padding, 2, "padding", "MaxUnpool2d")
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Upsample", "MaxPool1d",
-           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d"]
+           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]

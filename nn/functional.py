@@ -1080,10 +1080,11 @@ def _extend_right(x, extra, value):
 
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, fn):
-    if return_indices:
-        raise NotImplementedError(f"{fn}: return_indices=True is not supported by tapegrad")
-    x, kernel, stride, padding, _, _, extra, finish = _pool_setup(
+    x, kernel, stride, padding, sizes, out, extra, finish = _pool_setup(
         input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn)
+    if return_indices:
+        y, idx = _max_pool_with_indices(x, kernel, stride, padding, sizes, out)
+        return finish(y), finish(idx)
     x = _extend_right(x, extra, -np.inf)
     return finish(_max_pool2d(x, kernel, stride, padding))
 
@@ -1202,6 +1203,177 @@ def adaptive_avg_pool2d(input, output_size):
     """Average pooling of (N, C, H, W) or (C, H, W) to output_size (an int, a pair, None to
     keep a size), with torch's windows per dim; (1, 1) is a global average."""
     return _adaptive_avg_pool(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+# max pooling with indices, adaptive max pooling and unpooling: the position of each window's
+# maximum is found by an op of the numpy row (no gradient), and the output gathers the input
+# there, so the gradient goes to that position and autograd.compile reads each call's values
+def _adaptive_windows(n, out):
+    """(positions (out, K), valid (out, K)) of torch's adaptive windows over n:
+    floor(i n / out) .. ceil((i + 1) n / out) - 1."""
+    i = np.arange(out)
+    start, end = (i * n) // out, -((-(i + 1) * n) // out)
+    k = int((end - start).max()) if out else 1
+    pos = start[:, None] + np.arange(k)
+    return np.minimum(pos, n - 1), pos < end[:, None]
+
+
+def _pool_windows(n, k, s, p, out):
+    """(positions (out, k), valid (out, k)) of a max-pool's windows over n: i s - p + j, valid
+    inside the input (outside is the -inf padding, or past the end in ceil mode)."""
+    pos = (np.arange(out) * s - p)[:, None] + np.arange(k)
+    return np.clip(pos, 0, n - 1), (pos >= 0) & (pos < n)
+
+
+def _window_argmax(x, *, windows):
+    """Per window over x's last len(windows) dims (one or two), the flat index into those dims
+    (h W + w) of its maximum, as torch's kernels pick it: the first maximum in row-major
+    order, or the last nan if the window holds one."""
+    if len(windows) == 1:
+        (pos, valid), = windows
+        cand, flat = x[..., pos], pos
+    else:
+        (ph, vh), (pw, vw) = windows
+        oh, kh = ph.shape
+        ow, kw = pw.shape
+        cand = x[..., ph[:, None, :, None], pw[None, :, None, :]]
+        cand = cand.reshape(x.shape[:-2] + (oh, ow, kh * kw))     # window in row-major order
+        flat = (ph[:, None, :, None] * x.shape[-1] + pw[None, :, None, :]).reshape(oh, ow,
+                                                                                  kh * kw)
+        valid = (vh[:, None, :, None] & vw[None, :, None, :]).reshape(oh, ow, kh * kw)
+    vals = np.where(valid, cand, -np.inf)
+    nan = np.isnan(vals)
+    last_nan = nan.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    k = np.where(nan.any(-1), last_nan, np.argmax(np.where(nan, -np.inf, vals), axis=-1))
+    return np.take_along_axis(np.broadcast_to(flat, vals.shape), k[..., None], -1)[..., 0]
+
+
+def _gather_windows(x, windows):
+    """(x at each window's maximum, the maxima's flat indices), from _window_argmax."""
+    nd = len(windows)
+    idx = _no_grad(_window_argmax, x, windows=windows)
+    lead = tuple(x.shape[:-nd])
+    flat = idx.reshape(lead + (-1,))
+    out = x.reshape(lead + (-1,)).gather(-1, flat)
+    return out.reshape(tuple(idx.shape)), idx
+
+
+def _max_pool_with_indices(x, kernel, stride, padding, sizes, out):
+    """x (N, C, H, W) as _pool_setup gives it: the pooled maxima and their h W + w indices."""
+    windows = tuple(_pool_windows(n, k, s, p, o)
+                    for n, k, s, p, o in zip(sizes, kernel, stride, padding, out))
+    return _gather_windows(x, windows)
+
+
+def _adaptive_max_pool(input, output_size, return_indices, nd, fn):
+    x = _t(input)
+    if nd == 1 and x.ndim not in (2, 3):
+        raise _InputError(f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor for "
+                          f"argument #1 'self' (while checking arguments for {fn})")
+    if nd == 2 and x.ndim not in (3, 4):
+        raise _InputError(f"{fn}(): Expected 3D or 4D tensor, but got: {list(x.shape)}")
+    if nd == 1 and output_size is None:
+        raise TypeError(f"{fn}(): argument 'output_size' (position 2) must be tuple of ints, not "
+                        f"NoneType")
+    sizes = tuple(x.shape[-nd:])
+    given = (output_size,) * nd if isinstance(output_size, (int, np.integer)) \
+        else tuple(output_size)
+    if len(given) != nd:
+        raise _InputError(f"{fn}() argument 'output_size' should contain one int (got "
+                          f"{len(given)})" if nd == 1 else
+                          f"{fn}(): internal error: output_size.size() must be {nd}")
+    out = tuple(n if o is None else int(o) for o, n in zip(given, sizes))
+    for o in out:
+        if o < 0:
+            raise _InputError(f"Trying to create tensor with negative dimension {o}: "
+                              f"{list(x.shape[:-nd]) + list(out)}")
+    for d in range(1, x.ndim):
+        if x.shape[d] == 0:
+            raise _InputError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                              f"dimensions, but input has sizes {list(x.shape)} with dimension "
+                              f"{d} being empty")
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{fn}\" not implemented for '{x.type()[6:-6]}'")
+    y, idx = _gather_windows(x, tuple(_adaptive_windows(n, o) for n, o in zip(sizes, out)))
+    return (y, idx) if return_indices else y
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """Max pooling of (N, C, L) or (C, L) to output_size positions, window i spanning
+    floor(i L / out) .. ceil((i + 1) L / out) - 1 (torch's windows); the gradient goes to
+    the first maximum of a window. return_indices=True also returns the maxima's positions."""
+    return _adaptive_max_pool(input, output_size, return_indices, 1, "adaptive_max_pool1d")
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """Max pooling of (N, C, H, W) or (C, H, W) to output_size (an int, a pair, None to keep a
+    size), torch's windows per dim; the gradient goes to the first maximum of a window
+    (row-major). return_indices=True also returns the maxima's flat indices h W + w."""
+    return _adaptive_max_pool(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def _unpool_size(x, kernel, stride, padding, output_size):
+    """torch's _unpool_output_size: (in - 1) stride + kernel - 2 padding per dim, or
+    output_size (its last dims), which must lie strictly within a stride of it."""
+    nd = len(kernel)
+    default = [(n - 1) * s + k - 2 * p
+               for n, s, k, p in zip(x.shape[-nd:], stride, kernel, padding)]
+    if output_size is None:
+        return default
+    if len(output_size) == nd + 2:
+        output_size = output_size[2:]
+    if len(output_size) != nd:
+        raise ValueError(f"output_size should be a sequence containing {nd} or {nd + 2} "
+                         f"elements, but it has a length of '{len(output_size)}'")
+    for d in range(nd):
+        low, high = default[d] - stride[d], default[d] + stride[d]
+        if not low < output_size[d] < high:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {d} must be between '
+                             f'{low} and {high})')
+    return list(output_size)
+
+
+def _unpool_index_outside(idx, *, size):
+    return bool(idx.size) and bool(idx.min() < 0 or idx.max() >= size)
+
+
+def _unpool_index_error(idx, *, shape):
+    bad = idx[(idx < 0) | (idx >= math.prod(shape))].reshape(-1)[0]
+    return _InputError(f"Found an invalid max index: {bad} (output volumes are of size "
+                       f"{'x'.join(map(str, shape))})")
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """The partial inverse of max_pool2d: zeros of the output size with input[..., i, j] put at
+    flat position indices[..., i, j] (h W + w) of its plane. (N, C, H, W) or (C, H, W); the
+    output size is (H - 1) stride + kernel - 2 padding unless output_size says otherwise.
+    A position two entries share (overlapping windows) holds their value, once; each entry's
+    gradient is the output's gradient at its position."""
+    x = _t(input)
+    kernel = _ints(kernel_size, 2, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else _ints(stride, 2, "stride", "max_unpool2d")
+    padding = _ints(padding, 2, "padding", "max_unpool2d")
+    size = _unpool_size(x, kernel, stride, padding, output_size)
+    ind = indices if isinstance(indices, Tensor) else Tensor(np.asarray(indices))
+    if ind._data.dtype != np.int64:
+        raise _InputError(f"elements in indices should be type int64 but got: "
+                          f"{as_dtype(ind._data.dtype)._scalar_name}")
+    if x.ndim not in (3, 4):
+        raise _InputError(f"Input to max_unpooling2d should be a 3d or 4d Tensor, but got a "
+                          f"tensor with {x.ndim} dimensions.")
+    if ind.shape != x.shape:
+        raise _InputError(f"Expected shape of indices to be same as that of the input tensor "
+                          f"({list(x.shape)}) but got indices tensor with shape: "
+                          f"{list(ind.shape)}")
+    _check_values(functools.partial(_unpool_index_outside, size=size[0] * size[1]),
+                  functools.partial(_unpool_index_error, shape=tuple(size)), ind)
+    lead = tuple(x.shape[:-2])
+    flat = ind.reshape(lead + (-1,))
+    grids = _grids(lead + (size[0] * size[1],), len(lead), flat._data)
+    zeros = Tensor(np.zeros(lead + (size[0] * size[1],), dtype=x._data.dtype))
+    # setitem, not scatter: a position two entries share holds the value once, as torch's
+    out = Tensor._apply(OPS["setitem"], grids, zeros, x.reshape(lead + (-1,)))
+    return out.reshape(lead + tuple(size))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2613,8 +2613,9 @@ def _normalization_and_padding_cases():
 
 
 def _more_module_cases():
-    """EmbeddingBag and Bilinear (tests/test_nn_more_modules.py compares them with torch). The
-    bags' offsets are read from each call's values."""
+    """EmbeddingBag, Bilinear, adaptive max pooling and unpooling (tests/test_nn_more_modules.py
+    compares them with torch). The bags' offsets, the maxima's positions and the unpooled
+    indices are read from each call's values."""
     r = np.random.default_rng(49)
     f64 = dict(rng=r, dtype=np.float64)
 
@@ -2646,6 +2647,16 @@ def _more_module_cases():
                     ("Bilinear-nobias", nn.Bilinear(3, 2, 5, bias=False, **f64))):
         cases[name] = (m, lambda rng, m=m: [_t(rng, 2, 5, m.in1_features),
                                             _t(rng, 2, 5, m.in2_features)], m)
+    for name, m, shape in (("AdaptiveMaxPool1d", nn.AdaptiveMaxPool1d(3), (2, 2, 7)),
+                           ("AdaptiveMaxPool2d", nn.AdaptiveMaxPool2d((2, None)), (1, 2, 5, 3))):
+        cases[name] = (m, lambda rng, shape=shape: [_t(rng, *shape)], m)
+    with_indices = nn.AdaptiveMaxPool2d((3, 2), return_indices=True)
+    cases["AdaptiveMaxPool2d-indices"] = (lambda x: with_indices(x)[0] * 2.0,
+                                          lambda rng: [_t(rng, 2, 5, 4)], with_indices)
+    pool, unpool = nn.MaxPool2d(3, stride=2, padding=1, return_indices=True), nn.MaxUnpool2d(
+        3, stride=2, padding=1)
+    cases["MaxUnpool2d"] = (lambda x: unpool(*pool(x), output_size=x.shape),
+                            lambda rng: [_t(rng, 2, 2, 5, 6)], unpool)
     return cases
 
 

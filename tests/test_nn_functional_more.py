@@ -364,8 +364,11 @@ def test_pool_errors_match_torch():
         F.max_pool1d(Tensor(np.ones((1, 4, 2))), 3)
     with pytest.raises(RuntimeError, match="adaptive_avg_pool2d: output_size must be 2"):
         F.adaptive_avg_pool2d(Tensor(np.ones((1, 4, 2))), (3,))
-    with pytest.raises(NotImplementedError, match="return_indices"):
-        F.max_pool2d(Tensor(np.ones((1, 1, 4, 4))), 2, return_indices=True)
+    # return_indices=True, once refused, gives torch's indices (tests/test_nn_more_modules.py)
+    x = np.arange(16.0).reshape(1, 1, 4, 4)
+    _, indices = F.max_pool2d(Tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(indices.numpy(), torch.nn.functional.max_pool2d(
+        torch.tensor(x), 2, return_indices=True)[1].numpy())
 
 
 # ---------------------------------------------------------------------------------------------

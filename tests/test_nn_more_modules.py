@@ -1,6 +1,7 @@
-"""EmbeddingBag and Bilinear against torch: values and gradients in float64 and float32, every
-mode and option, initialization from the same seed, reprs, state_dicts, torch's errors word
-for word, gradchecks, and compiled calls (tests/test_compile.py sweeps the modules too)."""
+"""EmbeddingBag, Bilinear, adaptive max pooling, max pooling's indices and MaxUnpool2d against
+torch: values and gradients in float64 and float32, every mode and option, initialization
+from the same seed, reprs, state_dicts, torch's errors word for word, gradchecks, and
+compiled calls (tests/test_compile.py sweeps the modules too)."""
 import warnings
 
 import numpy as np
@@ -398,6 +399,11 @@ MODULES = [
     ("Bilinear", "Bilinear(3, 4, 5)"),
     ("Bilinear-no-bias", "Bilinear(20, 2, 7, bias=False)"),
     ("Bilinear-double", "Bilinear(2, 3, 1, dtype=DOUBLE)"),
+    ("AdaptiveMaxPool1d", "AdaptiveMaxPool1d(3)"),
+    ("AdaptiveMaxPool2d", "AdaptiveMaxPool2d((2, None), return_indices=True)"),
+    ("AdaptiveMaxPool2d-int", "AdaptiveMaxPool2d(4)"),
+    ("MaxUnpool2d", "MaxUnpool2d(2)"),
+    ("MaxUnpool2d-pairs", "MaxUnpool2d((2, 3), stride=1, padding=(1, 0))"),
 ]
 
 
@@ -586,3 +592,211 @@ def test_bilinear_gradcheck():
     args = [Tensor(rng.standard_normal(s), requires_grad=True)
             for s in ((3, 2), (3, 4), (2, 2, 4), (2,))]
     assert gradcheck(F.bilinear, args)
+
+
+# ---------------------------------------------------------------------------------------------
+# adaptive max pooling, max pooling's indices, MaxUnpool2d
+def _compare_pool(ours_fn, torch_fn, x, dtype):
+    """Values, indices (exactly) and the input's gradient."""
+    xo, xt = _pair(x, dtype)
+    out, ref = ours_fn(xo), torch_fn(xt)
+    if isinstance(ref, tuple):
+        (out, idx), (ref, ridx) = out, ref
+        assert isinstance(idx, Tensor) and not idx.requires_grad
+        np.testing.assert_array_equal(idx.numpy(), ridx.numpy())
+        assert idx.numpy().dtype == np.int64
+    _same(out, ref, dtype)
+    _backward(out, ref, dtype)
+    _same(xo.grad, xt.grad, dtype, "input's gradient")
+
+
+ADAPTIVE_1D = [((2, 3, 7), 3), ((2, 3, 7), 1), ((3, 7), 5), ((1, 2, 5), 5), ((1, 2, 4), 9),
+               ((2, 1, 6), (4,))]
+ADAPTIVE_2D = [((2, 3, 5, 7), 3), ((2, 3, 5, 7), (2, 4)), ((3, 5, 7), (None, 2)),
+               ((1, 2, 4, 4), 1), ((1, 2, 3, 5), (6, 8)), ((2, 2, 5, 3), (5, None))]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("shape, size", ADAPTIVE_1D, ids=[str(a) for a in ADAPTIVE_1D])
+def test_adaptive_max_pool1d_matches_torch(shape, size, indices, dtype):
+    x = np.random.default_rng(11).standard_normal(shape)
+    _compare_pool(lambda x: F.adaptive_max_pool1d(x, size, indices),
+                  lambda x: TF.adaptive_max_pool1d(x, size, indices), x, dtype)
+    _compare_pool(nn.AdaptiveMaxPool1d(size, indices), torch.nn.AdaptiveMaxPool1d(size, indices),
+                  x, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("indices", [False, True])
+@pytest.mark.parametrize("shape, size", ADAPTIVE_2D, ids=[str(a) for a in ADAPTIVE_2D])
+def test_adaptive_max_pool2d_matches_torch(shape, size, indices, dtype):
+    x = np.random.default_rng(12).standard_normal(shape)
+    _compare_pool(lambda x: F.adaptive_max_pool2d(x, size, indices),
+                  lambda x: TF.adaptive_max_pool2d(x, size, indices), x, dtype)
+    _compare_pool(nn.AdaptiveMaxPool2d(size, indices), torch.nn.AdaptiveMaxPool2d(size, indices),
+                  x, dtype)
+
+
+@pytest.mark.parametrize("indices", [False, True])
+def test_adaptive_max_pool_to_size_zero_is_empty_as_torch(indices):
+    """An output size of 0 gives an empty output (torch's backward then refuses it)."""
+    x = np.ones((2, 3, 6, 6), np.float32)
+    for ours, theirs in ((F.adaptive_max_pool2d(Tensor(x), (4, 0), indices),
+                          TF.adaptive_max_pool2d(torch.tensor(x), (4, 0), indices)),
+                         (F.adaptive_max_pool1d(Tensor(x[0]), 0, indices),
+                          TF.adaptive_max_pool1d(torch.tensor(x[0]), 0, indices))):
+        for a, b in zip(ours, theirs) if indices else [(ours, theirs)]:
+            assert tuple(a.shape) == tuple(b.shape) and a.numpy().dtype == b.numpy().dtype
+
+
+MAX_POOLS = [(2, None, 0, False), (3, 2, 1, False), (3, 2, 1, True), ((2, 3), (1, 2), (1, 0), True),
+             (3, 3, 1, True), (4, 1, 2, False)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel, stride, padding, ceil", MAX_POOLS,
+                         ids=[str(p) for p in MAX_POOLS])
+def test_max_pool_indices_and_unpooling_match_torch(kernel, stride, padding, ceil, dtype):
+    """max_pool1d/2d(return_indices=True), MaxPool2d(return_indices=True), and MaxUnpool2d of
+    its output (overlapping windows share positions), batched and not."""
+    rng = np.random.default_rng(13)
+    for shape in ((2, 3, 7, 8), (3, 6, 5)):
+        x = rng.standard_normal(shape)
+        _compare_pool(lambda x: F.max_pool2d(x, kernel, stride, padding, ceil_mode=ceil,
+                                             return_indices=True),
+                      lambda x: TF.max_pool2d(x, kernel, stride, padding, ceil_mode=ceil,
+                                              return_indices=True), x, dtype)
+        _compare_pool(nn.MaxPool2d(kernel, stride, padding, return_indices=True, ceil_mode=ceil),
+                      torch.nn.MaxPool2d(kernel, stride, padding, return_indices=True,
+                                         ceil_mode=ceil), x, dtype)
+
+        def round_trip(m, x):
+            pool = m.MaxPool2d(kernel, stride, padding, return_indices=True, ceil_mode=ceil)
+            unpool = m.MaxUnpool2d(kernel, stride, padding)
+            return unpool(*pool(x), output_size=x.shape[-2:])
+        _compare_pool(lambda x: round_trip(nn, x), lambda x: round_trip(torch.nn, x), x, dtype)
+    k1 = kernel if isinstance(kernel, int) else kernel[1]
+    s1 = stride if stride is None or isinstance(stride, int) else stride[1]
+    p1 = padding if isinstance(padding, int) else padding[1]
+    for shape in ((2, 3, 9), (3, 8)):
+        _compare_pool(lambda x: F.max_pool1d(x, k1, s1, p1, ceil_mode=ceil, return_indices=True),
+                      lambda x: TF.max_pool1d(x, k1, s1, p1, ceil_mode=ceil,
+                                              return_indices=True),
+                      rng.standard_normal(shape), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_max_unpool2d_with_output_size_matches_torch(dtype):
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 3, 5, 5))
+    for size in ((5, 5), (2, 3, 5, 5), (5, 4), (4, 5)):
+        def call(m, x):
+            y, i = (F if m is nn else TF).max_pool2d(x, 2, return_indices=True)
+            return m.MaxUnpool2d(2)(y, i, output_size=size)
+        _compare_pool(lambda x: call(nn, x), lambda x: call(torch.nn, x), x, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pool_indices_of_ties_and_nans_are_torchs(dtype):
+    """A tie goes to the first maximum (row-major), a window with nans to its last nan."""
+    x = np.zeros((1, 2, 6, 6))
+    x[0, 1, ::2, 1::2] = np.nan
+    x[0, 1, 3, 3] = np.nan
+    for ours, theirs in (
+            (lambda x: F.adaptive_max_pool2d(x, (3, 4), True),
+             lambda x: TF.adaptive_max_pool2d(x, (3, 4), True)),
+            (lambda x: F.adaptive_max_pool1d(x[0], 4, True),
+             lambda x: TF.adaptive_max_pool1d(x[0], 4, True)),
+            (lambda x: F.max_pool2d(x, 3, 2, 1, return_indices=True),
+             lambda x: TF.max_pool2d(x, 3, 2, 1, return_indices=True))):
+        xo, xt = _pair(x, dtype)
+        (out, idx), (ref, ridx) = ours(xo), theirs(xt)
+        np.testing.assert_array_equal(idx.numpy(), ridx.numpy())
+        np.testing.assert_array_equal(out.detach().numpy(), ref.detach().numpy())
+
+
+def _pool_errors():
+    long = lambda m, *v: m(list(v), "long")                     # noqa: E731
+
+    def pooled(m):
+        y, i = F_(m).max_pool2d(m(1, 1, 4, 4), 2, return_indices=True)
+        return y, i
+    return {
+        "adaptive 1d of 1-d input": lambda m: F_(m).adaptive_max_pool1d(m(7), 3),
+        "adaptive 1d of 4-d input": lambda m: F_(m).adaptive_max_pool1d(m(1, 2, 3, 7), 3),
+        "adaptive 1d of two sizes": lambda m: F_(m).adaptive_max_pool1d(m(2, 3, 7), (2, 3)),
+        "adaptive 1d of None": lambda m: F_(m).adaptive_max_pool1d(m(2, 3, 7), None),
+        "adaptive 1d of empty length": lambda m: F_(m).adaptive_max_pool1d(m(2, 3, 0), 2),
+        "adaptive 2d of 2-d input": lambda m: F_(m).adaptive_max_pool2d(m(3, 7), 3),
+        "adaptive 2d of 5-d input": lambda m: F_(m).adaptive_max_pool2d(m(1, 1, 3, 3, 7), 3),
+        "adaptive 2d of three sizes": lambda m: F_(m).adaptive_max_pool2d(m(2, 3, 5, 7),
+                                                                          (1, 2, 3)),
+        "adaptive 2d of a negative size": lambda m: F_(m).adaptive_max_pool2d(m(2, 3, 5, 7),
+                                                                              (-1, 2)),
+        "adaptive 2d of empty height": lambda m: F_(m).adaptive_max_pool2d(m(2, 3, 0, 7), 2),
+        "adaptive 2d of integers": lambda m: F_(m).adaptive_max_pool2d(m(2, 3, 5, 7,
+                                                                         dtype="long"), 2),
+        "module adaptive 2d": lambda m: nn_(m).AdaptiveMaxPool2d(2)(m(3, 7)),
+        "unpool output_size too large": lambda m: F_(m).max_unpool2d(*pooled(m), 2,
+                                                                     output_size=(7, 5)),
+        "unpool output_size too small": lambda m: F_(m).max_unpool2d(*pooled(m), 2,
+                                                                     output_size=(2, 2)),
+        "unpool output_size of 3": lambda m: F_(m).max_unpool2d(*pooled(m), 2,
+                                                                output_size=(1, 5, 5)),
+        "unpool index too large": lambda m: F_(m).max_unpool2d(
+            pooled(m)[0], m([[[[0, 1], [16, 3]]]], "long"), 2),
+        "unpool negative index": lambda m: F_(m).max_unpool2d(
+            pooled(m)[0], m([[[[0, -1], [2, 3]]]], "long"), 2),
+        "unpool indices' shape": lambda m: F_(m).max_unpool2d(pooled(m)[0], pooled(m)[1][..., :1],
+                                                              2),
+        "unpool float indices": lambda m: F_(m).max_unpool2d(pooled(m)[0], m(1, 1, 2, 2,
+                                                                             dtype="double"), 2),
+        "unpool 2-d input": lambda m: F_(m).max_unpool2d(pooled(m)[0][0, 0],
+                                                         pooled(m)[1][0, 0], 2),
+        "unpool 5-d input": lambda m: F_(m).max_unpool2d(pooled(m)[0][None],
+                                                         pooled(m)[1][None], 2),
+        "module unpool index too large": lambda m: nn_(m).MaxUnpool2d(2)(
+            pooled(m)[0], long(m, 0, 1, 2, 99).reshape(1, 1, 2, 2)),
+    }
+
+
+POOL_ERRORS = _pool_errors()
+
+
+@pytest.mark.parametrize("name", sorted(POOL_ERRORS))
+def test_pool_errors_are_torchs(name):
+    call = POOL_ERRORS[name]
+    raises_as_torch_does(lambda: call(_ours), lambda: call(_theirs))
+
+
+def test_pools_gradcheck():
+    rng = np.random.default_rng(15)
+    x = Tensor(rng.standard_normal((2, 2, 5, 7)), requires_grad=True)
+    assert gradcheck(lambda x: F.adaptive_max_pool2d(x, (3, 4)), [x])
+    assert gradcheck(lambda x: F.adaptive_max_pool1d(x[0], 3), [x])
+    # windows that do not overlap: where two share a maximum, unpooling writes it once but
+    # gives each its gradient (as torch), which is no derivative of the composition
+    assert gradcheck(lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2,
+                                              output_size=(5, 7)), [x])
+
+
+def test_compiled_pools_follow_each_calls_maxima():
+    """The positions of the maxima (and so the unpooled output and the gradient) are read
+    from each call's input: one trace, eager's values and gradients at every call."""
+    pool, unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+    adaptive = nn.AdaptiveMaxPool2d((2, 3))
+
+    def fn(x):
+        return unpool(*pool(x)).sum((2, 3)) + adaptive(x).sum((2, 3))
+    step = autograd.compile(fn)
+    rng = np.random.default_rng(16)
+    for call in range(4):
+        x = Tensor(rng.standard_normal((2, 3, 4, 6)), requires_grad=True)
+        x2 = Tensor(x.detach().numpy().copy(), requires_grad=True)
+        got, want = step(x), fn(x2)
+        _same(got, want, np.float64)
+        got.sum().backward()
+        want.sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
+    assert len(step._programs) == 1
