@@ -37,4 +37,4 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from .models import GAN, Autoencoder
 from .layers import Bilinear
 from .sparse import EmbeddingBag
-from .conv import AdaptiveMaxPool1d, AdaptiveMaxPool2d, MaxUnpool2d
+from .conv import AdaptiveMaxPool1d, AdaptiveMaxPool2d, Conv3d, MaxUnpool2d

@@ -1,7 +1,9 @@
-"""Convolution and pooling layers over nn.functional (NCL / NCHW layouts, torch's arguments).
+"""Convolution and pooling layers over nn.functional (NCL / NCHW / NCDHW layouts, torch's
+arguments).
 
-    Conv1d/2d  out[n, o, p] = b[o] + sum_{c,k} W[o, c, k] x_pad[n, c, p stride + k dilation]
-               (cross-correlation, as torch), c over the input channels of o's group
+    Conv1d/2d/3d  out[n, o, p] = b[o] + sum_{c,k} W[o, c, k] x_pad[n, c, p stride + k dilation]
+               (cross-correlation, as torch), c over the input channels of o's group; p and k
+               run over the 1, 2 or 3 spatial dims
     MaxPool    out = max of each kernel window (padding is -inf)
     AvgPool    out = mean of each kernel window (padded zeros counted unless
                count_include_pad=False)
@@ -9,7 +11,8 @@
     AdaptiveMaxPool  the max over those windows
     MaxUnpool2d      each value put back where MaxPool2d(return_indices=True) found it
 
-An unbatched input ((C, L) or (C, H, W)) is accepted and returned unbatched, as in torch.
+An unbatched input ((C, L), (C, H, W) or (C, D, H, W)) is accepted and returned unbatched, as
+in torch.
 """
 import math
 
@@ -126,7 +129,7 @@ class _ConvNd(Module):
     def forward(self, input):
         nd, layer = self._nd, f"{type(self).__name__}({self.extra_repr()})"
         x = input if isinstance(input, Tensor) else Tensor(input)
-        spatial = "L" if nd == 1 else "H, W"
+        spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[nd]
         if x.ndim not in (nd + 1, nd + 2):
             raise F._InputError(f"{layer}: expected an input of shape (N, {self.in_channels}, "
                                 f"{spatial}) or ({self.in_channels}, {spatial}), got shape "
@@ -169,6 +172,15 @@ class Conv2d(_ConvNd):
     (keyword) is a Generator or a seed."""
     _nd = 2
     _fn = staticmethod(F.conv2d)
+
+
+class Conv3d(_ConvNd):
+    """3-d convolution over (N, C, D, H, W) or (C, D, H, W) (volumes, video). weight
+    (out_channels, in_channels / groups, kD, kH, kW), bias (out_channels,); padding an int, a
+    triple, 'valid' or 'same'; dilation, groups and padding_mode as Conv2d's. Initialized as
+    torch (see reset_parameters); `rng` (keyword) is a Generator or a seed."""
+    _nd = 3
+    _fn = staticmethod(F.conv3d)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -482,6 +494,6 @@ class MaxUnpool2d(Module):
                               output_size)
 
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Upsample", "MaxPool1d",
-           "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "Upsample",
+           "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool2d"]

@@ -825,20 +825,31 @@ def _conv_operands(input, weight, nd, fn, weight_layout):
     return x, w, batched
 
 
+def _kernel_too_large(sizes, span):
+    return (f"Calculated padded input size per channel: ({' x '.join(map(str, sizes))}). Kernel "
+            f"size: ({' x '.join(map(str, span))}). Kernel size can't be greater than actual "
+            f"input size")
+
+
+def _check_groups(x, w, groups):
+    """torch's checks of a convolution's groups against its input's and weight's channels."""
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise _InputError(f"non-positive groups is not supported, got groups={groups}")
+    if w.shape[0] % groups:
+        raise _InputError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                          f"at dimension 0, but got weight of size [{list(w.shape)}] instead")
+    if x.shape[1] != w.shape[1] * groups:
+        raise _InputError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
+                          f"input{list(x.shape)} to have {w.shape[1] * groups} channels, but got "
+                          f"{x.shape[1]} channels instead")
+
+
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
     """conv1d and conv2d: an N-d convolution as conv2d rows (1-d inputs get a height of 1).
     dilation spreads the kernel with zeros (a scatter of the weight, differentiable); groups
     run one conv2d per group and join the outputs along the channels."""
     x, w, batched = _conv_operands(input, weight, nd, fn, "out_channels, in_channels / groups")
-    if not isinstance(groups, (int, np.integer)) or groups < 1:
-        raise _InputError(f"non-positive groups is not supported, got groups={groups}")
-    if w.shape[0] % groups:
-        raise _InputError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                          f"at dimension 0, but got weight of size {list(w.shape)} instead")
-    if x.shape[1] != w.shape[1] * groups:
-        raise _InputError(f"Given groups={groups}, weight of size {list(w.shape)}, expected "
-                          f"input{list(x.shape)} to have {w.shape[1] * groups} channels, but got "
-                          f"{x.shape[1]} channels instead")
+    _check_groups(x, w, groups)
     stride = _ints(stride, nd, "stride", fn)
     dilation = _ints(dilation, nd, "dilation", fn)
     if min(stride) < 1 or min(dilation) < 1:
@@ -864,8 +875,7 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, fn):
         raise _InputError(f"{fn}: negative padding is not supported, got {padding}")
     sizes = tuple(n + 2 * p for n, p in zip(x.shape[2:], padding))
     if any(n < s for n, s in zip(sizes, span)):
-        raise _InputError(f"Calculated padded input size per channel: {sizes}. Kernel size: "
-                          f"{span}. Kernel size can't be greater than actual input size")
+        raise _InputError(_kernel_too_large(sizes, span))
     if nd == 1:
         x, w = x.unsqueeze(2), w.unsqueeze(2)
         stride, padding, dilation, span = ((1,) + stride, (0,) + padding, (1,) + dilation,
@@ -900,6 +910,50 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     q sw + j dw] (cross-correlation, as torch). input (N, C, H, W) or (C, H, W); weight
     (out_channels, C / groups, kH, kW); padding an int, a pair, 'valid' or 'same' (stride 1)."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """out[n, o, t, p, q] = bias[o] + sum_{c,r,i,j} weight[o, c, r, i, j]
+    x_pad[n, c, t sd + r dd, p sh + i dh, q sw + j dw] (cross-correlation, as torch). input
+    (N, C, D, H, W) or (C, D, H, W); weight (out_channels, C / groups, kD, kH, kW); padding an
+    int, a triple, 'valid' or 'same' (stride 1). Written as one conv2d per kernel depth r over
+    the depth slices it reads, the output depths folded into the batch, summed over r."""
+    x, w, batched = _conv_operands(input, weight, 3, "conv3d",
+                                   "out_channels, in_channels / groups")
+    _check_groups(x, w, groups)
+    stride = _ints(stride, 3, "stride", "conv3d")
+    dilation = _ints(dilation, 3, "dilation", "conv3d")
+    if min(stride) < 1 or min(dilation) < 1:
+        raise _InputError(f"conv3d: stride {stride} and dilation {dilation} must be positive")
+    span = tuple(d * (k - 1) + 1 for d, k in zip(dilation, w.shape[2:]))
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise _InputError(f"Invalid padding string: '{padding}'")
+        if padding == "same" and any(s != 1 for s in stride):
+            raise _InputError("padding='same' is not supported for strided convolutions")
+        lo = (0,) * 3 if padding == "valid" else tuple((s - 1) // 2 for s in span)
+        hi = (0,) * 3 if padding == "valid" else tuple(s - 1 - a for s, a in zip(span, lo))
+    else:
+        lo = hi = _ints(padding, 3, "padding", "conv3d")
+        if min(lo) < 0:
+            raise _InputError(f"conv3d: negative padding is not supported, got {lo}")
+    sizes = tuple(n + a + b for n, a, b in zip(x.shape[2:], lo, hi))
+    if any(n < s for n, s in zip(sizes, span)):
+        raise _InputError(_kernel_too_large(sizes, span))
+    if any(lo + hi):
+        x = _pad_constant(x, [v for a, b in zip(lo[::-1], hi[::-1]) for v in (a, b)], 0.0)
+    n, depth = x.shape[0], (sizes[0] - span[0]) // stride[0] + 1
+    out = None
+    for r in range(w.shape[2]):
+        start = r * dilation[0]
+        xs = x[:, :, start:start + stride[0] * (depth - 1) + 1:stride[0]]
+        xs = xs.permute(0, 2, 1, 3, 4).reshape((n * depth,) + tuple(x.shape[1:2] + x.shape[3:]))
+        y = _conv(xs, w[:, :, r], None, stride[1:], 0, dilation[1:], groups, 2, "conv3d")
+        out = y if out is None else out + y
+    out = out.reshape((n, depth) + tuple(out.shape[1:])).permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        out = out + _t(bias).reshape((1, -1, 1, 1, 1))
+    return out if batched else out.squeeze(0)
 
 
 def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, nd,
@@ -2910,7 +2964,7 @@ def l2_penalty(params):
 __all__ = ["relu", "relu6", "leaky_relu", "sigmoid", "tanh", "step", "hardtanh", "hardsigmoid",
            "hardswish", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign",
            "logsigmoid", "prelu", "softmax", "softmin", "log_softmax", "logsumexp", "dropout",
-           "dropout1d", "dropout2d", "linear", "pad", "conv1d", "conv2d", "max_pool1d",
+           "dropout1d", "dropout2d", "linear", "pad", "conv1d", "conv2d", "conv3d", "max_pool1d",
            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
            "adaptive_avg_pool2d", "normalize", "cosine_similarity", "pairwise_distance",
            "one_hot", "conv_transpose1d", "conv_transpose2d", "interpolate", "mse_loss",

@@ -2613,9 +2613,9 @@ def _normalization_and_padding_cases():
 
 
 def _more_module_cases():
-    """EmbeddingBag, Bilinear, adaptive max pooling and unpooling (tests/test_nn_more_modules.py
-    compares them with torch). The bags' offsets, the maxima's positions and the unpooled
-    indices are read from each call's values."""
+    """EmbeddingBag, Bilinear, adaptive max pooling, unpooling and Conv3d
+    (tests/test_nn_more_modules.py compares them with torch). The bags' offsets, the maxima's
+    positions and the unpooled indices are read from each call's values."""
     r = np.random.default_rng(49)
     f64 = dict(rng=r, dtype=np.float64)
 
@@ -2657,6 +2657,12 @@ def _more_module_cases():
         3, stride=2, padding=1)
     cases["MaxUnpool2d"] = (lambda x: unpool(*pool(x), output_size=x.shape),
                             lambda rng: [_t(rng, 2, 2, 5, 6)], unpool)
+    for name, m, shape in (("Conv3d", nn.Conv3d(2, 3, (2, 3, 2), padding=1, **f64),
+                            (2, 2, 3, 4, 4)),
+                           ("Conv3d-groups-same-reflect-unbatched", nn.Conv3d(
+                               4, 2, 3, padding="same", groups=2, padding_mode="reflect", **f64),
+                            (4, 3, 4, 5))):
+        cases[name] = _layer(m, *shape) + (m,)
     return cases
 
 

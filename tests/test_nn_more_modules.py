@@ -32,14 +32,14 @@ def _pair(x, dtype=None, grad=True):
     return ours, theirs
 
 
-def _same(ours, theirs, dtype, what=""):
+def _same(ours, theirs, dtype, what="", tol=None):
     a = ours.detach().numpy() if isinstance(ours, Tensor) else np.asarray(ours)
     if isinstance(theirs, torch.Tensor) and theirs.is_sparse:
         theirs = theirs.to_dense()          # torch's gradient with sparse=True
     b = theirs.detach().numpy()
     assert a.shape == b.shape, (what, a.shape, b.shape)
     assert a.dtype == b.dtype, (what, a.dtype, b.dtype)
-    np.testing.assert_allclose(a, b, **TOL[dtype], err_msg=what)
+    np.testing.assert_allclose(a, b, **(tol or TOL[dtype]), err_msg=what)
 
 
 def _backward(out, ref, dtype, seed=0):
@@ -800,3 +800,108 @@ def test_compiled_pools_follow_each_calls_maxima():
         want.sum().backward()
         np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
     assert len(step._programs) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# F.conv3d and nn.Conv3d
+CONV_TOL = {np.float64: TOL[np.float64], np.float32: dict(rtol=1e-5, atol=2e-5)}
+CONV3D = [
+    ({}, (2, 4, 5, 6, 7), (6, 4, 2, 3, 2)),
+    ({"stride": 2, "padding": 1}, (2, 4, 5, 6, 7), (3, 4, 3, 3, 3)),
+    ({"stride": (1, 2, 3), "padding": (2, 0, 1), "dilation": (2, 1, 2)}, (1, 2, 6, 5, 7),
+     (3, 2, 2, 3, 2)),
+    ({"groups": 2}, (2, 4, 3, 4, 5), (6, 2, 2, 2, 2)),
+    ({"padding": "same"}, (1, 3, 4, 5, 6), (2, 3, 2, 3, 4)),
+    ({"padding": "same", "dilation": 2}, (1, 2, 5, 5, 6), (2, 2, 2, 3, 3)),
+    ({"padding": "valid"}, (4, 5, 6, 7), (3, 4, 2, 3, 2)),           # unbatched
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("kwargs, xshape, wshape", CONV3D, ids=[str(c[0]) for c in CONV3D])
+def test_conv3d_matches_torch(kwargs, xshape, wshape, bias, dtype):
+    rng = np.random.default_rng(17)
+    x, xt = _pair(rng.standard_normal(xshape), dtype)
+    w, wt = _pair(rng.standard_normal(wshape), dtype)
+    b, bt = _pair(rng.standard_normal(wshape[0]), dtype) if bias else (None, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")         # torch's note on 'same' with an even kernel
+        out, ref = F.conv3d(x, w, b, **kwargs), TF.conv3d(xt, wt, bt, **kwargs)
+    # float32 sums of up to 48 products of size ~1 (values ~10): rounding reaches 2e-6
+    tol = CONV_TOL[dtype]
+    _same(out, ref, dtype, "value", tol)
+    _backward(out, ref, dtype)
+    for a, t, what in ((x, xt, "input"), (w, wt, "weight"), (b, bt, "bias")):
+        if a is not None:
+            _same(a.grad, t.grad, dtype, f"{what}'s gradient", tol)
+
+
+CONV3D_MODULES = ["Conv3d(4, 3, (2, 3, 1), stride=2, padding=1, padding_mode='reflect')",
+                  "Conv3d(4, 4, 3, padding='same', padding_mode='replicate', groups=2)",
+                  "Conv3d(4, 2, 2, padding=(1, 0, 1), padding_mode='circular', bias=False)",
+                  "Conv3d(4, 5, (1, 2, 3), dilation=(1, 2, 1))"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("make", CONV3D_MODULES)
+def test_conv3d_module_initializes_and_computes_as_torch(make, dtype):
+    _both_seeded(18)
+    tdtype = torch.float64 if dtype == np.float64 else torch.float32
+    ours = eval(f"nn.{make[:-1]}, dtype=np.{np.dtype(dtype).name})")
+    theirs = eval(f"torch.nn.{make[:-1]}, dtype=tdtype)")
+    _same_rng_state()
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[key].numpy(), value.numpy())
+    x, xt = _pair(np.random.default_rng(19).standard_normal((2, 4, 5, 6, 7)), dtype)
+    out, ref = ours(x), theirs(xt)
+    tol = CONV_TOL[dtype]
+    _same(out, ref, dtype, "value", tol)
+    _backward(out, ref, dtype)
+    _same(x.grad, xt.grad, dtype, "input's gradient", tol)
+    _same(ours.weight.grad, theirs.weight.grad, dtype, "weight's gradient", tol)
+
+
+def _conv3d_errors():
+    return {
+        "3-d input": lambda m: F_(m).conv3d(m(2, 3, 4), m(1, 2, 1, 1, 1)),
+        "6-d input": lambda m: F_(m).conv3d(m(1, 1, 2, 3, 4, 4), m(1, 2, 1, 1, 1)),
+        "channels": lambda m: F_(m).conv3d(m(1, 3, 4, 4, 4), m(2, 2, 1, 1, 1)),
+        "groups": lambda m: F_(m).conv3d(m(1, 4, 4, 4, 4), m(3, 2, 1, 1, 1), groups=2),
+        "kernel larger than the input": lambda m: F_(m).conv3d(m(1, 2, 2, 4, 4),
+                                                               m(1, 2, 3, 1, 1)),
+        "'same' with a stride": lambda m: F_(m).conv3d(m(1, 2, 4, 4, 4), m(1, 2, 3, 3, 3),
+                                                       stride=2, padding="same"),
+        "module: 'same' with a stride": lambda m: nn_(m).Conv3d(2, 2, 3, stride=2,
+                                                                padding="same"),
+        "module: groups": lambda m: nn_(m).Conv3d(3, 2, 1, groups=2),
+    }
+
+
+CONV3D_ERRORS = _conv3d_errors()
+
+
+@pytest.mark.parametrize("name", sorted(CONV3D_ERRORS))
+def test_conv3d_errors_are_torchs(name):
+    call = CONV3D_ERRORS[name]
+    raises_as_torch_does(lambda: call(_ours), lambda: call(_theirs))
+
+
+def test_conv3d_gradcheck():
+    rng = np.random.default_rng(20)
+    args = [Tensor(rng.standard_normal(s), requires_grad=True)
+            for s in ((1, 2, 4, 3, 4), (2, 1, 2, 2, 3), (2,))]
+    assert gradcheck(lambda x, w, b: F.conv3d(x, w, b, stride=(2, 1, 1), padding=1, groups=2),
+                     args)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: F_(m).conv2d(m(1, 2, 2, 4), m(1, 2, 3, 1)),
+    lambda m: F_(m).conv1d(m(1, 2, 2), m(1, 2, 3)),
+    lambda m: F_(m).conv2d(m(1, 4, 4, 4), m(3, 2, 1, 1), groups=2)])
+def test_conv1d_and_conv2d_share_conv3d_s_messages(call):
+    """A kernel larger than the input and a weight not divisible by the groups, in conv1d and
+    conv2d (their messages, once tapegrad's own wording, are now torch's)."""
+    raises_as_torch_does(lambda: call(_ours), lambda: call(_theirs))
