@@ -23,6 +23,7 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .clip import clip_grad_norm_, clip_grad_value_
 from .early_stopping import EarlyStopping
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
@@ -33,11 +34,12 @@ from .nadam import NAdam
 from .optimizer import Optimizer, load, required, save
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 from .training import fit
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "Adadelta",
-           "NAdam", "RAdam", "lr_scheduler",
+           "NAdam", "RAdam", "Rprop", "ASGD", "lr_scheduler",
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR",
            "CosineAnnealingLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",

@@ -31,9 +31,10 @@ from autograd.checkpoint import UNREADABLE, CheckpointError
 from autograd.engine import STATE, InPlace, enable_grad
 
 
-def _as_tensors(entries, p):
+def _as_tensors(entries, p, scalars=("step",)):
     """A Tensor parameter's state entries as torch shows them: arrays as Tensors (copies),
-    the step count as a float32 0-d Tensor. (A Value's state stays floats.)"""
+    the step count (and the other `scalars`, ASGD's eta and mu) as float32 0-d Tensors.
+    (A Value's state stays floats.)"""
     if not isinstance(getattr(p, "_data", None), np.ndarray):
         return entries
     from autograd.tensor import Tensor
@@ -41,7 +42,7 @@ def _as_tensors(entries, p):
     for k, v in entries.items():
         if isinstance(v, np.ndarray):
             v = Tensor._node(v)
-        elif k == "step" and isinstance(v, numbers.Real):
+        elif k in scalars and isinstance(v, numbers.Real):
             v = Tensor._node(np.asarray(v, dtype=np.float32))
         out[k] = v
     return out
@@ -189,6 +190,9 @@ class Optimizer:
     PyTorch (a Value's grad is always a float, so Values are never skipped).
     """
 
+    # state entries that are one number per parameter (a float here, a 0-d Tensor in torch)
+    _scalar_state = ("step",)
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
@@ -317,7 +321,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = _as_tensors(copy.deepcopy(self.state[p]), p)
+                    state[index[id(p)]] = _as_tensors(copy.deepcopy(self.state[p]), p,
+                                                      self._scalar_state)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -344,7 +349,8 @@ class Optimizer:
             if p is None:
                 continue
             xp = _xp(p)
-            state[p] = {k: xp.load(v, p._data, k) for k, v in entries.items()}
+            state[p] = {k: (None if v is None else float(v)) if k in self._scalar_state
+                        else xp.load(v, p._data, k) for k, v in entries.items()}
         groups = []
         for mine, saved in zip(self.param_groups, saved_groups):
             group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
