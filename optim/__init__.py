@@ -8,7 +8,7 @@
         sched.step()
 
 Regularization can live in the optimizer or in the loss, with the same effect for SGD:
-    weight_decay=lam (SGD, Adam, Adagrad, RMSprop, Adamax, Adadelta, NAdam, RAdam) adds
+    weight_decay=lam (SGD, Adam, Adagrad, RMSprop, Adamax, Adadelta, NAdam, RAdam, ASGD) adds
         lam * p to each gradient, which is the gradient of the L2 penalty
         (lam / 2) * sum(p^2), i.e. of (lam / 2) * nn.functional.l2_penalty(params) added to
         the loss;
@@ -26,6 +26,7 @@ from .adamax import Adamax
 from .asgd import ASGD
 from .clip import clip_grad_norm_, clip_grad_value_
 from .early_stopping import EarlyStopping
+from .lbfgs import LBFGS
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
                            CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
                            LinearLR, LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR,
@@ -39,7 +40,7 @@ from .sgd import SGD
 from .training import fit
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "Adadelta",
-           "NAdam", "RAdam", "Rprop", "ASGD", "lr_scheduler",
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "lr_scheduler",
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR",
            "CosineAnnealingLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",

@@ -420,12 +420,21 @@ def save(optimizer, path):
     sd = optimizer.state_dict()
     arrays = {}
     nones = []
+    lists = []          # LBFGS's history: a list entry is one array per item, "<name>.<i>"
+
+    def put(idx, name, v):
+        if v is None:
+            nones.append([idx, name])
+        elif isinstance(v, list):
+            lists.append([idx, name, len(v)])
+            for i, item in enumerate(v):
+                put(idx, f"{name}.{i}", item)
+        else:
+            arrays[f"state.{idx}.{name}"] = np.asarray(v)
+
     for idx, entries in sd["state"].items():
         for name, v in entries.items():
-            if v is None:
-                nones.append([idx, name])
-            else:
-                arrays[f"state.{idx}.{name}"] = np.asarray(v)
+            put(idx, name, v)
     for i, group in enumerate(sd["param_groups"]):
         for k, v in group.items():
             try:
@@ -436,6 +445,7 @@ def save(optimizer, path):
     # a digest per entry, over its name, dtype, shape and bytes: zip's CRC-32 catches damaged
     # bytes but not members renamed, dropped or swapped (exp_avg and exp_avg_sq share a shape)
     meta = {"format": _FORMAT, "param_groups": sd["param_groups"], "nones": nones,
+            "lists": lists,
             "stateful": sorted(sd["state"]),
             "sha256": {k: _digest(k, v) for k, v in arrays.items()}}
     arrays["meta"] = np.array(json.dumps(meta))
@@ -516,6 +526,10 @@ def _unpack(arrays):
         state[int(idx)][name] = arr
     for idx, name in meta["nones"]:
         state[int(idx)][str(name)] = None
+    # innermost lists first (save lists the outer before its items)
+    for idx, name, length in reversed(meta.get("lists", [])):
+        entries = state[int(idx)]
+        entries[str(name)] = [entries.pop(f"{name}.{i}") for i in range(int(length))]
     groups = meta["param_groups"]
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         raise TypeError("'param_groups' must be a list of dicts")
@@ -534,8 +548,10 @@ def _check_groups(optimizer, saved_groups, path, error):
                 raise error(f"optimizer checkpoint '{path}': parameter group {i} lacks "
                             f"hyperparameter '{key}'")
             got = saved[key]
-            if isinstance(value, bool) or value is None:
+            if isinstance(value, bool):
                 ok = isinstance(got, bool) or got is None
+            elif value is None:         # foreach's None or True; LBFGS's line_search_fn
+                ok = got is None or isinstance(got, (bool, str))
             elif isinstance(value, numbers.Real):
                 ok = isinstance(got, numbers.Real) and not isinstance(got, bool)
             elif isinstance(value, (tuple, list)):
