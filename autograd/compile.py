@@ -289,16 +289,18 @@ class Trace:
             f"fixed shape: where(mask, x, 0) or x * mask instead of x[mask], and a sum over "
             f"the mask (mask.sum()) for a count")
 
-    def refuse(self, what):
+    def refuse(self, what, advice=None):
         """An effect that compiled code would not repeat (.grad written, parameters updated,
         gradients as plain arrays): it happens once, at the trace, and later calls would train
-        on the trace's numbers. An error at trace time instead."""
+        on the trace's numbers. An error at trace time instead; `advice` replaces the general
+        remedy when the caller knows a better one."""
         raise CompileError(
             f"compile: {_name(self.fn)} calls {what} inside the compiled function; a trace runs "
-            f"it once, and the compiled code would not repeat it. A compiled training step "
-            f"may call zero_grad(), loss.backward() once and the optimizer's step() after it, "
-            f"and return the loss; or compile the loss alone and call those outside: "
-            f"loss = step(x, y); loss.backward(); opt.step()")
+            f"it once, and the compiled code would not repeat it. " + (advice or
+            "A compiled training step "
+            "may call zero_grad(), loss.backward() once and the optimizer's step() after it, "
+            "and return the loss; or compile the loss alone and call those outside: "
+            "loss = step(x, y); loss.backward(); opt.step()"))
 
     def refuse_hook(self, kind):
         """Tensor.register_hook (kind "grad") or register_post_accumulate_grad_hook ("post")

@@ -8,7 +8,7 @@
         sched.step()
 
 Regularization can live in the optimizer or in the loss, with the same effect for SGD:
-    weight_decay=lam (SGD, Adam, Adagrad, RMSprop, Adamax, Adadelta, NAdam, RAdam) adds
+    weight_decay=lam (SGD, Adam, Adagrad, RMSprop, Adamax, Adadelta, NAdam, RAdam, ASGD) adds
         lam * p to each gradient, which is the gradient of the L2 penalty
         (lam / 2) * sum(p^2), i.e. of (lam / 2) * nn.functional.l2_penalty(params) added to
         the loss;
@@ -23,8 +23,10 @@ from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
+from .asgd import ASGD
 from .clip import clip_grad_norm_, clip_grad_value_
 from .early_stopping import EarlyStopping
+from .lbfgs import LBFGS
 from .lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
                            CosineAnnealingWarmRestarts, CyclicLR, ExponentialLR, LambdaLR,
                            LinearLR, LRScheduler, MultiplicativeLR, MultiStepLR, OneCycleLR,
@@ -33,11 +35,12 @@ from .nadam import NAdam
 from .optimizer import Optimizer, load, required, save
 from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 from .training import fit
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "Adadelta",
-           "NAdam", "RAdam", "lr_scheduler",
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "lr_scheduler",
            "LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LambdaLR",
            "CosineAnnealingLR", "MultiplicativeLR", "ConstantLR", "LinearLR", "PolynomialLR",
            "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",

@@ -31,9 +31,10 @@ from autograd.checkpoint import UNREADABLE, CheckpointError
 from autograd.engine import STATE, InPlace, enable_grad
 
 
-def _as_tensors(entries, p):
+def _as_tensors(entries, p, scalars=("step",)):
     """A Tensor parameter's state entries as torch shows them: arrays as Tensors (copies),
-    the step count as a float32 0-d Tensor. (A Value's state stays floats.)"""
+    the step count (and the other `scalars`, ASGD's eta and mu) as float32 0-d Tensors.
+    (A Value's state stays floats.)"""
     if not isinstance(getattr(p, "_data", None), np.ndarray):
         return entries
     from autograd.tensor import Tensor
@@ -41,7 +42,7 @@ def _as_tensors(entries, p):
     for k, v in entries.items():
         if isinstance(v, np.ndarray):
             v = Tensor._node(v)
-        elif k == "step" and isinstance(v, numbers.Real):
+        elif k in scalars and isinstance(v, numbers.Real):
             v = Tensor._node(np.asarray(v, dtype=np.float32))
         out[k] = v
     return out
@@ -189,6 +190,9 @@ class Optimizer:
     PyTorch (a Value's grad is always a float, so Values are never skipped).
     """
 
+    # state entries that are one number per parameter (a float here, a 0-d Tensor in torch)
+    _scalar_state = ("step",)
+
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
         self.state = defaultdict(dict)
@@ -317,7 +321,8 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p in self.state:
-                    state[index[id(p)]] = _as_tensors(copy.deepcopy(self.state[p]), p)
+                    state[index[id(p)]] = _as_tensors(copy.deepcopy(self.state[p]), p,
+                                                      self._scalar_state)
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
@@ -344,7 +349,8 @@ class Optimizer:
             if p is None:
                 continue
             xp = _xp(p)
-            state[p] = {k: xp.load(v, p._data, k) for k, v in entries.items()}
+            state[p] = {k: (None if v is None else float(v)) if k in self._scalar_state
+                        else xp.load(v, p._data, k) for k, v in entries.items()}
         groups = []
         for mine, saved in zip(self.param_groups, saved_groups):
             group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
@@ -414,12 +420,21 @@ def save(optimizer, path):
     sd = optimizer.state_dict()
     arrays = {}
     nones = []
+    lists = []          # LBFGS's history: a list entry is one array per item, "<name>.<i>"
+
+    def put(idx, name, v):
+        if v is None:
+            nones.append([idx, name])
+        elif isinstance(v, list):
+            lists.append([idx, name, len(v)])
+            for i, item in enumerate(v):
+                put(idx, f"{name}.{i}", item)
+        else:
+            arrays[f"state.{idx}.{name}"] = np.asarray(v)
+
     for idx, entries in sd["state"].items():
         for name, v in entries.items():
-            if v is None:
-                nones.append([idx, name])
-            else:
-                arrays[f"state.{idx}.{name}"] = np.asarray(v)
+            put(idx, name, v)
     for i, group in enumerate(sd["param_groups"]):
         for k, v in group.items():
             try:
@@ -430,6 +445,7 @@ def save(optimizer, path):
     # a digest per entry, over its name, dtype, shape and bytes: zip's CRC-32 catches damaged
     # bytes but not members renamed, dropped or swapped (exp_avg and exp_avg_sq share a shape)
     meta = {"format": _FORMAT, "param_groups": sd["param_groups"], "nones": nones,
+            "lists": lists,
             "stateful": sorted(sd["state"]),
             "sha256": {k: _digest(k, v) for k, v in arrays.items()}}
     arrays["meta"] = np.array(json.dumps(meta))
@@ -510,6 +526,10 @@ def _unpack(arrays):
         state[int(idx)][name] = arr
     for idx, name in meta["nones"]:
         state[int(idx)][str(name)] = None
+    # innermost lists first (save lists the outer before its items)
+    for idx, name, length in reversed(meta.get("lists", [])):
+        entries = state[int(idx)]
+        entries[str(name)] = [entries.pop(f"{name}.{i}") for i in range(int(length))]
     groups = meta["param_groups"]
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         raise TypeError("'param_groups' must be a list of dicts")
@@ -528,8 +548,10 @@ def _check_groups(optimizer, saved_groups, path, error):
                 raise error(f"optimizer checkpoint '{path}': parameter group {i} lacks "
                             f"hyperparameter '{key}'")
             got = saved[key]
-            if isinstance(value, bool) or value is None:
+            if isinstance(value, bool):
                 ok = isinstance(got, bool) or got is None
+            elif value is None:         # foreach's None or True; LBFGS's line_search_fn
+                ok = got is None or isinstance(got, (bool, str))
             elif isinstance(value, numbers.Real):
                 ok = isinstance(got, numbers.Real) and not isinstance(got, bool)
             elif isinstance(value, (tuple, list)):
