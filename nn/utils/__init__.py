@@ -12,6 +12,8 @@ import numpy as np
 
 from autograd.engine import STATE
 
+from . import rnn    # torch.nn.utils.rnn: padding and packing variable-length sequences
+
 
 def _grad_array(grad):
     """A gradient as a float64 numpy array, or None: a Tensor's array, a Value's float, or
