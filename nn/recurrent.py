@@ -32,7 +32,7 @@ from autograd.ops import OPS
 from . import init
 from .layers import _dtype
 from .module import Module, Parameter
-from .utils.rnn import PackedSequence
+from .utils.rnn import PackedSequence, _ints
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
@@ -454,7 +454,7 @@ class _SequenceBase(_RecurrentBase):
         GRU step by step, as their plain forward."""
         name = f"{type(self).__name__}({self.extra_repr()})"
         data, batch_sizes, sorted_indices, unsorted_indices = packed
-        sizes = batch_sizes.tolist()        # refused under compile when a value of the program
+        sizes = _ints(batch_sizes, "a PackedSequence's batch_sizes")
         x = _input(data, self.weight_ih_l0)
         if x.ndim != 2 or x.shape[-1] != self.input_size:
             raise ValueError(f"{name}: expected packed data of shape (sum of lengths, "

@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from autograd import Tensor
+from autograd.engine import STATE
 from autograd.functional import concatenate, pad, stack
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence",
@@ -94,16 +95,26 @@ def invert_permutation(permutation):
     """The inverse of a 1-d permutation tensor p: out[p[i]] = i (None stays None)."""
     if permutation is None:
         return None
-    p = np.asarray(_ints(permutation), dtype=np.int64)
+    p = np.asarray(_ints(permutation, "a PackedSequence's sorted_indices"), dtype=np.int64)
     out = np.empty_like(p)
     out[p] = np.arange(p.size, dtype=np.int64)
     return Tensor(out)
 
 
-def _ints(t):
-    """An integer tensor (or a list) as Python ints. tolist(): inside autograd.compile a value
-    of the program read this way is refused, where a read of its array would be frozen."""
-    return t.tolist() if isinstance(t, Tensor) else list(t)
+def _ints(t, what):
+    """An integer tensor (or a list) as Python ints. Inside autograd.compile, a tensor that is
+    a value of the program (an argument, or made before the trace) is refused: the trace
+    would keep its first call's numbers."""
+    if not isinstance(t, Tensor):
+        return list(t)
+    if STATE.trace is not None and STATE.trace.reads(t):
+        from autograd.compile import CompileError
+        raise CompileError(f"compile: {what} is a tensor the compiled function reads as "
+                           f"Python ints (they set the shapes of the packed steps); a trace "
+                           f"would keep its first call's numbers. Pass the lengths as a tuple "
+                           f"of ints (a new tuple traces again) and pack inside the compiled "
+                           f"function, or run it eagerly")
+    return t.tolist()
 
 
 def _int64(values):
@@ -133,7 +144,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     input. A length beyond T is an IndexError here (torch's forward reads past the end of the
     input and its backward raises this IndexError)."""
     if isinstance(lengths, Tensor):
-        lens = np.asarray(_ints(lengths)).astype(np.int64)
+        lens = np.asarray(_ints(lengths, "pack_padded_sequence's lengths")).astype(np.int64)
     else:
         lens = np.asarray(lengths).astype(np.int64)
     if not isinstance(input, Tensor):
@@ -180,7 +191,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     """The inverse of pack_padded_sequence: (padded, lengths). padded is (T, B, *) (batch_first:
     (B, T, *)) in the batch's original order, padding_value after each sequence's end, T the
     longest length or total_length (which may not be shorter); lengths an int64 tensor."""
-    batch_sizes = np.asarray(_ints(sequence.batch_sizes), dtype=np.int64)
+    batch_sizes = np.asarray(_ints(sequence.batch_sizes, "a PackedSequence's batch_sizes"),
+                             dtype=np.int64)
     max_len = batch_sizes.size
     if total_length is not None:
         if total_length < max_len:
@@ -195,11 +207,11 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     lengths = (batch_sizes[None, :] > np.arange(B)[:, None]).sum(1)
     # index[t, b]: the row of data holding step t of sorted sequence b, or n, the padding row
     index = np.full((max_len, B), n, dtype=np.int64)
-    t_steps = np.arange(batch_sizes.size)
     valid = np.arange(B)[None, :] < batch_sizes[:, None]
-    index[t_steps] = np.where(valid, offsets[:, None] + np.arange(B)[None, :], n)
+    index[:batch_sizes.size] = np.where(valid, offsets[:, None] + np.arange(B)[None, :], n)
     if sequence.unsorted_indices is not None:
-        unsorted = np.asarray(_ints(sequence.unsorted_indices), dtype=np.int64)
+        unsorted = np.asarray(_ints(sequence.unsorted_indices,
+                                    "a PackedSequence's unsorted_indices"), dtype=np.int64)
         index, lengths = index[:, unsorted], lengths[unsorted]
     filler = Tensor(np.full((1,) + tuple(data.shape[1:]), padding_value, dtype=data._data.dtype))
     padded = concatenate([data, filler])[index.T if batch_first else index]
