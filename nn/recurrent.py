@@ -275,7 +275,9 @@ class _SequenceBase(_RecurrentBase):
     """A cell run over a sequence, torch's RNN/LSTM/GRU interface (one direction, no dropout).
 
     forward(input, hx=None) -> (output, h_n) [LSTM: (output, (h_n, c_n))]
-      input   (T, B, I), or (B, T, I) with batch_first=True, or unbatched (T, I)
+      input   (T, B, I), or (B, T, I) with batch_first=True, or unbatched (T, I), or a
+              PackedSequence (nn.utils.rnn): output is then one too, and h_n holds each
+              sequence's h at its own last step (see _packed_forward)
       hx      h_0 of shape (num_layers, B, H) (LSTM: the tuple (h_0, c_0)); zeros when None
       output  h_t of the last layer for every t: (T, B, H) or (B, T, H) with batch_first
       h_n     the last h of every layer: (num_layers, B, H) (unbatched: drop B)
