@@ -482,3 +482,55 @@ def test_compile_refuses_lengths_and_packed_sequences_that_are_values_of_the_pro
     packed = rnn.pack_padded_sequence(x, [5, 2, 3], batch_first=True, enforce_sorted=False)
     with pytest.raises(CompileError, match="a PackedSequence's batch_sizes is a tensor"):
         autograd.compile(g)(packed)
+
+
+# ---------------------------------------------------------------------------------------------
+# the NLP tutorials' pattern, trained
+class _Classifier:
+    """Embedding -> pad_sequence -> pack (unsorted) -> LSTM -> h_n[-1] -> Linear, written once
+    for both libraries (`lib` is nn or torch.nn, `R` its utils.rnn)."""
+
+    def __init__(self, lib, R, **kw):
+        self.R = R
+        self.emb = lib.Embedding(10, 3, padding_idx=0, **kw)
+        self.lstm = lib.LSTM(3, 4, num_layers=2, batch_first=True, **kw)
+        self.head = lib.Linear(4, 2, **kw)
+        self.modules = [self.emb, self.lstm, self.head]
+
+    def parameters(self):
+        return [p for m in self.modules for p in m.parameters()]
+
+    def __call__(self, sentences, lengths):
+        padded = self.R.pad_sequence([self.emb(s) for s in sentences], batch_first=True)
+        packed = self.R.pack_padded_sequence(padded, lengths, batch_first=True,
+                                             enforce_sorted=False)
+        _, (h, _) = self.lstm(packed)
+        return self.head(h[-1])
+
+
+def test_tutorial_classifier_on_packed_sentences_trains_as_torch():
+    import optim
+    ours = _Classifier(nn, rnn, dtype=np.float64)
+    theirs = _Classifier(torch.nn, TR, dtype=torch.float64)
+    for p, pt in zip(ours.parameters(), theirs.parameters()):
+        pt.data = torch.tensor(p.detach().numpy().copy())
+    opt = optim.SGD(ours.parameters(), lr=0.5)
+    optt = torch.optim.SGD(theirs.parameters(), lr=0.5)
+    rng = np.random.default_rng(16)
+    for step in range(4):
+        lens = [int(n) for n in rng.integers(1, 6, 5)]
+        words = [rng.integers(1, 10, n) for n in lens]
+        labels = rng.integers(0, 2, 5)
+        loss = nn.functional.cross_entropy(
+            ours([autograd.tensor(w) for w in words], lens), autograd.tensor(labels))
+        losst = torch.nn.functional.cross_entropy(
+            theirs([torch.tensor(w) for w in words], lens), torch.tensor(labels))
+        _close(loss, losst, f"loss at step {step}")
+        opt.zero_grad()
+        optt.zero_grad()
+        loss.backward()
+        losst.backward()
+        opt.step()
+        optt.step()
+    for k, (p, pt) in enumerate(zip(ours.parameters(), theirs.parameters())):
+        _close(p, pt, f"parameter {k} after 4 steps")
