@@ -224,6 +224,8 @@ PACK_ERRORS = [
     ("unsorted tensor", dict(lengths=[1, 3, 2], tensor=True)),
     ("1-d input", dict(lengths=[3], shape=(4,))),
     ("empty input", dict(lengths=[1, 1, 1], shape=(0, 3, 2))),
+    ("a list as input", dict(lengths=[2, 1], input=[[1.0, 2.0], [3.0, 4.0]])),
+    ("an array as input", dict(lengths=[2, 1], input=np.zeros((3, 2)))),
 ]
 
 
@@ -234,11 +236,13 @@ def test_pack_padded_sequence_errors_as_torch(case):
     shape = kw.pop("shape", (4, 3, 2))
     lengths = kw.pop("lengths")
     tensor = kw.pop("tensor", False)
+    raw = kw.pop("input", None)
+    x, xt = (raw, raw) if raw is not None else (Tensor(_x(shape)), torch.tensor(_x(shape)))
     _raises_as_torch(
         lambda: rnn.pack_padded_sequence(
-            Tensor(_x(shape)), autograd.tensor(lengths) if tensor else lengths, **kw),
+            x, autograd.tensor(lengths) if tensor else lengths, **kw),
         lambda: TR.pack_padded_sequence(
-            torch.tensor(_x(shape)), torch.tensor(lengths) if tensor else lengths, **kw))
+            xt, torch.tensor(lengths) if tensor else lengths, **kw))
 
 
 @pytest.mark.parametrize("batch_first", [False, True])

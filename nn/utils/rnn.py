@@ -148,8 +148,11 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     else:
         lens = np.asarray(lengths).astype(np.int64)
     if not isinstance(input, Tensor):
-        raise TypeError(f"pack_padded_sequence(): argument 'input' (position 1) must be "
-                        f"Tensor, not {type(input).__name__}")
+        kind = type(input)
+        kind = kind.__name__ if kind.__module__ == "builtins" else (
+            f"{kind.__module__}.{kind.__name__}")
+        raise TypeError(f"_pack_padded_sequence(): argument 'input' (position 1) must be "
+                        f"Tensor, not {kind}")
     if input.ndim < 2:
         raise _dim_error(1, input.ndim)
     if input._data.size == 0:
