@@ -32,6 +32,7 @@ from autograd.ops import OPS
 from . import init
 from .layers import _dtype
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, _ints
 
 _GATES = {"RNN": 1, "LSTM": 4, "GRU": 3}
 
@@ -49,6 +50,14 @@ def _input(x, like):
 def _linear(x, weight, bias):
     from autograd.functional import linear      # lazily, as _stack
     return linear(x, weight, bias)
+
+
+def _concat(tensors):
+    """The tensors joined along axis 0; one tensor as it is (no node)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    from autograd.functional import concatenate      # lazily, as _stack
+    return concatenate(tensors, 0)
 
 
 def _stack(tensors, axis):
@@ -266,7 +275,9 @@ class _SequenceBase(_RecurrentBase):
     """A cell run over a sequence, torch's RNN/LSTM/GRU interface (one direction, no dropout).
 
     forward(input, hx=None) -> (output, h_n) [LSTM: (output, (h_n, c_n))]
-      input   (T, B, I), or (B, T, I) with batch_first=True, or unbatched (T, I)
+      input   (T, B, I), or (B, T, I) with batch_first=True, or unbatched (T, I), or a
+              PackedSequence (nn.utils.rnn): output is then one too, and h_n holds each
+              sequence's h at its own last step (see _packed_forward)
       hx      h_0 of shape (num_layers, B, H) (LSTM: the tuple (h_0, c_0)); zeros when None
       output  h_t of the last layer for every t: (T, B, H) or (B, T, H) with batch_first
       h_n     the last h of every layer: (num_layers, B, H) (unbatched: drop B)
@@ -309,8 +320,9 @@ class _SequenceBase(_RecurrentBase):
             s += f", nonlinearity={self.nonlinearity!r}"
         return s
 
-    def _initial(self, t, batch, batched, what):
-        """h_0 or c_0 as a list of per-layer (B, H) Tensors, or [None] * layers for zeros."""
+    def _initial(self, t, batch, batched, what, order=None):
+        """h_0 or c_0 as a list of per-layer (B, H) Tensors, or [None] * layers for zeros;
+        `order` (a packed input's sorted_indices) permutes the batch."""
         L, H = self.num_layers, self.hidden_size
         if t is None:
             return [None] * L
@@ -321,9 +333,13 @@ class _SequenceBase(_RecurrentBase):
                              f"shape {want} (num_layers, batch, hidden_size), got {tuple(t.shape)}")
         if not batched:
             t = t.reshape(L, 1, H)
+        if order is not None:
+            t = t.index_select(1, order)
         return [t[k] for k in range(L)]
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._packed_forward(input, hx)
         x = _input(input, self.weight_ih_l0)
         name = f"{type(self).__name__}({self.extra_repr()})"
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
@@ -426,6 +442,116 @@ class _SequenceBase(_RecurrentBase):
             return output, (_stack(h_last, 0), _stack(c_last, 0))
         return seq.reshape(T, H), (_stack(h_last, 0).reshape(L, H),
                                    _stack(c_last, 0).reshape(L, H))
+
+
+    def _packed_forward(self, packed, hx):
+        """forward on a PackedSequence: (PackedSequence of the last layer's h, h_n) [LSTM:
+        (..., (h_n, c_n))], h_n holding each sequence's h at its own last step, in the batch's
+        original order; hx (num_layers, B, H) in that order too (torch's permute_hidden).
+
+        The batch shrinks as sequences end (batch_sizes, non-increasing): step t runs the
+        first batch_sizes[t] rows of the state on its rows of the packed data, and the rows
+        that stop there are the final states of their sequences. LSTM runs each stretch of
+        steps with one batch size as one lstm_layer row (at most B rows per layer); RNN and
+        GRU step by step, as their plain forward."""
+        name = f"{type(self).__name__}({self.extra_repr()})"
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        sizes = _ints(batch_sizes, "a PackedSequence's batch_sizes")
+        x = _input(data, self.weight_ih_l0)
+        if x.ndim != 2 or x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: expected packed data of shape (sum of lengths, "
+                             f"{self.input_size}), got {tuple(x.shape)}")
+        if x.shape[0] != sum(sizes):
+            raise ValueError(f"{name}: packed data has {x.shape[0]} rows, its batch_sizes "
+                             f"sum to {sum(sizes)}")
+        B, L, H = sizes[0], self.num_layers, self.hidden_size
+        if self._mode == "LSTM":
+            if hx is None:
+                h0, c0 = [None] * L, [None] * L
+            else:
+                if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+                    raise TypeError(f"{name}: hx must be a tuple (h_0, c_0), got "
+                                    f"{type(hx).__name__}")
+                h0 = self._initial(hx[0], B, True, "h_0", sorted_indices)
+                c0 = self._initial(hx[1], B, True, "c_0", sorted_indices)
+        else:
+            h0 = self._initial(hx, B, True, "h_0", sorted_indices)
+            c0 = [None] * L
+        # runs of steps with one batch size: (first step, steps, batch size, first row)
+        runs, row = [], 0
+        for t, b in enumerate(sizes):
+            if runs and runs[-1][2] == b:
+                runs[-1][1] += 1
+            else:
+                runs.append([t, 1, b, row])
+            row += b
+        seq = x
+        h_last, c_last = [], []
+        for k in range(L):
+            if self._mode == "LSTM":
+                seq, h, c = self._packed_lstm_layer(k, seq, h0[k], c0[k], runs, B)
+                c_last.append(c)
+            else:
+                seq, h = self._packed_layer(k, seq, h0[k], sizes, B)
+            h_last.append(h)
+        h_n = _stack(h_last, 0)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+        out = PackedSequence(seq, batch_sizes, sorted_indices, unsorted_indices)
+        if self._mode != "LSTM":
+            return out, h_n
+        c_n = _stack(c_last, 0)
+        if unsorted_indices is not None:
+            c_n = c_n.index_select(1, unsorted_indices)
+        return out, (h_n, c_n)
+
+    def _packed_layer(self, k, seq, h, sizes, B):
+        """RNN/GRU layer k over packed rows: (its h rows, packed; final h per sorted row)."""
+        w_hh_t = getattr(self, f"weight_hh_l{k}").T
+        b_hh = getattr(self, f"bias_hh_l{k}")
+        w_ih_t, bias = self._input_terms(getattr(self, f"weight_ih_l{k}"),
+                                         getattr(self, f"bias_ih_l{k}"), b_hh)
+        gx = self._projection(seq, w_ih_t, bias)
+        if h is None and len(sizes) == 1:
+            # as forward: a real zero state, so that W_hh gets its zero gradient at T = 1
+            h = Tensor(np.zeros((B, self.hidden_size), dtype=w_hh_t.dtype))
+        outs, ended, row = [], [], 0
+        for b in sizes:
+            if h is not None and h.shape[0] > b:
+                ended.append(h[b:])         # these sequences ended at the previous step
+                h = h[:b]
+            h, _ = self._step(gx[row:row + b], h, None, w_hh_t, b_hh)
+            outs.append(h)
+            row += b
+        ended.append(h)
+        return _concat(outs), _concat(ended[::-1])
+
+    def _packed_lstm_layer(self, k, seq, h, c, runs, B):
+        """LSTM layer k over packed rows, one lstm_layer row per run of equal batch sizes:
+        (its h rows, packed; final h and c per sorted row)."""
+        H = self.hidden_size
+        w_hh, w_ih = getattr(self, f"weight_hh_l{k}"), getattr(self, f"weight_ih_l{k}")
+        bias = self._input_bias(getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}"))
+        matmul_dtype(seq, w_ih)
+        gx = _linear(seq, w_ih, bias)
+        if h is None:
+            h = Tensor(np.zeros((B, H), dtype=gx.dtype))
+        else:
+            matmul_dtype(h, w_hh)
+        if c is None:
+            c = Tensor(np.zeros((B, H), dtype=gx.dtype))
+        outs, ended_h, ended_c = [], [], []
+        for _, n, b, row in runs:
+            if h.shape[0] > b:
+                ended_h.append(h[b:])
+                ended_c.append(c[b:])
+                h, c = h[:b], c[:b]
+            states = _LSTM_LAYER(gx[row:row + n * b].reshape(n, b, 4 * H), h, c, w_hh, ctx={})
+            outs.append(states[0, 1:].reshape(n * b, H))
+            h, c = states[0, n], states[1, n]
+        ended_h.append(h)
+        ended_c.append(c)
+        return _concat(outs), _concat(ended_h[::-1]), _concat(ended_c[::-1])
 
 
 class RNN(_SequenceBase):

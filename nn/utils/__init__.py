@@ -12,6 +12,8 @@ import numpy as np
 
 from autograd.engine import STATE
 
+from . import rnn    # torch.nn.utils.rnn: padding and packing variable-length sequences
+
 
 def _grad_array(grad):
     """A gradient as a float64 numpy array, or None: a Tensor's array, a Value's float, or
@@ -34,8 +36,8 @@ def _norm(grad):
 
 def _groups(module, per_layer):
     """(name, [parameters]) pairs: one per parameter, or one per module owning parameters."""
-    from .module import Module
-    from .scalar import MLP, Layer, Neuron
+    from ..module import Module
+    from ..scalar import MLP, Layer, Neuron
     if isinstance(module, Module):
         if not per_layer:
             return [(n, [p]) for n, p in module.named_parameters()]
@@ -133,7 +135,7 @@ def plot_grad_flow(module, ax=None, title="gradient flow"):
 
 
 def _is_module(module):
-    from .module import Module
+    from ..module import Module
     return isinstance(module, Module)
 
 
