@@ -24,6 +24,16 @@ from .utils import lazy_property
 __all__ = ["Distribution"]
 
 
+class _ConstraintError(ValueError):
+    """torch's ValueError for a value outside a constraint. A subclass, so that the engine
+    lets it through as it is from inside a compiled program (it wraps a plain ValueError of a
+    forward in a shape message); it prints as ValueError."""
+
+
+_ConstraintError.__name__ = _ConstraintError.__qualname__ = "ValueError"
+_ConstraintError.__module__ = "builtins"
+
+
 def _require(valid, value, message):
     """Raise ValueError(message + str(value)) unless every entry of the bool tensor valid is
     True. A check of the numpy row: a compiled call raises as eager code does."""
@@ -32,7 +42,7 @@ def _require(valid, value, message):
 
     def error(ok, v):
         shown = value if v is value._data else Tensor(v)
-        return ValueError(message + str(shown))
+        return _ConstraintError(message + str(shown))
     _check_values(invalid, error, valid, value)
 
 
