@@ -87,13 +87,29 @@ def _params(name, rng):
                                lambda m, a, b: m.Independent(m.Normal(a, b), 1)),
         "independent_bernoulli": ([rng.uniform(0.1, 0.9, (2, 3))],
                                   lambda m, p: m.Independent(m.Bernoulli(p), 2)),
+        # covariance A A^T + I: any A gives a valid one, so gradcheck can move A freely
+        "mvn_covariance": ([r(3), r((2, 3, 3))],
+                           lambda m, a, b: m.MultivariateNormal(a, covariance_matrix=_spd(b))),
+        "mvn_precision": ([r((2, 1, 2)), r((3, 2, 2))],
+                          lambda m, a, b: m.MultivariateNormal(a, precision_matrix=_spd(b))),
+        "mvn_scale_tril": ([r((2, 3)), np.tril(r((3, 3)), -1) + np.diag(_positive(rng, 3))],
+                           lambda m, a, b: m.MultivariateNormal(a, scale_tril=b.tril())),
     }[name]
+
+
+def _spd(a):
+    """a a^T + I (a batch of symmetric positive-definite matrices), in either library."""
+    return a @ a.transpose(-2, -1) + a.new_ones(a.shape[-1]).diag()
 
 
 CASES = ["normal_vector", "normal_scalar_tensors", "normal_broadcast", "normal_number_loc",
          "uniform", "uniform_broadcast", "bernoulli_probs", "bernoulli_logits",
          "categorical_probs", "categorical_batch", "categorical_logits", "onehot_probs",
-         "onehot_logits", "independent_normal", "independent_bernoulli"]
+         "onehot_logits", "independent_normal", "independent_bernoulli", "mvn_covariance",
+         "mvn_precision", "mvn_scale_tril"]
+# a matrix product (L eps) rounds differently in numpy and in torch: the same draws, samples
+# equal to the last bits only
+NOT_BIT_EXACT = {"mvn_covariance", "mvn_precision", "mvn_scale_tril"}
 NO_MODE = {"uniform", "uniform_broadcast"}         # torch's mode is nan there: compared apart
 
 
@@ -158,11 +174,11 @@ def test_samples_are_torchs_for_the_same_seed(name, np_dtype, torch_dtype, sampl
         both_seeded(seed)
         a, b = ours.sample(sample_shape), theirs.sample(sample_shape)
         assert a.shape == b.shape == ours._extended_shape(sample_shape)
-        close(a, b, exact=True)
+        close(a, b, exact=name not in NOT_BIT_EXACT)
         assert not a.requires_grad and a.grad_fn is None
         if theirs.has_rsample:
             a, b = ours.rsample(sample_shape), theirs.rsample(sample_shape)
-            close(a, b, exact=True)
+            close(a, b, exact=name not in NOT_BIT_EXACT)
             assert a.requires_grad and a.grad_fn is not None
 
 
@@ -179,12 +195,13 @@ def test_samples_of_sixteen_and_more_take_torchs_vectorized_path(np_dtype, torch
 
 
 @pytest.mark.parametrize("name", ["normal_broadcast", "uniform_broadcast",
-                                  "independent_normal"])
+                                  "independent_normal", "mvn_covariance", "mvn_precision",
+                                  "mvn_scale_tril"])
 def test_rsample_gradient_matches_torch(name):
     ours, theirs, ours_p, theirs_p = build(name, np.float64)
     both_seeded(11)
     a, b = ours.rsample((4,)), theirs.rsample((4,))
-    close(a, b, exact=True)
+    close(a, b, exact=name not in NOT_BIT_EXACT)
     (a ** 2).sum().backward()
     (b ** 2).sum().backward()
     for p, q in zip(ours_p, theirs_p):
@@ -203,7 +220,8 @@ def test_gradcheck_log_prob_and_entropy_in_float64(name):
     assert autograd.gradcheck(f, ours_p)
 
 
-@pytest.mark.parametrize("name", ["normal_broadcast", "uniform", "independent_normal"])
+@pytest.mark.parametrize("name", ["normal_broadcast", "uniform", "independent_normal",
+                                  "mvn_covariance", "mvn_precision", "mvn_scale_tril"])
 def test_gradcheck_rsample_in_float64(name):
     _, _, ours_p, _ = build(name, np.float64)
     make = _params(name, np.random.default_rng(0))[1]
@@ -322,12 +340,15 @@ def _kl_pairs(rng):
         "independent": ([r((2, 3)), pos((2, 3)), r((2, 3)), pos((2, 3))],
                         lambda m, a, b, c, d: (m.Independent(m.Normal(a, b), 1),
                                                m.Independent(m.Normal(c, d), 1))),
+        "mvn": ([r((2, 3)), r((2, 3, 3)), r(3), r((3, 3))],
+                lambda m, a, b, c, d: (m.MultivariateNormal(a, covariance_matrix=_spd(b)),
+                                       m.MultivariateNormal(c, precision_matrix=_spd(d)))),
     }
 
 
 @pytest.mark.parametrize("np_dtype,torch_dtype", DTYPES, ids=["float32", "float64"])
 @pytest.mark.parametrize("pair", ["normal", "normal_standard", "bernoulli", "bernoulli_logits",
-                                  "categorical", "onehot", "uniform", "independent"])
+                                  "categorical", "onehot", "uniform", "independent", "mvn"])
 def test_kl_divergence_and_its_gradients_match_torch(pair, np_dtype, torch_dtype):
     arrays, make = _kl_pairs(np.random.default_rng(4))[pair]
     arrays = [np.asarray(a, dtype=np_dtype) for a in arrays]
@@ -475,6 +496,44 @@ def test_validation_can_be_turned_off_per_instance_and_by_default():
     with pytest.raises(ValueError):
         D.Normal(0.0, -1.0)
     assert lp._validate_args is False
+
+
+def test_mvn_matrices_are_made_lazily_as_torchs():
+    ours, theirs, _, _ = build("mvn_covariance", np.float64)
+    for name in ("scale_tril", "precision_matrix", "covariance_matrix"):
+        assert (name in ours.__dict__) == (name in theirs.__dict__)
+        close(getattr(ours, name), getattr(theirs, name))
+    assert repr(ours) == repr(theirs)           # the lazily made matrices show there too
+
+
+def test_mvn_errors_are_torchs():
+    z, tz = ours_of(np.zeros(2)), theirs_of(np.zeros(2))
+    eye, teye = ours_of(np.eye(2)), theirs_of(np.eye(2))
+    not_pd = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]]])
+    _message(lambda: D.MultivariateNormal(z, covariance_matrix=ours_of(not_pd)),
+             lambda: TD.MultivariateNormal(tz, covariance_matrix=theirs_of(not_pd)))
+    _message(lambda: D.MultivariateNormal(z, precision_matrix=ours_of(not_pd[1])),
+             lambda: TD.MultivariateNormal(tz, precision_matrix=theirs_of(not_pd[1])))
+    upper = np.array([[1.0, 1.0], [0.0, 1.0]])
+    _message(lambda: D.MultivariateNormal(z, scale_tril=ours_of(upper)),
+             lambda: TD.MultivariateNormal(tz, scale_tril=theirs_of(upper)))
+    _message(lambda: D.MultivariateNormal(z, covariance_matrix=ours_of(not_pd),
+                                          validate_args=False),
+             lambda: TD.MultivariateNormal(tz, covariance_matrix=theirs_of(not_pd),
+                                           validate_args=False), RuntimeError)
+    _message(lambda: D.MultivariateNormal(ours_of(0.0), eye),
+             lambda: TD.MultivariateNormal(theirs_of(0.0), teye))
+    _message(lambda: D.MultivariateNormal(z), lambda: TD.MultivariateNormal(tz))
+    _message(lambda: D.MultivariateNormal(z, eye, scale_tril=eye),
+             lambda: TD.MultivariateNormal(tz, teye, scale_tril=teye))
+    for key in ("covariance_matrix", "precision_matrix", "scale_tril"):
+        _message(lambda: D.MultivariateNormal(z, **{key: z}),
+                 lambda: TD.MultivariateNormal(tz, **{key: tz}))
+    p3 = D.MultivariateNormal(ours_of(np.zeros(3)), ours_of(np.eye(3)))
+    tp3 = TD.MultivariateNormal(theirs_of(np.zeros(3)), theirs_of(np.eye(3)))
+    _message(lambda: D.kl_divergence(D.MultivariateNormal(z, eye), p3),
+             lambda: TD.kl_divergence(TD.MultivariateNormal(tz, teye), tp3))
+    _message(lambda: p3.log_prob(z), lambda: tp3.log_prob(tz))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,10 +687,10 @@ def test_the_module_is_reached_as_torch_distributions_is():
     import autograd as torch_like
     assert torch_like.distributions.Normal is Normal
     assert "distributions" in torch_like.__all__
-    assert set(D.__all__) >= {"Normal", "Categorical", "Bernoulli", "Uniform",
+    assert set(D.__all__) >= {"Normal", "Categorical", "Bernoulli", "Uniform", "MultivariateNormal",
                               "OneHotCategorical", "Independent", "kl_divergence",
                               "register_kl", "Distribution", "constraints"}
     for name in ["real", "positive", "simplex", "boolean", "unit_interval", "real_vector",
-                 "one_hot", "nonnegative"]:
+                 "one_hot", "nonnegative", "positive_definite", "lower_cholesky"]:
         assert repr(getattr(D.constraints, name)) == repr(getattr(TD.constraints, name))
     assert repr(D.constraints.integer_interval(0, 3)) == repr(TD.constraints.integer_interval(0, 3))

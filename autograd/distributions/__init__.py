@@ -8,9 +8,8 @@
     z = q.rsample()                            # mu + std * eps: gradients reach mu and std
     kl = kl_divergence(q, Normal(0.0, 1.0)).sum()
 
-Distributions: Normal, Uniform, Bernoulli, Categorical, OneHotCategorical, Independent.
-KL pairs: Normal-Normal, Uniform-Uniform, Bernoulli-Bernoulli, Categorical-Categorical,
-OneHotCategorical-OneHotCategorical, Independent-Independent (register_kl adds more).
+Distributions: Normal, Uniform, Bernoulli, Categorical, OneHotCategorical, Independent,
+MultivariateNormal. KL pairs: each of them with itself (register_kl adds more).
 Every formula is composed from the engine's differentiable ops; samples come from
 autograd.random, so the same seed gives torch's samples (see tests/test_distributions.py).
 """
@@ -20,9 +19,10 @@ from .categorical import Categorical
 from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "Normal",
-           "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "MultivariateNormal",
+           "Normal", "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]

@@ -5,10 +5,16 @@ comparison ops, so a compiled function checks each call's values. Names, reprs a
 tolerances are torch's: `Real()`, `GreaterThan(lower_bound=0.0)`, `Simplex()` (entries >= 0
 and |sum - 1| < 1e-6 along the last dim), `IntegerInterval(lower_bound=0, upper_bound=2)`.
 """
+import numpy as np
+
+from ..factories import full
+from ..tensor_api import _data_op
+
 __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
            "greater_than_eq", "half_open_interval", "independent", "integer_interval",
-           "interval", "is_dependent", "less_than", "nonnegative", "nonnegative_integer",
-           "one_hot", "positive", "real", "real_vector", "simplex", "unit_interval"]
+           "interval", "is_dependent", "less_than", "lower_cholesky", "nonnegative",
+           "nonnegative_integer", "one_hot", "positive", "positive_definite", "real",
+           "real_vector", "simplex", "unit_interval"]
 
 
 class Constraint:
@@ -234,6 +240,41 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
+def _cholesky_succeeds(a):
+    """Per matrix of a (..., n, n): whether its Cholesky factorization succeeds."""
+    flat = a.reshape(-1, *a.shape[-2:])
+    ok = np.empty(len(flat), dtype=bool)
+    for b, m in enumerate(flat):
+        try:
+            np.linalg.cholesky(m)
+            ok[b] = np.isfinite(m).all()
+        except np.linalg.LinAlgError:
+            ok[b] = False
+    return ok.reshape(a.shape[:-2])
+
+
+class _PositiveDefinite(Constraint):
+    """Symmetric (within atol 1e-6) matrices whose Cholesky factorization succeeds."""
+    event_dim = 2
+
+    def check(self, value):
+        square = value.shape[-2] == value.shape[-1]
+        if not square:
+            return full(value.shape[:-2], False, dtype=bool)
+        symmetric = value.isclose(value.mT, atol=1e-6).all(-2).all(-1)
+        return symmetric & _data_op(_cholesky_succeeds, value)
+
+
+class _LowerCholesky(Constraint):
+    """Lower triangular matrices with a positive diagonal."""
+    event_dim = 2
+
+    def check(self, value):
+        lower_triangular = (value.tril() == value).reshape(value.shape[:-2] + (-1,)).all(-1)
+        positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
+        return lower_triangular & positive_diagonal
+
+
 def _real_vector():
     return _IndependentConstraint(_Real(), 1)
 
@@ -256,3 +297,5 @@ unit_interval = _Interval(0.0, 1.0)
 interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()
