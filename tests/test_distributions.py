@@ -368,6 +368,8 @@ def test_kl_infinite_and_zero_edges_match_torch():
         (lambda m, t: (m.Bernoulli(t([0.0, 1.0, 0.3, 0.5])), m.Bernoulli(t([0.5, 0.5, 0.0, 1.0])))),
         (lambda m, t: (m.Categorical(t([0.0, 0.5, 0.5])), m.Categorical(t([0.5, 0.0, 0.5])))),
         (lambda m, t: (m.Categorical(t([0.0, 0.5, 0.5])), m.Categorical(t([0.5, 0.5, 0.0])))),
+        (lambda m, t: (m.Categorical(t([0.0, 0.5, 0.5])), m.Categorical(t([0.0, 1.0, 1.0])))),
+        (lambda m, t: (m.Bernoulli(t([0.0, 1.0])), m.Bernoulli(t([0.0, 1.0])))),
         (lambda m, t: (m.Uniform(t([0.0, 0.0]), t([1.0, 2.0])),
                        m.Uniform(t([-1.0, 0.5]), t([2.0, 3.0])))),
     ]
@@ -376,6 +378,8 @@ def test_kl_infinite_and_zero_edges_match_torch():
               TD.kl_divergence(*make(TD, lambda v: theirs_of(np.array(v)))))
     kl = D.kl_divergence(*cases[2](D, lambda v: ours_of(np.array(v))))
     assert kl.item() == math.inf
+    kl = D.kl_divergence(*cases[3](D, lambda v: ours_of(np.array(v))))
+    assert kl.item() == 0.0                 # a class both give 0 adds nothing, not inf
 
 
 def test_kl_gradcheck_in_float64():
@@ -504,6 +508,24 @@ def test_mvn_matrices_are_made_lazily_as_torchs():
         assert (name in ours.__dict__) == (name in theirs.__dict__)
         close(getattr(ours, name), getattr(theirs, name))
     assert repr(ours) == repr(theirs)           # the lazily made matrices show there too
+
+
+def test_mvn_gradients_with_respect_to_the_matrices_themselves_are_torchs():
+    # torch's cholesky backward gives a symmetric gradient, and solve_triangular none to the
+    # upper triangle of scale_tril: the matrices as leaves, not made from a parameter
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((2, 3, 3))
+    cov = a @ a.transpose(0, 2, 1) + np.eye(3)
+    tril = np.tril(rng.standard_normal((3, 3)), -1) + np.diag(rng.uniform(0.5, 2.0, 3))
+    x = rng.standard_normal((4, 2, 3))
+    for key, matrix in (("covariance_matrix", cov), ("precision_matrix", cov),
+                        ("scale_tril", tril)):
+        ours_m, theirs_m = ours_of(matrix, True), theirs_of(matrix, True)
+        ours = D.MultivariateNormal(ours_of(np.zeros(3)), **{key: ours_m})
+        theirs = TD.MultivariateNormal(theirs_of(np.zeros(3)), **{key: theirs_m})
+        (ours.log_prob(ours_of(x)).sum() + ours.entropy().sum()).backward()
+        (theirs.log_prob(theirs_of(x)).sum() + theirs.entropy().sum()).backward()
+        close(ours_m.grad, theirs_m.grad)
 
 
 def test_mvn_errors_are_torchs():
@@ -666,6 +688,24 @@ def test_compiled_categorical_sample_draws_afresh_as_torch():
     assert len(set(seen)) == 4
 
 
+def test_two_draws_in_one_compiled_call_are_two_draws():
+    def two(p, loc):
+        c, n = Categorical(p), D.Bernoulli(p)
+        return (c.sample((4,)), c.sample((4,)), n.sample(), n.sample(),
+                Normal(loc, 1.0).sample(), Normal(loc, 1.0).sample())
+
+    step = autograd.compile(two)
+    p, loc = np.full(5, 0.2), np.zeros(5)
+    for seed in (0, 1):
+        both_seeded(seed)
+        ours = step(ours_of(p), ours_of(loc))
+        tc, tn = TD.Categorical(theirs_of(p)), TD.Bernoulli(theirs_of(p))
+        theirs = (tc.sample((4,)), tc.sample((4,)), tn.sample(), tn.sample(),
+                  TD.Normal(theirs_of(loc), 1.0).sample(), TD.Normal(theirs_of(loc), 1.0).sample())
+        for a, b in zip(ours, theirs):
+            close(a, b, exact=True)
+
+
 def test_compiled_function_validates_each_calls_values():
     f = autograd.compile(lambda loc, scale, x: Normal(loc, scale).log_prob(x).sum())
     loc, x = ours_of(np.zeros(2)), ours_of(np.ones(2))
@@ -694,3 +734,29 @@ def test_the_module_is_reached_as_torch_distributions_is():
                  "one_hot", "nonnegative", "positive_definite", "lower_cholesky"]:
         assert repr(getattr(D.constraints, name)) == repr(getattr(TD.constraints, name))
     assert repr(D.constraints.integer_interval(0, 3)) == repr(TD.constraints.integer_interval(0, 3))
+
+
+def test_compiled_multivariate_normal_equals_eager_and_checks_each_call():
+    def f(loc, a, x):
+        m = D.MultivariateNormal(loc, covariance_matrix=a @ a.mT + autograd.eye(3, dtype=a.dtype))
+        return m.log_prob(x).sum() + (m.rsample((2,)) ** 2).sum()
+
+    step = autograd.compile(f)
+    rng = np.random.default_rng(0)
+    loc, a = ours_of(rng.standard_normal(3), True), ours_of(rng.standard_normal((2, 3, 3)), True)
+    x = ours_of(rng.standard_normal((4, 2, 3)))
+    for seed in (0, 1):
+        autograd.manual_seed(seed)
+        eager = f(loc, a, x)
+        g_eager = autograd.grad(eager, [loc, a])
+        autograd.manual_seed(seed)
+        compiled = step(loc, a, x)
+        g_compiled = autograd.grad(compiled, [loc, a])
+        assert compiled.item() == pytest.approx(eager.item(), rel=1e-12)
+        for p, q in zip(g_compiled, g_eager):
+            np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-10, atol=1e-12)
+    g = autograd.compile(lambda c: D.MultivariateNormal(
+        autograd.zeros(2, dtype=c.dtype), covariance_matrix=c, validate_args=False).entropy())
+    g(ours_of(np.eye(2)))
+    with pytest.raises(RuntimeError, match="the leading minor of order 2 is not positive"):
+        g(ours_of(np.array([[1.0, 2.0], [2.0, 1.0]])))
