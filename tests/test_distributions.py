@@ -26,6 +26,17 @@ from autograd.distributions import Categorical, Normal     # the import tutorial
 DTYPES = [(np.float32, torch.float32), (np.float64, torch.float64)]
 
 
+@pytest.fixture(autouse=True)
+def torch_validates_arguments():
+    """torch's default validation on, as in a fresh process: torch.compile's first use turns it
+    off for the whole process (torch/_dynamo/eval_frame.py), and tests/test_compile.py calls
+    torch.compile before this file runs."""
+    before = TD.Distribution._validate_args
+    TD.Distribution.set_default_validate_args(True)
+    yield
+    TD.Distribution.set_default_validate_args(before)
+
+
 def ours_of(arr, requires_grad=False):
     return autograd.tensor(arr, requires_grad=requires_grad)
 
