@@ -243,6 +243,17 @@ def test_gradcheck_rsample_in_float64(name):
     assert autograd.gradcheck(f, ours_p)
 
 
+def test_sample_n_warns_as_torch_and_samples_as_sample():
+    ours, theirs, _, _ = build("normal_vector", np.float32)
+    both_seeded(4)
+    with pytest.warns(FutureWarning) as ours_warning:
+        a = ours.sample_n(3)
+    with pytest.warns(FutureWarning) as theirs_warning:
+        b = theirs.sample_n(3)
+    close(a, b, exact=True)
+    assert str(ours_warning[0].message) == str(theirs_warning[0].message)
+
+
 def test_sample_has_no_graph_and_categorical_samples_are_int64():
     loc = ours_of(np.zeros(3), True)
     s = Normal(loc, 1.0).sample()
