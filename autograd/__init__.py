@@ -47,6 +47,7 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
                         linspace, logspace, ones, ones_like, range_ as range, zeros, zeros_like)
 from .torch_functions import *  # noqa: F401,F403  (torch.exp, torch.sum, torch.max, ...)
 from .torch_functions import __all__ as _torch_functions
+from . import distributions    # torch.distributions: Normal, Categorical, kl_divergence...
 from .factories import tensor  # noqa: E402  last: `autograd.tensor` is the function, as torch's
 
 __all__ = (["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad_enabled",
@@ -63,5 +64,5 @@ __all__ = (["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad
             "get_default_device",
             "set_default_device", "save", "load", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty",
             "full", "eye", "arange", "range", "linspace", "logspace", "zeros_like", "ones_like",
-            "empty_like", "full_like"]
+            "empty_like", "full_like", "distributions"]
            + random.__all__ + list(_torch_functions))
