@@ -873,7 +873,9 @@ def bernoulli(input, p=None, *, generator=None):
     dtype as input. bernoulli(input, p): probability p for every element, input gives only the
     shape and dtype. torch.bernoulli's numbers for the same seed."""
     probs = _probabilities(input, "bernoulli", NotImplementedError)
-    out = np.empty_like(probs)
+    # torch's empty_like keeps a permuted layout but not an expanded one (stride 0), which
+    # numpy's keeps: the draws fill memory in order, so the layout decides which gets which
+    out = np.empty_like(probs, order="C" if 0 in probs.strides else "K")
     _bernoulli_fill(out, probs if p is None else p, generator)
     return Tensor(out)
 

@@ -233,6 +233,10 @@ def test_bernoulli(seed, dt, tdt):
     arr = np.empty(50, dtype=dt)
     ar._bernoulli_fill(arr, 0.25)
     same(arr, torch.empty(50, dtype=tdt).bernoulli_(0.25))
+    # probabilities expanded along a new dim (stride 0): drawn into a row-major result
+    row = np.linspace(0.1, 0.9, 7).astype(dt)
+    same(ar.bernoulli(autograd.Tensor(row).expand(6, 7)),
+         torch.bernoulli(torch.from_numpy(row).expand(6, 7)))
 
 
 @pytest.mark.parametrize("seed", SEEDS[:3])
