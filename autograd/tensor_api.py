@@ -1395,6 +1395,79 @@ class TensorAPI:
         from .torch_functions import einsum
         return einsum(equation, self, *others)
 
+    # torch's functions in torch_functions_more.py, as methods on their first argument
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _more().addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _more().addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _more().addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _more().baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _more().addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def trace(self):
+        return _more().trace(self)
+
+    def logdet(self):
+        return _more().logdet(self)
+
+    def kron(self, other):
+        return _more().kron(self, other)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _more().rot90(self, k, dims)
+
+    def cummax(self, dim):
+        return _more().cummax(self, dim)
+
+    def cummin(self, dim):
+        return _more().cummin(self, dim)
+
+    def logaddexp(self, other):
+        return _more().logaddexp(self, other)
+
+    def logaddexp2(self, other):
+        return _more().logaddexp2(self, other)
+
+    def hypot(self, other):
+        return _more().hypot(self, other)
+
+    def xlogy(self, other):
+        return _more().xlogy(self, other)
+
+    def heaviside(self, values):
+        return _more().heaviside(self, values)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _more().cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return _more().corrcoef(self)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return _more().diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0):
+        return _more().diagflat(self, offset)
+
+    def renorm(self, p, dim, maxnorm):
+        return _more().renorm(self, p, dim, maxnorm)
+
+    def logit(self, eps=None):
+        return _more().logit(self, eps)
+
+    def sinc(self):
+        return _more().sinc(self)
+
+    def erfc(self):
+        return _more().erfc(self)
+
     def apply_(self, callable):
         """callable applied to every entry, in place (torch's slow CPU-only apply_)."""
         InPlace.changing(self)
@@ -1412,6 +1485,12 @@ class TensorAPI:
         np.fill_diagonal(diagonal, True, wrap=wrap)
         return self.masked_fill_(diagonal, fill_value)
 
+
+
+def _more():
+    """torch_functions_more, imported on first use (it imports this module)."""
+    from . import torch_functions_more
+    return torch_functions_more
 
 
 def _is_dtype_name(s):
