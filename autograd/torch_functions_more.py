@@ -181,7 +181,7 @@ def kron(input, other, *, out=None):
     a = input.reshape(tuple(v for n in a_shape for v in (n, 1)))
     b = other.reshape(tuple(v for m in b_shape for v in (1, m)))
     result = (a * b).reshape(tuple(n * m for n, m in zip(a_shape, b_shape)))
-    return _out(out, named(result, "KronBackward0", input, other), "kron")
+    return _out(out, named(result, "UnsafeViewBackward0", input, other), "kron")
 
 
 def rot90(input, k=1, dims=(0, 1)):
@@ -246,7 +246,7 @@ def tensordot(a, b, dims=2, out=None):
     output = [c for c in sub_a if c not in contracted] + [c for c in sub_b
                                                           if c not in contracted]
     equation = f"{''.join(sub_a)},{''.join(sub_b)}->{''.join(output)}"
-    return _out(out, named(einsum(equation, a, b), "TensordotBackward0", a, b), "tensordot")
+    return _out(out, named(einsum(equation, a, b), "ViewBackward0", a, b), "tensordot")
 
 
 def logdet(input):
@@ -261,7 +261,8 @@ def logdet(input):
     if input._data.dtype.kind not in "fc":
         raise RuntimeError(f"logdet: Expected a floating point or complex tensor as input. "
                            f"Got {_name(input)}")
-    return Tensor._apply(OPS["logdet"], None, input)
+    # torch builds logdet from slogdet and a where: its grad_fn is WhereBackward0
+    return named(Tensor._apply(OPS["logdet"], None, input), "WhereBackward0", input)
 
 
 # ---------------------------------------------------------------------------------- searches
@@ -388,7 +389,7 @@ def combinations(input, r=2, with_replacement=False):
     pick = itertools.combinations_with_replacement if with_replacement else \
         itertools.combinations
     rows = np.array(list(pick(range(input._data.shape[0]), r)), np.int64).reshape(-1, r)
-    return input[rows]
+    return named(input[rows], "StackBackward0", input)
 
 
 def block_diag(*tensors):
@@ -413,7 +414,7 @@ def block_diag(*tensors):
         n = b._data.shape[1]
         rows.append(pad(b, (left, width - left - n)))
         left += n
-    return concatenate(rows, 0)
+    return named(concatenate(rows, 0), "BlockDiagBackward0", *tensors)
 
 
 # --------------------------------------------------------------------------- running extrema
@@ -542,7 +543,8 @@ def xlogy(input, other, *, out=None):
     default float. A row of the op table (ops_torch.py), for torch's gradients: log y in x
     (0 where x = 0 and y <= 0), x / y in y (nan at x = y = 0)."""
     x, y = _float_pair("xlogy", input, other)
-    return _out(out, Tensor._apply(OPS["xlogy"], None, x, y), "xlogy")
+    return _out(out, named(Tensor._apply(OPS["xlogy"], None, x, y), "XlogyBackward0", x, y),
+                "xlogy")
 
 
 def _heaviside(x, values):
@@ -613,7 +615,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     weighted = xm if w is None else xm * w
     c = (weighted @ xm.mT) / _clamped(norm)
     return named(c.squeeze() if input.ndim < 2 or x._data.shape[0] == 1 else c,
-                 "CovBackward0", input)
+                 "SqueezeBackward0", input)
 
 
 def _clamped(norm):
@@ -629,10 +631,10 @@ def corrcoef(input):
     sqrt(cov_ii cov_jj), clipped to [-1, 1]. Differentiable."""
     c = cov(input)
     if c.ndim == 0:
-        return named(c / c, "CorrcoefBackward0", input)
+        return named(c / c, "DivBackward0", input)
     std = c.diagonal().sqrt()
     c = c / std.unsqueeze(1) / std.unsqueeze(0)
-    return named(c.clamp(-1, 1), "CorrcoefBackward0", input)
+    return named(c.clamp(-1, 1), "ClampBackward1", input)
 
 
 # ------------------------------------------------------------------- diagonals and indices
@@ -663,7 +665,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
 def diagflat(input, offset=0):
     """input flattened, on the given diagonal of a square matrix."""
     _input(input, "diagflat")
-    return named(input.reshape(-1).diag(offset), "DiagflatBackward0", input)
+    return named(input.reshape(-1).diag(offset), "DiagEmbedBackward0", input)
 
 
 def _triangle_indices(row, col, offset, dtype, fn, lower):
@@ -707,8 +709,9 @@ def vander(x, N=None, increasing=False):
     for _ in range(n - 1):
         columns.append(columns[-1] * x)
     from .functional import stack
-    out = stack(columns if increasing else columns[::-1], 1)
-    return out
+    if increasing:
+        return stack(columns, 1)
+    return named(stack(columns[::-1], 1), "FlipBackward0", x)
 
 
 def _multi_dot(tensors, fn):
@@ -854,8 +857,8 @@ def xlog1py(input, other, *, out=None):
 def ndtr(input, *, out=None):
     """The standard normal CDF, (1 + erf(x / sqrt 2)) / 2."""
     x = _as_float(input, "ndtr")
-    return _out(out, named((1 + (x * (0.5 ** 0.5)).erf()) * 0.5, "SpecialNdtrBackward0",
-                           input), "ndtr")
+    return _out(out, named((1 + (x * (0.5 ** 0.5)).erf()) * 0.5, "MulBackward1", input),
+                "ndtr")
 
 
 __all__ = ["addmm", "addmv", "addr", "baddbmm", "addbmm", "trace", "kron", "rot90",

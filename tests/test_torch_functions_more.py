@@ -574,3 +574,45 @@ def test_functions_exist_where_torch_has_them():
     assert hasattr(autograd.linalg, "multi_dot")
     for name in ["expit", "logit", "xlogy", "xlog1py", "entr", "erf", "erfc", "ndtr", "sinc"]:
         assert hasattr(torch.special, name) and hasattr(autograd.special, name), name
+
+
+GRAD_FN_CASES = {
+    "addmm": lambda m, x: m.addmm(x, x, x.T),
+    "addmv": lambda m, x: m.addmv(x[:, 0], x, x[0]),
+    "addr": lambda m, x: m.addr(x, x[0], x[1]),
+    "baddbmm": lambda m, x: m.baddbmm(x[None], x[None], x[None]),
+    "addbmm": lambda m, x: m.addbmm(x, x[None], x[None]),
+    "trace": lambda m, x: m.trace(x),
+    "kron": lambda m, x: m.kron(x, x),
+    "rot90": lambda m, x: m.rot90(x),
+    "tensordot": lambda m, x: m.tensordot(x, x, 1),
+    "logdet": lambda m, x: m.logdet(x + 3 * m.eye(3, dtype=m.float64)),
+    "block_diag": lambda m, x: m.block_diag(x, x),
+    "combinations": lambda m, x: m.combinations(x[0]),
+    "cummax": lambda m, x: m.cummax(x, 0)[0],
+    "cummin": lambda m, x: m.cummin(x, 0)[0],
+    "logaddexp": lambda m, x: m.logaddexp(x, x),
+    "hypot": lambda m, x: m.hypot(x, x),
+    "xlogy": lambda m, x: m.xlogy(x, x),
+    "cov": lambda m, x: m.cov(x),
+    "corrcoef": lambda m, x: m.corrcoef(x),
+    "diag_embed": lambda m, x: m.diag_embed(x),
+    "diagflat": lambda m, x: m.diagflat(x),
+    "vander": lambda m, x: m.vander(x[0]),
+    "renorm": lambda m, x: m.renorm(x, 2, 0, 1),
+    "logit": lambda m, x: m.logit(x),
+    "sinc": lambda m, x: m.sinc(x),
+    "erfc": lambda m, x: m.erfc(x),
+    "entr": lambda m, x: m.special.entr(x),
+    "xlog1py": lambda m, x: m.special.xlog1py(x, x),
+}
+
+
+@pytest.mark.parametrize("name", list(GRAD_FN_CASES))
+def test_grad_fn_names_as_torch(name):
+    """grad_fn names the node torch's function ends in (what a learner printing it sees)."""
+    a = np.random.default_rng(0).uniform(0.1, 0.9, (3, 3))
+    fn = GRAD_FN_CASES[name]
+    ours = fn(autograd, autograd.tensor(a, requires_grad=True))
+    theirs = fn(torch, torch.tensor(a, requires_grad=True))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
