@@ -1468,6 +1468,49 @@ class TensorAPI:
     def erfc(self):
         return _more().erfc(self)
 
+    # their in-place forms: the result written into this tensor (_in_place: torch's checks on
+    # leaves and dtypes, and the change recorded when something requires grad)
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._in_place("addmm_", lambda a: _more().addmm(a, mat1, mat2, beta=beta,
+                                                                 alpha=alpha))
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return self._in_place("addmv_", lambda a: _more().addmv(a, mat, vec, beta=beta,
+                                                                 alpha=alpha))
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return self._in_place("addr_", lambda a: _more().addr(a, vec1, vec2, beta=beta,
+                                                               alpha=alpha))
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._in_place("baddbmm_", lambda a: _more().baddbmm(a, batch1, batch2,
+                                                                     beta=beta, alpha=alpha))
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._in_place("addbmm_", lambda a: _more().addbmm(a, batch1, batch2,
+                                                                   beta=beta, alpha=alpha))
+
+    def hypot_(self, other):
+        return self._in_place("hypot_", lambda a: _more().hypot(a, other))
+
+    def xlogy_(self, other):
+        return self._in_place("xlogy_", lambda a: _more().xlogy(a, other))
+
+    def logit_(self, eps=None):
+        return self._in_place("logit_", lambda a: _more().logit(a, eps))
+
+    def sinc_(self):
+        return self._in_place("sinc_", lambda a: _more().sinc(a))
+
+    def erfc_(self):
+        return self._in_place("erfc_", lambda a: _more().erfc(a))
+
+    def renorm_(self, p, dim, maxnorm):
+        return self._in_place("renorm_", lambda a: _more().renorm(a, p, dim, maxnorm))
+
+    def heaviside_(self, values):
+        return self._in_place("heaviside_", lambda a: _more().heaviside(a, values))
+
     def apply_(self, callable):
         """callable applied to every entry, in place (torch's slow CPU-only apply_)."""
         InPlace.changing(self)

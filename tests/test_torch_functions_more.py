@@ -616,3 +616,39 @@ def test_grad_fn_names_as_torch(name):
     ours = fn(autograd, autograd.tensor(a, requires_grad=True))
     theirs = fn(torch, torch.tensor(a, requires_grad=True))
     assert ours.grad_fn.name() == theirs.grad_fn.name()
+
+
+@pytest.mark.parametrize("expr", [
+    lambda m, x: x.addmm_(m.ones(2, 3, dtype=m.float64), m.ones(3, 2, dtype=m.float64),
+                          beta=2),
+    lambda m, x: x.addr_(m.ones(2, dtype=m.float64), m.ones(2, dtype=m.float64), alpha=3),
+    lambda m, x: x.addbmm_(m.ones(3, 2, 3, dtype=m.float64), m.ones(3, 3, 2, dtype=m.float64)),
+    lambda m, x: x.hypot_(x * 2),
+    lambda m, x: x.xlogy_(3),
+    lambda m, x: x.logit_(0.25),
+    lambda m, x: x.sinc_(),
+    lambda m, x: x.erfc_(),
+    lambda m, x: x.renorm_(2, 0, 0.5),
+])
+def test_in_place_forms_as_torch(expr):
+    """The result written into the tensor, and the gradient through the change (a non-leaf)."""
+    data = np.array([[0.3, 0.6], [0.2, 0.9]])
+    leaves = [autograd.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)]
+    results = []
+    for m, leaf in zip((autograd, torch), leaves):
+        x = leaf * 1.0
+        out = expr(m, x)
+        assert out is x
+        out.sum().backward()
+        results.append(out)
+    assert_same(results[0], results[1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(leaves[0].grad.numpy(), leaves[1].grad.numpy(), rtol=1e-9)
+
+
+def test_in_place_forms_keep_dtype_rules():
+    raises_like_torch(lambda m: m.ones(2, 2, dtype=m.int64).xlogy_(m.ones(2)))
+    raises_like_torch(lambda m: m.ones(2, 2, requires_grad=True).hypot_(m.ones(2)), chars=60)
+    same(lambda m: m.ones(2, 2, dtype=m.float64).xlogy_(m.full((2,), 2.0)))
+    same(lambda m: m.ones(2).addmv_(m.ones(2, 3), m.arange(3.0), beta=0.5))
+    same(lambda m: m.ones(2, 2, 2).baddbmm_(m.ones(2, 2, 3), m.ones(2, 3, 2), alpha=2))
+    same(lambda m: m.tensor([-1.0, 0.0, 1.0]).heaviside_(m.tensor([0.5, 0.5, 0.5])))
