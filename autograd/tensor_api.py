@@ -1468,6 +1468,9 @@ class TensorAPI:
     def erfc(self):
         return _more().erfc(self)
 
+    def histogram(self, bins, *, range=None, weight=None, density=False):
+        return _more().histogram(self, bins, range=range, weight=weight, density=density)
+
     # their in-place forms: the result written into this tensor (_in_place: torch's checks on
     # leaves and dtypes, and the change recorded when something requires grad)
     def addmm_(self, mat1, mat2, *, beta=1, alpha=1):

@@ -791,6 +791,58 @@ def renorm(input, p, dim, maxnorm, *, out=None):
     return _out(out, named(input * factor, "RenormBackward0", input), "renorm")
 
 
+# --------------------------------------------------------------------------------- histogram
+def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
+    """(hist, bin_edges): how many entries (or how much weight) fall in each bin. bins an int
+    (that many equal bins from min to max of input, or over range; a single value v gives
+    [v - 0.5, v + 0.5]) or a 1-D tensor of increasing edges. Bin i holds edges[i] <= x <
+    edges[i + 1], the last bin its right edge too; entries outside are left out. density:
+    hist / (total * bin width). Float tensors only; no gradient."""
+    _input(input, "histogram")
+    if out is not None:
+        raise NotImplementedError("histogram(out=...) is not supported")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{_name(input)}'")
+    x = input._data.reshape(-1)
+    if weight is not None and weight._data.size != x.size:
+        raise RuntimeError(f"torch.histogramdd: if weight tensor is provided it should have "
+                           f"the same shape as the input tensor excluding its innermost "
+                           f"dimension, but got input with shape {[x.size, 1]} and weight with "
+                           f"shape {list(weight._data.shape)}")
+    if isinstance(bins, Tensor):
+        edges = bins._data.astype(x.dtype)
+    else:
+        if bins <= 0:
+            raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
+                               f"dimension 0")
+        if range is not None:
+            low, high = float(range[0]), float(range[1])
+        elif x.size:
+            low, high = float(x.min()), float(x.max())
+        else:
+            low, high = 0.0, 1.0
+        if low > high:
+            raise RuntimeError(f"torch.histogramdd: min should not exceed max, but got min "
+                               f"{low:g} max {high:g} for dimension 0")
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise RuntimeError(f"torch.histogramdd: dimension 0's range [{low:g}, {high:g}] is "
+                               f"not finite")
+        if low == high:
+            low, high = low - 0.5, high + 0.5
+        from .factories import _linspace
+        edges = _linspace(low, high, int(bins) + 1, input.dtype)
+    n = builtins.max(edges.size - 1, 0)
+    w = None if weight is None else weight._data.reshape(-1)
+    inside = (x >= edges[0]) & (x <= edges[-1]) if edges.size else np.zeros(x.shape, bool)
+    index = np.minimum(np.searchsorted(edges, x[inside], side="right") - 1, n - 1)
+    hist = np.bincount(index, weights=None if w is None else w[inside], minlength=n)[:n]
+    hist = hist.astype(x.dtype)
+    if density:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            hist = (hist / (hist.sum() * np.diff(edges))).astype(x.dtype)
+    return _return_types.make("histogram", Tensor._node(hist), Tensor._node(edges.copy()))
+
+
 # ----------------------------------------------------------------- special-function helpers
 def _as_float(input, fn):
     """input in the default float dtype when it is bool or integer (torch's unary float ops)."""
@@ -865,4 +917,5 @@ __all__ = ["addmm", "addmv", "addr", "baddbmm", "addbmm", "trace", "kron", "rot9
            "tensordot", "logdet", "searchsorted", "bucketize", "cartesian_prod", "combinations",
            "block_diag", "cummax", "cummin", "logaddexp", "logaddexp2", "hypot", "xlogy",
            "heaviside", "cov", "corrcoef", "diag_embed", "diagflat", "tril_indices",
-           "triu_indices", "vander", "chain_matmul", "renorm", "logit", "sinc", "erfc"]
+           "triu_indices", "vander", "chain_matmul", "renorm", "logit", "sinc", "erfc",
+           "histogram"]

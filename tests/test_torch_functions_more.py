@@ -652,3 +652,40 @@ def test_in_place_forms_keep_dtype_rules():
     same(lambda m: m.ones(2).addmv_(m.ones(2, 3), m.arange(3.0), beta=0.5))
     same(lambda m: m.ones(2, 2, 2).baddbmm_(m.ones(2, 2, 3), m.ones(2, 3, 2), alpha=2))
     same(lambda m: m.tensor([-1.0, 0.0, 1.0]).heaviside_(m.tensor([0.5, 0.5, 0.5])))
+
+
+HIST_DATA = [1.0, 2.0, 1.0, 4.0, 2.5, 3.25, 1.75]
+
+
+@pytest.mark.parametrize("expr", [
+    lambda m: m.histogram(m.tensor(HIST_DATA), bins=4),
+    lambda m: m.histogram(m.tensor(HIST_DATA), bins=m.tensor([0.0, 1.0, 2.0, 5.0])),
+    lambda m: m.histogram(m.tensor(HIST_DATA), 3, range=(0.0, 3.0),
+                          weight=m.arange(7.0), density=True),
+    lambda m: m.histogram(m.tensor(HIST_DATA, dtype=m.float64), 5, density=True),
+    lambda m: m.histogram(m.tensor(HIST_DATA).reshape(7, 1), 2),
+    lambda m: m.histogram(m.tensor([]), 2),
+    lambda m: m.histogram(m.tensor([1.0, 1.0]), 2),
+    lambda m: m.histogram(m.tensor(HIST_DATA), bins=m.tensor([1.0, 0.0])),
+    lambda m: m.tensor(HIST_DATA).histogram(2),
+    lambda m: m.tensor(HIST_DATA).histogram(m.tensor([1.0, 2.0, 4.0]), weight=m.ones(7)),
+])
+def test_histogram_as_torch(expr):
+    same(expr)
+
+
+def test_histogram_random_data_as_torch():
+    data = np.random.default_rng(4).standard_normal(500).astype(np.float32)
+    same(lambda m: m.histogram(m.tensor(data), 17))
+    same(lambda m: m.histogram(m.tensor(data), 9, range=(-1.0, 2.0)))
+
+
+@pytest.mark.parametrize("expr", [
+    lambda m: m.histogram(m.tensor([1, 2]), 2),
+    lambda m: m.histogram(m.tensor([1.0, 2.0]), 0),
+    lambda m: m.histogram(m.tensor([1.0, 2.0]), 2, range=(2.0, 1.0)),
+    lambda m: m.histogram(m.tensor([1.0, 2.0]), 2, weight=m.ones(3)),
+    lambda m: m.histogram(m.tensor([1.0, float("nan")]), 2),
+])
+def test_histogram_errors_as_torch(expr):
+    raises_like_torch(expr)
