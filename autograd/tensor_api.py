@@ -1372,7 +1372,7 @@ class TensorAPI:
         return _return_types.make("aminmax", self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def logcumsumexp(self, dim):
-        return self.exp().cumsum(dim).log()
+        return _more().logcumsumexp(self, dim)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         from .tensor import where

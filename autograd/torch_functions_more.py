@@ -791,6 +791,44 @@ def renorm(input, p, dim, maxnorm, *, out=None):
     return _out(out, named(input * factor, "RenormBackward0", input), "renorm")
 
 
+# ------------------------------------------------------------------------------ logcumsumexp
+_LCSE_BLOCK = 128
+
+
+def logcumsumexp(input, dim, *, out=None):
+    """out_i = log sum_{j <= i} e^(x_j) along dim, without overflow or underflow: within blocks
+    of 128 entries each prefix is a logsumexp row over a masked copy (x_j, -inf past i), and
+    each block starts from the last result of the one before through logaddexp. Memory 128
+    times the input's; the gradient softmax-weighted, as torch's."""
+    _input(input, "logcumsumexp")
+    if input._data.dtype.kind not in "fc":
+        raise NotImplementedError(f"\"logcumsumexp_out_cpu\" not implemented for "
+                                  f"'{_name(input)}'")
+    if input.ndim == 0:
+        return _out(out, input.clone(), "logcumsumexp")
+    d = _axis(dim, input.ndim, "logcumsumexp")
+    x = input.movedim(d, -1)
+    n = x._data.shape[-1]
+    if n == 0:
+        return _out(out, input.clone(), "logcumsumexp")
+    minus_inf = _const(-np.inf, x)
+    pieces, carry = [], None
+    for start in range(0, n, _LCSE_BLOCK):
+        block = x[..., start:start + _LCSE_BLOCK]
+        b = block._data.shape[-1]
+        # row i of the grid holds the block's x_0..x_i and -inf after
+        grid = where(np.tril(np.ones((b, b), dtype=bool)), block.unsqueeze(-2), minus_inf)
+        local = grid.logsumexp(-1)
+        if carry is not None:
+            local = logaddexp(local, carry)
+        pieces.append(local)
+        carry = local[..., -1:]
+    from .functional import concatenate
+    result = concatenate(pieces, -1) if len(pieces) > 1 else pieces[0]
+    return _out(out, named(result.movedim(-1, d), "LogcumsumexpBackward0", input),
+                "logcumsumexp")
+
+
 # --------------------------------------------------------------------------------- histogram
 def histogram(input, bins, *, range=None, weight=None, density=False, out=None):
     """(hist, bin_edges): how many entries (or how much weight) fall in each bin. bins an int
@@ -918,4 +956,4 @@ __all__ = ["addmm", "addmv", "addr", "baddbmm", "addbmm", "trace", "kron", "rot9
            "block_diag", "cummax", "cummin", "logaddexp", "logaddexp2", "hypot", "xlogy",
            "heaviside", "cov", "corrcoef", "diag_embed", "diagflat", "tril_indices",
            "triu_indices", "vander", "chain_matmul", "renorm", "logit", "sinc", "erfc",
-           "histogram"]
+           "histogram", "logcumsumexp"]

@@ -689,3 +689,30 @@ def test_histogram_random_data_as_torch():
 ])
 def test_histogram_errors_as_torch(expr):
     raises_like_torch(expr)
+
+
+@pytest.mark.parametrize("shape,dim", [((5,), 0), ((3, 4), 1), ((3, 4), -2), ((2, 300), 1),
+                                       ((257, 2), 0)])
+def test_logcumsumexp_values_and_gradients_as_torch(shape, dim):
+    """Several blocks of 128 (300 and 257 entries) as well as one."""
+    same_gradients(lambda m, x: m.logcumsumexp(x * 3, dim), [shape], check=shape[0] < 100)
+
+
+@pytest.mark.parametrize("data", [[1000.0, 1000.0, -1000.0], [-1000.0, 0.0],
+                                  [-float("inf"), -float("inf"), 1.0],
+                                  [float("inf"), 1.0, float("nan"), 2.0]])
+def test_logcumsumexp_neither_overflows_nor_underflows(data):
+    # the former exp().cumsum().log() gave inf for 1000 and -inf for -1000
+    same(lambda m: m.logcumsumexp(m.tensor(data), 0))
+    same(lambda m: m.tensor(data).logcumsumexp(-1))
+
+
+def test_logcumsumexp_dtypes_and_errors():
+    same(lambda m: m.logcumsumexp(m.tensor(2.0), 0))
+    same(lambda m: m.logcumsumexp(m.ones(2, 0), 1))
+    raises_like_torch(lambda m: m.logcumsumexp(m.tensor([1, 2]), 0))
+    raises_like_torch(lambda m: m.logcumsumexp(m.ones(2), 1))
+
+
+def test_logcumsumexp_compiles():
+    compiles_alike(lambda m, x: m.logcumsumexp(x, 1), [(2, 150)])
