@@ -1,12 +1,14 @@
 """More of torch's functions: the fused products (addmm, baddbmm, ...), tensordot, kron, trace,
 rot90, logdet, the searches (searchsorted, bucketize), the combinatorics (cartesian_prod,
-combinations, block_diag), running extrema (cummax, cummin), the stable two-argument
-functions (logaddexp, hypot, xlogy), cov and corrcoef, and the index and matrix builders.
+combinations, block_diag), running extrema (cummax, cummin) and logcumsumexp, the stable
+two-argument functions (logaddexp, hypot, xlogy), cov and corrcoef, histogram, the index and
+matrix builders, and the torch.special functions that are composites (special.py).
 
 Every differentiable one is a composite of op-table rows (matmul, einsum, getitem, where...),
-so its gradient, gradcheck and compiled form come from those rows; logdet alone is a row of its
-own (ops_torch.py), as no composite of rows gives a determinant. The searches and index
-builders return integer tensors and take no gradient, as in torch.
+so its gradient, gradcheck and compiled form come from those rows; logdet and xlogy alone are
+rows of their own (ops_torch.py): no composite of rows gives a determinant, and xlogy's
+gradient in x is log y even where x = 0, which a where() composite would zero. The searches,
+histogram and index builders return constants and take no gradient, as in torch.
 """
 import builtins
 import itertools
@@ -17,12 +19,11 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import return_types as _return_types
-from .engine import STATE
 from .grad_fn import named
 from .ops import OPS
 from .tensor import Tensor, where
 from .tensor_api import _axis, _data_op
-from .torch_functions import _input, _out, einsum, maximum, meshgrid
+from .torch_functions import _input, _out, einsum, meshgrid
 
 
 def _name(t):
@@ -120,7 +121,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     return _out(out, named(result, "AddrBackward0", input, vec1, vec2), "addr")
 
 
-def _check_batches(input, batch1, batch2, fn):
+def _check_batches(input, batch1, batch2):
     for name, b in (("batch1", batch1), ("batch2", batch2)):
         if b.ndim != 3:
             raise RuntimeError(f"{name} must be a 3D tensor")
@@ -133,7 +134,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (batch1 @ batch2), one product per batch (b, n, m) @ (b, m, p);
     input broadcast to (b, n, p)."""
     _input(input, "baddbmm")
-    _check_batches(input, batch1, batch2, "baddbmm")
+    _check_batches(input, batch1, batch2)
     b, n, m = batch1._data.shape
     if batch2._data.shape[:2] != (b, m):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
@@ -147,7 +148,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * sum_b batch1[b] @ batch2[b]: the batch products added up, one
     contraction (einsum 'bnm,bmp->np'); input broadcast to (n, p)."""
     _input(input, "addbmm")
-    _check_batches(input, batch1, batch2, "addbmm")
+    _check_batches(input, batch1, batch2)
     if batch1._data.shape[0] != batch2._data.shape[0]:
         raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
                            f"{batch1._data.shape[0]} and {batch2._data.shape[0]}")
@@ -298,7 +299,7 @@ def _search(boundaries, values, right, sorter, int32):
     return out.astype(np.int32 if int32 else np.int64)
 
 
-def _values_tensor(values, like):
+def _values_tensor(values):
     if isinstance(values, Tensor):
         return values
     return Tensor._node(np.asarray(values))
@@ -322,7 +323,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     if sorted_sequence.ndim == 0:
         raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive "
                            "dimension, but got 0 dimension")
-    values = _values_tensor(input, sorted_sequence)
+    values = _values_tensor(input)
     lead = sorted_sequence._data.shape[:-1]
     if lead and (values.ndim != sorted_sequence.ndim or values._data.shape[:-1] != lead):
         raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
@@ -345,7 +346,7 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     input) (right=False: boundaries[i-1] < x <= boundaries[i])."""
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
-    values = _values_tensor(input, boundaries)
+    values = _values_tensor(input)
     result = _data_op(_search_operands, boundaries, values, right=bool(right),
                       has_sorter=False, int32=bool(out_int32))
     return _out(out, result, "bucketize")
@@ -714,7 +715,7 @@ def vander(x, N=None, increasing=False):
     return named(stack(columns[::-1], 1), "FlipBackward0", x)
 
 
-def _multi_dot(tensors, fn):
+def _multi_dot(tensors):
     """The product of the matrices left to right (the first may be a row vector, the last a
     column vector)."""
     if not tensors:
@@ -749,7 +750,7 @@ def chain_matmul(*matrices, out=None):
             raise RuntimeError(f"Tensor dimension is {t.ndim}, expected 2 instead.")
     if len(matrices) == 1:
         return _out(out, matrices[0].clone(), "chain_matmul")
-    return _out(out, _multi_dot(list(matrices), "chain_matmul"), "chain_matmul")
+    return _out(out, _multi_dot(list(matrices)), "chain_matmul")
 
 
 def multi_dot(tensors, *, out=None):
@@ -767,7 +768,7 @@ def multi_dot(tensors, *, out=None):
     for i, t in enumerate(tensors[1:-1], 1):
         if t.ndim != 2:
             raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {t.ndim}D")
-    return _out(out, _multi_dot(tensors, "multi_dot"), "multi_dot")
+    return _out(out, _multi_dot(tensors), "multi_dot")
 
 
 def renorm(input, p, dim, maxnorm, *, out=None):
@@ -919,10 +920,6 @@ def erfc(input, *, out=None):
     """1 - erf(x)."""
     x = _as_float(input, "erfc")
     return _out(out, named(1 - x.erf(), "ErfcBackward0", input), "erfc")
-
-
-def _entr_values(x):
-    return np.where(x > 0, 1, np.where(x == 0, 0, np.where(x < 0, 2, 3)))
 
 
 def entr(input, *, out=None):
