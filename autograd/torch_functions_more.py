@@ -934,10 +934,23 @@ def entr(input, *, out=None):
                            input), "entr")
 
 
+def _log1p_where_finite(y):
+    """log(1 + y) where y > -1 and finite, else 0 (a number x = 0 can multiply to 0)."""
+    keep = (y > -1) & np.isfinite(y)
+    return np.where(keep, np.log1p(np.where(keep, y, 0)), 0).astype(y.dtype)
+
+
 def xlog1py(input, other, *, out=None):
-    """x log(1 + y), 0 where x = 0 (unless y is nan); as xlogy."""
+    """x log(1 + y), 0 where x = 0 (unless y is nan); as xlogy. Where x = 0 the value is
+    x * c with c = log(1 + y) held constant (0 for y <= -1), so the gradient in x there is
+    torch's log(1 + y), not the 0 a plain where() would give."""
     x, y = _float_pair("xlog1py", input, other)
-    result = where(_data_op(_zero_and_number, x, y), _const(0, x), x * y.log1p())
+    zero = _data_op(_zero_and_number, x, y)
+    at_zero = x * _data_op(_log1p_where_finite, y)
+    # y replaced by 0 where x = 0 in the other branch: its 0 * log(1 + y) would send 0 * -inf,
+    # a nan, to x's gradient at y = -1
+    safe_y = where(zero, _const(0, y), y)
+    result = where(zero, at_zero, x * safe_y.log1p())
     return _out(out, named(result, "SpecialXlog1PyBackward0", x, y), "xlog1py")
 
 

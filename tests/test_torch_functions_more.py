@@ -159,6 +159,20 @@ def test_xlogy_values_gradients_and_zero():
     np.testing.assert_allclose(x[0].grad.numpy(), x[1].grad.numpy(), equal_nan=True)
 
 
+def test_xlog1py_gradient_in_x_at_zero_is_torchs():
+    xs, ys = [0.0, 0.0, 0.0, 1.0, 2.0], [-1.0, 3.0, -2.0, 0.5, -0.5]
+    x = [autograd.tensor(xs, requires_grad=True), torch.tensor(xs, requires_grad=True)]
+    y = [autograd.tensor(ys, requires_grad=True), torch.tensor(ys, requires_grad=True)]
+    outs = []
+    for m, a, b in ((autograd, x[0], y[0]), (torch, x[1], y[1])):
+        out = m.special.xlog1py(a, b)
+        out.sum().backward()
+        outs.append(out)
+    assert_same(outs[0], outs[1])
+    np.testing.assert_allclose(x[0].grad.numpy(), x[1].grad.numpy(), equal_nan=True)
+    np.testing.assert_allclose(y[0].grad.numpy()[1:], y[1].grad.numpy()[1:])
+
+
 def test_hypot_logaddexp_edge_values():
     inf, nan = float("inf"), float("nan")
     same(lambda m: m.hypot(m.tensor([1e200, inf, nan, 0.0, 3.0], dtype=m.float64),
@@ -716,3 +730,10 @@ def test_logcumsumexp_dtypes_and_errors():
 
 def test_logcumsumexp_compiles():
     compiles_alike(lambda m, x: m.logcumsumexp(x, 1), [(2, 150)])
+
+
+@pytest.mark.parametrize("fn", [lambda m, x, y: m.special.xlog1py(x, y),
+                                lambda m, x, y: m.xlogy(x, y.abs()),
+                                lambda m, x, y: m.special.sinc(x) + m.special.entr(y.abs())])
+def test_special_compiles(fn):
+    compiles_alike(fn, [(2, 3), (3,)])
