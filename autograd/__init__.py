@@ -24,8 +24,8 @@ from .tensor import Tensor, get_default_dtype, set_default_dtype, where
 from .value import Value
 from . import random
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
-                     manual_seed, multinomial, normal, rand, rand_like, randint, randint_like,
-                     randn, randn_like, randperm, seed, set_rng_state)
+                     manual_seed, multinomial, normal, poisson, rand, rand_like, randint,
+                     randint_like, randn, randn_like, randperm, seed, set_rng_state)
 from . import utils       # autograd.utils.data, as torch.utils.data
 
 # ---- torch's namespace (issue 15) -------------------------------------------------------------
@@ -47,6 +47,9 @@ from .factories import (arange, as_tensor, empty, empty_like, eye, from_numpy, f
                         linspace, logspace, ones, ones_like, range_ as range, zeros, zeros_like)
 from .torch_functions import *  # noqa: F401,F403  (torch.exp, torch.sum, torch.max, ...)
 from .torch_functions import __all__ as _torch_functions
+from .torch_functions_more import *  # noqa: F401,F403  (addmm, tensordot, kron, cummax, ...)
+from .torch_functions_more import __all__ as _torch_functions_more
+from . import special
 from . import distributions    # torch.distributions: Normal, Categorical, kl_divergence...
 from .factories import tensor  # noqa: E402  last: `autograd.tensor` is the function, as torch's
 
@@ -65,4 +68,5 @@ __all__ = (["Value", "Tensor", "OPS", "grad", "no_grad", "enable_grad", "is_grad
             "set_default_device", "save", "load", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty",
             "full", "eye", "arange", "range", "linspace", "logspace", "zeros_like", "ones_like",
             "empty_like", "full_like", "distributions"]
-           + random.__all__ + list(_torch_functions))
+           + random.__all__ + list(_torch_functions) + list(_torch_functions_more)
+           + ["special"])

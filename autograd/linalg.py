@@ -68,4 +68,11 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return A.norm(ord, dim, keepdim, dtype=dtype)
 
 
-__all__ = ["solve", "inv", "vector_norm", "norm"]
+def multi_dot(tensors, *, out=None):
+    """The product of two or more matrices left to right; the first may be a row vector (1-D)
+    and the last a column vector (1-D)."""
+    from .torch_functions_more import multi_dot as _multi_dot
+    return _multi_dot(tensors, out=out)
+
+
+__all__ = ["solve", "inv", "vector_norm", "norm", "multi_dot"]

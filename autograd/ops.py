@@ -12,7 +12,7 @@ work on; this module collects them:
     ops_nn.py           cross_entropy binary_cross_entropy lstm_c lstm_h lstm_layer
     ops_more.py         erf expm1 (for GELU and the ELU family)
     ops_torch.py        log2 log10 log1p sign floor ceil trunc round prod cumsum einsum
-                        (for torch programs)
+                        remainder fmod solve logdet xlogy (for torch programs)
 
 Everything else (subtraction, division, softmax, mean, var, the other losses, the layers) is
 composed from these rows and defines no backward of its own.

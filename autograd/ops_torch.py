@@ -296,3 +296,48 @@ SOLVE = Op("solve", formula="x with A x = b (b a vector or a matrix); d/db = A^-
                      (None, ((2, 3, 3), (2, 3, 1)))])
 
 ROWS += (SOLVE,)
+
+
+# log-determinant ---------------------------------------------------------------------------
+def _logdet_fwd(ctx, a):
+    # torch.logdet: log |det A| where det > 0, -inf where det = 0, nan where det < 0
+    sign, logabs = np.linalg.slogdet(a)
+    return np.where(sign > 0, logabs, np.where(sign == 0, -np.inf, np.nan)).astype(a.dtype)
+
+
+def _logdet_da(xp, g, out, ctx, a):
+    # d log det A / dA = A^-T, as the solve A^T X = g I (g one number per matrix)
+    eye = np.eye(xp.data(a).shape[-1], dtype=xp.data(a).dtype)
+    return xp.apply(SOLVE, None, xp.mT(a), xp.unsqueeze(xp.unsqueeze(g, -1), -1) * eye)
+
+
+LOGDET = Op("logdet", formula="log det A (nan for det < 0, -inf for det = 0); d/dA = A^-T",
+            array=_logdet_fwd, vjps=(_logdet_da,), domains=(_WellConditioned(),),
+            examples=[(None, ((3, 3),)), (None, ((2, 2, 2),)), (None, ((1, 1),))])
+
+ROWS += (LOGDET,)
+
+
+# x log y -------------------------------------------------------------------------------------
+# A row, not where(x == 0, 0, x * log y): torch's gradient in x is log y even where x = 0 (the
+# composite's where would give 0 there), and 0 where x = 0 and y <= 0
+def _xlogy_fwd(ctx, a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
+    return out.astype(np.result_type(a, b), copy=False)
+
+
+def _xlogy_da(xp, g, out, ctx, a, b):
+    # torch: xlogy(g, b) with 0 where a = 0 and b <= 0; xlogy(0, b) = 0 unless b is nan
+    ad, bd, gd = xp.data(a), xp.data(b), xp.data(g)
+    zero = ((ad == 0) & (bd <= 0)) | ((gd == 0) & ~np.isnan(bd))
+    return xp.where(zero, 0.0, g * xp.log(b))
+
+
+XLOGY = Op("xlogy", formula="a ln b, 0 where a = 0 (b not nan); d/da = ln b (0 where a = 0 and "
+                            "b <= 0), d/db = a / b",
+           array=_xlogy_fwd,
+           vjps=(_xlogy_da, lambda xp, g, out, c, a, b: g * (a * xp.reciprocal(b))),
+           domains=(REAL, POSITIVE))
+
+ROWS += (XLOGY,)

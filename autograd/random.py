@@ -33,6 +33,10 @@ TransformationHelper.h and cpu/DistributionTemplates.h), each written out below:
   probabilities: uniform float64 < p for float64 p, uniform float32 < p for float32 p.
   (Torch 2.13's CPU build does not use MKL here, so the result depends only on the seed.)
 - exponential: -1/lambda * log1p(-u), u uniform float64.
+- poisson(rates), one rate at a time in order, each from float64 uniforms (53 bits of a 64-bit
+  draw), ATen's sample_poisson: rate >= 10 by Hoermann's transformed rejection (two uniforms a
+  try, tries until one is accepted), rate 0 gives 0 with no draw, smaller rates by Knuth's
+  product of uniforms (k + 1 uniforms for a sample k). Same seed, same samples as torch.
 - multinomial without replacement (or one sample): argmax / top-k of p / q with q ~ Exp(1)
   (the Gumbel trick); with replacement: a binary search of a uniform float64 in the
   cumulative sum of the row, accumulated in the row's dtype and divided by its total.
@@ -61,6 +65,7 @@ import os
 
 import numpy as np
 
+from .engine import STATE
 from .ops import OPS
 from .tensor import Tensor, get_default_dtype
 
@@ -937,6 +942,82 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, require
     return _tensor(_random_fill(arr, low, high, generator), requires_grad)
 
 
+def _poisson_one(gen, rate):
+    """One sample of Poisson(rate), ATen's sample_poisson (Distributions.h) step by step."""
+    def uniform():
+        return float(_uniform01(gen, 1, np.float64)[0])
+    if rate >= 10:
+        # transformed rejection with squeeze (Hoermann 1993, PTRS)
+        slam = math.sqrt(rate)
+        loglam = math.log(rate)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        invalpha = 1.1239 + 1.1328 / (b - 3.4)
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = uniform() - 0.5
+            v = uniform()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + rate + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            # v = 0 would be log(0): torch's -inf accepts, which Python's math.log refuses
+            log_v = math.log(v) if v > 0 else -math.inf
+            if log_v + math.log(invalpha) - math.log(a / (us * us) + b) <= \
+                    -rate + k * loglam - math.lgamma(k + 1.0):
+                return k
+    if rate == 0:
+        return 0
+    enlam = math.exp(-rate)
+    x, prod = 0, 1.0
+    while True:
+        prod *= uniform()
+        if prod > enlam:
+            x += 1
+        else:
+            return x
+
+
+def _draw_poisson(rates, generator):
+    if type(rates) is not np.ndarray:
+        from .source import NoSource        # autograd.compile writes a call: a draw per call
+        raise NoSource("a random draw")
+    gen = _gen(generator)
+    flat = rates.reshape(-1)
+    out = np.empty(flat.shape, dtype=rates.dtype)
+    for i, rate in enumerate(flat.tolist()):
+        out[i] = _poisson_one(gen, rate)
+    return out.reshape(rates.shape)
+
+
+_draw_poisson.draws_random_numbers = True
+
+
+def poisson(input, generator=None):
+    """Samples of Poisson(rate) for each rate in the float tensor input (>= 0), in its dtype
+    and shape: torch.poisson's numbers for the same seed (see the module docstring). The
+    samples take no gradient: an input that requires grad gets a zero gradient, as torch's
+    PoissonBackward0 gives."""
+    from .tensor import where
+    if not isinstance(input, Tensor):
+        raise TypeError(f"poisson(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"poisson_cpu\" not implemented for "
+                                  f"'{input.dtype._scalar_name}'")
+    if np.any(~(input._data >= 0)):
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    _gen(generator)
+    samples = Tensor._apply(OPS["numpy"], (_draw_poisson, {"generator": generator}), input)
+    if not (input.requires_grad and STATE.grad_enabled):
+        return samples
+    # a link of zero gradient to the rates, so the result requires grad as torch's does
+    never = Tensor._node(np.zeros((), dtype=bool))
+    return where(never, input, samples)
+
+
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
            "get_rng_state", "set_rng_state", "randn", "rand", "randint", "randperm", "normal",
-           "multinomial", "bernoulli", "randn_like", "rand_like", "randint_like"]
+           "multinomial", "bernoulli", "poisson", "randn_like", "rand_like", "randint_like"]

@@ -50,6 +50,7 @@ _VALUES_INDICES = ("max", "min", "sort", "topk", "kthvalue", "median", "mode", "
 for _name in _VALUES_INDICES:
     globals()[_name] = _make_type(_name, ("values", "indices"))
 aminmax = _make_type("aminmax", ("min", "max"))
+histogram = _make_type("histogram", ("hist", "bin_edges"))
 
 
 def make(name, *items):
@@ -57,4 +58,4 @@ def make(name, *items):
     return globals()[name](*items)
 
 
-__all__ = list(_VALUES_INDICES) + ["aminmax"]
+__all__ = list(_VALUES_INDICES) + ["aminmax", "histogram"]

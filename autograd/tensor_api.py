@@ -1372,7 +1372,7 @@ class TensorAPI:
         return _return_types.make("aminmax", self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def logcumsumexp(self, dim):
-        return self.exp().cumsum(dim).log()
+        return _more().logcumsumexp(self, dim)
 
     def nansum(self, dim=None, keepdim=False, *, dtype=None):
         from .tensor import where
@@ -1395,6 +1395,125 @@ class TensorAPI:
         from .torch_functions import einsum
         return einsum(equation, self, *others)
 
+    # torch's functions in torch_functions_more.py, as methods on their first argument
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        return _more().addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+    def addmv(self, mat, vec, *, beta=1, alpha=1):
+        return _more().addmv(self, mat, vec, beta=beta, alpha=alpha)
+
+    def addr(self, vec1, vec2, *, beta=1, alpha=1):
+        return _more().addr(self, vec1, vec2, beta=beta, alpha=alpha)
+
+    def baddbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _more().baddbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def addbmm(self, batch1, batch2, *, beta=1, alpha=1):
+        return _more().addbmm(self, batch1, batch2, beta=beta, alpha=alpha)
+
+    def trace(self):
+        return _more().trace(self)
+
+    def logdet(self):
+        return _more().logdet(self)
+
+    def kron(self, other):
+        return _more().kron(self, other)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _more().rot90(self, k, dims)
+
+    def cummax(self, dim):
+        return _more().cummax(self, dim)
+
+    def cummin(self, dim):
+        return _more().cummin(self, dim)
+
+    def logaddexp(self, other):
+        return _more().logaddexp(self, other)
+
+    def logaddexp2(self, other):
+        return _more().logaddexp2(self, other)
+
+    def hypot(self, other):
+        return _more().hypot(self, other)
+
+    def xlogy(self, other):
+        return _more().xlogy(self, other)
+
+    def heaviside(self, values):
+        return _more().heaviside(self, values)
+
+    def cov(self, *, correction=1, fweights=None, aweights=None):
+        return _more().cov(self, correction=correction, fweights=fweights, aweights=aweights)
+
+    def corrcoef(self):
+        return _more().corrcoef(self)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return _more().diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0):
+        return _more().diagflat(self, offset)
+
+    def renorm(self, p, dim, maxnorm):
+        return _more().renorm(self, p, dim, maxnorm)
+
+    def logit(self, eps=None):
+        return _more().logit(self, eps)
+
+    def sinc(self):
+        return _more().sinc(self)
+
+    def erfc(self):
+        return _more().erfc(self)
+
+    def histogram(self, bins, *, range=None, weight=None, density=False):
+        return _more().histogram(self, bins, range=range, weight=weight, density=density)
+
+    # their in-place forms: the result written into this tensor (_in_place: torch's checks on
+    # leaves and dtypes, and the change recorded when something requires grad)
+    def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+        return self._in_place("addmm_", lambda a: _more().addmm(a, mat1, mat2, beta=beta,
+                                                                 alpha=alpha))
+
+    def addmv_(self, mat, vec, *, beta=1, alpha=1):
+        return self._in_place("addmv_", lambda a: _more().addmv(a, mat, vec, beta=beta,
+                                                                 alpha=alpha))
+
+    def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+        return self._in_place("addr_", lambda a: _more().addr(a, vec1, vec2, beta=beta,
+                                                               alpha=alpha))
+
+    def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._in_place("baddbmm_", lambda a: _more().baddbmm(a, batch1, batch2,
+                                                                     beta=beta, alpha=alpha))
+
+    def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+        return self._in_place("addbmm_", lambda a: _more().addbmm(a, batch1, batch2,
+                                                                   beta=beta, alpha=alpha))
+
+    def hypot_(self, other):
+        return self._in_place("hypot_", lambda a: _more().hypot(a, other))
+
+    def xlogy_(self, other):
+        return self._in_place("xlogy_", lambda a: _more().xlogy(a, other))
+
+    def logit_(self, eps=None):
+        return self._in_place("logit_", lambda a: _more().logit(a, eps))
+
+    def sinc_(self):
+        return self._in_place("sinc_", lambda a: _more().sinc(a))
+
+    def erfc_(self):
+        return self._in_place("erfc_", lambda a: _more().erfc(a))
+
+    def renorm_(self, p, dim, maxnorm):
+        return self._in_place("renorm_", lambda a: _more().renorm(a, p, dim, maxnorm))
+
+    def heaviside_(self, values):
+        return self._in_place("heaviside_", lambda a: _more().heaviside(a, values))
+
     def apply_(self, callable):
         """callable applied to every entry, in place (torch's slow CPU-only apply_)."""
         InPlace.changing(self)
@@ -1412,6 +1531,12 @@ class TensorAPI:
         np.fill_diagonal(diagonal, True, wrap=wrap)
         return self.masked_fill_(diagonal, fill_value)
 
+
+
+def _more():
+    """torch_functions_more, imported on first use (it imports this module)."""
+    from . import torch_functions_more
+    return torch_functions_more
 
 
 def _is_dtype_name(s):

@@ -45,7 +45,7 @@ abs absolute exp exp2 expm1 log log2 log10 log1p sqrt rsqrt square sin cos tanh 
 erf sign sgn floor ceil round trunc fix frac neg negative reciprocal clamp clip clamp_min
 clamp_max fmod remainder true_divide floor_divide matmul mm bmm mv dot inner vdot outer ger
 sum mean prod std var std_mean var_mean amax amin aminmax argmax argmin logsumexp softmax
-log_softmax norm cumsum cumprod logcumsumexp all any count_nonzero nonzero argwhere sort argsort
+log_softmax norm cumsum cumprod all any count_nonzero nonzero argwhere sort argsort
 topk kthvalue median unique bincount histc nansum nanmean flatten unflatten reshape squeeze
 unsqueeze transpose swapaxes swapdims permute movedim t flip fliplr flipud roll repeat_interleave
 tile narrow select index_select gather take_along_dim masked_select masked_fill scatter

@@ -330,6 +330,13 @@ def _solve(draw):
     return None, [a, _array(draw, b_shape, _real())]
 
 
+def _logdet(draw):
+    """Well-conditioned square matrices (det > 0, where log det is smooth), batched or not."""
+    n = draw(st.integers(1, 4))
+    batch = draw(st.sampled_from([(), (2,), (2, 1)]))
+    return None, [np.eye(n) * 2.0 + _array(draw, batch + (n, n), _real(-0.4, 0.4))]
+
+
 CASES = {
     "add": _binary(_real(), _real()),
     "mul": _binary(_real(), _real()),
@@ -393,6 +400,10 @@ CASES = {
     "remainder": _binary(_grid(0.005, -300, 299), st.sampled_from([0.7, 1.3, -1.7, 2.1])),
     "fmod": _binary(_grid(0.005, -300, 299), st.sampled_from([0.7, 1.3, -1.7, 2.1])),
     "solve": _solve,
+    "logdet": _logdet,
+    # y > 0, where log y is smooth; x anywhere, zeros included (the 0 branch's gradient is
+    # still log y, as torch's)
+    "xlogy": _binary(st.one_of(_real(), st.just(0.0)), _real(0.2, 3.0)),
 }
 
 
