@@ -1420,7 +1420,9 @@ class Compiled:
             STATE.grad_enabled,)
         program = self._programs.get(key)
         if HOOKED and _hooks_on_leaves(program, fn, args):
-            return _run_with_hooks(fn, args)
+            # their hooks run as in eager mode: a trace would run them at its own runs and
+            # checks, and a training step's code gives .grad its gradients past them
+            return _eager(fn, args)
         if program is None or not program.fits():
             # another trace of these argument types may fit (the model in eval mode)
             other = None if program is None else next(
@@ -1441,7 +1443,7 @@ class Compiled:
         if STATE.anomaly and program.is_step:
             # anomaly mode names the op whose backward made a nan, before the optimizer's
             # step: the generated code has no ops to name, so the step runs eagerly
-            return fn(*args)
+            return _eager(fn, args)
         if self.check and program.is_step:
             return _compare_step(program.fn, program, args, "check=True")
         if self.check:
@@ -1633,7 +1635,7 @@ def _compare_step(fn, program, args, when, state=None, eager_may_refuse=False):
     state = state or _TrainingState(program, args)
     draws = default_generator.get_state()
     try:
-        eager = _eager(fn, program, args)
+        eager = _eager(fn, args)
     except Exception:
         if not eager_may_refuse:
             raise
@@ -1850,17 +1852,9 @@ def _leaves_in_reach(fn, args):
     return leaves
 
 
-def _run_with_hooks(fn, args):
-    """A call whose leaves have hooks: fn run eagerly (an array argument as the tensor a trace
-    sees), so that the hooks run as in eager mode. A trace would run them at its own runs and
-    checks, and compiled code, which gives a training step's gradients to .grad itself, would
-    pass them by."""
+def _eager(fn, args):
+    """fn run eagerly on a call's arguments (an array argument as the tensor a trace sees)."""
     return fn(*[_proxy(a) if isinstance(a, np.ndarray) else a for a in args])
-
-
-def _eager(fn, program, args):
-    """fn run eagerly on a call's arguments (an array argument as the tensor a trace saw)."""
-    return fn(*[_as_input(a, program.kind) if isinstance(a, np.ndarray) else a for a in args])
 
 
 def _compare(fn, program, args, when, eager_may_refuse=False):
@@ -1879,7 +1873,7 @@ def _compare(fn, program, args, when, eager_may_refuse=False):
         if not eager_may_refuse:
             raise
         try:
-            _eager(fn, program, args)
+            _eager(fn, args)
         except Exception:
             return None
         finally:
@@ -1890,7 +1884,7 @@ def _compare(fn, program, args, when, eager_may_refuse=False):
     default_generator.set_state(draws)
     buffers.restore()
     try:
-        eager = _eager(fn, program, args)
+        eager = _eager(fn, args)
     except Exception:
         if not eager_may_refuse:
             raise
