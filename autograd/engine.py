@@ -462,16 +462,12 @@ def run_hooks(node, g, graph):
     if STATE.trace is not None:
         STATE.trace.hooked(node)            # generated code calls no hook: refused
     t = g if isinstance(g, Node) else node._kind._node(g)
-    prev = STATE.grad_enabled
-    STATE.grad_enabled = graph
-    try:
+    with enable_grad() if graph else no_grad():
         for hook in list(hooks.values()):       # a hook may remove itself (handle.remove())
             new = hook(t)
             if new is not None:
                 _check_hook_result(hook, t, new)
                 t = new
-    finally:
-        STATE.grad_enabled = prev
     return t if graph else t._data
 
 
@@ -496,9 +492,7 @@ def run_post_hooks(node, graph):
         return
     if STATE.trace is not None:
         STATE.trace.hooked(node)
-    prev = STATE.grad_enabled
-    STATE.grad_enabled = graph
-    try:
+    with enable_grad() if graph else no_grad():
         for hook in list(hooks.values()):
             out = hook(node)
             if out is None or out is node:
@@ -506,8 +500,6 @@ def run_post_hooks(node, graph):
             if not isinstance(out, Node):
                 raise TypeError(f"expected Variable, but hook returned '{type(out).__name__}'")
             raise RuntimeError("Tensor post accumulate grad hooks should return None.")
-    finally:
-        STATE.grad_enabled = prev
 
 
 def _reaching_inputs(tape, take):

@@ -356,9 +356,6 @@ class TensorAPI:
 
             x.register_hook(print)                      # watch the gradient go by
             w.register_hook(lambda g: g.clamp(-1, 1))   # clip it before .grad gets it"""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
-                               "gradient")
         return self._add_hook("grad", hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -367,15 +364,15 @@ class TensorAPI:
         parameter as soon as its gradient is ready. What the hook returns is ignored. Returns
         a handle with .remove(). As torch's, with its RuntimeErrors on a tensor that does not
         require grad or is not a leaf."""
-        if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
-                               "gradient")
-        if self._op is not None:
+        if self._op is not None:        # (a recorded result requires grad: no order to keep)
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
         return self._add_hook("post", hook)
 
     def _add_hook(self, kind, hook):
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
         if STATE.trace is not None:
             STATE.trace.refuse_hook(kind)
         from .utils.hooks import RemovableHandle    # utils imports tensors: not at the top
