@@ -910,15 +910,8 @@ class Tensor(TensorAPI, Node):
             raise RuntimeError(
                 f"a leaf Variable that requires grad is being used in an in-place operation "
                 f"({opname}); update parameters inside `with no_grad():`")
-        old = Tensor._node(self._data.copy(), self._op, self._parents, self._ctx)
-        old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
-        _move_hooks(self, old)
-        _copy_name(self, old)
-        old.requires_grad = self.requires_grad
-        record = InPlace.of(self)
-        record.stamp(self, old)             # before the new node, whose index is later
-        old._version = InPlace()            # old's value is no longer the tensor's: an op
-        old._version.changed_at = record.changed_at     # whose VJPs read it is refused
+        old = self._old_value(self._data.copy())
+        self._stamp_change(old)
         result = compute(old, *[old if o is self else o for o in operands])
         if result._data.dtype != old._data.dtype:
             if cast_check:
@@ -930,6 +923,26 @@ class Tensor(TensorAPI, Node):
         _copy_name(result, self)
         self._grad = None
         return self
+
+    def _old_value(self, data):
+        """The node that stands for this tensor's value before an in-place op, on `data` (a
+        copy, or the array itself when nothing reads the old values): this tensor's op, inputs,
+        recording index, label, module, hooks and grad_fn name go to it."""
+        old = Tensor._node(data, self._op, self._parents, self._ctx)
+        old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
+        old._module = getattr(self, "_module", None)
+        old.requires_grad = self.requires_grad
+        _move_hooks(self, old)
+        _copy_name(self, old)
+        return old
+
+    def _stamp_change(self, old):
+        """The change recorded (before the op's new node, whose index is later): an op whose
+        VJPs read the old value is refused by backward, as torch's version counter does."""
+        record = InPlace.of(self)
+        record.stamp(self, old)
+        old._version = InPlace()
+        old._version.changed_at = record.changed_at
 
     def _in_place_row(self, opname, op, compute):
         """self = compute(self) in place, compute(a) being `op`'s row applied to a (no ctx),
@@ -949,15 +962,10 @@ class Tensor(TensorAPI, Node):
                 not STATE.fast or STATE.trace is not None or STATE.hooks or \
                 own.dtype.kind != "f" or not own.flags.writeable or op.reads(0, (0,)):
             return self._in_place(opname, compute)
-        old = Tensor._node(own, self._op, self._parents, self._ctx)
-        fresh = old._index
-        old._index, old._retains_grad, old.label = self._index, self._retains_grad, self.label
-        old._module = getattr(self, "_module", None)
-        _move_hooks(self, old)
-        named = getattr(self, "_fn", None)
-        if named is not None:               # grad_fn's name goes with the node
-            old._fn = named
-            del self._fn
+        fresh = _next_index()               # the result's index, unless stamped below
+        old = self._old_value(own)
+        if getattr(self, "_fn", None) is not None:
+            del self._fn                    # grad_fn's name went with the old value's node
         # Nothing made since self (relu_ right after the linear layer that made it, the common
         # case) means no recorded op, view or detached alias has read self yet; if self's
         # array is its own (no view, no shared record) and self's op does not read its output
@@ -966,10 +974,7 @@ class Tensor(TensorAPI, Node):
         # only those backward will run: fewer Python steps, and at worst a stamp too many.)
         if fresh != self._index + 1 or self._version is not None or own.base is not None or \
                 old._op.reads("out", range(len(old._parents)), old._ctx):
-            record = InPlace.of(self)
-            record.stamp(self, old)             # before the new node, whose index is later
-            old._version = InPlace()            # an op whose VJP reads old's value is
-            old._version.changed_at = record.changed_at     # refused: it is overwritten below
+            self._stamp_change(old)
             fresh = _next_index()
         op.fast_array(None, own, out=own)
         self._op, self._parents, self._ctx = op, (old,), None
