@@ -27,9 +27,7 @@ def _draw_multinomial(probs_2d, num_samples):
 def _draw_bernoulli(probs):
     """torch.bernoulli(probs): 1 with probability probs[i], in probs' dtype."""
     _not_an_array(probs)
-    # contiguous: torch draws an expanded probs tensor in row-major order, and
-    # autograd.bernoulli of a stride-0 array does not (np.empty_like keeps its layout)
-    return bernoulli(Tensor(np.ascontiguousarray(probs)))._data
+    return bernoulli(Tensor(probs))._data
 
 
 _draw_multinomial.draws_random_numbers = _draw_bernoulli.draws_random_numbers = True
